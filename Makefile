@@ -1,0 +1,70 @@
+# Tributary: a Kafka-compatible streaming platform. `make run` and `make test` are the two entry points.
+SHELL := /bin/bash
+CONFIG ?= Release
+DOTNET ?= dotnet
+ROOT := $(abspath .)
+HOST_DLL := broker/src/Tributary.Host/bin/$(CONFIG)/net10.0/tributary-broker.dll
+INTEGRATION_NATIVE := tests/Tributary.Integration.Tests/bin/$(CONFIG)/net10.0/runtimes/linux-x64/native
+SASL_DIR := $(ROOT)/.tools/sasl
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+
+.PHONY: all build run test unit-test integration-test verify generate deps clean sasl
+
+all: build
+
+## deps: Debian packages the tests drive (kcat, python Kafka clients); needs root.
+deps:
+	@missing=""; \
+	command -v kcat >/dev/null || missing="$$missing kcat"; \
+	/usr/bin/python3 -c 'import kafka' 2>/dev/null || missing="$$missing python3-kafka"; \
+	/usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null || missing="$$missing python3-confluent-kafka"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build:
+	$(DOTNET) build Cluster.sln -c $(CONFIG) -v q -nologo
+
+## run: one local broker on the embedded defaults (Kafka 9092, HTTP 9094, data in ./.data/broker-1).
+run:
+	$(DOTNET) build broker/src/Tributary.Host -c $(CONFIG) -v q -nologo
+	mkdir -p .data/broker-1
+	$(DOTNET) $(HOST_DLL) --config config/server.properties
+
+## generate: regenerate protocol messages from broker/src/Tributary.Protocol/Definitions.
+generate:
+	$(DOTNET) run --project broker/tools/ProtocolGen -c $(CONFIG) -- broker/src/Tributary.Protocol/Definitions broker/src/Tributary.Protocol/Messages
+
+## verify: generated code is up to date with its definitions.
+verify: generate
+	@if [ -n "$$(git status --porcelain -- broker/src/Tributary.Protocol/Messages)" ]; then \
+	  git status --porcelain -- broker/src/Tributary.Protocol/Messages; \
+	  echo "verify: generated messages differ from the checked-in ones: run 'make generate' and commit"; exit 1; \
+	fi
+	@echo "verify: generated code matches the definitions"
+
+# librdkafka from Confluent.Kafka's package needs libsasl2.so.3; Debian 12 has .so.2 (same ABI for our use).
+sasl:
+	@mkdir -p $(SASL_DIR)
+	@ln -sf /usr/lib/x86_64-linux-gnu/libsasl2.so.2 $(SASL_DIR)/libsasl2.so.3
+
+unit-test:
+	$(DOTNET) test tests/Tributary.Protocol.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
+	$(DOTNET) test tests/Tributary.Storage.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
+	$(DOTNET) test tests/Tributary.Broker.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
+
+integration-test: deps sasl
+	$(DOTNET) build tests/Tributary.Integration.Tests -c $(CONFIG) -v q -nologo
+	LD_LIBRARY_PATH=$(ROOT)/$(INTEGRATION_NATIVE):$(SASL_DIR) \
+	  $(DOTNET) test tests/Tributary.Integration.Tests -c $(CONFIG) --no-build --logger "console;verbosity=normal" 2>&1 | tee -a .test-output.log
+
+## test: everything that must pass before a change lands.
+test:
+	@rm -f .test-output.log
+	@set -o pipefail; $(MAKE) --no-print-directory verify && $(MAKE) --no-print-directory unit-test && $(MAKE) --no-print-directory integration-test; \
+	status=$$?; scripts/test-summary.sh .test-output.log; exit $$status
+
+clean:
+	$(DOTNET) clean Cluster.sln -v q

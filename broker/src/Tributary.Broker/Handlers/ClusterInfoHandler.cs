@@ -1,0 +1,82 @@
+using Tributary.Broker.Requests;
+using Tributary.Protocol;
+using Tributary.Protocol.Messages;
+
+namespace Tributary.Broker.Handlers;
+
+/// <summary>DescribeCluster (brokers, controller, cluster id) and DescribeLogDirs (where partitions live, sizes).</summary>
+public sealed class ClusterInfoHandler(BrokerContext broker)
+{
+    public DescribeClusterResponse Handle(RequestContext context, DescribeClusterRequest request)
+    {
+        var image = broker.Image;
+        var response = new DescribeClusterResponse
+        {
+            ClusterId = image.ClusterId,
+            ControllerId = image.ControllerId,
+            EndpointType = request.EndpointType,
+        };
+        if (request.EndpointType != 1)
+        {
+            // 1 = brokers; 2 = controllers is for KIP-919 clients talking to a controller listener, which we don't expose.
+            response.ErrorCode = (short)ErrorCode.UnsupportedEndpointType;
+            response.ErrorMessage = "Only the broker endpoint type is served.";
+            return response;
+        }
+
+        foreach (var b in image.Brokers.Values.OrderBy(b => b.NodeId))
+        {
+            response.Brokers.Add(new DescribeClusterResponse.DescribeClusterBroker { BrokerId = b.NodeId, Host = b.Host, Port = b.Port, Rack = b.Rack });
+        }
+
+        return response;
+    }
+
+    public DescribeLogDirsResponse Handle(RequestContext context, DescribeLogDirsRequest request)
+    {
+        var response = new DescribeLogDirsResponse();
+        HashSet<(string, int)>? wanted = request.Topics is null
+            ? null
+            : request.Topics.SelectMany(t => t.Partitions.Select(p => (t.Topic, p))).ToHashSet();
+        foreach (var dir in broker.Logs.LogDirs)
+        {
+            var result = new DescribeLogDirsResponse.DescribeLogDirsResult { LogDir = dir };
+            response.Results.Add(result);
+            try
+            {
+                var drive = new DriveInfo(Path.GetFullPath(dir));
+                result.TotalBytes = drive.TotalSize;
+                result.UsableBytes = drive.AvailableFreeSpace;
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+            {
+                result.TotalBytes = -1;
+                result.UsableBytes = -1;
+            }
+
+            var partitions = broker.Replicas.Partitions
+                .Where(p => string.Equals(p.Log.LogDir, dir, StringComparison.Ordinal))
+                .Where(p => wanted is null || wanted.Contains((p.Topic, p.Index)))
+                .GroupBy(p => p.Topic)
+                .OrderBy(g => g.Key, StringComparer.Ordinal);
+            foreach (var topic in partitions)
+            {
+                var topicResult = new DescribeLogDirsResponse.DescribeLogDirsTopic { Name = topic.Key };
+                foreach (var p in topic.OrderBy(p => p.Index))
+                {
+                    topicResult.Partitions.Add(new DescribeLogDirsResponse.DescribeLogDirsPartition
+                    {
+                        PartitionIndex = p.Index,
+                        PartitionSize = p.Log.SizeInBytes,
+                        OffsetLag = 0,
+                        IsFutureKey = false,
+                    });
+                }
+
+                result.Topics.Add(topicResult);
+            }
+        }
+
+        return response;
+    }
+}

@@ -1,0 +1,219 @@
+using System.Globalization;
+using Tributary.Broker.Requests;
+using Tributary.Protocol;
+using Tributary.Protocol.Messages;
+
+namespace Tributary.Broker.Handlers;
+
+/// <summary>Describes and changes topic configs; describes broker configs (static here, so not alterable).</summary>
+public sealed class ConfigsHandler(BrokerContext broker)
+{
+    /// <summary>Kafka's ConfigResource.Type codes.</summary>
+    private const sbyte TopicResource = 2;
+    private const sbyte BrokerResource = 4;
+
+    private enum AlterOp : sbyte
+    {
+        Set = 0,
+        Delete = 1,
+        Append = 2,
+        Subtract = 3,
+    }
+
+    public DescribeConfigsResponse Handle(RequestContext context, DescribeConfigsRequest request)
+    {
+        var response = new DescribeConfigsResponse();
+        foreach (var resource in request.Resources)
+        {
+            var result = new DescribeConfigsResponse.DescribeConfigsResult
+            {
+                ResourceType = resource.ResourceType,
+                ResourceName = resource.ResourceName,
+            };
+            response.Results.Add(result);
+            IReadOnlyList<ConfigEntry> entries;
+            switch (resource.ResourceType)
+            {
+                case TopicResource:
+                    if (!broker.Image.Topics.TryGetValue(resource.ResourceName, out var topic))
+                    {
+                        result.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                        result.ErrorMessage = $"Topic {resource.ResourceName} does not exist.";
+                        continue;
+                    }
+
+                    entries = broker.DescribeTopicConfigs(topic);
+                    break;
+                case BrokerResource:
+                    if (!IsThisBroker(resource.ResourceName))
+                    {
+                        result.ErrorCode = (short)ErrorCode.InvalidRequest;
+                        result.ErrorMessage = $"Broker id {resource.ResourceName} is not this broker ({broker.NodeId}).";
+                        continue;
+                    }
+
+                    entries = broker.DescribeBrokerConfigs();
+                    break;
+                default:
+                    result.ErrorCode = (short)ErrorCode.InvalidRequest;
+                    result.ErrorMessage = $"Unsupported resource type {resource.ResourceType}.";
+                    continue;
+            }
+
+            var wanted = resource.ConfigurationKeys is null ? null : new HashSet<string>(resource.ConfigurationKeys, StringComparer.Ordinal);
+            foreach (var entry in entries)
+            {
+                if (wanted is not null && !wanted.Contains(entry.Name))
+                {
+                    continue;
+                }
+
+                var config = new DescribeConfigsResponse.DescribeConfigsResourceResult
+                {
+                    Name = entry.Name,
+                    Value = entry.IsSensitive ? null : entry.Value,
+                    ReadOnly = entry.ReadOnly,
+                    ConfigSource = entry.Source,
+                    IsSensitive = entry.IsSensitive,
+                    ConfigType = entry.Type,
+                    Documentation = request.IncludeDocumentation ? entry.Documentation : null,
+                };
+                if (request.IncludeSynonyms)
+                {
+                    foreach (var synonym in entry.Synonyms)
+                    {
+                        config.Synonyms.Add(new DescribeConfigsResponse.DescribeConfigsSynonym
+                        {
+                            Name = synonym.Name,
+                            Value = entry.IsSensitive ? null : synonym.Value,
+                            Source = synonym.Source,
+                        });
+                    }
+                }
+
+                result.Configs.Add(config);
+            }
+        }
+
+        return response;
+    }
+
+    public AlterConfigsResponse Handle(RequestContext context, AlterConfigsRequest request)
+    {
+        var response = new AlterConfigsResponse();
+        foreach (var resource in request.Resources)
+        {
+            var configs = new Dictionary<string, string?>(StringComparer.Ordinal);
+            foreach (var c in resource.Configs)
+            {
+                configs[c.Name] = c.Value;
+            }
+
+            var outcome = resource.ResourceType switch
+            {
+                TopicResource => broker.Controller.ReplaceTopicConfigs(resource.ResourceName, configs, request.ValidateOnly),
+                BrokerResource => BrokerConfigsAreStatic(configs.Keys),
+                _ => new(ErrorCode.InvalidRequest, $"Unsupported resource type {resource.ResourceType}."),
+            };
+            response.Responses.Add(new AlterConfigsResponse.AlterConfigsResourceResponse
+            {
+                ResourceType = resource.ResourceType,
+                ResourceName = resource.ResourceName,
+                ErrorCode = (short)outcome.Error,
+                ErrorMessage = outcome.Message,
+            });
+        }
+
+        return response;
+    }
+
+    public IncrementalAlterConfigsResponse Handle(RequestContext context, IncrementalAlterConfigsRequest request)
+    {
+        var response = new IncrementalAlterConfigsResponse();
+        foreach (var resource in request.Resources)
+        {
+            var outcome = resource.ResourceType switch
+            {
+                TopicResource => broker.Controller.ChangeTopicConfigs(resource.ResourceName, request.ValidateOnly,
+                    current => ApplyIncremental(current, resource.Configs)),
+                BrokerResource => BrokerConfigsAreStatic(resource.Configs.Select(c => c.Name)),
+                _ => new(ErrorCode.InvalidRequest, $"Unsupported resource type {resource.ResourceType}."),
+            };
+            response.Responses.Add(new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
+            {
+                ResourceType = resource.ResourceType,
+                ResourceName = resource.ResourceName,
+                ErrorCode = (short)outcome.Error,
+                ErrorMessage = outcome.Message,
+            });
+        }
+
+        return response;
+    }
+
+    /// <summary>KIP-339 semantics; an invalid operation throws ArgumentException, reported as INVALID_CONFIG.</summary>
+    private Dictionary<string, string> ApplyIncremental(IReadOnlyDictionary<string, string> current,
+        IEnumerable<IncrementalAlterConfigsRequest.AlterableConfig> changes)
+    {
+        var next = new Dictionary<string, string>(current, StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var change in changes)
+        {
+            if (!seen.Add(change.Name))
+            {
+                throw new ArgumentException($"Error due to duplicate config keys: {change.Name}");
+            }
+
+            switch ((AlterOp)change.ConfigOperation)
+            {
+                case AlterOp.Set:
+                    next[change.Name] = change.Value ?? throw new ArgumentException($"Null value not supported for: {change.Name}");
+                    break;
+                case AlterOp.Delete:
+                    next.Remove(change.Name);
+                    break;
+                case AlterOp.Append:
+                case AlterOp.Subtract:
+                    if (!broker.IsListTopicConfig(change.Name))
+                    {
+                        throw new ArgumentException($"Config value append/subtract is not allowed for config key: {change.Name}");
+                    }
+
+                    var effective = next.TryGetValue(change.Name, out var explicitValue)
+                        ? explicitValue
+                        : broker.DefaultTopicConfigValue(change.Name) ?? "";
+                    var items = effective.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+                    var operand = (change.Value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    if ((AlterOp)change.ConfigOperation == AlterOp.Append)
+                    {
+                        items.AddRange(operand.Where(v => !items.Contains(v)));
+                    }
+                    else
+                    {
+                        items.RemoveAll(operand.Contains);
+                    }
+
+                    next[change.Name] = string.Join(',', items);
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown config operation {change.ConfigOperation} for {change.Name}");
+            }
+        }
+
+        return next;
+    }
+
+    private bool IsThisBroker(string resourceName) =>
+        resourceName.Length == 0 ||
+        (int.TryParse(resourceName, NumberStyles.Integer, CultureInfo.InvariantCulture, out var id) && id == broker.NodeId);
+
+    private static Metadata.ControllerResult BrokerConfigsAreStatic(IEnumerable<string> keys) =>
+        new(ErrorCode.InvalidRequest, $"Cannot update these configs dynamically: {string.Join(", ", keys)}");
+}
+
+/// <summary>One config as DescribeConfigs reports it.</summary>
+public sealed record ConfigEntry(string Name, string? Value, bool ReadOnly, sbyte Source, bool IsSensitive, sbyte Type,
+    string? Documentation, IReadOnlyList<ConfigSynonym> Synonyms);
+
+/// <summary>Where a config's value may come from, in precedence order (KIP-226).</summary>
+public sealed record ConfigSynonym(string Name, string? Value, sbyte Source);

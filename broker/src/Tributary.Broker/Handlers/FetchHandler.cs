@@ -1,0 +1,162 @@
+using Tributary.Broker.Metadata;
+using Tributary.Broker.Replication;
+using Tributary.Broker.Requests;
+using Tributary.Protocol;
+using Tributary.Protocol.Messages;
+
+namespace Tributary.Broker.Handlers;
+
+/// <summary>
+/// Serves consumer fetches: whole batches below the high watermark, within the request's per-partition and
+/// total byte limits (KIP-74: the first batch is returned even if larger, so a consumer can always progress),
+/// long-polling until MinBytes are available or MaxWaitMs passes. Incremental fetch sessions (KIP-227) are
+/// declined: every response carries session id 0, so clients keep sending full fetch requests.
+/// </summary>
+public sealed class FetchHandler(BrokerContext broker)
+{
+    /// <summary>Bounds a client-supplied wait so a connection isn't parked for hours.</summary>
+    private const int MaxWaitCapMs = 30_000;
+
+    public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, FetchRequest request, CancellationToken cancellation)
+    {
+        var version = context.ApiVersion;
+        if (request.SessionId != 0 || request.SessionEpoch > 0)
+        {
+            // We never hand out session ids, so an incremental fetch can only refer to a session we don't have.
+            return new FetchResponse { ErrorCode = (short)ErrorCode.FetchSessionIdNotFound, SessionId = 0 };
+        }
+
+        var targets = Resolve(request, version);
+        var waitMs = Math.Clamp(request.MaxWaitMs, 0, MaxWaitCapMs);
+        var deadline = Environment.TickCount64 + waitMs;
+        while (true)
+        {
+            // Take the append signals before reading so an append between the read and the wait still wakes us.
+            var signals = targets.Where(t => t.Partition is not null).Select(t => t.Partition!.NextAppend).ToList();
+            var (response, bytes) = ReadAll(request, targets, version);
+            var remaining = deadline - Environment.TickCount64;
+            if (bytes >= request.MinBytes || remaining <= 0 || signals.Count == 0 || HasErrors(response))
+            {
+                return response;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            timeout.CancelAfter(TimeSpan.FromMilliseconds(remaining));
+            try
+            {
+                await Task.WhenAny(signals).WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+            {
+                // Waited the full MaxWaitMs: answer with what there is (usually nothing).
+                return ReadAll(request, targets, version).Response;
+            }
+        }
+    }
+
+    private List<FetchTarget> Resolve(FetchRequest request, short version)
+    {
+        var image = broker.Image;
+        var targets = new List<FetchTarget>();
+        foreach (var topic in request.Topics)
+        {
+            TopicImage? topicImage;
+            ErrorCode missing;
+            if (version >= 13)
+            {
+                image.TopicsById.TryGetValue(topic.TopicId, out topicImage);
+                missing = ErrorCode.UnknownTopicId;
+            }
+            else
+            {
+                image.Topics.TryGetValue(topic.Topic, out topicImage);
+                missing = ErrorCode.UnknownTopicOrPartition;
+            }
+
+            foreach (var p in topic.Partitions)
+            {
+                Partition? replica = null;
+                var error = ErrorCode.None;
+                if (topicImage is null)
+                {
+                    error = missing;
+                }
+                else if (!broker.Replicas.TryGetPartition(topicImage.Name, p.Partition, out replica))
+                {
+                    error = ErrorCode.UnknownTopicOrPartition;
+                }
+                else if (replica.Image.Leader != broker.NodeId)
+                {
+                    error = ErrorCode.NotLeaderOrFollower;
+                    replica = null;
+                }
+
+                targets.Add(new FetchTarget(topic, p, topicImage?.Name, replica, error));
+            }
+        }
+
+        return targets;
+    }
+
+    private (FetchResponse Response, long Bytes) ReadAll(FetchRequest request, List<FetchTarget> targets, short version)
+    {
+        var response = new FetchResponse { SessionId = 0 };
+        var budget = request.MaxBytes > 0 ? request.MaxBytes : int.MaxValue;
+        long total = 0;
+        FetchResponse.FetchableTopicResponse? current = null;
+        FetchRequest.FetchTopic? currentRequestTopic = null;
+        foreach (var target in targets)
+        {
+            if (!ReferenceEquals(currentRequestTopic, target.RequestTopic))
+            {
+                currentRequestTopic = target.RequestTopic;
+                current = new FetchResponse.FetchableTopicResponse { Topic = target.RequestTopic.Topic, TopicId = target.RequestTopic.TopicId };
+                response.Responses.Add(current);
+            }
+
+            var data = new FetchResponse.PartitionData
+            {
+                PartitionIndex = target.RequestPartition.Partition,
+                HighWatermark = -1,
+                LastStableOffset = -1,
+                LogStartOffset = -1,
+                AbortedTransactions = null,
+                Records = ReadOnlyMemory<byte>.Empty,
+            };
+            current!.Partitions.Add(data);
+            if (target.Partition is null)
+            {
+                data.ErrorCode = (short)target.Error;
+                continue;
+            }
+
+            var limit = (int)Math.Min(target.RequestPartition.PartitionMaxBytes, budget);
+            var outcome = broker.Replicas.Read(target.Partition, target.RequestPartition.FetchOffset, limit,
+                minOneBatch: total == 0, target.RequestPartition.CurrentLeaderEpoch);
+            data.ErrorCode = (short)outcome.Error;
+            data.HighWatermark = outcome.HighWatermark;
+            data.LastStableOffset = outcome.LastStableOffset;
+            data.LogStartOffset = outcome.LogStartOffset;
+            if (request.IsolationLevel == 1)
+            {
+                data.AbortedTransactions = [];
+            }
+
+            data.Records = outcome.Records;
+            total += outcome.Records.Length;
+            budget = (int)Math.Max(0, budget - outcome.Records.Length);
+            if (outcome.Records.Length > 0)
+            {
+                broker.Metrics.RecordBytesOut(target.TopicName!, outcome.Records.Length);
+            }
+        }
+
+        return (response, total);
+    }
+
+    private static bool HasErrors(FetchResponse response) =>
+        response.Responses.Any(t => t.Partitions.Any(p => p.ErrorCode != 0));
+
+    private sealed record FetchTarget(FetchRequest.FetchTopic RequestTopic, FetchRequest.FetchPartition RequestPartition,
+        string? TopicName, Partition? Partition, ErrorCode Error);
+}

@@ -1,0 +1,85 @@
+using Tributary.Broker.Requests;
+using Tributary.Protocol;
+using Tributary.Protocol.Messages;
+
+namespace Tributary.Broker.Handlers;
+
+/// <summary>Finds offsets by position (latest, earliest, max timestamp) or by timestamp, per partition.</summary>
+public sealed class ListOffsetsHandler(BrokerContext broker)
+{
+    private const long Latest = -1;
+    private const long Earliest = -2;
+    private const long MaxTimestamp = -3;
+    private const long EarliestLocal = -4;
+
+    public ListOffsetsResponse Handle(RequestContext context, ListOffsetsRequest request)
+    {
+        var response = new ListOffsetsResponse();
+        var image = broker.Image;
+        foreach (var topic in request.Topics)
+        {
+            var topicResponse = new ListOffsetsResponse.ListOffsetsTopicResponse { Name = topic.Name };
+            response.Topics.Add(topicResponse);
+            var known = image.Topics.ContainsKey(topic.Name);
+            foreach (var p in topic.Partitions)
+            {
+                var result = new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = p.PartitionIndex };
+                topicResponse.Partitions.Add(result);
+                if (!known || !broker.Replicas.TryGetPartition(topic.Name, p.PartitionIndex, out var partition))
+                {
+                    result.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    continue;
+                }
+
+                if (partition.Image.Leader != broker.NodeId)
+                {
+                    result.ErrorCode = (short)ErrorCode.NotLeaderOrFollower;
+                    continue;
+                }
+
+                var epochError = partition.CheckLeaderEpoch(p.CurrentLeaderEpoch);
+                if (epochError != ErrorCode.None)
+                {
+                    result.ErrorCode = (short)epochError;
+                    continue;
+                }
+
+                result.LeaderEpoch = partition.LeaderEpoch;
+                var log = partition.Log;
+                switch (p.Timestamp)
+                {
+                    case Latest:
+                        result.Offset = request.IsolationLevel == 1 ? partition.LastStableOffset : partition.HighWatermark;
+                        break;
+                    case Earliest:
+                    case EarliestLocal:
+                        result.Offset = log.LogStartOffset;
+                        break;
+                    case MaxTimestamp:
+                        var max = log.FindMaxTimestamp();
+                        if (max is { } found)
+                        {
+                            result.Offset = found.Offset;
+                            result.Timestamp = found.Timestamp;
+                        }
+
+                        break;
+                    case < 0:
+                        result.ErrorCode = (short)ErrorCode.InvalidRequest;
+                        break;
+                    default:
+                        var byTime = log.FindOffsetByTimestamp(p.Timestamp);
+                        if (byTime is { } hit && hit.Offset < partition.HighWatermark)
+                        {
+                            result.Offset = hit.Offset;
+                            result.Timestamp = hit.Timestamp;
+                        }
+
+                        break;
+                }
+            }
+        }
+
+        return response;
+    }
+}

@@ -1,0 +1,180 @@
+using Tributary.Broker.Metadata;
+using Tributary.Broker.Requests;
+using Tributary.Protocol;
+using Tributary.Protocol.Messages;
+
+namespace Tributary.Broker.Handlers;
+
+/// <summary>Topic lifecycle for admin clients: create, delete, add partitions, delete records.</summary>
+public sealed class TopicAdminHandler(BrokerContext broker)
+{
+    public CreateTopicsResponse Handle(RequestContext context, CreateTopicsRequest request)
+    {
+        var response = new CreateTopicsResponse();
+        var duplicates = request.Topics.GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        foreach (var topic in request.Topics)
+        {
+            var result = new CreateTopicsResponse.CreatableTopicResult { Name = topic.Name, NumPartitions = -1, ReplicationFactor = -1, Configs = null };
+            response.Topics.Add(result);
+            if (duplicates.Contains(topic.Name))
+            {
+                Fail(result, ErrorCode.InvalidRequest, $"Create topics request from client `{context.ClientId}` contains multiple entries for the following topics: {topic.Name}");
+                continue;
+            }
+
+            Dictionary<int, int[]>? assignments = null;
+            if (topic.Assignments.Count > 0)
+            {
+                if (topic.NumPartitions != -1 || topic.ReplicationFactor != -1)
+                {
+                    Fail(result, ErrorCode.InvalidRequest, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.");
+                    continue;
+                }
+
+                assignments = topic.Assignments.ToDictionary(a => a.PartitionIndex, a => a.BrokerIds.ToArray());
+            }
+
+            var configs = new Dictionary<string, string?>(StringComparer.Ordinal);
+            foreach (var config in topic.Configs)
+            {
+                configs[config.Name] = config.Value;
+            }
+
+            var partitions = topic.NumPartitions == -1 ? broker.Config.NumPartitions : topic.NumPartitions;
+            var replication = topic.ReplicationFactor == -1 ? (short)broker.Config.DefaultReplicationFactor : topic.ReplicationFactor;
+            var outcome = broker.Controller.CreateTopic(new NewTopic(topic.Name, partitions, replication, assignments, configs),
+                request.ValidateOnly, out var created);
+            if (!outcome.IsOk)
+            {
+                Fail(result, outcome.Error, outcome.Message);
+                continue;
+            }
+
+            result.TopicId = request.ValidateOnly ? Uuid.Zero : created!.Id;
+            result.NumPartitions = created!.Partitions.Length;
+            result.ReplicationFactor = (short)created.Partitions[0].Replicas.Length;
+            result.Configs = broker.DescribeTopicConfigs(created)
+                .Select(c => new CreateTopicsResponse.CreatableTopicConfigs
+                {
+                    Name = c.Name,
+                    Value = c.Value,
+                    ReadOnly = c.ReadOnly,
+                    ConfigSource = c.Source,
+                    IsSensitive = c.IsSensitive,
+                })
+                .ToList();
+        }
+
+        return response;
+    }
+
+    public DeleteTopicsResponse Handle(RequestContext context, DeleteTopicsRequest request)
+    {
+        var response = new DeleteTopicsResponse();
+        var requested = context.ApiVersion >= 6
+            ? request.Topics.Select(t => (t.Name, t.TopicId)).ToList()
+            : request.TopicNames.Select(n => ((string?)n, Uuid.Zero)).ToList();
+        foreach (var (name, id) in requested)
+        {
+            var result = new DeleteTopicsResponse.DeletableTopicResult { Name = name, TopicId = id };
+            response.Responses.Add(result);
+            var image = broker.Image;
+            TopicImage? topic = null;
+            if (name is not null && id != Uuid.Zero)
+            {
+                result.ErrorCode = (short)ErrorCode.InvalidRequest;
+                result.ErrorMessage = "A topic must be named by name or by id, not both.";
+                continue;
+            }
+
+            var found = name is not null ? image.Topics.TryGetValue(name, out topic) : image.TopicsById.TryGetValue(id, out topic);
+            if (!found)
+            {
+                result.ErrorCode = (short)(name is null ? ErrorCode.UnknownTopicId : ErrorCode.UnknownTopicOrPartition);
+                result.ErrorMessage = name is null ? "This server does not host this topic ID." : "This server does not host this topic-partition.";
+                continue;
+            }
+
+            result.Name = topic!.Name;
+            result.TopicId = topic.Id;
+            var outcome = broker.Controller.DeleteTopic(topic.Name);
+            result.ErrorCode = (short)outcome.Error;
+            result.ErrorMessage = outcome.Message;
+        }
+
+        return response;
+    }
+
+    public CreatePartitionsResponse Handle(RequestContext context, CreatePartitionsRequest request)
+    {
+        var response = new CreatePartitionsResponse();
+        var duplicates = request.Topics.GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        foreach (var topic in request.Topics)
+        {
+            var result = new CreatePartitionsResponse.CreatePartitionsTopicResult { Name = topic.Name };
+            response.Results.Add(result);
+            if (duplicates.Contains(topic.Name))
+            {
+                result.ErrorCode = (short)ErrorCode.InvalidRequest;
+                result.ErrorMessage = "Duplicate topic in request.";
+                continue;
+            }
+
+            var assignments = topic.Assignments?.Select(a => a.BrokerIds.ToArray()).ToList();
+            var outcome = broker.Controller.CreatePartitions(topic.Name, topic.Count, assignments, request.ValidateOnly);
+            result.ErrorCode = (short)outcome.Error;
+            result.ErrorMessage = outcome.Message;
+        }
+
+        return response;
+    }
+
+    public DeleteRecordsResponse Handle(RequestContext context, DeleteRecordsRequest request)
+    {
+        var response = new DeleteRecordsResponse();
+        foreach (var topic in request.Topics)
+        {
+            var topicResult = new DeleteRecordsResponse.DeleteRecordsTopicResult { Name = topic.Name };
+            response.Topics.Add(topicResult);
+            foreach (var p in topic.Partitions)
+            {
+                var result = new DeleteRecordsResponse.DeleteRecordsPartitionResult { PartitionIndex = p.PartitionIndex, LowWatermark = -1 };
+                topicResult.Partitions.Add(result);
+                if (!broker.Replicas.TryGetPartition(topic.Name, p.PartitionIndex, out var partition))
+                {
+                    result.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    continue;
+                }
+
+                if (partition.Image.Leader != broker.NodeId)
+                {
+                    result.ErrorCode = (short)ErrorCode.NotLeaderOrFollower;
+                    continue;
+                }
+
+                // -1 means "up to the high watermark" (delete everything readable).
+                var target = p.Offset == -1 ? partition.HighWatermark : p.Offset;
+                if (target < 0 || target > partition.HighWatermark)
+                {
+                    result.ErrorCode = (short)ErrorCode.OffsetOutOfRange;
+                    continue;
+                }
+
+                if (target > partition.Log.LogStartOffset)
+                {
+                    partition.Log.DeleteRecordsBefore(target);
+                }
+
+                result.LowWatermark = partition.Log.LogStartOffset;
+            }
+        }
+
+        return response;
+    }
+
+    private static void Fail(CreateTopicsResponse.CreatableTopicResult result, ErrorCode error, string? message)
+    {
+        result.ErrorCode = (short)error;
+        result.ErrorMessage = message ?? ErrorCodes.DefaultMessage(error);
+    }
+}

@@ -1,0 +1,250 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using Tributary.Broker.Requests;
+using Tributary.Protocol;
+using Tributary.Protocol.Framing;
+using Tributary.Protocol.Messages;
+
+namespace Tributary.Broker.Network;
+
+/// <summary>
+/// Serves one Kafka client connection: reads length-prefixed frames, decodes each request, hands it to the
+/// dispatcher and writes the response. Requests on a connection are handled one at a time, in order, as Kafka
+/// does (it mutes a channel while a request is in flight), so responses need no reordering. Anything malformed
+/// closes only this connection, with a log line saying why.
+/// </summary>
+public sealed partial class KafkaConnectionHandler : ConnectionHandler
+{
+    private readonly BrokerServer _server;
+    private readonly ILogger<KafkaConnectionHandler> _logger;
+
+    public KafkaConnectionHandler(BrokerServer server, ILogger<KafkaConnectionHandler> logger)
+    {
+        _server = server;
+        _logger = logger;
+    }
+
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        var remote = connection.RemoteEndPoint?.ToString() ?? "?";
+        var session = new ClientSession(connection.ConnectionId, remote);
+        var responseBuffer = new ArrayBufferWriter<byte>(4096);
+        var maxFrame = _server.Config.SocketRequestMaxBytes;
+        var input = connection.Transport.Input;
+        var output = connection.Transport.Output;
+        var aborted = connection.ConnectionClosed;
+        try
+        {
+            while (!aborted.IsCancellationRequested)
+            {
+                var frame = await ReadFrameAsync(input, maxFrame, session, aborted).ConfigureAwait(false);
+                if (frame is null)
+                {
+                    return;
+                }
+
+                try
+                {
+                    var keepOpen = await HandleFrameAsync(frame.Value, session, responseBuffer, output, aborted).ConfigureAwait(false);
+                    if (!keepOpen)
+                    {
+                        return;
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(frame.Value.Array);
+                }
+
+                if (responseBuffer.Capacity > 8 * 1024 * 1024)
+                {
+                    // A large fetch response grew the buffer; don't keep megabytes per idle connection.
+                    responseBuffer = new ArrayBufferWriter<byte>(4096);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+        }
+        catch (ConnectionResetException)
+        {
+        }
+        catch (IOException e)
+        {
+            LogConnectionError(_logger, session.ConnectionId, remote, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Reads the next frame into a pooled array of exactly the declared size, copying as bytes arrive so the
+    /// transport never has to buffer a whole large request. Returns null when the connection should close.
+    /// </summary>
+    private async ValueTask<RentedFrame?> ReadFrameAsync(PipeReader input, int maxFrame, ClientSession session, CancellationToken aborted)
+    {
+        byte[]? array = null;
+        var size = 0;
+        var filled = 0;
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(aborted).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                if (array is null)
+                {
+                    var status = FrameDecoder.TryReadSize(ref buffer, maxFrame, out size);
+                    switch (status)
+                    {
+                        case FrameSizeStatus.TooLarge:
+                            LogFrameTooLarge(_logger, session.ConnectionId, session.Remote, size, maxFrame);
+                            return null;
+                        case FrameSizeStatus.Invalid:
+                            LogFrameInvalid(_logger, session.ConnectionId, session.Remote, size);
+                            return null;
+                        case FrameSizeStatus.NeedMoreData:
+                            if (result.IsCompleted)
+                            {
+                                if (!buffer.IsEmpty)
+                                {
+                                    LogTruncated(_logger, session.ConnectionId, session.Remote, (int)buffer.Length, 4);
+                                }
+
+                                return null;
+                            }
+
+                            input.AdvanceTo(buffer.Start, buffer.End);
+                            continue;
+                    }
+
+                    array = ArrayPool<byte>.Shared.Rent(size);
+                }
+
+                var take = (int)Math.Min(buffer.Length, size - filled);
+                buffer.Slice(0, take).CopyTo(array.AsSpan(filled));
+                filled += take;
+                var consumed = buffer.GetPosition(take);
+                if (filled == size)
+                {
+                    input.AdvanceTo(consumed);
+                    var frame = new RentedFrame(array, size);
+                    array = null;
+                    return frame;
+                }
+
+                input.AdvanceTo(consumed, buffer.End);
+                if (result.IsCompleted)
+                {
+                    LogTruncated(_logger, session.ConnectionId, session.Remote, filled, size);
+                    return null;
+                }
+            }
+        }
+        finally
+        {
+            if (array is not null)
+            {
+                ArrayPool<byte>.Shared.Return(array);
+            }
+        }
+    }
+
+    /// <summary>Decodes, dispatches and answers one request; false means close the connection.</summary>
+    private async ValueTask<bool> HandleFrameAsync(RentedFrame frame, ClientSession session, ArrayBufferWriter<byte> responseBuffer,
+        PipeWriter output, CancellationToken aborted)
+    {
+        var memory = new ReadOnlyMemory<byte>(frame.Array, 0, frame.Length);
+        var apiKey = BinaryPrimitives.ReadInt16BigEndian(memory.Span);
+        var apiVersion = BinaryPrimitives.ReadInt16BigEndian(memory.Span[2..]);
+        var correlationId = BinaryPrimitives.ReadInt32BigEndian(memory.Span[4..]);
+        if (!ApiCatalog.TryGet(apiKey, out var api))
+        {
+            LogUnknownApi(_logger, session.ConnectionId, session.Remote, apiKey, apiVersion);
+            return false;
+        }
+
+        if (apiVersion < api.LowestVersion || apiVersion > api.HighestVersion)
+        {
+            if (apiKey == ApiVersionsRequest.ApiKey)
+            {
+                // KIP-511: a client newer than us learns our versions from a v0 response carrying UNSUPPORTED_VERSION.
+                var reply = RequestDispatcher.UnsupportedApiVersionsResponse();
+                await WriteResponseAsync(output, responseBuffer, correlationId, apiKey, 0, reply, aborted).ConfigureAwait(false);
+                return true;
+            }
+
+            LogUnsupportedVersion(_logger, session.ConnectionId, session.Remote, api.Name, apiVersion, api.LowestVersion, api.HighestVersion);
+            return false;
+        }
+
+        RequestHeader header;
+        IRequestMessage request;
+        try
+        {
+            var reader = new KafkaReader(memory);
+            header = RequestHeader.Read(ref reader, ApiCatalog.IsFlexible(apiKey, apiVersion));
+            request = ApiCatalog.ReadRequest(apiKey, apiVersion, ref reader);
+        }
+        catch (MalformedMessageException e)
+        {
+            LogMalformed(_logger, session.ConnectionId, session.Remote, api.Name, apiVersion, e.Message);
+            return false;
+        }
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var context = new RequestContext(header, session, api.Name);
+        var response = await _server.Dispatcher.HandleAsync(context, request, aborted).ConfigureAwait(false);
+        if (response is not null)
+        {
+            await WriteResponseAsync(output, responseBuffer, header.CorrelationId, apiKey, apiVersion, response, aborted).ConfigureAwait(false);
+        }
+
+        _server.Metrics.RecordRequest(api.Name, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return true;
+    }
+
+    private static async ValueTask WriteResponseAsync(PipeWriter output, ArrayBufferWriter<byte> buffer, int correlationId,
+        short apiKey, short apiVersion, IResponseMessage response, CancellationToken aborted)
+    {
+        buffer.Clear();
+        buffer.GetSpan(4);
+        buffer.Advance(4);
+        var writer = new KafkaWriter(buffer);
+        new ResponseHeader(correlationId).Write(writer, ResponseHeader.IsFlexible(apiKey, apiVersion));
+        response.Write(writer, apiVersion);
+        var bytes = buffer.WrittenMemory;
+        BinaryPrimitives.WriteInt32BigEndian(MemoryMarshalHelpers.AsWritable(bytes).Span, bytes.Length - 4);
+        await output.WriteAsync(bytes, aborted).ConfigureAwait(false);
+    }
+
+    private readonly record struct RentedFrame(byte[] Array, int Length);
+
+    [LoggerMessage(EventId = 200, EventName = "FrameTooLarge", Level = LogLevel.Warning, Message = "Closing connection {ConnectionId} from {Remote}: frame of {Size} bytes exceeds socket.request.max.bytes={Max}")]
+    private static partial void LogFrameTooLarge(ILogger logger, string connectionId, string remote, int size, int max);
+
+    [LoggerMessage(EventId = 201, EventName = "FrameInvalid", Level = LogLevel.Warning, Message = "Closing connection {ConnectionId} from {Remote}: invalid frame size {Size}")]
+    private static partial void LogFrameInvalid(ILogger logger, string connectionId, string remote, int size);
+
+    [LoggerMessage(EventId = 202, EventName = "FrameTruncated", Level = LogLevel.Warning, Message = "Closing connection {ConnectionId} from {Remote}: peer closed mid-frame ({Received} of {Size} bytes)")]
+    private static partial void LogTruncated(ILogger logger, string connectionId, string remote, int received, int size);
+
+    [LoggerMessage(EventId = 203, EventName = "UnknownApiKey", Level = LogLevel.Warning, Message = "Closing connection {ConnectionId} from {Remote}: unknown api key {ApiKey} (version {ApiVersion})")]
+    private static partial void LogUnknownApi(ILogger logger, string connectionId, string remote, short apiKey, short apiVersion);
+
+    [LoggerMessage(EventId = 204, EventName = "UnsupportedVersion", Level = LogLevel.Warning, Message = "Closing connection {ConnectionId} from {Remote}: {Api} version {ApiVersion} is not served (range {Min}-{Max})")]
+    private static partial void LogUnsupportedVersion(ILogger logger, string connectionId, string remote, string api, short apiVersion, short min, short max);
+
+    [LoggerMessage(EventId = 205, EventName = "MalformedRequest", Level = LogLevel.Warning, Message = "Closing connection {ConnectionId} from {Remote}: malformed {Api} v{ApiVersion} request: {Reason}")]
+    private static partial void LogMalformed(ILogger logger, string connectionId, string remote, string api, short apiVersion, string reason);
+
+    [LoggerMessage(EventId = 206, EventName = "ConnectionError", Level = LogLevel.Information, Message = "Connection {ConnectionId} from {Remote} failed: {Reason}")]
+    private static partial void LogConnectionError(ILogger logger, string connectionId, string remote, string reason);
+}
+
+internal static class MemoryMarshalHelpers
+{
+    /// <summary>The response buffer is ours; ArrayBufferWriter only hands it out read-only.</summary>
+    public static Memory<byte> AsWritable(ReadOnlyMemory<byte> memory) => System.Runtime.InteropServices.MemoryMarshal.AsMemory(memory);
+}

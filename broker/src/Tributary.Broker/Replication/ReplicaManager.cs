@@ -1,0 +1,188 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Tributary.Broker.Metadata;
+using Tributary.Protocol;
+using Tributary.Protocol.Records;
+using Tributary.Storage;
+
+namespace Tributary.Broker.Replication;
+
+/// <summary>Result of appending one partition's records for a Produce request.</summary>
+public readonly record struct AppendOutcome(ErrorCode Error, long BaseOffset, long LogAppendTimeMs, long LogStartOffset,
+    string? Message = null, int RecordCount = 0, int Bytes = 0);
+
+/// <summary>Result of reading one partition for a Fetch request.</summary>
+public readonly record struct ReadOutcome(ErrorCode Error, ReadOnlyMemory<byte> Records, long HighWatermark,
+    long LastStableOffset, long LogStartOffset);
+
+/// <summary>
+/// Owns this broker's replicas: creates and deletes their logs as the metadata image changes, appends produced
+/// records (validated, offsets assigned, durable per flush policy), serves reads up to the high watermark and
+/// wakes long-polling fetches when data arrives. Follower fetching and ISR management arrive with the cluster
+/// issue and live here too.
+/// </summary>
+public sealed partial class ReplicaManager : IDisposable
+{
+    private readonly int _nodeId;
+    private readonly LogManager _logs;
+    private readonly Func<TopicImage, LogConfig> _logConfigFor;
+    private readonly Func<TopicImage, int> _minInsyncReplicasFor;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<(string Topic, int Partition), Partition> _partitions = new();
+    private readonly object _applyGate = new();
+    private MetadataImage _applied = MetadataImage.Empty;
+
+    public ReplicaManager(int nodeId, LogManager logs, Func<TopicImage, LogConfig> logConfigFor,
+        Func<TopicImage, int> minInsyncReplicasFor, ILogger logger)
+    {
+        _nodeId = nodeId;
+        _logs = logs;
+        _logConfigFor = logConfigFor;
+        _minInsyncReplicasFor = minInsyncReplicasFor;
+        _logger = logger;
+    }
+
+    public IEnumerable<Partition> Partitions => _partitions.Values;
+
+    public bool TryGetPartition(string topic, int partition, out Partition replica) =>
+        _partitions.TryGetValue((topic, partition), out replica!);
+
+    /// <summary>Brings the local replicas in line with a new metadata image: new logs, deleted topics, new configs.</summary>
+    public void ApplyImage(MetadataImage image)
+    {
+        lock (_applyGate)
+        {
+            var previous = _applied;
+            foreach (var topic in image.Topics.Values)
+            {
+                previous.Topics.TryGetValue(topic.Name, out var before);
+                var configChanged = before is not null && !ReferenceEquals(before.Configs, topic.Configs);
+                var config = _logConfigFor(topic);
+                foreach (var placement in topic.Partitions)
+                {
+                    if (!placement.Replicas.Contains(_nodeId))
+                    {
+                        continue;
+                    }
+
+                    var key = (topic.Name, placement.Partition);
+                    if (_partitions.TryGetValue(key, out var existing) && existing.TopicId == topic.Id)
+                    {
+                        existing.Image = placement;
+                        if (configChanged)
+                        {
+                            existing.Log.UpdateConfig(config);
+                        }
+
+                        continue;
+                    }
+
+                    var log = _logs.GetOrCreateLog(topic.Name, placement.Partition, config);
+                    _partitions[key] = new Partition(topic.Name, topic.Id, placement.Partition, log, placement);
+                }
+            }
+
+            foreach (var ((name, index), replica) in _partitions)
+            {
+                if (!image.Topics.TryGetValue(name, out var topic) || topic.Id != replica.TopicId || index >= topic.Partitions.Length)
+                {
+                    _partitions.TryRemove((name, index), out _);
+                    _logs.DeleteLog(name, index);
+                    replica.SignalAppended();
+                    LogReplicaDeleted(_logger, name, index);
+                }
+            }
+
+            _applied = image;
+        }
+    }
+
+    /// <summary>Validates and appends one partition's produced batches as the leader.</summary>
+    public AppendOutcome Append(TopicImage topic, int partitionIndex, ReadOnlyMemory<byte>? records, short acks, long nowMs)
+    {
+        if (!_partitions.TryGetValue((topic.Name, partitionIndex), out var partition))
+        {
+            return new(ErrorCode.UnknownTopicOrPartition, -1, -1, -1, "This server does not host this topic-partition.");
+        }
+
+        if (partition.Image.Leader != _nodeId)
+        {
+            return new(ErrorCode.NotLeaderOrFollower, -1, -1, -1, "This server is not the leader for that topic-partition.");
+        }
+
+        if (records is not { Length: > 0 } payload)
+        {
+            return new(ErrorCode.InvalidRecord, -1, -1, partition.Log.LogStartOffset, "Produce request carried no records.");
+        }
+
+        var config = partition.Log.Config;
+        if (acks == -1 && partition.Image.Isr.Length < _minInsyncReplicasFor(topic))
+        {
+            return new(ErrorCode.NotEnoughReplicas, -1, -1, partition.Log.LogStartOffset,
+                $"The size of the current ISR {partition.Image.Isr.Length} is insufficient to satisfy the min.isr requirement of {_minInsyncReplicasFor(topic)}.");
+        }
+
+        var validation = RecordBatchValidator.ValidateProduce(payload.Span, config.MaxMessageBytes, out var result);
+        if (validation != BatchValidationError.None)
+        {
+            var error = validation switch
+            {
+                BatchValidationError.RecordTooLarge => ErrorCode.MessageTooLarge,
+                BatchValidationError.CorruptMessage => ErrorCode.CorruptMessage,
+                BatchValidationError.UnsupportedMagic => ErrorCode.UnsupportedForMessageFormat,
+                BatchValidationError.InvalidTimestamp => ErrorCode.InvalidTimestamp,
+                _ => ErrorCode.InvalidRecord,
+            };
+            LogProduceRejected(_logger, topic.Name, partitionIndex, validation.ToString());
+            return new(error, -1, -1, partition.Log.LogStartOffset, $"Rejected record batch: {validation}");
+        }
+
+        var logAppendTime = config.MessageTimestampType == TimestampType.LogAppendTime;
+        var writable = MemoryMarshal.AsMemory(payload);
+        var info = partition.Log.AppendAsLeader(writable, result.RecordCount, partition.LeaderEpoch, nowMs, logAppendTime);
+        partition.SignalAppended();
+        return new(ErrorCode.None, info.FirstOffset, logAppendTime ? nowMs : -1, partition.Log.LogStartOffset, null,
+            result.RecordCount, payload.Length);
+    }
+
+    /// <summary>Reads committed batches (below the high watermark) starting at <paramref name="fetchOffset"/>.</summary>
+    public ReadOutcome Read(Partition partition, long fetchOffset, int maxBytes, bool minOneBatch, int currentLeaderEpoch)
+    {
+        var log = partition.Log;
+        var epochError = partition.CheckLeaderEpoch(currentLeaderEpoch);
+        if (epochError != ErrorCode.None)
+        {
+            return new(epochError, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
+        }
+
+        var highWatermark = partition.HighWatermark;
+        var logStart = log.LogStartOffset;
+        if (fetchOffset < logStart || fetchOffset > highWatermark)
+        {
+            return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, highWatermark, partition.LastStableOffset, logStart);
+        }
+
+        if (fetchOffset == highWatermark || maxBytes <= 0 && !minOneBatch)
+        {
+            return new(ErrorCode.None, ReadOnlyMemory<byte>.Empty, highWatermark, partition.LastStableOffset, logStart);
+        }
+
+        var read = log.Read(fetchOffset, maxBytes, highWatermark, minOneBatch);
+        return new(ErrorCode.None, read.Records, highWatermark, partition.LastStableOffset, read.LogStartOffset);
+    }
+
+    public void Dispose()
+    {
+        foreach (var partition in _partitions.Values)
+        {
+            partition.SignalAppended();
+        }
+    }
+
+    [LoggerMessage(EventId = 300, EventName = "ReplicaDeleted", Level = LogLevel.Information, Message = "Deleted replica {Topic}-{Partition}")]
+    private static partial void LogReplicaDeleted(ILogger logger, string topic, int partition);
+
+    [LoggerMessage(EventId = 301, EventName = "ProduceRejected", Level = LogLevel.Warning, Message = "Rejected produce to {Topic}-{Partition}: {Reason}")]
+    private static partial void LogProduceRejected(ILogger logger, string topic, int partition, string reason);
+}

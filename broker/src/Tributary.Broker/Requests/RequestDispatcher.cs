@@ -1,0 +1,72 @@
+using Tributary.Broker.Handlers;
+using Tributary.Protocol;
+using Tributary.Protocol.Messages;
+
+namespace Tributary.Broker.Requests;
+
+/// <summary>
+/// Routes a decoded request to the handler of its API. Every API advertised in ApiVersions (the generated
+/// <see cref="ApiCatalog"/>) has a handler here; a test checks that the two lists agree.
+/// </summary>
+public sealed class RequestDispatcher
+{
+    private readonly ApiVersionsHandler _apiVersions = new();
+    private readonly MetadataHandler _metadata;
+    private readonly ProduceHandler _produce;
+    private readonly FetchHandler _fetch;
+    private readonly ListOffsetsHandler _listOffsets;
+    private readonly TopicAdminHandler _topics;
+    private readonly ConfigsHandler _configs;
+    private readonly ClusterInfoHandler _cluster;
+
+    public RequestDispatcher(BrokerContext broker)
+    {
+        _metadata = new MetadataHandler(broker);
+        _produce = new ProduceHandler(broker);
+        _fetch = new FetchHandler(broker);
+        _listOffsets = new ListOffsetsHandler(broker);
+        _topics = new TopicAdminHandler(broker);
+        _configs = new ConfigsHandler(broker);
+        _cluster = new ClusterInfoHandler(broker);
+    }
+
+    /// <summary>The API keys this dispatcher answers; must equal the catalog's.</summary>
+    public static IReadOnlyList<ApiKeys> HandledApis { get; } =
+    [
+        ApiKeys.Produce, ApiKeys.Fetch, ApiKeys.ListOffsets, ApiKeys.Metadata, ApiKeys.ApiVersions,
+        ApiKeys.CreateTopics, ApiKeys.DeleteTopics, ApiKeys.DeleteRecords, ApiKeys.DescribeConfigs,
+        ApiKeys.AlterConfigs, ApiKeys.DescribeLogDirs, ApiKeys.CreatePartitions, ApiKeys.IncrementalAlterConfigs,
+        ApiKeys.DescribeCluster,
+    ];
+
+    /// <summary>Answers one request; null means the request expects no response (Produce with acks=0).</summary>
+    public ValueTask<IResponseMessage?> HandleAsync(RequestContext context, IRequestMessage request, CancellationToken cancellation) =>
+        request switch
+        {
+            ApiVersionsRequest r => Done(_apiVersions.Handle(context, r)),
+            MetadataRequest r => Done(_metadata.Handle(context, r)),
+            ProduceRequest r => Done(_produce.Handle(context, r)),
+            FetchRequest r => _fetch.HandleAsync(context, r, cancellation),
+            ListOffsetsRequest r => Done(_listOffsets.Handle(context, r)),
+            CreateTopicsRequest r => Done(_topics.Handle(context, r)),
+            DeleteTopicsRequest r => Done(_topics.Handle(context, r)),
+            CreatePartitionsRequest r => Done(_topics.Handle(context, r)),
+            DeleteRecordsRequest r => Done(_topics.Handle(context, r)),
+            DescribeConfigsRequest r => Done(_configs.Handle(context, r)),
+            AlterConfigsRequest r => Done(_configs.Handle(context, r)),
+            IncrementalAlterConfigsRequest r => Done(_configs.Handle(context, r)),
+            DescribeClusterRequest r => Done(_cluster.Handle(context, r)),
+            DescribeLogDirsRequest r => Done(_cluster.Handle(context, r)),
+            _ => throw new InvalidOperationException($"No handler for {request.GetType().Name}"),
+        };
+
+    /// <summary>The v0 answer to an ApiVersions request of a version we don't know (KIP-511).</summary>
+    public static ApiVersionsResponse UnsupportedApiVersionsResponse()
+    {
+        var response = ApiVersionsHandler.Build();
+        response.ErrorCode = (short)ErrorCode.UnsupportedVersion;
+        return response;
+    }
+
+    private static ValueTask<IResponseMessage?> Done(IResponseMessage? response) => ValueTask.FromResult(response);
+}

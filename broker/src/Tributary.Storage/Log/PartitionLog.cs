@@ -1,0 +1,943 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Tributary.Protocol.Records;
+
+namespace Tributary.Storage;
+
+/// <summary>Where a log's durable metadata (log start offset) is checkpointed; implemented by the log directory.</summary>
+internal interface ILogCheckpointSink
+{
+    /// <summary>Writes the log-start-offset checkpoint of the directory now (temp file, fsync, rename).</summary>
+    void CheckpointLogStartOffsets();
+}
+
+/// <summary>State recovered from a log directory's checkpoint files, needed to open one partition log.</summary>
+/// <param name="RecoveryPoint">offset below which data is known to be fsynced (recovery-point-offset-checkpoint).</param>
+/// <param name="LogStartOffset">log-start-offset-checkpoint value (0 if absent).</param>
+/// <param name="HadCleanShutdown">the directory carried the clean-shutdown marker: skip data scans.</param>
+internal readonly record struct LogLoadState(long RecoveryPoint, long LogStartOffset, bool HadCleanShutdown);
+
+/// <summary>
+/// The log of one partition: an ordered list of segments in <c>&lt;log.dir&gt;/&lt;topic&gt;-&lt;partition&gt;/</c>. Appends, rolls,
+/// truncation and deletion are serialized by an internal lock; reads are lock-free and see only fully appended batches.
+/// </summary>
+/// <remarks>
+/// Lock order: append lock, then flush lock. Segment files are removed only while both are held, so a flush never touches a
+/// deleted segment; a concurrent reader that loses the race retries on the new segment list.
+/// Hooks for later issues: the leader-epoch cache file (truncated in <see cref="TruncateTo"/>, appended in AppendAsLeader when the
+/// epoch changes), producer-state snapshots (taken at each roll, truncated with the log) and retention/compaction (which work
+/// on closed segments, all but the last of <see cref="Segments"/>) plug into the places marked "Hook".
+/// </remarks>
+public sealed class PartitionLog
+{
+    private readonly Lock _appendLock = new();
+    private readonly Lock _flushLock = new();
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ILogCheckpointSink? _checkpointSink;
+    private volatile LogSegment[] _segments;
+    private volatile LogConfig _config;
+    private long _logEndOffset;
+    private long _logStartOffset;
+    private long _recoveryPoint;
+    private long _lastFlushTimeMs;
+    private long _dataSyncCount;
+    private bool _directoryDirty;
+    private volatile bool _closed;
+
+    private PartitionLog(TopicPartition topicPartition, string directory, LogConfig config, LogSegment[] segments, ILogger logger,
+        TimeProvider time, ILogCheckpointSink? checkpointSink)
+    {
+        TopicPartition = topicPartition;
+        Directory = directory;
+        _config = config;
+        _segments = segments;
+        _logger = logger;
+        _time = time;
+        _checkpointSink = checkpointSink;
+        _lastFlushTimeMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+    }
+
+    public TopicPartition TopicPartition { get; }
+
+    /// <summary>The partition's directory.</summary>
+    public string Directory { get; }
+
+    public LogConfig Config => _config;
+
+    /// <summary>First offset a consumer may read; moved by <see cref="DeleteRecordsBefore"/> (and later retention).</summary>
+    public long LogStartOffset => Volatile.Read(ref _logStartOffset);
+
+    /// <summary>Offset the next appended record gets; everything below is readable.</summary>
+    public long LogEndOffset => Volatile.Read(ref _logEndOffset);
+
+    /// <summary>Offset below which the log is fsynced; recovery after a crash scans only from here.</summary>
+    public long RecoveryPoint => Volatile.Read(ref _recoveryPoint);
+
+    /// <summary>Unix ms of the last completed flush (the background flusher compares it to flush.ms).</summary>
+    public long LastFlushTimeMs => Volatile.Read(ref _lastFlushTimeMs);
+
+    /// <summary>Segment data-file fsyncs performed by this log: the observable side of the flush policy.</summary>
+    public long DataSyncCount => Interlocked.Read(ref _dataSyncCount);
+
+    public long SizeInBytes
+    {
+        get
+        {
+            long total = 0;
+            foreach (LogSegment segment in _segments)
+            {
+                total += segment.Size;
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>Snapshot of the segments, oldest first; the last is the active one.</summary>
+    public IReadOnlyList<LogSegmentInfo> Segments
+    {
+        get
+        {
+            LogSegment[] segments = _segments;
+            var infos = new LogSegmentInfo[segments.Length];
+            for (int i = 0; i < segments.Length; i++)
+            {
+                infos[i] = segments[i].ToInfo(i == segments.Length - 1);
+            }
+
+            return infos;
+        }
+    }
+
+    private LogSegment Active => _segments[^1];
+
+    /// <summary>Opens (creating if needed) the log in <paramref name="directory"/>, recovering it if the shutdown was not clean.</summary>
+    internal static PartitionLog Open(string directory, TopicPartition topicPartition, LogConfig config, LogLoadState state,
+        ILogger? logger = null, TimeProvider? time = null, ILogCheckpointSink? checkpointSink = null)
+    {
+        logger ??= NullLogger.Instance;
+        time ??= TimeProvider.System;
+        config.Validate();
+        var stopwatch = Stopwatch.StartNew();
+        long nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        System.IO.Directory.CreateDirectory(directory);
+        List<long> baseOffsets = FindSegmentsAndRemoveStrays(directory, topicPartition, logger);
+        var segments = new List<LogSegment>(baseOffsets.Count + 1);
+        long recoveryPoint = state.HadCleanShutdown ? long.MaxValue : Math.Max(0, state.RecoveryPoint);
+        var scanned = new List<LogSegment>();
+        try
+        {
+            long minNextBase = 0;
+            for (int i = 0; i < baseOffsets.Count; i++)
+            {
+                LogSegment segment = LogSegment.OpenExisting(directory, baseOffsets[i], config, nowMs);
+                segments.Add(segment);
+                bool isLast = i == baseOffsets.Count - 1;
+                long nextBase = isLast ? long.MaxValue : baseOffsets[i + 1];
+                bool needsScan = nextBase > recoveryPoint;
+                if (!needsScan && !segment.TryLoadIndexes(config.IndexIntervalBytes))
+                {
+                    logger.IndexRebuilt(topicPartition, segment.BaseOffset);
+                    needsScan = true;
+                }
+
+                if (!needsScan && segment.Size > 0 && segment.NextOffset > nextBase)
+                {
+                    needsScan = true;
+                }
+
+                if (needsScan)
+                {
+                    scanned.Add(segment);
+                    SegmentScanOutcome outcome = segment.Scan(verifyCrc: true, minNextBase, config.IndexIntervalBytes);
+                    bool corrupt = outcome.Reason is not null || segment.NextOffset > nextBase;
+                    if (outcome.BytesTruncated > 0)
+                    {
+                        logger.LogRecoveryTruncated(topicPartition, segment.BaseOffset, outcome.TruncatedAtOffset, outcome.BytesTruncated,
+                            outcome.Reason ?? "unknown");
+                    }
+
+                    if (corrupt && !isLast)
+                    {
+                        // Everything after a corrupt batch is unreachable: offsets must be contiguous.
+                        for (int j = i + 1; j < baseOffsets.Count; j++)
+                        {
+                            string path = LogSegment.FilePath(directory, baseOffsets[j], LogSegment.LogSuffix);
+                            long bytes = new FileInfo(path).Length;
+                            LogSegment later = LogSegment.OpenExisting(directory, baseOffsets[j], config, nowMs);
+                            later.Delete();
+                            logger.SegmentDeletedAfterCorruption(topicPartition, baseOffsets[j], bytes);
+                        }
+
+                        break;
+                    }
+                }
+
+                minNextBase = segment.NextOffset;
+            }
+
+            if (segments.Count == 0)
+            {
+                segments.Add(LogSegment.CreateNew(directory, Math.Max(0, state.LogStartOffset), config, nowMs));
+            }
+
+            var log = new PartitionLog(topicPartition, directory, config, [.. segments], logger, time, checkpointSink);
+            long logEndOffset = segments[^1].NextOffset;
+            log._logEndOffset = logEndOffset;
+            log._logStartOffset = Math.Min(Math.Max(state.LogStartOffset, segments[0].BaseOffset), logEndOffset);
+            if (scanned.Count > 0)
+            {
+                // Scanned data may sit only in the page cache of a crashed machine: make it durable before trusting it.
+                foreach (LogSegment segment in scanned)
+                {
+                    segment.Flush();
+                }
+
+                DirectorySync.TrySync(directory);
+            }
+
+            log._recoveryPoint = logEndOffset;
+            logger.LogLoaded(topicPartition, log._logStartOffset, logEndOffset, segments.Count, state.HadCleanShutdown,
+                stopwatch.ElapsedMilliseconds);
+            return log;
+        }
+        catch
+        {
+            foreach (LogSegment segment in segments)
+            {
+                segment.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Swaps the configuration; size and time limits apply from the next append, index limits to new segments.</summary>
+    public void UpdateConfig(LogConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        _config = config.Validate();
+    }
+
+    /// <summary>
+    /// Appends producer batches (already validated by <see cref="RecordBatchValidator"/>) as the leader: assigns offsets from the log
+    /// end offset in place, stamps the leader epoch and, if asked, LogAppendTime; rolls first if needed; flushes per flush.messages
+    /// (with flush.messages=1 the data is fsynced before this returns).
+    /// </summary>
+    /// <param name="validatedBatches">whole batches; rewritten in place.</param>
+    /// <param name="recordCount">offsets the batches consume (sum of lastOffsetDelta + 1), as the validator reported.</param>
+    public LogAppendInfo AppendAsLeader(Memory<byte> validatedBatches, int recordCount, int partitionLeaderEpoch, long nowMs,
+        bool logAppendTime)
+    {
+        if (validatedBatches.IsEmpty || recordCount <= 0)
+        {
+            throw new ArgumentException("An append needs at least one batch and one record.", nameof(validatedBatches));
+        }
+
+        lock (_appendLock)
+        {
+            ThrowIfClosed();
+            LogConfig config = _config;
+            Span<byte> span = validatedBatches.Span;
+            long firstOffset = _logEndOffset;
+            long nextOffset = RecordBatchRewriter.AssignOffsets(span, firstOffset);
+            if (nextOffset - firstOffset != recordCount)
+            {
+                throw new ArgumentException(
+                    $"Batches span {nextOffset - firstOffset} offsets but recordCount is {recordCount}.", nameof(recordCount));
+            }
+
+            long maxTimestamp = -1;
+            long offsetOfMaxTimestamp = firstOffset;
+            int position = 0;
+            while (position < span.Length)
+            {
+                Span<byte> batch = span[position..];
+                RecordBatchHeader header = RecordBatchHeader.Read(batch);
+                batch = batch[..(int)header.TotalSize];
+                RecordBatchRewriter.SetPartitionLeaderEpoch(batch, partitionLeaderEpoch);
+                long batchMaxTimestamp = header.MaxTimestamp;
+                if (logAppendTime)
+                {
+                    RecordBatchRewriter.SetLogAppendTime(batch, nowMs);
+                    batchMaxTimestamp = nowMs;
+                }
+
+                if (batchMaxTimestamp > maxTimestamp)
+                {
+                    maxTimestamp = batchMaxTimestamp;
+                    offsetOfMaxTimestamp = header.BaseOffset;
+                }
+
+                position += batch.Length;
+            }
+
+            // Hook: leader-epoch cache — record (partitionLeaderEpoch, firstOffset) when the epoch is new.
+            MaybeRoll(span.Length, firstOffset, nextOffset - 1, nowMs, config);
+            Active.Append(span, config.IndexIntervalBytes, nowMs);
+            Volatile.Write(ref _logEndOffset, nextOffset);
+            FlushIfDue(config);
+            return new LogAppendInfo(firstOffset, nextOffset - 1, maxTimestamp, offsetOfMaxTimestamp, logAppendTime ? nowMs : -1,
+                LogStartOffset, recordCount, span.Length);
+        }
+    }
+
+    /// <summary>
+    /// Appends batches that already carry offsets (replication): checks bounds, magic and CRC of every batch and that offsets increase
+    /// from the log end offset (gaps allowed, as compaction leaves them).
+    /// </summary>
+    /// <exception cref="CorruptRecordException">a batch is malformed or fails its CRC.</exception>
+    /// <exception cref="UnexpectedAppendOffsetException">offsets do not continue the log.</exception>
+    public LogAppendInfo AppendAsFollower(ReadOnlyMemory<byte> batchesWithOffsets)
+    {
+        ReadOnlySpan<byte> span = batchesWithOffsets.Span;
+        lock (_appendLock)
+        {
+            ThrowIfClosed();
+            LogConfig config = _config;
+            long nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            long expected = _logEndOffset;
+            if (span.IsEmpty)
+            {
+                return new LogAppendInfo(-1, -1, -1, -1, -1, LogStartOffset, 0, 0);
+            }
+
+            long firstOffset = -1;
+            long next = expected;
+            long maxTimestamp = -1;
+            long offsetOfMaxTimestamp = -1;
+            int position = 0;
+            int records = 0;
+            while (position < span.Length)
+            {
+                ReadOnlySpan<byte> rest = span[position..];
+                if (!RecordBatchHeader.TryRead(rest, out RecordBatchHeader header)
+                    || header.BatchLength < RecordBatchLayout.MinBatchLength || header.TotalSize > rest.Length)
+                {
+                    throw new CorruptRecordException($"Follower append to {TopicPartition} holds a truncated batch at byte {position}.");
+                }
+
+                ReadOnlySpan<byte> batch = rest[..(int)header.TotalSize];
+                if (header.Magic != RecordBatchLayout.CurrentMagic || RecordBatchHeader.ComputeCrc(batch) != header.Crc
+                    || header.LastOffsetDelta < 0)
+                {
+                    throw new CorruptRecordException($"Follower append to {TopicPartition} holds a corrupt batch at offset {header.BaseOffset}.");
+                }
+
+                if (header.BaseOffset < next)
+                {
+                    throw new UnexpectedAppendOffsetException(
+                        $"Follower append to {TopicPartition} starts at {header.BaseOffset}, expected at least {next}.", next, header.BaseOffset);
+                }
+
+                if (firstOffset < 0)
+                {
+                    firstOffset = header.BaseOffset;
+                }
+
+                if (header.MaxTimestamp > maxTimestamp)
+                {
+                    maxTimestamp = header.MaxTimestamp;
+                    offsetOfMaxTimestamp = header.BaseOffset;
+                }
+
+                records += header.RecordCount;
+                next = header.NextOffset;
+                position += batch.Length;
+            }
+
+            // Hook: leader-epoch cache — assign epochs from each batch's partitionLeaderEpoch.
+            MaybeRoll(span.Length, firstOffset, next - 1, nowMs, config);
+            Active.Append(span, config.IndexIntervalBytes, nowMs);
+            Volatile.Write(ref _logEndOffset, next);
+            FlushIfDue(config);
+            return new LogAppendInfo(firstOffset, next - 1, maxTimestamp, offsetOfMaxTimestamp, -1, LogStartOffset, records, span.Length);
+        }
+    }
+
+    /// <summary>
+    /// Reads whole batches starting with the batch that contains <paramref name="startOffset"/>, from a single segment, stopping
+    /// before any batch reaching <paramref name="maxOffsetExclusive"/> (the high watermark) and once <paramref name="maxBytes"/> would
+    /// be exceeded — except that with <paramref name="minOneBatch"/> the first batch is returned whatever its size (KIP-74).
+    /// </summary>
+    public LogReadResult Read(long startOffset, int maxBytes, long maxOffsetExclusive, bool minOneBatch)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return ReadOnce(startOffset, maxBytes, maxOffsetExclusive, minOneBatch);
+            }
+            catch (ObjectDisposedException) when (attempt < 3 && !_closed)
+            {
+                // A segment was deleted (start offset moved, truncation) while we read it: retry on the new segment list.
+            }
+        }
+    }
+
+    /// <summary>First offset whose record timestamp is at least <paramref name="timestampMs"/>, or null if none (ListOffsets by time).</summary>
+    /// <remarks>Inside compressed batches the batch's first offset is returned (records are not decompressed here).</remarks>
+    public long? FindOffsetByTimestamp(long timestampMs)
+    {
+        long logStartOffset = LogStartOffset;
+        long logEndOffset = LogEndOffset;
+        foreach (LogSegment segment in _segments)
+        {
+            if (segment.NextOffset <= logStartOffset || segment.MaxTimestampAndOffset.Timestamp < timestampMs)
+            {
+                continue;
+            }
+
+            // Largest entry strictly below the target: every batch before its offset has a smaller max timestamp.
+            long scanFrom = Math.Max(segment.BaseOffset, logStartOffset);
+            if (timestampMs > long.MinValue && segment.TimeIndex.TryFindFloor(timestampMs - 1, out _, out int relativeOffset))
+            {
+                scanFrom = Math.Max(scanFrom, segment.BaseOffset + relativeOffset);
+            }
+
+            long? found = FindInSegment(segment, scanFrom, timestampMs, logStartOffset, logEndOffset);
+            if (found is not null)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The largest timestamp in the log and the offset of the record carrying it (ListOffsets MAX_TIMESTAMP, KIP-734).</summary>
+    public (long Offset, long Timestamp)? FindMaxTimestamp()
+    {
+        LogSegment? best = null;
+        long bestTimestamp = -1;
+        long bestBatchOffset = -1;
+        foreach (LogSegment segment in _segments)
+        {
+            (long timestamp, long offset) = segment.MaxTimestampAndOffset;
+            if (timestamp > bestTimestamp && offset >= LogStartOffset)
+            {
+                best = segment;
+                bestTimestamp = timestamp;
+                bestBatchOffset = offset;
+            }
+        }
+
+        if (best is null)
+        {
+            return null;
+        }
+
+        long? recordOffset = FindInSegment(best, bestBatchOffset, bestTimestamp, LogStartOffset, LogEndOffset);
+        return (recordOffset ?? bestBatchOffset, bestTimestamp);
+    }
+
+    /// <summary>
+    /// Moves the log start offset forward to <paramref name="offset"/> (DeleteRecords) and deletes segments wholly below it; the new
+    /// start offset is checkpointed before this returns.
+    /// </summary>
+    public void DeleteRecordsBefore(long offset)
+    {
+        int deleted;
+        lock (_appendLock)
+        {
+            ThrowIfClosed();
+            if (offset <= _logStartOffset)
+            {
+                return;
+            }
+
+            if (offset > _logEndOffset)
+            {
+                throw new ArgumentOutOfRangeException(nameof(offset), offset, $"Beyond the log end offset {_logEndOffset}.");
+            }
+
+            Volatile.Write(ref _logStartOffset, offset);
+            if (offset == _logEndOffset && Active.Size > 0)
+            {
+                // Everything is deleted: start a fresh segment so the old active one can go too.
+                Roll(_logEndOffset, _time.GetUtcNow().ToUnixTimeMilliseconds(), "log start offset reached the log end");
+            }
+
+            deleted = DeleteSegmentsBelowStartOffset();
+        }
+
+        _checkpointSink?.CheckpointLogStartOffsets();
+        _logger.LogStartOffsetAdvanced(TopicPartition, offset, deleted);
+    }
+
+    /// <summary>
+    /// Removes every batch from the one containing <paramref name="offset"/> onwards (follower truncation). The log end offset
+    /// becomes the first removed batch's base offset. Below the log start offset the log is emptied and restarted at the offset.
+    /// </summary>
+    /// <remarks>Not safe against concurrent reads of the removed range; replication truncates only when not serving it.</remarks>
+    public void TruncateTo(long offset)
+    {
+        lock (_appendLock)
+        {
+            ThrowIfClosed();
+            long previousEnd = _logEndOffset;
+            if (offset >= previousEnd)
+            {
+                return;
+            }
+
+            lock (_flushLock)
+            {
+                LogConfig config = _config;
+                LogSegment[] segments = _segments;
+                long nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                if (offset < _logStartOffset || offset <= segments[0].BaseOffset)
+                {
+                    var fresh = LogSegment.CreateNew(Directory, Math.Max(0, offset), config, nowMs);
+                    _segments = [fresh];
+                    foreach (LogSegment segment in segments)
+                    {
+                        if (segment.BaseOffset != fresh.BaseOffset)
+                        {
+                            segment.Delete();
+                        }
+                        else
+                        {
+                            segment.Dispose();
+                        }
+                    }
+
+                    Volatile.Write(ref _logStartOffset, fresh.BaseOffset);
+                    _directoryDirty = true;
+                }
+                else
+                {
+                    int keep = segments.Length;
+                    while (keep > 1 && segments[keep - 1].BaseOffset >= offset)
+                    {
+                        keep--;
+                    }
+
+                    _segments = segments[..keep];
+                    for (int i = keep; i < segments.Length; i++)
+                    {
+                        segments[i].Delete();
+                    }
+
+                    LogSegment active = segments[keep - 1];
+                    active.TruncateTo(offset, config.IndexIntervalBytes);
+                    active.Flush();
+                    _dataSyncCount++;
+                }
+
+                long end = Active.NextOffset;
+                Volatile.Write(ref _logEndOffset, end);
+                Volatile.Write(ref _recoveryPoint, Math.Min(_recoveryPoint, end));
+                if (_directoryDirty && DirectorySync.TrySync(Directory))
+                {
+                    _directoryDirty = false;
+                }
+
+                // Hook: leader-epoch cache and producer state are truncated to the new log end here.
+                _logger.LogTruncated(TopicPartition, offset, previousEnd, end);
+            }
+        }
+    }
+
+    /// <summary>fsyncs everything appended so far and advances the recovery point to the log end offset.</summary>
+    public void Flush()
+    {
+        long upTo;
+        LogSegment[] toFlush;
+        lock (_appendLock)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            (upTo, toFlush) = CaptureUnflushed();
+        }
+
+        FlushSegments(upTo, toFlush);
+    }
+
+    /// <summary>Flushes, seals the indexes and closes all files; the log must not be used afterwards.</summary>
+    public void Close()
+    {
+        lock (_appendLock)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            lock (_flushLock)
+            {
+                LogSegment active = Active;
+                active.SealTimeIndex();
+                active.TrimToSize();
+                foreach (LogSegment segment in _segments)
+                {
+                    if (segment.Flush())
+                    {
+                        _dataSyncCount++;
+                    }
+
+                    segment.Dispose();
+                }
+
+                if (_directoryDirty)
+                {
+                    DirectorySync.TrySync(Directory);
+                    _directoryDirty = false;
+                }
+
+                Volatile.Write(ref _recoveryPoint, _logEndOffset);
+                _closed = true;
+            }
+        }
+    }
+
+    /// <summary>Closes the files without flushing and removes the partition directory with everything in it.</summary>
+    public void Delete()
+    {
+        CloseWithoutFlush();
+        System.IO.Directory.Delete(Directory, recursive: true);
+    }
+
+    /// <summary>Releases file handles without flushing or sealing: what a crash leaves behind (tests), or a log about to be deleted.</summary>
+    internal void CloseWithoutFlush()
+    {
+        lock (_appendLock)
+        {
+            lock (_flushLock)
+            {
+                if (_closed)
+                {
+                    return;
+                }
+
+                foreach (LogSegment segment in _segments)
+                {
+                    segment.Dispose();
+                }
+
+                _closed = true;
+            }
+        }
+    }
+
+    internal bool IsClosed => _closed;
+
+    private LogReadResult ReadOnce(long startOffset, int maxBytes, long maxOffsetExclusive, bool minOneBatch)
+    {
+        // Log end offset before segments: every segment holding data below it is already in the list we take next.
+        long logEndOffset = LogEndOffset;
+        LogSegment[] segments = _segments;
+        long logStartOffset = LogStartOffset;
+        if (_closed)
+        {
+            throw new ObjectDisposedException(nameof(PartitionLog), $"The log of {TopicPartition} is closed.");
+        }
+
+        if (startOffset < logStartOffset || startOffset > logEndOffset)
+        {
+            return new LogReadResult(LogReadError.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, -1, startOffset, logStartOffset, logEndOffset);
+        }
+
+        long limit = Math.Min(maxOffsetExclusive, logEndOffset);
+        if (startOffset >= limit || (maxBytes <= 0 && !minOneBatch))
+        {
+            return Empty(startOffset, logStartOffset, logEndOffset);
+        }
+
+        for (int i = FloorSegmentIndex(segments, startOffset); i < segments.Length; i++)
+        {
+            SegmentReadResult read = segments[i].Read(startOffset, limit, Math.Max(0, maxBytes), minOneBatch);
+            if (read.Found)
+            {
+                return read.Records.IsEmpty
+                    ? Empty(startOffset, logStartOffset, logEndOffset)
+                    : new LogReadResult(LogReadError.None, read.Records, read.FirstOffset, read.NextOffset, logStartOffset, logEndOffset);
+            }
+        }
+
+        return Empty(startOffset, logStartOffset, logEndOffset);
+    }
+
+    private static LogReadResult Empty(long startOffset, long logStartOffset, long logEndOffset) =>
+        new(LogReadError.None, ReadOnlyMemory<byte>.Empty, -1, startOffset, logStartOffset, logEndOffset);
+
+    private static int FloorSegmentIndex(LogSegment[] segments, long offset)
+    {
+        int low = 0;
+        int high = segments.Length - 1;
+        int found = 0;
+        while (low <= high)
+        {
+            int mid = (low + high) >>> 1;
+            if (segments[mid].BaseOffset <= offset)
+            {
+                found = mid;
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid - 1;
+            }
+        }
+
+        return found;
+    }
+
+    private long? FindInSegment(LogSegment segment, long scanFromOffset, long timestampMs, long logStartOffset, long logEndOffset)
+    {
+        long limit = segment.Size;
+        using var reader = new SegmentFileReader(segment.Handle, limit);
+        if (!segment.TryFindBatch(reader, scanFromOffset, out long position, out RecordBatchHeader header))
+        {
+            return null;
+        }
+
+        while (true)
+        {
+            if (header.BaseOffset >= logEndOffset)
+            {
+                return null;
+            }
+
+            if (header.MaxTimestamp >= timestampMs && header.LastOffset >= logStartOffset)
+            {
+                long firstEligible = Math.Max(header.BaseOffset, logStartOffset);
+                if (header.Compression != CompressionType.None || header.TimestampType == TimestampType.LogAppendTime)
+                {
+                    return firstEligible;
+                }
+
+                if (!reader.TryGetSpan(position, (int)header.TotalSize, out ReadOnlySpan<byte> batch))
+                {
+                    return null;
+                }
+
+                var records = new RecordReader(batch);
+                while (records.TryReadNext(out Record record))
+                {
+                    if (record.Timestamp >= timestampMs && record.Offset >= firstEligible)
+                    {
+                        return record.Offset;
+                    }
+                }
+            }
+
+            position += header.TotalSize;
+            if (!reader.TryReadHeader(position, out header) || header.BatchLength < RecordBatchLayout.MinBatchLength)
+            {
+                return null;
+            }
+        }
+    }
+
+    private void MaybeRoll(int appendSize, long firstOffset, long lastOffset, long nowMs, LogConfig config)
+    {
+        LogSegment active = Active;
+        string? reason = null;
+        if (active.Size > 0)
+        {
+            if (active.Size + appendSize > config.SegmentBytes)
+            {
+                reason = "segment.bytes";
+            }
+            else if (nowMs - active.RollBaseTimeMs > config.SegmentMs)
+            {
+                reason = "segment.ms";
+            }
+            else if (active.IsIndexFull)
+            {
+                reason = "segment.index.bytes";
+            }
+            else if (lastOffset - active.BaseOffset > LogSegment.MaxRelativeOffset)
+            {
+                reason = "relative offset overflow";
+            }
+        }
+        else if (lastOffset - active.BaseOffset > LogSegment.MaxRelativeOffset || firstOffset < active.BaseOffset)
+        {
+            reason = "empty segment cannot hold the offsets";
+        }
+
+        if (reason is not null)
+        {
+            Roll(firstOffset, nowMs, reason);
+        }
+    }
+
+    private void Roll(long baseOffset, long nowMs, string reason)
+    {
+        LogSegment previous = Active;
+        if (previous.Size == 0 && previous.BaseOffset == baseOffset)
+        {
+            return;
+        }
+
+        previous.SealTimeIndex();
+        previous.PersistIndexes();
+        var next = LogSegment.CreateNew(Directory, baseOffset, _config, nowMs);
+        LogSegment[] current = _segments;
+        if (previous.Size == 0)
+        {
+            // An empty active segment is replaced rather than kept (its offsets would overlap the new one's).
+            lock (_flushLock)
+            {
+                _segments = [.. current[..^1], next];
+                previous.Delete();
+            }
+        }
+        else
+        {
+            _segments = [.. current, next];
+        }
+
+        _directoryDirty = true;
+        // Hook: producer-state snapshot at the new segment's base offset (Kafka snapshots on every roll).
+        _logger.SegmentRolled(TopicPartition, baseOffset, reason);
+    }
+
+    private int DeleteSegmentsBelowStartOffset()
+    {
+        LogSegment[] segments = _segments;
+        int removable = 0;
+        while (removable < segments.Length - 1 && segments[removable + 1].BaseOffset <= _logStartOffset)
+        {
+            removable++;
+        }
+
+        if (removable == 0)
+        {
+            return 0;
+        }
+
+        lock (_flushLock)
+        {
+            _segments = segments[removable..];
+            for (int i = 0; i < removable; i++)
+            {
+                segments[i].Delete();
+            }
+
+            _directoryDirty = true;
+            if (DirectorySync.TrySync(Directory))
+            {
+                _directoryDirty = false;
+            }
+        }
+
+        return removable;
+    }
+
+    private void FlushIfDue(LogConfig config)
+    {
+        if (_logEndOffset - _recoveryPoint >= config.FlushIntervalMessages)
+        {
+            (long upTo, LogSegment[] toFlush) = CaptureUnflushed();
+            FlushSegments(upTo, toFlush);
+        }
+    }
+
+    /// <summary>Under the append lock: the log end offset and the segments that may hold data above the recovery point.</summary>
+    private (long UpTo, LogSegment[] Segments) CaptureUnflushed()
+    {
+        LogSegment[] segments = _segments;
+        int first = FloorSegmentIndex(segments, _recoveryPoint);
+        return (_logEndOffset, segments[first..]);
+    }
+
+    private void FlushSegments(long upTo, LogSegment[] segments)
+    {
+        lock (_flushLock)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            foreach (LogSegment segment in segments)
+            {
+                if (segment.Flush())
+                {
+                    Interlocked.Increment(ref _dataSyncCount);
+                }
+            }
+
+            // New segment files are durable only once their directory entry is.
+            if (Volatile.Read(ref _directoryDirty))
+            {
+                _directoryDirty = false;
+                DirectorySync.TrySync(Directory);
+            }
+
+            long current = Volatile.Read(ref _recoveryPoint);
+            if (upTo > current)
+            {
+                Volatile.Write(ref _recoveryPoint, upTo);
+            }
+
+            Volatile.Write(ref _lastFlushTimeMs, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        }
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (_closed)
+        {
+            throw new ObjectDisposedException(nameof(PartitionLog), $"The log of {TopicPartition} is closed.");
+        }
+    }
+
+    private static List<long> FindSegmentsAndRemoveStrays(string directory, TopicPartition topicPartition, ILogger logger)
+    {
+        var baseOffsets = new List<long>();
+        var withLog = new HashSet<long>();
+        foreach (string path in System.IO.Directory.EnumerateFiles(directory))
+        {
+            string name = Path.GetFileName(path);
+            if (name.EndsWith(".tmp", StringComparison.Ordinal) || name.EndsWith(".deleted", StringComparison.Ordinal))
+            {
+                File.Delete(path);
+                logger.StrayFileDeleted(path, topicPartition);
+                continue;
+            }
+
+            if (name.EndsWith(LogSegment.LogSuffix, StringComparison.Ordinal) && TryParseBaseOffset(name, LogSegment.LogSuffix, out long baseOffset))
+            {
+                baseOffsets.Add(baseOffset);
+                withLog.Add(baseOffset);
+            }
+        }
+
+        // Index files without a log file are leftovers of an interrupted deletion.
+        foreach (string suffix in new[] { LogSegment.OffsetIndexSuffix, LogSegment.TimeIndexSuffix })
+        {
+            foreach (string path in System.IO.Directory.EnumerateFiles(directory, "*" + suffix))
+            {
+                if (TryParseBaseOffset(Path.GetFileName(path), suffix, out long baseOffset) && !withLog.Contains(baseOffset))
+                {
+                    File.Delete(path);
+                    logger.StrayFileDeleted(path, topicPartition);
+                }
+            }
+        }
+
+        baseOffsets.Sort();
+        return baseOffsets;
+    }
+
+    private static bool TryParseBaseOffset(string fileName, string suffix, out long baseOffset)
+    {
+        baseOffset = -1;
+        if (!fileName.EndsWith(suffix, StringComparison.Ordinal) || fileName.Length != 20 + suffix.Length)
+        {
+            return false;
+        }
+
+        return long.TryParse(fileName.AsSpan(0, 20), NumberStyles.None, CultureInfo.InvariantCulture, out baseOffset);
+    }
+}

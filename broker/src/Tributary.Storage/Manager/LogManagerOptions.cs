@@ -1,0 +1,30 @@
+namespace Tributary.Storage;
+
+/// <summary>Broker-level storage settings (Kafka's log.dirs, num.recovery.threads.per.data.dir, log.flush.* intervals).</summary>
+public sealed record LogManagerOptions
+{
+    /// <summary>log.dirs: one or more directories; new partitions go to the one holding the fewest.</summary>
+    public required IReadOnlyList<string> LogDirs { get; init; }
+
+    /// <summary>Config for logs found at start-up; <see cref="TopicConfig"/> can override per topic.</summary>
+    public LogConfig DefaultConfig { get; init; } = LogConfig.Default;
+
+    /// <summary>Per-topic config for logs loaded at start-up (topic-level overrides); null = <see cref="DefaultConfig"/>.</summary>
+    public Func<string, LogConfig>? TopicConfig { get; init; }
+
+    /// <summary>num.recovery.threads.per.data.dir: logs opened in parallel per directory.</summary>
+    public int RecoveryThreadsPerDataDir { get; init; } = 2;
+
+    /// <summary>log.flush.scheduler.interval.ms: how often the background flusher checks flush.ms.</summary>
+    public long FlushSchedulerIntervalMs { get; init; } = 1000;
+
+    /// <summary>log.flush.offset.checkpoint.interval.ms: how often recovery points are checkpointed.</summary>
+    public long RecoveryPointCheckpointIntervalMs { get; init; } = 60_000;
+
+    /// <summary>log.flush.start.offset.checkpoint.interval.ms: how often log start offsets are checkpointed.</summary>
+    public long LogStartOffsetCheckpointIntervalMs { get; init; } = 60_000;
+
+    /// <summary>Parses log.dirs (comma-separated).</summary>
+    public static IReadOnlyList<string> ParseLogDirs(string value) =>
+        value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}

@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text.Json;
+using Tributary.Integration.Tests.Harness;
+using Xunit.Abstractions;
+
+namespace Tributary.Integration.Tests.Python;
+
+/// <summary>
+/// Debian's Python clients against the broker. Each script checks every record itself, exits non-zero with a message
+/// on the first mismatch, and prints one final JSON line of counts that the test checks again.
+/// </summary>
+public sealed class PythonClientTests : IClassFixture<DefaultBrokerFixture>, IDisposable
+{
+    // Debian's interpreter, where python3-kafka and python3-confluent-kafka are installed; never a PATH lookup.
+    private const string Python = "/usr/bin/python3";
+    private const int RecordCount = 2_000;
+    private const int PartitionCount = 3;
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(120);
+
+    private readonly BrokerProcess broker;
+    private readonly KafkaClients clients;
+
+    public PythonClientTests(DefaultBrokerFixture fixture, ITestOutputHelper output)
+    {
+        broker = fixture.Broker;
+        broker.Log.Attach(output);
+        clients = new KafkaClients(broker, broker.Log);
+    }
+
+    public void Dispose() => broker.Log.Attach(null);
+
+    [Fact]
+    public async Task Kafka_python_round_trips_records_and_finds_offsets_for_times()
+    {
+        var summary = await RunScriptAsync("kafka_python_roundtrip.py", "kafka-python");
+
+        Assert.Equal(RecordCount, summary.GetProperty("produced").GetInt32());
+        Assert.Equal(RecordCount, summary.GetProperty("consumed").GetInt32());
+        Assert.Equal(summary.GetProperty("expected_offset_for_time").GetInt64(), summary.GetProperty("offset_for_time").GetInt64());
+    }
+
+    [Fact]
+    public async Task Confluent_kafka_python_round_trips_records_lists_topics_and_finds_offsets_for_times()
+    {
+        var summary = await RunScriptAsync("confluent_kafka_roundtrip.py", "confluent-kafka-python");
+
+        Assert.Equal(RecordCount, summary.GetProperty("produced").GetInt32());
+        Assert.Equal(RecordCount, summary.GetProperty("consumed").GetInt32());
+        Assert.Equal(PartitionCount, summary.GetProperty("listed_partitions").GetInt32());
+        Assert.Equal(summary.GetProperty("expected_offset_for_time").GetInt64(), summary.GetProperty("offset_for_time").GetInt64());
+    }
+
+    private async Task<JsonElement> RunScriptAsync(string script, string topicPurpose)
+    {
+        var topic = KafkaClients.UniqueTopic(topicPurpose);
+        await clients.CreateTopicAsync(topic, PartitionCount);
+
+        var result = await ExternalProcess.RunAsync(
+            Python,
+            [
+                Path.Combine(RepositoryLayout.ClientScriptsDirectory, script),
+                "--bootstrap", broker.BootstrapServers,
+                "--topic", topic,
+                "--partitions", PartitionCount.ToString(CultureInfo.InvariantCulture),
+                "--count", RecordCount.ToString(CultureInfo.InvariantCulture),
+            ],
+            broker.Log,
+            RunTimeout);
+
+        Assert.True(result.ExitCode == 0, $"{script} exited with {result.ExitCode}: {result.StandardError.Trim()}");
+        var lastLine = result.StandardOutput.TrimEnd().Split('\n')[^1];
+        using var summary = JsonDocument.Parse(lastLine);
+        return summary.RootElement.Clone();
+    }
+}

@@ -1,0 +1,29 @@
+using Tributary.Protocol.Messages;
+
+namespace Tributary.Protocol.Tests.Golden;
+
+/// <summary>The definitions serve exactly the version ranges we promise, with Kafka's first flexible versions.</summary>
+public class ServedVersionsTests
+{
+    [Theory]
+    [InlineData(ApiKeys.Produce, 3, 11, 9)]
+    [InlineData(ApiKeys.Fetch, 4, 16, 12)]
+    [InlineData(ApiKeys.ListOffsets, 1, 8, 6)]
+    [InlineData(ApiKeys.Metadata, 0, 12, 9)]
+    [InlineData(ApiKeys.ApiVersions, 0, 4, 3)]
+    [InlineData(ApiKeys.CreateTopics, 2, 7, 5)]
+    [InlineData(ApiKeys.DeleteTopics, 1, 6, 4)]
+    [InlineData(ApiKeys.DeleteRecords, 0, 2, 2)]
+    [InlineData(ApiKeys.DescribeConfigs, 1, 4, 4)]
+    [InlineData(ApiKeys.AlterConfigs, 0, 2, 2)]
+    [InlineData(ApiKeys.DescribeLogDirs, 1, 4, 2)]
+    [InlineData(ApiKeys.CreatePartitions, 0, 3, 2)]
+    [InlineData(ApiKeys.IncrementalAlterConfigs, 0, 1, 1)]
+    [InlineData(ApiKeys.DescribeCluster, 0, 1, 0)]
+    public void Catalog_serves_the_promised_range(ApiKeys api, short lowest, short highest, short firstFlexible)
+    {
+        Assert.True(ApiCatalog.TryGet((short)api, out ApiDescriptor? descriptor));
+
+        Assert.Equal((lowest, highest, firstFlexible), (descriptor.LowestVersion, descriptor.HighestVersion, descriptor.FirstFlexibleVersion));
+    }
+}
