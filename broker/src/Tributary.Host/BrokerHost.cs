@@ -25,12 +25,6 @@ public sealed class BrokerHost : IAsyncDisposable
     /// <summary>How long SIGTERM/Ctrl-C waits for controlled shutdown and log close before the host gives up.</summary>
     public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(30);
 
-    // Kestrel's socket transport pauses reading once this many bytes sit unconsumed in a connection's input pipe.
-    // A Kafka frame is consumed only when complete, so the threshold must exceed the largest legal frame
-    // (4-byte size + socket.request.max.bytes) or a big produce request would stall its connection forever.
-    private const long FrameSizePrefixBytes = 4;
-    private const long WriteBufferBytes = 1024 * 1024;
-
     private readonly List<ListenOptions> _kafkaEndpoints;
     private readonly List<ListenOptions> _httpEndpoints;
     private readonly ILogger _logger;
@@ -65,13 +59,9 @@ public sealed class BrokerHost : IAsyncDisposable
         // configuration has exactly the sources BrokerConfigLoader documents.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "tributary-broker" });
         builder.WebHost.UseKestrelCore();
-        builder.WebHost.UseSockets(sockets =>
-        {
-            sockets.MaxReadBufferSize = config.SocketRequestMaxBytes + FrameSizePrefixBytes + 1;
-            sockets.MaxWriteBufferSize = WriteBufferBytes;
-            sockets.NoDelay = true;
-        });
-
+        // The socket transport's default input pipe (1 MiB pause threshold) is kept: a connection handler that leaves
+        // a partial Kafka frame unconsumed still receives the rest of a larger frame (checked with a 3 MiB frame
+        // against thresholds of 64 KiB and 1 MiB), so frames up to socket.request.max.bytes need no bigger buffer.
         var kafkaEndpoints = new List<ListenOptions>();
         var httpEndpoints = new List<ListenOptions>();
         builder.WebHost.ConfigureKestrel(kestrel =>

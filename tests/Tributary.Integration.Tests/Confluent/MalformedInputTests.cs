@@ -99,7 +99,9 @@ public sealed class MalformedInputTests : IClassFixture<DefaultBrokerFixture>, I
             return produced;
         });
 
-        for (var round = 0; round < 3; round++)
+        // Keep the bad connections coming for a while so they overlap many produce requests, not just a few.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var round = 0; round < 3 || clock.Elapsed < TimeSpan.FromSeconds(3); round++)
         {
             await RawConnection.SendAndObserveAsync(broker.KafkaPort, MalformedInput.RandomGarbageFrame(), false, CloseWithin);
             await RawConnection.SendAndObserveAsync(broker.KafkaPort, MalformedInput.TwoGibFrameHeader(), false, CloseWithin);

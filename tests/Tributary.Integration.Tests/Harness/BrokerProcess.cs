@@ -182,6 +182,7 @@ public sealed class BrokerProcess : IAsyncDisposable
             process = null;
         }
 
+        AppDomain.CurrentDomain.ProcessExit -= KillOnRunnerExit;
         http.Dispose();
         if (deleteDataDirectory)
         {
@@ -224,6 +225,8 @@ public sealed class BrokerProcess : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         launched.Start();
         process = launched;
+        AppDomain.CurrentDomain.ProcessExit -= KillOnRunnerExit;
+        AppDomain.CurrentDomain.ProcessExit += KillOnRunnerExit;
         launched.BeginOutputReadLine();
         launched.BeginErrorReadLine();
         Log.WriteLine($"[harness] started broker PID {launched.Id}: kafka {BootstrapServers}, http {HttpPort}, data {DataDirectory}");
@@ -231,6 +234,22 @@ public sealed class BrokerProcess : IAsyncDisposable
         await WaitUntilReadyAsync(launched, clock);
         LastStartupDuration = clock.Elapsed;
         Log.WriteLine($"[harness] broker PID {launched.Id} ready after {LastStartupDuration.TotalMilliseconds:F0} ms");
+    }
+
+    /// <summary>Last line of defence against orphaned brokers when the test runner exits without disposing fixtures.</summary>
+    private void KillOnRunnerExit(object? sender, EventArgs e)
+    {
+        try
+        {
+            if (process is { HasExited: false } running)
+            {
+                PosixSignals.Send(running.Id, PosixSignals.SigKill);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already disposed.
+        }
     }
 
     private async Task WaitUntilReadyAsync(Process launched, Stopwatch clock)

@@ -31,7 +31,7 @@ public class RecordBatchRewriterTests
         Assert.Equal(42_000, header.MaxTimestamp);
         Assert.True(RecordBatchValidator.HasValidCrc(batch));
         var reader = new RecordReader(batch);
-        while (reader.TryReadNext(out Record record))
+        while (reader.TryReadNext(out RecordView record))
         {
             Assert.Equal(42_000, record.Timestamp);
         }

@@ -50,7 +50,7 @@ public class RecordBatchRoundTripTests
         byte[] batch = ThreeRecordBatch(baseOffset: 10);
         var reader = new RecordReader(batch);
 
-        Assert.True(reader.TryReadNext(out Record first));
+        Assert.True(reader.TryReadNext(out RecordView first));
         Assert.Equal(10, first.Offset);
         Assert.Equal(BaseTimestamp, first.Timestamp);
         Assert.True(first.HasKey);
@@ -58,7 +58,7 @@ public class RecordBatchRoundTripTests
         Assert.Equal("v0", Encoding.UTF8.GetString(first.Value));
         Assert.Equal(0, first.Headers.Count);
 
-        Assert.True(reader.TryReadNext(out Record second));
+        Assert.True(reader.TryReadNext(out RecordView second));
         Assert.Equal(11, second.Offset);
         Assert.Equal(BaseTimestamp + 5, second.Timestamp);
         Assert.False(second.HasKey);
@@ -69,7 +69,7 @@ public class RecordBatchRoundTripTests
             Assert.Equal("x", Encoding.UTF8.GetString(header.Value));
         }
 
-        Assert.True(reader.TryReadNext(out Record third));
+        Assert.True(reader.TryReadNext(out RecordView third));
         Assert.Equal(12, third.Offset);
         Assert.False(third.HasValue);
 

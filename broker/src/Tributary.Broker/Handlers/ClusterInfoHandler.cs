@@ -55,7 +55,7 @@ public sealed class ClusterInfoHandler(BrokerContext broker)
             }
 
             var partitions = broker.Replicas.Partitions
-                .Where(p => string.Equals(p.Log.LogDir, dir, StringComparison.Ordinal))
+                .Where(p => string.Equals(Path.GetFullPath(Path.GetDirectoryName(p.Log.Directory)!), Path.GetFullPath(dir), StringComparison.Ordinal))
                 .Where(p => wanted is null || wanted.Contains((p.Topic, p.Index)))
                 .GroupBy(p => p.Topic)
                 .OrderBy(g => g.Key, StringComparer.Ordinal);

@@ -213,7 +213,7 @@ public sealed class ConfigsHandler(BrokerContext broker)
 
 /// <summary>One config as DescribeConfigs reports it.</summary>
 public sealed record ConfigEntry(string Name, string? Value, bool ReadOnly, sbyte Source, bool IsSensitive, sbyte Type,
-    string? Documentation, IReadOnlyList<ConfigSynonym> Synonyms);
+    string? Documentation, IReadOnlyList<ConfigEntrySynonym> Synonyms);
 
 /// <summary>Where a config's value may come from, in precedence order (KIP-226).</summary>
-public sealed record ConfigSynonym(string Name, string? Value, sbyte Source);
+public sealed record ConfigEntrySynonym(string Name, string? Value, sbyte Source);

@@ -16,11 +16,8 @@ public sealed class ProduceHandler(BrokerContext broker)
         {
             var topicResponse = new ProduceResponse.TopicProduceResponse { Name = topicData.Name };
             response.Responses.Add(topicResponse);
-            var topic = acksValid ? broker.GetOrAutoCreateTopic(topicData.Name, allowAutoCreate: true, out var topicError) : null;
-            if (!acksValid)
-            {
-                topicError = ErrorCode.InvalidRequiredAcks;
-            }
+            var topicError = ErrorCode.InvalidRequiredAcks;
+            var topic = acksValid ? broker.GetOrAutoCreateTopic(topicData.Name, allowAutoCreate: true, out topicError) : null;
 
             foreach (var partitionData in topicData.PartitionData)
             {

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Tributary.Protocol;
+using Tributary.Storage;
 
 namespace Tributary.Broker.Metadata;
 
@@ -107,23 +108,9 @@ public sealed partial class MetadataStore
         }
 
         File.Move(temp, _path, overwrite: true);
-        FsyncDirectory(_directory);
+        // A rename is durable only once its directory entry is.
+        DirectorySync.TrySync(_directory);
     }
-
-    /// <summary>A rename is durable only once its directory entry is; Linux needs an fsync on the directory.</summary>
-    internal static void FsyncDirectory(string directory)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
-        using var handle = File.OpenHandle(directory, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, FileOptions.None);
-        _ = Fsync(handle.DangerousGetHandle().ToInt32());
-    }
-
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    private static partial int Fsync(int fd);
 
     [LoggerMessage(EventId = 100, EventName = "MetadataCreated", Level = LogLevel.Information, Message = "Created cluster {ClusterId}; metadata stored in {Path}")]
     private static partial void LogCreated(ILogger logger, string clusterId, string path);

@@ -35,7 +35,19 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
         var maxFrame = _server.Config.SocketRequestMaxBytes;
         var input = connection.Transport.Input;
         var output = connection.Transport.Output;
-        var aborted = connection.ConnectionClosed;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, _server.Stopping);
+        var aborted = linked.Token;
+        try
+        {
+            // Clients that connect while logs are still recovering wait, as they would for a broker not yet listening.
+            await _server.WhenReady.WaitAsync(aborted).ConfigureAwait(false);
+        }
+        catch (Exception) when (_server.WhenReady.IsFaulted)
+        {
+            // Start-up failed (logged by the server, which stops the process): nothing to serve.
+            return;
+        }
+
         try
         {
             while (!aborted.IsCancellationRequested)
@@ -184,7 +196,7 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
         try
         {
             var reader = new KafkaReader(memory);
-            header = RequestHeader.Read(ref reader, ApiCatalog.IsFlexible(apiKey, apiVersion));
+            header = RequestHeader.Read(ref reader, HeaderVersions.RequestHeaderIsFlexible(apiKey, apiVersion));
             request = ApiCatalog.ReadRequest(apiKey, apiVersion, ref reader);
         }
         catch (MalformedMessageException e)
@@ -212,7 +224,7 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
         buffer.GetSpan(4);
         buffer.Advance(4);
         var writer = new KafkaWriter(buffer);
-        new ResponseHeader(correlationId).Write(writer, ResponseHeader.IsFlexible(apiKey, apiVersion));
+        new ResponseHeader(correlationId).Write(writer, HeaderVersions.ResponseHeaderIsFlexible(apiKey, apiVersion));
         response.Write(writer, apiVersion);
         var bytes = buffer.WrittenMemory;
         BinaryPrimitives.WriteInt32BigEndian(MemoryMarshalHelpers.AsWritable(bytes).Span, bytes.Length - 4);

@@ -124,26 +124,24 @@ public sealed partial class ReplicaManager : IDisposable
         }
 
         var validation = RecordBatchValidator.ValidateProduce(payload.Span, config.MaxMessageBytes, out var result);
-        if (validation != BatchValidationError.None)
+        if (validation == RecordValidationError.None && result.BatchCount != 1)
         {
-            var error = validation switch
-            {
-                BatchValidationError.RecordTooLarge => ErrorCode.MessageTooLarge,
-                BatchValidationError.CorruptMessage => ErrorCode.CorruptMessage,
-                BatchValidationError.UnsupportedMagic => ErrorCode.UnsupportedForMessageFormat,
-                BatchValidationError.InvalidTimestamp => ErrorCode.InvalidTimestamp,
-                _ => ErrorCode.InvalidRecord,
-            };
-            LogProduceRejected(_logger, topic.Name, partitionIndex, validation.ToString());
-            return new(error, -1, -1, partition.Log.LogStartOffset, $"Rejected record batch: {validation}");
+            // Produce v3+ carries exactly one batch per partition.
+            validation = RecordValidationError.InvalidRecord;
         }
 
-        var logAppendTime = config.MessageTimestampType == TimestampType.LogAppendTime;
+        if (validation != RecordValidationError.None)
+        {
+            var reason = result.ErrorMessage ?? validation.ToString();
+            LogProduceRejected(_logger, topic.Name, partitionIndex, reason);
+            return new(validation.ToErrorCode(), -1, -1, partition.Log.LogStartOffset, reason);
+        }
+
+        var logAppendTime = config.MessageTimestampType == MessageTimestampType.LogAppendTime;
         var writable = MemoryMarshal.AsMemory(payload);
         var info = partition.Log.AppendAsLeader(writable, result.RecordCount, partition.LeaderEpoch, nowMs, logAppendTime);
         partition.SignalAppended();
-        return new(ErrorCode.None, info.FirstOffset, logAppendTime ? nowMs : -1, partition.Log.LogStartOffset, null,
-            result.RecordCount, payload.Length);
+        return new(ErrorCode.None, info.FirstOffset, info.LogAppendTimeMs, info.LogStartOffset, null, info.RecordCount, info.SizeInBytes);
     }
 
     /// <summary>Reads committed batches (below the high watermark) starting at <paramref name="fetchOffset"/>.</summary>
@@ -169,6 +167,12 @@ public sealed partial class ReplicaManager : IDisposable
         }
 
         var read = log.Read(fetchOffset, maxBytes, highWatermark, minOneBatch);
+        if (read.Error == LogReadError.OffsetOutOfRange)
+        {
+            // Retention or DeleteRecords moved the log start past the offset between our check and the read.
+            return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, highWatermark, partition.LastStableOffset, read.LogStartOffset);
+        }
+
         return new(ErrorCode.None, read.Records, highWatermark, partition.LastStableOffset, read.LogStartOffset);
     }
 

@@ -41,7 +41,7 @@ public ref struct RecordReader
 
     /// <summary>Reads the next record; false after the last one.</summary>
     /// <exception cref="InvalidDataException">a record is malformed.</exception>
-    public bool TryReadNext(out Record record)
+    public bool TryReadNext(out RecordView record)
     {
         if (_index >= Header.RecordCount || _position >= _records.Length)
         {
@@ -57,7 +57,7 @@ public ref struct RecordReader
         long timestamp = Header.TimestampType == TimestampType.LogAppendTime
             ? Header.MaxTimestamp
             : Header.BaseTimestamp + parsed.TimestampDelta;
-        record = new Record(Header.BaseOffset + parsed.OffsetDelta, timestamp, parsed.Key, !parsed.KeyIsNull, parsed.Value,
+        record = new RecordView(Header.BaseOffset + parsed.OffsetDelta, timestamp, parsed.Key, !parsed.KeyIsNull, parsed.Value,
             !parsed.ValueIsNull, new RecordHeaders(parsed.HeaderCount, parsed.Headers));
         _position += parsed.Size;
         _index++;

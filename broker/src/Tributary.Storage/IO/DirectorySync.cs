@@ -6,7 +6,7 @@ namespace Tributary.Storage;
 /// fsync of a directory, which makes file creations, renames and deletions in it durable on Linux. .NET cannot open a directory
 /// as a file, so this calls libc directly; elsewhere it is a no-op (Windows commits metadata with the file).
 /// </summary>
-internal static partial class DirectorySync
+public static partial class DirectorySync
 {
     // O_RDONLY: opening a directory read-only is allowed and enough for fsync (O_DIRECTORY differs per architecture).
     private const int ReadOnlyDirectory = 0;

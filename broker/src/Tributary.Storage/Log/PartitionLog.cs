@@ -200,6 +200,7 @@ public sealed class PartitionLog
             }
 
             log._recoveryPoint = logEndOffset;
+            log.SegmentsScannedAtOpen = scanned.Count;
             logger.LogLoaded(topicPartition, log._logStartOffset, logEndOffset, segments.Count, state.HadCleanShutdown,
                 stopwatch.ElapsedMilliseconds);
             return log;
@@ -628,6 +629,9 @@ public sealed class PartitionLog
 
     internal bool IsClosed => _closed;
 
+    /// <summary>Segments whose data was scanned (CRC-checked) when the log was opened; 0 after a clean shutdown.</summary>
+    internal int SegmentsScannedAtOpen { get; private set; }
+
     private LogReadResult ReadOnce(long startOffset, int maxBytes, long maxOffsetExclusive, bool minOneBatch)
     {
         // Log end offset before segments: every segment holding data below it is already in the list we take next.
@@ -719,7 +723,7 @@ public sealed class PartitionLog
                 }
 
                 var records = new RecordReader(batch);
-                while (records.TryReadNext(out Record record))
+                while (records.TryReadNext(out RecordView record))
                 {
                     if (record.Timestamp >= timestampMs && record.Offset >= firstEligible)
                     {

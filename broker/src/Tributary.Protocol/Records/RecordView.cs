@@ -1,9 +1,9 @@
 namespace Tributary.Protocol.Records;
 
 /// <summary>A record of an uncompressed batch, as spans into the batch bytes (valid only as long as those bytes are).</summary>
-public readonly ref struct Record
+public readonly ref struct RecordView
 {
-    internal Record(long offset, long timestamp, ReadOnlySpan<byte> key, bool hasKey, ReadOnlySpan<byte> value, bool hasValue,
+    internal RecordView(long offset, long timestamp, ReadOnlySpan<byte> key, bool hasKey, ReadOnlySpan<byte> value, bool hasValue,
         RecordHeaders headers)
     {
         Offset = offset;
