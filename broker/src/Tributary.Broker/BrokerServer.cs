@@ -16,7 +16,7 @@ namespace Tributary.Broker;
 /// Kafka connections accepted before that wait for readiness. Stop closes the logs cleanly (clean-shutdown
 /// marker, so the next start skips recovery).
 /// </summary>
-public sealed partial class BrokerServer : IHostedService, IBrokerMetricsSource
+public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetricsSource
 {
     private readonly ILogger _logger;
     private readonly IHostApplicationLifetime? _lifetime;
@@ -76,7 +76,8 @@ public sealed partial class BrokerServer : IHostedService, IBrokerMetricsSource
                 LogDirs = Config.LogDirs,
                 DefaultConfig = LogConfigFor(ImmutableDictionary<string, string>.Empty),
                 TopicConfig = topic => topics.TryGetValue(topic, out var t) ? LogConfigFor(t.Configs) : LogConfigFor(ImmutableDictionary<string, string>.Empty),
-                FlushSchedulerIntervalMs = Config.LogFlushSchedulerIntervalMs,
+                // Kafka's default scheduler interval is "never" (Long.MaxValue); the tick also drives checkpoints, so keep it ≤ 1 s.
+                FlushSchedulerIntervalMs = Math.Clamp(Config.LogFlushSchedulerIntervalMs, 10, 1000),
             }, LoggerFactory);
             _logs = logs;
 
@@ -104,10 +105,26 @@ public sealed partial class BrokerServer : IHostedService, IBrokerMetricsSource
         }
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Runs before Kestrel stops: readiness drops and connections (idle ones, long polls) end now, so the listener
+    /// shutdown doesn't wait out its timeout. Controlled shutdown (moving leadership away) belongs here too.
+    /// </summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         _isReady = false;
         _notReadyReason = "shutting down";
+        await _stopping.CancelAsync().ConfigureAwait(false);
+    }
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _isReady = false;
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_startup is not null)
         {
