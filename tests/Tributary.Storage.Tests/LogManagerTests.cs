@@ -147,3 +147,15 @@ public class LogManagerTests
         Assert.Equal(1, log.SegmentsScannedAtOpen);
     }
 }
+
+public class LogManagerLockTests
+{
+    [Fact]
+    public void Open_refuses_a_directory_already_held_by_another_manager()
+    {
+        using var dir = new TempDirectory();
+        using LogManager first = LogManager.Open(new LogManagerOptions { LogDirs = [dir.Path] });
+
+        Assert.Throws<IOException>(() => LogManager.Open(new LogManagerOptions { LogDirs = [dir.Path] }));
+    }
+}

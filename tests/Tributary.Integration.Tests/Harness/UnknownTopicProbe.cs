@@ -23,6 +23,7 @@ public static class UnknownTopicProbe
         using var producer = clients.CreateProducer(config);
         var message = new Message<byte[]?, byte[]?> { Value = Encoding.UTF8.GetBytes("should not land") };
         var report = KafkaClients.ProduceAll(producer, topic, [message], TimeSpan.FromSeconds(20)).Single();
+        clients.Broker.Log.WriteLine($"[probe] produce to {topic}: {report.Error.Code} ({report.Error.Reason})");
         return report.Error.Code;
     }
 }

@@ -8,9 +8,11 @@ internal sealed class LogDirectory : ILogCheckpointSink
 {
     public const string CleanShutdownMarker = ".clean-shutdown";
     public const string DeletedDirectorySuffix = "-delete";
+    public const string LockFileName = ".lock";
 
     private readonly Lock _checkpointLock = new();
     private readonly ILogger _logger;
+    private FileStream? _lock;
 
     public LogDirectory(string path, ILogger logger)
     {
@@ -23,6 +25,28 @@ internal sealed class LogDirectory : ILogCheckpointSink
     public ConcurrentDictionary<TopicPartition, PartitionLog> Logs { get; } = new();
 
     public string CleanShutdownMarkerPath => System.IO.Path.Combine(Path, CleanShutdownMarker);
+
+    /// <summary>
+    /// Takes an exclusive lock on <c>.lock</c> so two brokers (or two managers) never share a directory; .NET maps FileShare.None
+    /// to an advisory flock on Unix, released when the handle closes or the process dies.
+    /// </summary>
+    public void AcquireLock()
+    {
+        try
+        {
+            _lock = new FileStream(System.IO.Path.Combine(Path, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException exception)
+        {
+            throw new IOException($"Log directory {Path} is in use by another broker or log manager.", exception);
+        }
+    }
+
+    public void ReleaseLock()
+    {
+        _lock?.Dispose();
+        _lock = null;
+    }
 
     public void CheckpointRecoveryPoints() => WriteCheckpoint(OffsetCheckpointFile.RecoveryPointFileName, log => log.RecoveryPoint);
 

@@ -199,6 +199,7 @@ public sealed class LogManager : IDisposable
             }
 
             DirectorySync.TrySync(directory.Path);
+            directory.ReleaseLock();
         }
 
         Task.WaitAll([.. _pendingDeletions]);
@@ -224,6 +225,7 @@ public sealed class LogManager : IDisposable
     private void LoadDirectory(LogDirectory directory)
     {
         Directory.CreateDirectory(directory.Path);
+        directory.AcquireLock();
         bool cleanShutdown = File.Exists(directory.CleanShutdownMarkerPath);
         Dictionary<TopicPartition, long> recoveryPoints = directory.ReadCheckpoint(OffsetCheckpointFile.RecoveryPointFileName);
         Dictionary<TopicPartition, long> logStartOffsets = directory.ReadCheckpoint(OffsetCheckpointFile.LogStartOffsetFileName);
@@ -335,6 +337,8 @@ public sealed class LogManager : IDisposable
             {
                 log.CloseWithoutFlush();
             }
+
+            directory.ReleaseLock();
         }
     }
 
