@@ -235,3 +235,28 @@ public class PartitionLogAppendReadTests
         log.Close();
     }
 }
+
+public class PartitionLogTimestampTests
+{
+    [Fact]
+    public void FindRecordByTimestamp_returns_the_record_timestamp_alongside_the_offset()
+    {
+        using var dir = new TempDirectory();
+        PartitionLog log = Logs.Open(dir.Path);
+        log.AppendAsLeader(Batches.Create(4, Batches.T0, timestampStep: 10), 4, 0, Batches.T0, false);
+
+        Assert.Equal((2L, Batches.T0 + 20), log.FindRecordByTimestamp(Batches.T0 + 15));
+        log.Close();
+    }
+
+    [Fact]
+    public void FindRecordByTimestamp_uses_the_append_time_of_log_append_time_batches()
+    {
+        using var dir = new TempDirectory();
+        PartitionLog log = Logs.Open(dir.Path);
+        Batches.Append(log, nowMs: 9_000, logAppendTime: true);
+
+        Assert.Equal((0L, 9_000L), log.FindRecordByTimestamp(8_000));
+        log.Close();
+    }
+}

@@ -195,4 +195,40 @@ public class PartitionLogRecoveryTests
         Assert.Equal(50, Batches.Append(log).FirstOffset);
         log.Close();
     }
+
+    [Fact]
+    public void Reopen_with_a_clean_marker_still_truncates_a_tail_that_does_not_frame()
+    {
+        using var dir = new TempDirectory();
+        PartitionLog log = Logs.Open(dir.Path);
+        Batches.Append(log);
+        Batches.Append(log);
+        log.Close();
+        AppendBytes(Logs.SegmentFile(dir.Path, 0), [0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 99]);
+
+        PartitionLog reopened = Logs.Open(dir.Path, clean: true);
+
+        Assert.Equal(1, reopened.SegmentsScannedAtOpen);
+        Assert.Equal(6, reopened.LogEndOffset);
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => (long)i), Batches.ReadAllOffsets(reopened));
+        reopened.Close();
+    }
+
+    [Fact]
+    public void Recovery_truncates_at_a_batch_whose_offsets_go_backwards()
+    {
+        using var dir = new TempDirectory();
+        PartitionLog log = Logs.Open(dir.Path);
+        Batches.Append(log);
+        Batches.Append(log);
+        byte[] firstBatch = log.Read(0, 1, long.MaxValue, true).Records.ToArray();
+        log.CloseWithoutFlush();
+        AppendBytes(Logs.SegmentFile(dir.Path, 0), firstBatch);
+
+        PartitionLog recovered = Logs.Open(dir.Path);
+
+        Assert.Equal(6, recovered.LogEndOffset);
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => (long)i), Batches.ReadAllOffsets(recovered));
+        recovered.Close();
+    }
 }

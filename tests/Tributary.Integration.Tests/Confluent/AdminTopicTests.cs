@@ -102,13 +102,17 @@ public sealed class AdminTopicTests : IClassFixture<AdminBrokerFixture>, IDispos
     public async Task CreateTopics_with_an_invalid_config_leaves_no_topic_behind()
     {
         var topic = KafkaClients.UniqueTopic("badconfig-gone");
+        var control = KafkaClients.UniqueTopic("goodconfig-kept");
         await CreateTopicErrorAsync(new TopicSpecification
         {
             Name = topic, NumPartitions = 1, ReplicationFactor = 1, Configs = new Dictionary<string, string> { ["retention.ms"] = "x" },
         });
+        await clients.CreateTopicAsync(control, partitions: 1);
 
         using var admin = clients.CreateAdmin();
-        Assert.DoesNotContain(topic, admin.GetMetadata(KafkaClients.AdminTimeout).Topics.Select(t => t.Topic));
+        var listed = admin.GetMetadata(KafkaClients.AdminTimeout).Topics.Select(t => t.Topic).ToList();
+        Assert.Contains(control, listed); // the listing works, so the absence below means something
+        Assert.DoesNotContain(topic, listed);
     }
 
     [Fact]
@@ -148,6 +152,7 @@ public sealed class AdminTopicTests : IClassFixture<AdminBrokerFixture>, IDispos
         var topic = KafkaClients.UniqueTopic("delete");
         await clients.CreateTopicAsync(topic, partitions: 2);
         using var admin = clients.CreateAdmin();
+        Assert.Contains(topic, admin.GetMetadata(KafkaClients.AdminTimeout).Topics.Select(t => t.Topic));
 
         await admin.DeleteTopicsAsync([topic], new DeleteTopicsOptions { RequestTimeout = KafkaClients.AdminTimeout, OperationTimeout = KafkaClients.AdminTimeout });
 

@@ -39,7 +39,11 @@ public sealed class AutoTopicCreationTests(ITestOutputHelper output)
         var error = UnknownTopicProbe.ProduceOneAndReturnError(clients, topic);
 
         Assert.True(UnknownTopicProbe.IsUnknownTopic(error), $"Produce to missing topic ended with {error}, expected an unknown-topic error.");
+        var control = KafkaClients.UniqueTopic("admin-created");
+        await clients.CreateTopicAsync(control, partitions: 1);
         using var admin = clients.CreateAdmin();
-        Assert.DoesNotContain(topic, admin.GetMetadata(KafkaClients.AdminTimeout).Topics.Select(t => t.Topic));
+        var listed = admin.GetMetadata(KafkaClients.AdminTimeout).Topics.Select(t => t.Topic).ToList();
+        Assert.Contains(control, listed); // the listing works, so the absence below means something
+        Assert.DoesNotContain(topic, listed);
     }
 }

@@ -25,6 +25,7 @@ public sealed class CrashDurabilityTests(ITestOutputHelper output)
         var failedDeliveries = 0;
         var config = clients.ProducerConfig();
         config.LingerMs = 1;
+        config.BatchNumMessages = 50; // many small produce requests, so the kill lands between and inside them
         config.MaxInFlight = 5; // several requests in flight when the broker dies; duplicates are allowed, loss is not
         config.MessageTimeoutMs = 5_000; // records stuck behind the dead broker fail fast instead of waiting for it
         config.QueueBufferingMaxMessages = 10_000; // back-pressure keeps the stream steady rather than a burst

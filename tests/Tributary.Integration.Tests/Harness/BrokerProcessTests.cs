@@ -41,6 +41,19 @@ public sealed class BrokerProcessTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Start_fails_fast_with_the_brokers_own_message_when_a_config_value_is_invalid()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var thrown = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => BrokerProcess.StartAsync(output, new Dictionary<string, string> { ["num.partitions"] = "zero" }));
+
+        Assert.Contains("exited with code 1", thrown.Message, StringComparison.Ordinal);
+        Assert.Contains("num.partitions", thrown.Message, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"Start-up failure took {clock.Elapsed} to surface.");
+    }
+
+    [Fact]
     public async Task Disposing_the_harness_kills_the_broker_and_deletes_its_data_directory()
     {
         var broker = await BrokerProcess.StartAsync(output);

@@ -1,7 +1,6 @@
 using Tributary.Broker.Requests;
 using Tributary.Protocol;
 using Tributary.Protocol.Messages;
-using Tributary.Protocol.Records;
 
 namespace Tributary.Broker.Handlers;
 
@@ -69,11 +68,11 @@ public sealed class ListOffsetsHandler(BrokerContext broker)
                         result.ErrorCode = (short)ErrorCode.InvalidRequest;
                         break;
                     default:
-                        var byTime = log.FindOffsetByTimestamp(p.Timestamp);
-                        if (byTime is { } hit && hit < partition.HighWatermark)
+                        var byTime = log.FindRecordByTimestamp(p.Timestamp);
+                        if (byTime is { } hit && hit.Offset < partition.HighWatermark)
                         {
-                            result.Offset = hit;
-                            result.Timestamp = TimestampAt(partition.Log, hit, partition.HighWatermark);
+                            result.Offset = hit.Offset;
+                            result.Timestamp = hit.Timestamp;
                         }
 
                         break;
@@ -82,36 +81,5 @@ public sealed class ListOffsetsHandler(BrokerContext broker)
         }
 
         return response;
-    }
-
-    /// <summary>The timestamp of the record at <paramref name="offset"/>, reported beside the offset found by time.</summary>
-    private static long TimestampAt(Tributary.Storage.PartitionLog log, long offset, long highWatermark)
-    {
-        var read = log.Read(offset, 1, highWatermark, minOneBatch: true);
-        foreach (var batch in new RecordBatchEnumerator(read.Records.Span))
-        {
-            var header = new RecordReader(batch).Header;
-            if (header.LastOffset < offset)
-            {
-                continue;
-            }
-
-            if (header.Compression != CompressionType.None || header.TimestampType == TimestampType.LogAppendTime)
-            {
-                // Records of a compressed batch aren't decompressed here; LogAppendTime stamps every record with the batch time.
-                return header.MaxTimestamp;
-            }
-
-            var reader = new RecordReader(batch);
-            while (reader.TryReadNext(out var record))
-            {
-                if (record.Offset == offset)
-                {
-                    return record.Timestamp;
-                }
-            }
-        }
-
-        return -1;
     }
 }

@@ -124,9 +124,9 @@ public sealed partial class ReplicaManager : IDisposable
         }
 
         var validation = RecordBatchValidator.ValidateProduce(payload.Span, config.MaxMessageBytes, out var result);
-        if (validation == RecordValidationError.None && result.BatchCount != 1)
+        if (validation == RecordValidationError.None && (result.BatchCount != 1 || result.HasControl))
         {
-            // Produce v3+ carries exactly one batch per partition.
+            // Produce v3+ carries exactly one batch per partition, and control batches are the broker's to write.
             validation = RecordValidationError.InvalidRecord;
         }
 
@@ -137,9 +137,30 @@ public sealed partial class ReplicaManager : IDisposable
             return new(validation.ToErrorCode(), -1, -1, partition.Log.LogStartOffset, reason);
         }
 
+        if (payload.Length > config.SegmentBytes)
+        {
+            return new(ErrorCode.RecordListTooLarge, -1, -1, partition.Log.LogStartOffset,
+                $"The batch of {payload.Length} bytes is larger than the segment size {config.SegmentBytes}.");
+        }
+
         var logAppendTime = config.MessageTimestampType == MessageTimestampType.LogAppendTime;
         var writable = MemoryMarshal.AsMemory(payload);
-        var info = partition.Log.AppendAsLeader(writable, result.RecordCount, partition.LeaderEpoch, nowMs, logAppendTime);
+        LogAppendInfo info;
+        try
+        {
+            info = partition.Log.AppendAsLeader(writable, result.RecordCount, partition.LeaderEpoch, nowMs, logAppendTime);
+        }
+        catch (IOException e)
+        {
+            // The log went offline (disk error); Kafka answers KAFKA_STORAGE_ERROR and the client retries elsewhere.
+            LogAppendFailed(_logger, topic.Name, partitionIndex, e.Message);
+            return new(ErrorCode.KafkaStorageError, -1, -1, -1, e.Message);
+        }
+        catch (ObjectDisposedException)
+        {
+            return new(ErrorCode.NotLeaderOrFollower, -1, -1, -1, "The partition was deleted while appending.");
+        }
+
         partition.SignalAppended();
         return new(ErrorCode.None, info.FirstOffset, info.LogAppendTimeMs, info.LogStartOffset, null, info.RecordCount, info.SizeInBytes);
     }
@@ -166,7 +187,21 @@ public sealed partial class ReplicaManager : IDisposable
             return new(ErrorCode.None, ReadOnlyMemory<byte>.Empty, highWatermark, partition.LastStableOffset, logStart);
         }
 
-        var read = log.Read(fetchOffset, maxBytes, highWatermark, minOneBatch);
+        LogReadResult read;
+        try
+        {
+            read = log.Read(fetchOffset, maxBytes, highWatermark, minOneBatch);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Deleted (topic deletion) between lookup and read.
+            return new(ErrorCode.NotLeaderOrFollower, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
+        }
+        catch (IOException)
+        {
+            return new(ErrorCode.KafkaStorageError, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
+        }
+
         if (read.Error == LogReadError.OffsetOutOfRange)
         {
             // Retention or DeleteRecords moved the log start past the offset between our check and the read.
@@ -186,6 +221,9 @@ public sealed partial class ReplicaManager : IDisposable
 
     [LoggerMessage(EventId = 300, EventName = "ReplicaDeleted", Level = LogLevel.Information, Message = "Deleted replica {Topic}-{Partition}")]
     private static partial void LogReplicaDeleted(ILogger logger, string topic, int partition);
+
+    [LoggerMessage(EventId = 302, EventName = "AppendFailed", Level = LogLevel.Error, Message = "Append to {Topic}-{Partition} failed: {Reason}")]
+    private static partial void LogAppendFailed(ILogger logger, string topic, int partition, string reason);
 
     [LoggerMessage(EventId = 301, EventName = "ProduceRejected", Level = LogLevel.Warning, Message = "Rejected produce to {Topic}-{Partition}: {Reason}")]
     private static partial void LogProduceRejected(ILogger logger, string topic, int partition, string reason);

@@ -26,6 +26,7 @@ internal sealed class SparseIndex : IDisposable
     private int _count;
     private int _entriesInFile;
     private SafeFileHandle? _file;
+    private bool _unsynced = true;
 
     public SparseIndex(string path, IndexKind kind, int maxEntries)
     {
@@ -154,6 +155,7 @@ internal sealed class SparseIndex : IDisposable
             {
                 _entriesInFile = Math.Min(_entriesInFile, _count);
                 RandomAccess.SetLength(file, (long)_entriesInFile * entrySize);
+                _unsynced = true;
             }
 
             int pending = _count - _entriesInFile;
@@ -167,11 +169,14 @@ internal sealed class SparseIndex : IDisposable
 
                 RandomAccess.Write(file, buffer, (long)_entriesInFile * entrySize);
                 _entriesInFile = _count;
+                _unsynced = true;
             }
 
-            if (fsync)
+            // With flush.messages=1 this runs on every append; most appends add no index entry, so skip the no-op fsync.
+            if (fsync && _unsynced)
             {
                 RandomAccess.FlushToDisk(file);
+                _unsynced = false;
             }
         }
     }
@@ -227,6 +232,7 @@ internal sealed class SparseIndex : IDisposable
         lock (_lock)
         {
             _entriesInFile = 0;
+            _unsynced = true;
             if (_file is not null)
             {
                 RandomAccess.SetLength(_file, 0);

@@ -31,8 +31,9 @@ public enum LogReadError
 /// <summary>Whole batches read from a partition log.</summary>
 /// <param name="Error">None, or OffsetOutOfRange (then <paramref name="Records"/> is empty).</param>
 /// <param name="Records">
-/// Concatenated whole batches, in a freshly allocated exact-size array owned by the caller (no pooling, nothing to return);
-/// empty when nothing is readable.
+/// Concatenated whole batches in a freshly allocated (unpooled) array that belongs to the caller: nothing to return or dispose,
+/// and the log never touches it again. It may be a slice of a slightly larger array (the read is one pread sized by maxBytes,
+/// trimmed to whole batches). Empty when nothing is readable.
 /// </param>
 /// <param name="FirstOffset">baseOffset of the first returned batch (may be below the requested offset), -1 if empty.</param>
 /// <param name="NextOffset">offset after the last returned batch, or the requested offset when empty.</param>

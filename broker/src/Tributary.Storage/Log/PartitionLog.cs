@@ -46,6 +46,7 @@ public sealed class PartitionLog
     private long _dataSyncCount;
     private bool _directoryDirty;
     private volatile bool _closed;
+    private volatile IOException? _offlineCause;
 
     private PartitionLog(TopicPartition topicPartition, string directory, LogConfig config, LogSegment[] segments, ILogger logger,
         TimeProvider time, ILogCheckpointSink? checkpointSink)
@@ -78,6 +79,12 @@ public sealed class PartitionLog
 
     /// <summary>Unix ms of the last completed flush (the background flusher compares it to flush.ms).</summary>
     public long LastFlushTimeMs => Volatile.Read(ref _lastFlushTimeMs);
+
+    /// <summary>
+    /// True once a write or fsync failed: after a failed fsync the on-disk state is unknown (the kernel may have dropped the dirty
+    /// pages), so the log refuses further writes until the broker reopens it and recovery rebuilds a known state.
+    /// </summary>
+    public bool IsOffline => _offlineCause is not null;
 
     /// <summary>Segment data-file fsyncs performed by this log: the observable side of the flush policy.</summary>
     public long DataSyncCount => Interlocked.Read(ref _dataSyncCount);
@@ -182,6 +189,8 @@ public sealed class PartitionLog
             if (segments.Count == 0)
             {
                 segments.Add(LogSegment.CreateNew(directory, Math.Max(0, state.LogStartOffset), config, nowMs));
+                // The new file's directory entry must be durable before an fsynced append can count on it.
+                DirectorySync.TrySync(directory);
             }
 
             var log = new PartitionLog(topicPartition, directory, config, [.. segments], logger, time, checkpointSink);
@@ -277,10 +286,7 @@ public sealed class PartitionLog
             }
 
             // Hook: leader-epoch cache — record (partitionLeaderEpoch, firstOffset) when the epoch is new.
-            MaybeRoll(span.Length, firstOffset, nextOffset - 1, nowMs, config);
-            Active.Append(span, config.IndexIntervalBytes, nowMs);
-            Volatile.Write(ref _logEndOffset, nextOffset);
-            FlushIfDue(config);
+            WriteAndPublish(span, firstOffset, nextOffset, nowMs, config);
             return new LogAppendInfo(firstOffset, nextOffset - 1, maxTimestamp, offsetOfMaxTimestamp, logAppendTime ? nowMs : -1,
                 LogStartOffset, recordCount, span.Length);
         }
@@ -351,10 +357,7 @@ public sealed class PartitionLog
             }
 
             // Hook: leader-epoch cache — assign epochs from each batch's partitionLeaderEpoch.
-            MaybeRoll(span.Length, firstOffset, next - 1, nowMs, config);
-            Active.Append(span, config.IndexIntervalBytes, nowMs);
-            Volatile.Write(ref _logEndOffset, next);
-            FlushIfDue(config);
+            WriteAndPublish(span, firstOffset, next, nowMs, config);
             return new LogAppendInfo(firstOffset, next - 1, maxTimestamp, offsetOfMaxTimestamp, -1, LogStartOffset, records, span.Length);
         }
     }
@@ -381,7 +384,13 @@ public sealed class PartitionLog
 
     /// <summary>First offset whose record timestamp is at least <paramref name="timestampMs"/>, or null if none (ListOffsets by time).</summary>
     /// <remarks>Inside compressed batches the batch's first offset is returned (records are not decompressed here).</remarks>
-    public long? FindOffsetByTimestamp(long timestampMs)
+    public long? FindOffsetByTimestamp(long timestampMs) => FindRecordByTimestamp(timestampMs)?.Offset;
+
+    /// <summary>
+    /// Like <see cref="FindOffsetByTimestamp"/>, also returning the found record's timestamp (the ListOffsets response carries it).
+    /// For compressed or LogAppendTime batches the timestamp is the batch's maxTimestamp.
+    /// </summary>
+    public (long Offset, long Timestamp)? FindRecordByTimestamp(long timestampMs)
     {
         long logStartOffset = LogStartOffset;
         long logEndOffset = LogEndOffset;
@@ -399,7 +408,7 @@ public sealed class PartitionLog
                 scanFrom = Math.Max(scanFrom, segment.BaseOffset + relativeOffset);
             }
 
-            long? found = FindInSegment(segment, scanFrom, timestampMs, logStartOffset, logEndOffset);
+            (long, long)? found = FindInSegment(segment, scanFrom, timestampMs, logStartOffset, logEndOffset);
             if (found is not null)
             {
                 return found;
@@ -431,8 +440,8 @@ public sealed class PartitionLog
             return null;
         }
 
-        long? recordOffset = FindInSegment(best, bestBatchOffset, bestTimestamp, LogStartOffset, LogEndOffset);
-        return (recordOffset ?? bestBatchOffset, bestTimestamp);
+        (long Offset, long Timestamp)? record = FindInSegment(best, bestBatchOffset, bestTimestamp, LogStartOffset, LogEndOffset);
+        return (record?.Offset ?? bestBatchOffset, bestTimestamp);
     }
 
     /// <summary>
@@ -562,6 +571,7 @@ public sealed class PartitionLog
     }
 
     /// <summary>Flushes, seals the indexes and closes all files; the log must not be used afterwards.</summary>
+    /// <exception cref="IOException">the final flush failed (files are closed anyway; the next open recovers).</exception>
     public void Close()
     {
         lock (_appendLock)
@@ -573,27 +583,41 @@ public sealed class PartitionLog
 
             lock (_flushLock)
             {
-                LogSegment active = Active;
-                active.SealTimeIndex();
-                active.TrimToSize();
-                foreach (LogSegment segment in _segments)
+                try
                 {
-                    if (segment.Flush())
+                    if (_offlineCause is { } cause)
                     {
-                        _dataSyncCount++;
+                        throw new IOException($"The log of {TopicPartition} is offline; closing without flush.", cause);
                     }
 
-                    segment.Dispose();
-                }
+                    LogSegment active = Active;
+                    active.SealTimeIndex();
+                    active.TrimToSize();
+                    foreach (LogSegment segment in _segments)
+                    {
+                        if (segment.Flush())
+                        {
+                            _dataSyncCount++;
+                        }
+                    }
 
-                if (_directoryDirty)
+                    if (_directoryDirty)
+                    {
+                        DirectorySync.TrySync(Directory);
+                        _directoryDirty = false;
+                    }
+
+                    Volatile.Write(ref _recoveryPoint, _logEndOffset);
+                }
+                finally
                 {
-                    DirectorySync.TrySync(Directory);
-                    _directoryDirty = false;
-                }
+                    foreach (LogSegment segment in _segments)
+                    {
+                        segment.Dispose();
+                    }
 
-                Volatile.Write(ref _recoveryPoint, _logEndOffset);
-                _closed = true;
+                    _closed = true;
+                }
             }
         }
     }
@@ -693,7 +717,7 @@ public sealed class PartitionLog
         return found;
     }
 
-    private long? FindInSegment(LogSegment segment, long scanFromOffset, long timestampMs, long logStartOffset, long logEndOffset)
+    private (long Offset, long Timestamp)? FindInSegment(LogSegment segment, long scanFromOffset, long timestampMs, long logStartOffset, long logEndOffset)
     {
         long limit = segment.Size;
         using var reader = new SegmentFileReader(segment.Handle, limit);
@@ -714,7 +738,7 @@ public sealed class PartitionLog
                 long firstEligible = Math.Max(header.BaseOffset, logStartOffset);
                 if (header.Compression != CompressionType.None || header.TimestampType == TimestampType.LogAppendTime)
                 {
-                    return firstEligible;
+                    return (firstEligible, header.MaxTimestamp);
                 }
 
                 if (!reader.TryGetSpan(position, (int)header.TotalSize, out ReadOnlySpan<byte> batch))
@@ -727,7 +751,7 @@ public sealed class PartitionLog
                 {
                     if (record.Timestamp >= timestampMs && record.Offset >= firstEligible)
                     {
-                        return record.Offset;
+                        return (record.Offset, record.Timestamp);
                     }
                 }
             }
@@ -738,6 +762,24 @@ public sealed class PartitionLog
                 return null;
             }
         }
+    }
+
+    /// <summary>Under the append lock: roll if needed, write, publish the new log end offset, flush per policy.</summary>
+    private void WriteAndPublish(ReadOnlySpan<byte> batches, long firstOffset, long nextOffset, long nowMs, LogConfig config)
+    {
+        try
+        {
+            MaybeRoll(batches.Length, firstOffset, nextOffset - 1, nowMs, config);
+            Active.Append(batches, config.IndexIntervalBytes, nowMs);
+        }
+        catch (IOException exception)
+        {
+            _offlineCause = exception;
+            throw;
+        }
+
+        Volatile.Write(ref _logEndOffset, nextOffset);
+        FlushIfDue(config);
     }
 
     private void MaybeRoll(int appendSize, long firstOffset, long lastOffset, long nowMs, LogConfig config)
@@ -863,19 +905,28 @@ public sealed class PartitionLog
                 return;
             }
 
-            foreach (LogSegment segment in segments)
+            try
             {
-                if (segment.Flush())
+                foreach (LogSegment segment in segments)
                 {
-                    Interlocked.Increment(ref _dataSyncCount);
+                    if (segment.Flush())
+                    {
+                        Interlocked.Increment(ref _dataSyncCount);
+                    }
+                }
+
+                // New segment files are durable only once their directory entry is.
+                if (Volatile.Read(ref _directoryDirty))
+                {
+                    _directoryDirty = false;
+                    DirectorySync.TrySync(Directory);
                 }
             }
-
-            // New segment files are durable only once their directory entry is.
-            if (Volatile.Read(ref _directoryDirty))
+            catch (IOException exception)
             {
-                _directoryDirty = false;
-                DirectorySync.TrySync(Directory);
+                // fsync failures are not retryable (the kernel may already have marked the pages clean): stop writing.
+                _offlineCause = exception;
+                throw;
             }
 
             long current = Volatile.Read(ref _recoveryPoint);
@@ -893,6 +944,11 @@ public sealed class PartitionLog
         if (_closed)
         {
             throw new ObjectDisposedException(nameof(PartitionLog), $"The log of {TopicPartition} is closed.");
+        }
+
+        if (_offlineCause is { } cause)
+        {
+            throw new IOException($"The log of {TopicPartition} is offline after an I/O error.", cause);
         }
     }
 

@@ -187,18 +187,32 @@ public sealed class LogManager : IDisposable
         WaitQuietly(_background);
         foreach (LogDirectory directory in _directories)
         {
+            bool allClosedCleanly = true;
             foreach (PartitionLog log in directory.Logs.Values)
             {
-                log.Close();
+                try
+                {
+                    log.Close();
+                }
+                catch (IOException exception)
+                {
+                    // Without the marker the next start scans this directory's logs from their recovery points.
+                    allClosedCleanly = false;
+                    _logger.BackgroundFlushFailed(exception, log.TopicPartition.ToString());
+                }
             }
 
             directory.CheckpointRecoveryPoints();
             directory.CheckpointLogStartOffsets();
-            using (File.Create(directory.CleanShutdownMarkerPath))
+            if (allClosedCleanly)
             {
+                using (File.Create(directory.CleanShutdownMarkerPath))
+                {
+                }
+
+                DirectorySync.TrySync(directory.Path);
             }
 
-            DirectorySync.TrySync(directory.Path);
             directory.ReleaseLock();
         }
 
@@ -226,6 +240,11 @@ public sealed class LogManager : IDisposable
     {
         Directory.CreateDirectory(directory.Path);
         directory.AcquireLock();
+        if (!DirectorySync.TrySync(directory.Path))
+        {
+            _logger.DirectorySyncUnavailable();
+        }
+
         bool cleanShutdown = File.Exists(directory.CleanShutdownMarkerPath);
         Dictionary<TopicPartition, long> recoveryPoints = directory.ReadCheckpoint(OffsetCheckpointFile.RecoveryPointFileName);
         Dictionary<TopicPartition, long> logStartOffsets = directory.ReadCheckpoint(OffsetCheckpointFile.LogStartOffsetFileName);

@@ -158,7 +158,7 @@ internal sealed class LogSegment : IDisposable
 
         // One pread of everything that may be returned, then trim to whole batches in memory.
         long budget = Math.Min(Math.Max(maxBytes, first.TotalSize), limit - start);
-        var buffer = new byte[budget];
+        var buffer = GC.AllocateUninitializedArray<byte>((int)budget);
         int read = SegmentFileReader.ReadFully(_log, buffer, start);
         if (read != buffer.Length)
         {
