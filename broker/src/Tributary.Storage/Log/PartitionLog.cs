@@ -30,7 +30,7 @@ internal readonly record struct LogLoadState(long RecoveryPoint, long LogStartOf
 /// epoch changes), producer-state snapshots (taken at each roll, truncated with the log) and retention/compaction (which work
 /// on closed segments, all but the last of <see cref="Segments"/>) plug into the places marked "Hook".
 /// </remarks>
-public sealed class PartitionLog
+public sealed partial class PartitionLog
 {
     private readonly Lock _appendLock = new();
     private readonly Lock _flushLock = new();

@@ -9,7 +9,7 @@ namespace Tributary.Storage;
 /// Owns every partition log of this broker across its log directories: loading (with crash recovery) at start-up, creation,
 /// deletion, the background flusher and the per-directory checkpoint files and clean-shutdown marker.
 /// </summary>
-public sealed class LogManager : IDisposable
+public sealed partial class LogManager : IDisposable
 {
     private readonly Lock _lifecycleLock = new();
     private readonly LogManagerOptions _options;
