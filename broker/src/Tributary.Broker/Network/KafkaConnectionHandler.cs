@@ -207,7 +207,18 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var context = new RequestContext(header, session, api.Name);
-        var response = await _server.Dispatcher.HandleAsync(context, request, aborted).ConfigureAwait(false);
+        IResponseMessage? response;
+        try
+        {
+            response = await _server.Dispatcher.HandleAsync(context, request, aborted).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug, not a client error: Kafka closes the connection too; the client reconnects and retries.
+            LogHandlerFailed(_logger, session.ConnectionId, session.Remote, api.Name, apiVersion, e);
+            return false;
+        }
+
         if (response is not null)
         {
             await WriteResponseAsync(output, responseBuffer, header.CorrelationId, apiKey, apiVersion, response, aborted).ConfigureAwait(false);
@@ -250,6 +261,9 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
 
     [LoggerMessage(EventId = 205, EventName = "MalformedRequest", Level = LogLevel.Warning, Message = "Closing connection {ConnectionId} from {Remote}: malformed {Api} v{ApiVersion} request: {Reason}")]
     private static partial void LogMalformed(ILogger logger, string connectionId, string remote, string api, short apiVersion, string reason);
+
+    [LoggerMessage(EventId = 207, EventName = "HandlerFailed", Level = LogLevel.Error, Message = "Closing connection {ConnectionId} from {Remote}: {Api} v{ApiVersion} handler failed")]
+    private static partial void LogHandlerFailed(ILogger logger, string connectionId, string remote, string api, short apiVersion, Exception exception);
 
     [LoggerMessage(EventId = 206, EventName = "ConnectionError", Level = LogLevel.Information, Message = "Connection {ConnectionId} from {Remote} failed: {Reason}")]
     private static partial void LogConnectionError(ILogger logger, string connectionId, string remote, string reason);
