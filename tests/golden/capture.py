@@ -3,9 +3,10 @@
 
 A minimal fake broker listens on a free 127.0.0.1 port, answers ApiVersions and Metadata with
 hand-built responses (just enough for the client to go on: one broker, one topic with one
-partition led by the fake broker), and saves the first request frame of each (api, version) the
+partition led by the fake broker), names itself the group coordinator in FindCoordinator, and saves the first request frame of each (api, version) the
 run is after as tests/golden/<client>-<Api>-v<N>.hex: the frame without its 4-byte size prefix,
-as one line of lowercase hex. Produce requests are recorded, then the connection is dropped.
+as one line of lowercase hex. Produce and JoinGroup requests are recorded, then the connection
+is dropped.
 
 Usage: /usr/bin/python3 tests/golden/capture.py [RUN ...]   (no argument: every run in RUNS)
 Each run stops by itself within --timeout seconds (at most 15) and kills only the client it started.
@@ -21,14 +22,19 @@ import sys
 import threading
 import time
 
-API_NAMES = {0: "Produce", 3: "Metadata", 18: "ApiVersions"}
+API_NAMES = {0: "Produce", 3: "Metadata", 10: "FindCoordinator", 11: "JoinGroup", 18: "ApiVersions"}
 PRODUCE, FETCH, METADATA, API_VERSIONS = 0, 1, 3, 18
+OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR, JOIN_GROUP, HEARTBEAT, LEAVE_GROUP, SYNC_GROUP = 8, 9, 10, 11, 12, 13, 14
 TOPIC = "golden-topic"
+GROUP = "golden-group"
 
 # What the fake broker claims to serve. Full ranges let each client pick its own highest version,
 # which is the one worth recording.
-# librdkafka only writes v2 record batches to a broker that also serves Fetch v4+.
-ADVERTISED = [(PRODUCE, 3, 11), (FETCH, 4, 16), (METADATA, 0, 12), (API_VERSIONS, 0, 3)]
+# librdkafka only writes v2 record batches to a broker that also serves Fetch v4+, and only joins
+# groups on a broker that serves the whole group API set.
+ADVERTISED = [(PRODUCE, 3, 11), (FETCH, 4, 16), (METADATA, 0, 12), (OFFSET_COMMIT, 0, 8), (OFFSET_FETCH, 0, 8),
+              (FIND_COORDINATOR, 0, 4), (JOIN_GROUP, 0, 9), (HEARTBEAT, 0, 4), (LEAVE_GROUP, 0, 5),
+              (SYNC_GROUP, 0, 5), (API_VERSIONS, 0, 3)]
 
 
 # --- Kafka primitive encoders (only what the two responses need) ---
@@ -118,6 +124,58 @@ def metadata_response(version, port):
     return body, flexible
 
 
+def find_coordinator_response(version, request_body, port):
+    """FindCoordinator response naming this fake broker (node 1) the coordinator of every key asked for."""
+    flexible = version >= 3
+    node = struct.pack(">i", 1) + string("127.0.0.1", flexible) + struct.pack(">i", port)
+    body = struct.pack(">i", 0) if version >= 1 else b""  # throttle time
+    if version >= 4:
+        # v4+ (KIP-699): one entry per key of the request's CoordinatorKeys, after its int8 KeyType.
+        keys = read_compact_strings(request_body[1:])
+        body += array_len(len(keys), True)
+        for key in keys:
+            body += string(key, True) + node + struct.pack(">h", 0) + string(None, True, nullable=True) + NO_TAGS
+    else:
+        body += struct.pack(">h", 0)
+        if version >= 1:
+            body += string(None, flexible, nullable=True)  # error message
+        body += node
+    if flexible:
+        body += NO_TAGS
+    return body, flexible
+
+
+def read_uvarint(data, pos):
+    value = shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, pos
+        shift += 7
+
+
+def read_compact_strings(data):
+    count, pos = read_uvarint(data, 0)
+    keys = []
+    for _ in range(count - 1):
+        length, pos = read_uvarint(data, pos)
+        keys.append(data[pos:pos + length - 1].decode())
+        pos += length - 1
+    return keys
+
+
+def request_body(frame):
+    """The request body after a v1 (non-flexible) or v2 (flexible: empty tag section assumed) header."""
+    client_id_length = struct.unpack(">h", frame[8:10])[0]
+    pos = 10 + max(client_id_length, 0)
+    api_key, version = struct.unpack(">hh", frame[:4])
+    if api_key == FIND_COORDINATOR and version >= 3:
+        pos += 1  # the header's tag section
+    return frame[pos:]
+
+
 # --- fake broker ---
 
 class FakeBroker:
@@ -181,10 +239,12 @@ class FakeBroker:
                 with open(path, "w") as f:
                     f.write(frame.hex() + "\n")
                 print(f"  saved {os.path.basename(path)} ({len(frame)} bytes)")
-        if api_key == PRODUCE:
+        if api_key in (PRODUCE, JOIN_GROUP):
             return None  # recorded; no need to acknowledge
         if api_key == API_VERSIONS:
             body, flexible_header = api_versions_response(version)
+        elif api_key == FIND_COORDINATOR:
+            body, flexible_header = find_coordinator_response(version, request_body(frame), self.port)
         else:
             body, flexible_header = metadata_response(version, self.port)
         header = struct.pack(">i", correlation_id) + (NO_TAGS if flexible_header else b"")
@@ -200,7 +260,7 @@ def kafka_python(code):
 
 
 def confluent_python(code):
-    return ["/usr/bin/python3", "-c", "from confluent_kafka import Producer\n" + code]
+    return ["/usr/bin/python3", "-c", "from confluent_kafka import Consumer, Producer\n" + code]
 
 
 # run name -> (client label used in file names, API keys to record, command for a bootstrap address,
@@ -221,6 +281,17 @@ RUNS = {
     "confluent-kafka-python": ("confluent-kafka-python", {API_VERSIONS, METADATA},
                                lambda b: confluent_python(f"Producer({{'bootstrap.servers': '{b}'}})"
                                                           f".list_topics('{TOPIC}', timeout=5)\n"), None),
+    # The group runs record how a consumer finds its coordinator and joins: FindCoordinator and JoinGroup only.
+    "kafka-python-group": ("kafka-python", {FIND_COORDINATOR, JOIN_GROUP},
+                           lambda b: ["/usr/bin/python3", "-c",
+                                      "from kafka import KafkaConsumer\n"
+                                      f"c = KafkaConsumer('{TOPIC}', bootstrap_servers='{b}', group_id='{GROUP}')\n"
+                                      "c.poll(timeout_ms=10000)\n"], None),
+    "confluent-kafka-python-group": ("confluent-kafka-python", {FIND_COORDINATOR, JOIN_GROUP},
+                                     lambda b: confluent_python(f"c = Consumer({{'bootstrap.servers': '{b}', "
+                                                                f"'group.id': '{GROUP}'}})\n"
+                                                                f"c.subscribe(['{TOPIC}'])\n"
+                                                                "c.poll(10)\n"), None),
 }
 
 

@@ -13,7 +13,7 @@ Usage: /usr/bin/python3 tests/golden/encode_kafka_python.py
 
 import os
 
-from kafka.protocol import admin, fetch, metadata, offset, produce
+from kafka.protocol import admin, commit, fetch, group, metadata, offset, produce
 from kafka.protocol.api import Request, Response
 from kafka.protocol.types import Array, Boolean, Bytes, Int8, Int16, Int32, Int64, Schema, String
 
@@ -29,6 +29,16 @@ APIS = [
     ("DescribeConfigs", admin.DescribeConfigsRequest, admin.DescribeConfigsResponse, range(1, 5)),
     ("AlterConfigs", admin.AlterConfigsRequest, admin.AlterConfigsResponse, range(0, 3)),
     ("CreatePartitions", admin.CreatePartitionsRequest, admin.CreatePartitionsResponse, range(0, 4)),
+    ("OffsetCommit", commit.OffsetCommitRequest, commit.OffsetCommitResponse, range(0, 9)),
+    ("OffsetFetch", commit.OffsetFetchRequest, commit.OffsetFetchResponse, range(0, 9)),
+    ("FindCoordinator", commit.GroupCoordinatorRequest, commit.GroupCoordinatorResponse, range(0, 5)),
+    ("JoinGroup", group.JoinGroupRequest, group.JoinGroupResponse, range(0, 10)),
+    ("Heartbeat", group.HeartbeatRequest, group.HeartbeatResponse, range(0, 5)),
+    ("LeaveGroup", group.LeaveGroupRequest, group.LeaveGroupResponse, range(0, 6)),
+    ("SyncGroup", group.SyncGroupRequest, group.SyncGroupResponse, range(0, 6)),
+    ("DescribeGroups", admin.DescribeGroupsRequest, admin.DescribeGroupsResponse, range(0, 6)),
+    ("ListGroups", admin.ListGroupsRequest, admin.ListGroupsResponse, range(0, 5)),
+    ("DeleteGroups", admin.DeleteGroupsRequest, admin.DeleteGroupsResponse, range(0, 3)),
 ]
 
 # kafka-python schemas that disagree with Kafka's message specs; encoding them would test
@@ -39,6 +49,10 @@ KNOWN_WRONG = {
     # CurrentLeaderEpoch is an int64 there; Kafka's spec makes it an int32.
     ("ListOffsets", "Request", 4),
     ("ListOffsets", "Request", 5),
+    # No throttle_time_ms, which Kafka's spec adds first in v1.
+    ("FindCoordinator", "Response", 1),
+    # authorized_operations sits after the groups array instead of inside each group.
+    ("DescribeGroups", "Response", 3),
 }
 
 

@@ -25,7 +25,7 @@ public partial class KafkaPythonSchemaTests
     {
         var apis = GoldenFrames.Names(GoldenFrames.KafkaPythonSchemas).Select(n => Parse(n).Api).ToHashSet();
 
-        Assert.Equal(10, apis.Count);
+        Assert.Equal(20, apis.Count);
     }
 
     [Theory]
