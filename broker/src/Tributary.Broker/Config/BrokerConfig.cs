@@ -103,6 +103,8 @@ public sealed class BrokerConfig
         }
 
         ReplicaLagTimeMaxMs = GetLong("replica.lag.time.max.ms");
+        ProducerIdExpirationMs = GetLong("producer.id.expiration.ms");
+        ProducerIdExpirationCheckIntervalMs = GetLong("producer.id.expiration.check.interval.ms");
         UncleanLeaderElectionEnable = GetBoolean("unclean.leader.election.enable");
         ReplicaFetchMaxBytes = GetInt("replica.fetch.max.bytes");
         ReplicaFetchResponseMaxBytes = GetInt("replica.fetch.response.max.bytes");
@@ -263,6 +265,8 @@ public sealed class BrokerConfig
     // ---- Replication --------------------------------------------------------------------------------------------
 
     public long ReplicaLagTimeMaxMs { get; }
+    public long ProducerIdExpirationMs { get; }
+    public long ProducerIdExpirationCheckIntervalMs { get; }
     public bool UncleanLeaderElectionEnable { get; }
     public int ReplicaFetchMaxBytes { get; }
     public int ReplicaFetchResponseMaxBytes { get; }

@@ -132,6 +132,8 @@ public static class BrokerConfigDefinitions
 
         // Replication.
         yield return new("replica.lag.time.max.ms", Long, "30000", "A follower not caught up for this long leaves the ISR.", minimum: 1);
+        yield return new("producer.id.expiration.ms", Long, "86400000", "An idempotent producer idle this long is forgotten by the partitions it wrote to.", minimum: 1);
+        yield return new("producer.id.expiration.check.interval.ms", Long, "600000", "How often partitions look for expired producer ids.", minimum: 1);
         yield return new("unclean.leader.election.enable", Bool, "false", "Allow out-of-sync replicas to become leader (may lose data).");
         yield return new("replica.fetch.max.bytes", Int, "1048576", "Bytes per partition a follower fetches per request.", minimum: 0);
         yield return new("replica.fetch.response.max.bytes", Int, "10485760", "Bytes per follower fetch response.", minimum: 0);
