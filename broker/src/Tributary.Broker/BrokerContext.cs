@@ -28,6 +28,12 @@ public sealed class BrokerContext
     public int NodeId => Config.NodeId;
     public MetadataImage Image => Controller.Current;
 
+    /// <summary>Hands out producer ids for InitProducerId (idempotent producers).</summary>
+    public Producers.ProducerIdManager ProducerIds { get; init; } = null!;
+
+    /// <summary>The group coordinator (consumer groups and committed offsets).</summary>
+    public Groups.GroupCoordinator Groups { get; init; } = null!;
+
     /// <summary>
     /// Looks a topic up, creating it with the broker's defaults when auto-creation is allowed by both the broker
     /// (auto.create.topics.enable) and the request.

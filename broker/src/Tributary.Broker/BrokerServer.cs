@@ -25,6 +25,8 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
     private Task? _startup;
     private LogManager? _logs;
     private ReplicaManager? _replicas;
+    private Groups.GroupCoordinator? _groups;
+    private Producers.ProducerExpiry? _producerExpiry;
     private volatile string _notReadyReason = "starting";
     private volatile bool _isReady;
 
@@ -78,6 +80,15 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
                 TopicConfig = topic => topics.TryGetValue(topic, out var t) ? LogConfigFor(t.Configs) : LogConfigFor(ImmutableDictionary<string, string>.Empty),
                 // Kafka's default scheduler interval is "never" (Long.MaxValue); the tick also drives checkpoints, so keep it ≤ 1 s.
                 FlushSchedulerIntervalMs = Math.Clamp(Config.LogFlushSchedulerIntervalMs, 10, 1000),
+                RetentionCheckIntervalMs = Config.LogRetentionCheckIntervalMs,
+                Cleaner = new Storage.Cleaner.LogCleanerOptions
+                {
+                    Enabled = Config.LogCleanerEnable,
+                    Threads = Config.LogCleanerThreads,
+                    IoMaxBytesPerSecond = Config.LogCleanerIoMaxBytesPerSecond,
+                    BackoffMs = Config.LogCleanerBackoffMs,
+                    DedupeBufferBytes = Config.GetLong("log.cleaner.dedupe.buffer.size"),
+                },
             }, LoggerFactory);
             _logs = logs;
 
@@ -87,9 +98,22 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             _replicas = replicas;
             replicas.ApplyImage(image);
             controller.ImagePublished += replicas.ApplyImage;
-            var context = new BrokerContext(Config, controller, replicas, logs, Metrics);
+            _notReadyReason = "loading consumer groups";
+            var groupLogger = LoggerFactory.CreateLogger("Tributary.Groups");
+            var groups = new Groups.GroupCoordinator(Groups.GroupCoordinatorOptions.From(Config),
+                new Groups.OffsetsTopic(Config, controller, replicas, groupLogger), TimeProvider.System, groupLogger);
+            groups.Load();
+            groups.Start();
+            _groups = groups;
+            var producerLogger = LoggerFactory.CreateLogger("Tributary.Producers");
+            var producerIds = new Producers.ProducerIdManager(() => controller.AllocateProducerIdBlock(Config.NodeId), producerLogger);
+            _producerExpiry = new Producers.ProducerExpiry(() => replicas.Partitions.Select(p => p.Log).ToList(),
+                Config.ProducerIdExpirationMs, Config.ProducerIdExpirationCheckIntervalMs, TimeProvider.System, producerLogger);
+            _producerExpiry.Start();
+            var context = new BrokerContext(Config, controller, replicas, logs, Metrics) { Groups = groups, ProducerIds = producerIds };
             Dispatcher = new RequestDispatcher(context);
             Metrics.AttachSource(this);
+            Metrics.AttachConsumerGroupLagSource(new Groups.ConsumerGroupLag(groups, replicas));
             _isReady = true;
             _ready.TrySetResult();
             LogReady(_logger, Config.NodeId, clusterId, topics.Count, started.ElapsedMilliseconds);
@@ -132,6 +156,9 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
         }
 
         Metrics.DetachSource();
+        Metrics.DetachConsumerGroupLagSource();
+        _groups?.Dispose();
+        _producerExpiry?.Dispose();
         _replicas?.Dispose();
         if (_logs is not null)
         {
@@ -169,6 +196,10 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             MaxMessageBytes = effective.MaxMessageBytes,
             DeleteRetentionMs = effective.DeleteRetentionMs,
             FileDeleteDelayMs = effective.FileDeleteDelayMs,
+            MinCleanableDirtyRatio = effective.MinCleanableDirtyRatio,
+            MinCompactionLagMs = effective.MinCompactionLagMs,
+            MaxCompactionLagMs = effective.MaxCompactionLagMs,
+            SegmentJitterMs = effective.SegmentJitterMs,
         };
     }
 

@@ -25,6 +25,6 @@ public static class BrokerMetricNames
     /// <summary>Bytes on disk per partition replica, labels <c>topic</c> and <c>partition</c>.</summary>
     public const string LogSize = "kafka_log_log_size";
 
-    /// <summary>Reserved for the consumer-lag gauge (kafka-exporter's name), labels consumergroup, topic, partition.</summary>
+    /// <summary>Consumer lag gauge (kafka-exporter's name), labels consumergroup, topic, partition.</summary>
     public const string ConsumerGroupLag = "kafka_consumergroup_lag";
 }

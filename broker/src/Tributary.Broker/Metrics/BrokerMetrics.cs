@@ -25,6 +25,7 @@ public sealed class BrokerMetrics : IDisposable
     private readonly Counter<long> _bytesOut;
     private readonly Histogram<double> _requestTime;
     private volatile IBrokerMetricsSource? _source;
+    private volatile IConsumerGroupLagSource? _lagSource;
 
     /// <summary>Creates metrics on a meter of its own (tests, tools); the meter is disposed with this object.</summary>
     public BrokerMetrics()
@@ -62,8 +63,8 @@ public sealed class BrokerMetrics : IDisposable
         Gauge(BrokerMetricNames.ActiveBrokerCount, "Brokers registered and unfenced, as seen by this node.", s => s.ActiveBrokerCount);
         meter.CreateObservableGauge(BrokerMetricNames.LogSize, ObserveLogSizes, unit: null, description: "Bytes on disk per partition replica.");
 
-        // Later: kafka_consumergroup_lag{consumergroup,topic,partition} (BrokerMetricNames.ConsumerGroupLag) goes here as
-        // another observable gauge, fed by a group-coordinator source attached the same way as IBrokerMetricsSource.
+        meter.CreateObservableGauge(BrokerMetricNames.ConsumerGroupLag, ObserveConsumerGroupLags, unit: null,
+            description: "Committed offset behind the high watermark, per consumer group and partition (kafka-exporter's name).");
     }
 
     /// <summary>The meter all instruments live on.</summary>
@@ -74,6 +75,12 @@ public sealed class BrokerMetrics : IDisposable
 
     /// <summary>Stops reporting gauges (e.g. while shutting down).</summary>
     public void DetachSource() => _source = null;
+
+    /// <summary>Starts reporting <c>kafka_consumergroup_lag</c> from <paramref name="source"/> (the group coordinator's view).</summary>
+    public void AttachConsumerGroupLagSource(IConsumerGroupLagSource source) => _lagSource = source ?? throw new ArgumentNullException(nameof(source));
+
+    /// <summary>Stops reporting consumer lag.</summary>
+    public void DetachConsumerGroupLagSource() => _lagSource = null;
 
     public void RecordMessagesIn(string topic, long count) => _messagesIn.Add(count, new KeyValuePair<string, object?>("topic", topic));
 
@@ -88,6 +95,7 @@ public sealed class BrokerMetrics : IDisposable
     public void Dispose()
     {
         _source = null;
+        _lagSource = null;
         if (_ownsMeter)
         {
             Meter.Dispose();
@@ -97,6 +105,22 @@ public sealed class BrokerMetrics : IDisposable
     private void Gauge(string name, string description, Func<IBrokerMetricsSource, int> read) =>
         Meter.CreateObservableGauge(name, () => _source is { } s ? [new Measurement<int>(read(s))] : Array.Empty<Measurement<int>>(),
             unit: null, description: description);
+
+    private IEnumerable<Measurement<long>> ObserveConsumerGroupLags()
+    {
+        if (_lagSource is not { } source)
+        {
+            yield break;
+        }
+
+        foreach (var (group, topic, partition, lag) in source.ConsumerGroupLags())
+        {
+            yield return new Measurement<long>(lag,
+                new KeyValuePair<string, object?>("consumergroup", group),
+                new KeyValuePair<string, object?>("topic", topic),
+                new KeyValuePair<string, object?>("partition", partition.ToString(CultureInfo.InvariantCulture)));
+        }
+    }
 
     private IEnumerable<Measurement<long>> ObserveLogSizes()
     {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Tributary.Broker.Metadata;
+using Tributary.Broker.Producers;
 using Tributary.Protocol;
 using Tributary.Protocol.Records;
 using Tributary.Storage;
@@ -137,6 +138,13 @@ public sealed partial class ReplicaManager : IDisposable
             return new(validation.ToErrorCode(), -1, -1, partition.Log.LogStartOffset, reason);
         }
 
+        if (result.HasTransactional)
+        {
+            // No transaction coordinator yet, so no producer can have begun a transaction here (InitProducerId refuses
+            // transactional ids); Kafka answers a transactional batch outside a transaction with INVALID_TXN_STATE, fatal for clients.
+            return new(ErrorCode.InvalidTxnState, -1, -1, partition.Log.LogStartOffset, "Transactions are not supported by this broker yet.");
+        }
+
         if (payload.Length > config.SegmentBytes)
         {
             return new(ErrorCode.RecordListTooLarge, -1, -1, partition.Log.LogStartOffset,
@@ -146,9 +154,12 @@ public sealed partial class ReplicaManager : IDisposable
         var logAppendTime = config.MessageTimestampType == MessageTimestampType.LogAppendTime;
         var writable = MemoryMarshal.AsMemory(payload);
         LogAppendInfo info;
+        ProducerAppendResult producerResult;
         try
         {
-            info = partition.Log.AppendAsLeader(writable, result.RecordCount, partition.LeaderEpoch, nowMs, logAppendTime);
+            // The log reads producer id, epoch and sequence from the batch header and checks them under its append lock.
+            info = partition.Log.AppendAsLeader(writable, result.RecordCount, partition.LeaderEpoch, nowMs, logAppendTime,
+                out producerResult);
         }
         catch (IOException e)
         {
@@ -159,6 +170,15 @@ public sealed partial class ReplicaManager : IDisposable
         catch (ObjectDisposedException)
         {
             return new(ErrorCode.NotLeaderOrFollower, -1, -1, -1, "The partition was deleted while appending.");
+        }
+
+        if (producerResult.Status != ProducerAppendStatus.Appended)
+        {
+            // A duplicate is a success carrying the offsets of the first append (nothing new to wake fetchers for).
+            var producerError = producerResult.Status.ToErrorCode();
+            LogProducerBatchNotAppended(_logger, topic.Name, partitionIndex, result.FirstProducerId, producerResult.Status);
+            return new(producerError, producerError == ErrorCode.None ? info.FirstOffset : -1, info.LogAppendTimeMs, info.LogStartOffset,
+                producerResult.Message);
         }
 
         partition.SignalAppended();
@@ -224,6 +244,11 @@ public sealed partial class ReplicaManager : IDisposable
 
     [LoggerMessage(EventId = 302, EventName = "AppendFailed", Level = LogLevel.Error, Message = "Append to {Topic}-{Partition} failed: {Reason}")]
     private static partial void LogAppendFailed(ILogger logger, string topic, int partition, string reason);
+
+    [LoggerMessage(EventId = 520, EventName = "ProducerBatchNotAppended", Level = LogLevel.Debug,
+        Message = "Batch of producer {ProducerId} to {Topic}-{Partition} not appended: {Status}")]
+    private static partial void LogProducerBatchNotAppended(ILogger logger, string topic, int partition, long producerId,
+        ProducerAppendStatus status);
 
     [LoggerMessage(EventId = 301, EventName = "ProduceRejected", Level = LogLevel.Warning, Message = "Rejected produce to {Topic}-{Partition}: {Reason}")]
     private static partial void LogProduceRejected(ILogger logger, string topic, int partition, string reason);

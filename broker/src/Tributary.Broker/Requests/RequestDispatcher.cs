@@ -18,6 +18,8 @@ public sealed class RequestDispatcher
     private readonly TopicAdminHandler _topics;
     private readonly ConfigsHandler _configs;
     private readonly ClusterInfoHandler _cluster;
+    private readonly Producers.InitProducerIdHandler _initProducerId;
+    private readonly Groups.GroupRequestHandler _groups;
 
     public RequestDispatcher(BrokerContext broker)
     {
@@ -28,6 +30,8 @@ public sealed class RequestDispatcher
         _topics = new TopicAdminHandler(broker);
         _configs = new ConfigsHandler(broker);
         _cluster = new ClusterInfoHandler(broker);
+        _initProducerId = new Producers.InitProducerIdHandler(broker.ProducerIds);
+        _groups = new Groups.GroupRequestHandler(broker);
     }
 
     /// <summary>The API keys this dispatcher answers; must equal the catalog's.</summary>
@@ -36,7 +40,10 @@ public sealed class RequestDispatcher
         ApiKeys.Produce, ApiKeys.Fetch, ApiKeys.ListOffsets, ApiKeys.Metadata, ApiKeys.ApiVersions,
         ApiKeys.CreateTopics, ApiKeys.DeleteTopics, ApiKeys.DeleteRecords, ApiKeys.DescribeConfigs,
         ApiKeys.AlterConfigs, ApiKeys.DescribeLogDirs, ApiKeys.CreatePartitions, ApiKeys.IncrementalAlterConfigs,
-        ApiKeys.DescribeCluster,
+        ApiKeys.DescribeCluster, ApiKeys.InitProducerId,
+        ApiKeys.FindCoordinator, ApiKeys.JoinGroup, ApiKeys.SyncGroup, ApiKeys.Heartbeat, ApiKeys.LeaveGroup,
+        ApiKeys.OffsetCommit, ApiKeys.OffsetFetch, ApiKeys.ListGroups, ApiKeys.DescribeGroups, ApiKeys.DeleteGroups,
+        ApiKeys.OffsetDelete,
     ];
 
     /// <summary>Answers one request; null means the request expects no response (Produce with acks=0).</summary>
@@ -57,6 +64,18 @@ public sealed class RequestDispatcher
             IncrementalAlterConfigsRequest r => Done(_configs.Handle(context, r)),
             DescribeClusterRequest r => Done(_cluster.Handle(context, r)),
             DescribeLogDirsRequest r => Done(_cluster.Handle(context, r)),
+            InitProducerIdRequest r => Done(_initProducerId.Handle(context, r)),
+            FindCoordinatorRequest r => Done(_groups.Handle(context, r)),
+            JoinGroupRequest r => _groups.HandleAsync(context, r),
+            SyncGroupRequest r => _groups.HandleAsync(context, r),
+            HeartbeatRequest r => Done(_groups.Handle(context, r)),
+            LeaveGroupRequest r => Done(_groups.Handle(context, r)),
+            OffsetCommitRequest r => Done(_groups.Handle(context, r)),
+            OffsetFetchRequest r => Done(_groups.Handle(context, r)),
+            ListGroupsRequest r => Done(_groups.Handle(context, r)),
+            DescribeGroupsRequest r => Done(_groups.Handle(context, r)),
+            DeleteGroupsRequest r => Done(_groups.Handle(context, r)),
+            OffsetDeleteRequest r => Done(_groups.Handle(context, r)),
             _ => throw new InvalidOperationException($"No handler for {request.GetType().Name}"),
         };
 

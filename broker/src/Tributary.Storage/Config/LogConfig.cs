@@ -39,10 +39,10 @@ public sealed record LogConfig
     /// <summary>flush.ms: the background flusher fsyncs a log whose last flush is older than this.</summary>
     public long FlushIntervalMs { get; init; } = long.MaxValue;
 
-    /// <summary>retention.ms (-1 = unlimited). Enforced by the retention task of a later issue.</summary>
+    /// <summary>retention.ms (-1 = unlimited): closed segments whose newest record is older are deleted.</summary>
     public long RetentionMs { get; init; } = 7L * 24 * 60 * 60 * 1000;
 
-    /// <summary>retention.bytes (-1 = unlimited). Enforced by the retention task of a later issue.</summary>
+    /// <summary>retention.bytes (-1 = unlimited): oldest segments are deleted while the log is larger.</summary>
     public long RetentionBytes { get; init; } = -1;
 
     public CleanupPolicy CleanupPolicy { get; init; } = CleanupPolicy.Delete;
@@ -52,11 +52,23 @@ public sealed record LogConfig
     /// <summary>max.message.bytes: the largest batch a producer may append (Kafka's default 1048588).</summary>
     public int MaxMessageBytes { get; init; } = 1024 * 1024 + 12;
 
-    /// <summary>delete.retention.ms: how long compaction keeps tombstones (later issue).</summary>
+    /// <summary>delete.retention.ms: how long compaction keeps tombstones once it has seen them (KIP-534 delete horizon).</summary>
     public long DeleteRetentionMs { get; init; } = 24L * 60 * 60 * 1000;
 
     /// <summary>file.delete.delay.ms: grace before files of a deleted log are removed.</summary>
     public long FileDeleteDelayMs { get; init; } = 60_000;
+
+    /// <summary>min.cleanable.dirty.ratio: the log cleaner compacts a log once dirty bytes reach this share of the cleanable bytes.</summary>
+    public double MinCleanableDirtyRatio { get; init; } = 0.5;
+
+    /// <summary>min.compaction.lag.ms: records younger than this stay uncompacted.</summary>
+    public long MinCompactionLagMs { get; init; }
+
+    /// <summary>max.compaction.lag.ms: a record older than this is compacted whatever the dirty ratio; also caps segment.ms of compacted logs.</summary>
+    public long MaxCompactionLagMs { get; init; } = long.MaxValue;
+
+    /// <summary>segment.jitter.ms: up to this much is taken off segment.ms per segment, so partitions do not all roll at once.</summary>
+    public long SegmentJitterMs { get; init; }
 
     /// <summary>Throws if a value is outside what Kafka accepts for the corresponding key.</summary>
     public LogConfig Validate()
@@ -73,6 +85,11 @@ public sealed record LogConfig
         Require(MaxMessageBytes >= 0, "max.message.bytes must not be negative.");
         Require(DeleteRetentionMs >= 0, "delete.retention.ms must not be negative.");
         Require(FileDeleteDelayMs >= 0, "file.delete.delay.ms must not be negative.");
+        Require(MinCleanableDirtyRatio is >= 0 and <= 1, "min.cleanable.dirty.ratio must be between 0 and 1.");
+        Require(MinCompactionLagMs >= 0, "min.compaction.lag.ms must not be negative.");
+        Require(MaxCompactionLagMs >= 1, "max.compaction.lag.ms must be positive.");
+        Require(MinCompactionLagMs <= MaxCompactionLagMs, "min.compaction.lag.ms must not exceed max.compaction.lag.ms.");
+        Require(SegmentJitterMs >= 0, "segment.jitter.ms must not be negative.");
         return this;
     }
 

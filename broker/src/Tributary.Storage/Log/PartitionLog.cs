@@ -131,6 +131,7 @@ public sealed partial class PartitionLog
         var stopwatch = Stopwatch.StartNew();
         long nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         System.IO.Directory.CreateDirectory(directory);
+        CompleteInterruptedCleaning(directory, topicPartition, logger);
         List<long> baseOffsets = FindSegmentsAndRemoveStrays(directory, topicPartition, logger);
         var segments = new List<LogSegment>(baseOffsets.Count + 1);
         long recoveryPoint = state.HadCleanShutdown ? long.MaxValue : Math.Max(0, state.RecoveryPoint);
@@ -210,6 +211,7 @@ public sealed partial class PartitionLog
 
             log._recoveryPoint = logEndOffset;
             log.SegmentsScannedAtOpen = scanned.Count;
+            log.RebuildProducerState();
             logger.LogLoaded(topicPartition, log._logStartOffset, logEndOffset, segments.Count, state.HadCleanShutdown,
                 stopwatch.ElapsedMilliseconds);
             return log;
@@ -239,8 +241,10 @@ public sealed partial class PartitionLog
     /// </summary>
     /// <param name="validatedBatches">whole batches; rewritten in place.</param>
     /// <param name="recordCount">offsets the batches consume (sum of lastOffsetDelta + 1), as the validator reported.</param>
+    /// <param name="producerResult">the idempotent-producer verdict: a duplicate or refused batch is not appended (the result then
+    /// carries the original offsets of the duplicate, or -1).</param>
     public LogAppendInfo AppendAsLeader(Memory<byte> validatedBatches, int recordCount, int partitionLeaderEpoch, long nowMs,
-        bool logAppendTime)
+        bool logAppendTime, out ProducerAppendResult producerResult)
     {
         if (validatedBatches.IsEmpty || recordCount <= 0)
         {
@@ -250,6 +254,13 @@ public sealed partial class PartitionLog
         lock (_appendLock)
         {
             ThrowIfClosed();
+            // The sequence check and the append it admits are atomic under this lock (PartitionLog.Producers.cs).
+            producerResult = CheckProducerBatches(validatedBatches.Span);
+            if (producerResult.Status != ProducerAppendStatus.Appended)
+            {
+                return NotAppended(producerResult, logAppendTime);
+            }
+
             LogConfig config = _config;
             Span<byte> span = validatedBatches.Span;
             long firstOffset = _logEndOffset;
@@ -287,6 +298,7 @@ public sealed partial class PartitionLog
 
             // Hook: leader-epoch cache — record (partitionLeaderEpoch, firstOffset) when the epoch is new.
             WriteAndPublish(span, firstOffset, nextOffset, nowMs, config);
+            RecordProducerBatches(span);
             return new LogAppendInfo(firstOffset, nextOffset - 1, maxTimestamp, offsetOfMaxTimestamp, logAppendTime ? nowMs : -1,
                 LogStartOffset, recordCount, span.Length);
         }
@@ -358,6 +370,7 @@ public sealed partial class PartitionLog
 
             // Hook: leader-epoch cache — assign epochs from each batch's partitionLeaderEpoch.
             WriteAndPublish(span, firstOffset, next, nowMs, config);
+            RecordProducerBatches(span);
             return new LogAppendInfo(firstOffset, next - 1, maxTimestamp, offsetOfMaxTimestamp, -1, LogStartOffset, records, span.Length);
         }
     }
@@ -472,6 +485,7 @@ public sealed partial class PartitionLog
             }
 
             deleted = DeleteSegmentsBelowStartOffset();
+            OnLogStartOffsetAdvanced(offset);
         }
 
         _checkpointSink?.CheckpointLogStartOffsets();
@@ -546,7 +560,8 @@ public sealed partial class PartitionLog
                     _directoryDirty = false;
                 }
 
-                // Hook: leader-epoch cache and producer state are truncated to the new log end here.
+                // Hook: leader-epoch cache is truncated to the new log end here.
+                RebuildProducerState();
                 _logger.LogTruncated(TopicPartition, offset, previousEnd, end);
             }
         }
@@ -601,6 +616,8 @@ public sealed partial class PartitionLog
                         }
                     }
 
+                    // After the data is durable: a clean restart loads the producer state from here without reading the log.
+                    WriteProducerSnapshot(_logEndOffset, durable: true);
                     if (_directoryDirty)
                     {
                         DirectorySync.TrySync(Directory);
@@ -792,7 +809,7 @@ public sealed partial class PartitionLog
             {
                 reason = "segment.bytes";
             }
-            else if (nowMs - active.RollBaseTimeMs > config.SegmentMs)
+            else if (nowMs - active.RollBaseTimeMs > RollIntervalMs(config, active.BaseOffset))
             {
                 reason = "segment.ms";
             }
@@ -843,7 +860,8 @@ public sealed partial class PartitionLog
         }
 
         _directoryDirty = true;
-        // Hook: producer-state snapshot at the new segment's base offset (Kafka snapshots on every roll).
+        // Kafka snapshots the producer state on every roll: a restart replays at most the active segment.
+        WriteProducerSnapshot(baseOffset, durable: false);
         _logger.SegmentRolled(TopicPartition, baseOffset, reason);
     }
 

@@ -62,6 +62,7 @@ public sealed partial class LogManager : IDisposable
             throw;
         }
 
+        manager.StartRetentionAndCleaner();
         manager._background = Task.Run(() => manager.RunBackgroundAsync(manager._stopping.Token));
         return manager;
     }
@@ -185,6 +186,7 @@ public sealed partial class LogManager : IDisposable
 
         _stopping.Cancel();
         WaitQuietly(_background);
+        StopCleaner(checkpoint: true);
         foreach (LogDirectory directory in _directories)
         {
             bool allClosedCleanly = true;
@@ -232,6 +234,7 @@ public sealed partial class LogManager : IDisposable
 
         _stopping.Cancel();
         WaitQuietly(_background);
+        StopCleaner(checkpoint: false);
         CloseLogsWithoutFlush();
         Task.WaitAll([.. _pendingDeletions]);
     }
@@ -315,7 +318,8 @@ public sealed partial class LogManager : IDisposable
                     lastStartOffsetCheckpoint = nowMs;
                 }
 
-                // Hook: retention and the log cleaner run here over closed segments (later issues).
+                // Retention runs here; the log cleaner has its own threads (LogManager.Retention.cs).
+                RunQuietly("retention", () => RunRetentionIfDue(nowMs));
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

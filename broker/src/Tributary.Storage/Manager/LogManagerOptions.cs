@@ -1,3 +1,5 @@
+using Tributary.Storage.Cleaner;
+
 namespace Tributary.Storage;
 
 /// <summary>Broker-level storage settings (Kafka's log.dirs, num.recovery.threads.per.data.dir, log.flush.* intervals).</summary>
@@ -23,6 +25,12 @@ public sealed record LogManagerOptions
 
     /// <summary>log.flush.start.offset.checkpoint.interval.ms: how often log start offsets are checkpointed.</summary>
     public long LogStartOffsetCheckpointIntervalMs { get; init; } = 60_000;
+
+    /// <summary>log.retention.check.interval.ms: how often time and size retention run.</summary>
+    public long RetentionCheckIntervalMs { get; init; } = 300_000;
+
+    /// <summary>Log cleaner settings (log.cleaner.*).</summary>
+    public LogCleanerOptions Cleaner { get; init; } = new();
 
     /// <summary>Parses log.dirs (comma-separated).</summary>
     public static IReadOnlyList<string> ParseLogDirs(string value) =>

@@ -1,0 +1,192 @@
+using Microsoft.Extensions.Logging;
+using Tributary.Storage.Retention;
+
+namespace Tributary.Storage.Cleaner;
+
+/// <summary>
+/// The background log cleaner (Kafka's LogCleaner): <see cref="LogCleanerOptions.Threads"/> workers repeatedly pick the compacted
+/// log most in need of cleaning (highest dirty ratio among those past min.cleanable.dirty.ratio, or any past max.compaction.lag.ms
+/// or holding tombstones whose delete horizon passed), compact it, and back off when none is due. A log is cleaned by one worker
+/// at a time; all workers share one I/O throttle.
+/// </summary>
+public sealed class LogCleaner : IDisposable
+{
+    private readonly LogCleanerOptions _options;
+    private readonly Func<IReadOnlyList<PartitionLog>> _logs;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Action? _afterCleaning;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly IoThrottler _throttler;
+    private readonly HashSet<PartitionLog> _inProgress = [];
+    private readonly Lock _selectionLock = new();
+    private Task[] _workers = [];
+
+    /// <param name="afterCleaning">runs after each committed cleaning (the log manager persists the cleaner checkpoints there).</param>
+    public LogCleaner(LogCleanerOptions options, Func<IReadOnlyList<PartitionLog>> logs, TimeProvider? time = null, ILogger? logger = null,
+        Action? afterCleaning = null)
+    {
+        _afterCleaning = afterCleaning;
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logs);
+        _options = options;
+        _logs = logs;
+        _time = time ?? TimeProvider.System;
+        _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        _throttler = new IoThrottler(options.IoMaxBytesPerSecond, _time, _stopping.Token);
+    }
+
+    /// <summary>Test hook: called at each step of the swap protocol; throwing there simulates a crash at that step.</summary>
+    internal Action<CleanerStep>? CrashPoint { get; set; }
+
+    /// <summary>Starts the worker threads (no-op when the cleaner is disabled).</summary>
+    public void Start()
+    {
+        if (!_options.Enabled || _workers.Length > 0)
+        {
+            return;
+        }
+
+        _workers = [.. Enumerable.Range(0, Math.Max(1, _options.Threads))
+            .Select(_ => Task.Factory.StartNew(RunWorker, TaskCreationOptions.LongRunning))];
+    }
+
+    /// <summary>Stops the workers, waiting for a cleaning in progress to finish or abandon its uncommitted output.</summary>
+    public void Stop()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _stopping.Cancel();
+        Task.WaitAll(_workers);
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        _stopping.Dispose();
+    }
+
+    /// <summary>Compacts <paramref name="log"/> now, whatever its dirty ratio (tools and tests); null if nothing is cleanable.</summary>
+    public CleaningResult? Clean(PartitionLog log, long nowMs)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        if (!TryClaim(log))
+        {
+            return null;
+        }
+
+        try
+        {
+            return NewCompactor().Clean(log, nowMs, CrashPoint);
+        }
+        finally
+        {
+            Release(log);
+        }
+    }
+
+    /// <summary>One worker iteration: cleans the filthiest due log, if any; returns what was done (null: nothing was due).</summary>
+    public CleaningResult? CleanFilthiestLog(long nowMs)
+    {
+        PartitionLog? log = ClaimFilthiest(nowMs);
+        if (log is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            CleaningResult? result = NewCompactor().Clean(log, nowMs, CrashPoint);
+            if (result is { Aborted: false })
+            {
+                _afterCleaning?.Invoke();
+            }
+
+            return result;
+        }
+        catch (Exception exception) when (exception is IOException or ObjectDisposedException or UnauthorizedAccessException)
+        {
+            // A log deleted or closed under the cleaner lands here too; its uncommitted .cleaned file is discarded at the next open.
+            _logger.CleaningFailed(exception, log.TopicPartition);
+            return null;
+        }
+        finally
+        {
+            Release(log);
+        }
+    }
+
+    private LogCompactor NewCompactor() => new(_options.DedupeBufferBytes / Math.Max(1, _options.Threads), _throttler);
+
+    private void RunWorker()
+    {
+        CancellationToken token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            CleaningResult? result = CleanFilthiestLog(_time.GetUtcNow().ToUnixTimeMilliseconds());
+            if (result is null)
+            {
+                token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(Math.Max(1, _options.BackoffMs)));
+            }
+        }
+    }
+
+    private PartitionLog? ClaimFilthiest(long nowMs)
+    {
+        lock (_selectionLock)
+        {
+            PartitionLog? best = null;
+            double bestRatio = -1;
+            foreach (PartitionLog log in _logs())
+            {
+                LogConfig config = log.Config;
+                if ((config.CleanupPolicy & CleanupPolicy.Compact) == 0 || log.IsClosed || log.IsOffline || _inProgress.Contains(log))
+                {
+                    continue;
+                }
+
+                LogSegment[] segments = log.CurrentSegments;
+                LogCompactor.EnsureDeleteHorizonKnown(log, segments);
+                CleanableRange range = CleanableRange.Compute(segments, config, log.CleanerCheckpoint, log.LogStartOffset,
+                    log.EarliestDeleteHorizonMs, nowMs);
+                if (!range.IsDue(config))
+                {
+                    continue;
+                }
+
+                double ratio = range.MustClean ? double.MaxValue : range.DirtyRatio;
+                if (ratio > bestRatio)
+                {
+                    best = log;
+                    bestRatio = ratio;
+                }
+            }
+
+            if (best is not null)
+            {
+                _inProgress.Add(best);
+            }
+
+            return best;
+        }
+    }
+
+    private bool TryClaim(PartitionLog log)
+    {
+        lock (_selectionLock)
+        {
+            return _inProgress.Add(log);
+        }
+    }
+
+    private void Release(PartitionLog log)
+    {
+        lock (_selectionLock)
+        {
+            _inProgress.Remove(log);
+        }
+    }
+}

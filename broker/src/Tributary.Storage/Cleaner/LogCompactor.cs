@@ -1,0 +1,296 @@
+using System.Buffers;
+using System.Diagnostics;
+using Microsoft.Win32.SafeHandles;
+using Tributary.Protocol.Records;
+using Tributary.Protocol.Records.Compression;
+using Tributary.Storage.Retention;
+
+namespace Tributary.Storage.Cleaner;
+
+/// <summary>What one cleaning of one log did.</summary>
+/// <param name="CleanedUpTo">the new cleaner checkpoint: every offset below it has been compacted.</param>
+public readonly record struct CleaningResult(long CleanedUpTo, int SegmentsIn, int SegmentsOut, long BytesIn, long BytesOut,
+    long RecordsRemoved, bool Aborted);
+
+/// <summary>
+/// Compacts one log (Kafka's Cleaner.doClean): maps every key of the dirty range to its latest offset, then rewrites all closed
+/// segments below the end of that range, group by group, keeping only the latest record per key (offsets preserved), and swaps
+/// each group in through <see cref="PartitionLog.TryReplaceSegments"/>.
+/// </summary>
+internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler)
+{
+    private const int MaxDecompressedBatchBytes = 256 * 1024 * 1024;
+    private const int WriteChunkBytes = 1024 * 1024;
+
+    public CleaningResult? Clean(PartitionLog log, long nowMs, Action<CleanerStep>? crashPoint)
+    {
+        LogConfig config = log.Config;
+        if ((config.CleanupPolicy & CleanupPolicy.Compact) == 0)
+        {
+            return null;
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        LogSegment[] segments = log.CurrentSegments;
+        EnsureDeleteHorizonKnown(log, segments);
+        CleanableRange range = CleanableRange.Compute(segments, config, log.CleanerCheckpoint, log.LogStartOffset, log.EarliestDeleteHorizonMs,
+            nowMs);
+        if (range.EndIndex == 0)
+        {
+            return null;
+        }
+
+        var map = new KeyOffsetMap(dedupeBufferBytes);
+        int end = range.EndIndex;
+        for (int i = range.FirstDirtyIndex; i < range.EndIndex; i++)
+        {
+            MapSegment(segments[i], map);
+            if (map.IsFull && i + 1 < range.EndIndex)
+            {
+                // Out of map memory: clean up to this segment now, the rest next time (Kafka stops at a segment boundary too).
+                end = i + 1;
+                break;
+            }
+        }
+
+        Dictionary<long, long> lastBatchOfProducer = LastBatchOffsetPerProducer(segments);
+        var filter = new BatchFilter(MaxDecompressedBatchBytes);
+        int segmentsOut = 0;
+        long bytesIn = 0;
+        long bytesOut = 0;
+        foreach ((int first, int count) in Groups(segments, end, config))
+        {
+            LogSegment[] group = segments[first..(first + count)];
+            long[] sizes = [.. group.Select(segment => segment.Size)];
+            long groupEnd = segments[first + count].BaseOffset;
+            string cleanedPath = PartitionLog.CleanedPath(log.Directory, group[0].BaseOffset);
+            long written;
+            try
+            {
+                written = WriteCleaned(log, group, sizes, cleanedPath, map, filter, lastBatchOfProducer, nowMs, config.DeleteRetentionMs);
+            }
+            catch
+            {
+                // Not committed: the old segments stay authoritative. (A crash here leaves the file to the next open, which deletes it.)
+                File.Delete(cleanedPath);
+                throw;
+            }
+
+            if (!log.TryReplaceSegments(group, sizes, groupEnd, cleanedPath, crashPoint))
+            {
+                log.Logger.CleaningAborted(log.TopicPartition);
+                return new CleaningResult(log.CleanerCheckpoint, 0, 0, bytesIn, bytesOut, filter.RecordsRemoved, Aborted: true);
+            }
+
+            segmentsOut++;
+            bytesIn += sizes.Sum();
+            bytesOut += written;
+        }
+
+        long cleanedUpTo = segments[end].BaseOffset;
+        log.CleanerCheckpoint = cleanedUpTo;
+        log.EarliestDeleteHorizonMs = filter.EarliestDeleteHorizonMs;
+        log.Logger.LogCleaned(log.TopicPartition, cleanedUpTo, end, bytesIn, segmentsOut, bytesOut, filter.RecordsRemoved,
+            stopwatch.ElapsedMilliseconds);
+        return new CleaningResult(cleanedUpTo, end, segmentsOut, bytesIn, bytesOut, filter.RecordsRemoved, Aborted: false);
+    }
+
+    /// <summary>Consecutive segments whose sizes add up to at most segment.bytes and whose offsets fit one segment's int32 range.</summary>
+    private static IEnumerable<(int First, int Count)> Groups(LogSegment[] segments, int end, LogConfig config)
+    {
+        int first = 0;
+        while (first < end)
+        {
+            long size = segments[first].Size;
+            int count = 1;
+            while (first + count < end
+                   && size + segments[first + count].Size <= config.SegmentBytes
+                   && segments[first + count + 1].BaseOffset - segments[first].BaseOffset - 1 <= LogSegment.MaxRelativeOffset)
+            {
+                size += segments[first + count].Size;
+                count++;
+            }
+
+            yield return (first, count);
+            first += count;
+        }
+    }
+
+    private long WriteCleaned(PartitionLog log, LogSegment[] group, long[] sizes, string cleanedPath, KeyOffsetMap map, BatchFilter filter,
+        Dictionary<long, long> lastBatchOfProducer, long nowMs, long deleteRetentionMs)
+    {
+        var output = new ArrayBufferWriter<byte>(WriteChunkBytes + (64 * 1024));
+        long position = 0;
+        using SafeFileHandle file = File.OpenHandle(cleanedPath, FileMode.Create, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+        for (int g = 0; g < group.Length; g++)
+        {
+            using var reader = new SegmentFileReader(group[g].Handle, sizes[g]);
+            long read = 0;
+            while (reader.TryReadHeader(read, out RecordBatchHeader header))
+            {
+                if (header.BatchLength < RecordBatchLayout.MinBatchLength
+                    || !reader.TryGetSpan(read, (int)header.TotalSize, out ReadOnlySpan<byte> batch))
+                {
+                    throw new CorruptRecordException($"Segment {group[g].LogPath} has a broken batch at position {read} below its size.");
+                }
+
+                bool retainIfEmpty = header.ProducerId >= 0 && lastBatchOfProducer.TryGetValue(header.ProducerId, out long last)
+                    && last == header.BaseOffset;
+                BatchOutcome outcome = filter.Filter(batch, map, nowMs, deleteRetentionMs, retainIfEmpty, output);
+                if (outcome is BatchOutcome.KeepOriginal or BatchOutcome.KeptUnreadable)
+                {
+                    output.Write(batch);
+                    if (outcome == BatchOutcome.KeptUnreadable)
+                    {
+                        log.Logger.BatchKeptUncompacted(log.TopicPartition, header.BaseOffset, header.Compression.ToString(),
+                            RecordCompression.IsSupported(header.Compression) ? "unreadable records" : "codec not available");
+                    }
+                }
+
+                read += header.TotalSize;
+                if (output.WrittenCount >= WriteChunkBytes)
+                {
+                    position += Drain(file, output, position);
+                }
+            }
+
+            throttler.Throttle(sizes[g]);
+        }
+
+        position += Drain(file, output, position);
+        RandomAccess.FlushToDisk(file);
+        return position;
+    }
+
+    private long Drain(SafeFileHandle file, ArrayBufferWriter<byte> output, long position)
+    {
+        int count = output.WrittenCount;
+        if (count > 0)
+        {
+            RandomAccess.Write(file, output.WrittenSpan, position);
+            throttler.Throttle(count);
+            output.ResetWrittenCount();
+        }
+
+        return count;
+    }
+
+    private void MapSegment(LogSegment segment, KeyOffsetMap map)
+    {
+        long size = segment.Size;
+        var plain = new ArrayBufferWriter<byte>(64 * 1024);
+        using var reader = new SegmentFileReader(segment.Handle, size);
+        long position = 0;
+        while (reader.TryReadHeader(position, out RecordBatchHeader header))
+        {
+            if (header.BatchLength < RecordBatchLayout.MinBatchLength
+                || !reader.TryGetSpan(position, (int)header.TotalSize, out ReadOnlySpan<byte> batch))
+            {
+                throw new CorruptRecordException($"Segment {segment.LogPath} has a broken batch at position {position} below its size.");
+            }
+
+            position += header.TotalSize;
+            if (header.IsControl || header.IsTransactional)
+            {
+                continue;
+            }
+
+            if (header.Compression != CompressionType.None)
+            {
+                if (!RecordCompression.IsSupported(header.Compression))
+                {
+                    continue;
+                }
+
+                plain.ResetWrittenCount();
+                plain.Write(batch[..RecordBatchLayout.HeaderSize]);
+                if (RecordCompression.Decompress(header.Compression, batch[RecordBatchLayout.Records..], plain, MaxDecompressedBatchBytes)
+                    != DecompressionStatus.Ok)
+                {
+                    // The filter keeps this batch whole; its keys stay out of the map so older values of them are kept too.
+                    continue;
+                }
+
+                batch = PlainBatch(plain);
+            }
+
+            try
+            {
+                var records = new RecordReader(batch);
+                while (records.TryReadNext(out RecordView record))
+                {
+                    if (record.HasKey)
+                    {
+                        map.Put(record.Key, record.Offset);
+                    }
+                }
+            }
+            catch (InvalidDataException)
+            {
+                // Same as an unreadable compressed batch: kept whole by the filter.
+            }
+        }
+
+        throttler.Throttle(size);
+    }
+
+    private static ReadOnlySpan<byte> PlainBatch(ArrayBufferWriter<byte> plain)
+    {
+        Span<byte> written = System.Runtime.InteropServices.MemoryMarshal.AsMemory(plain.WrittenMemory).Span;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(written[RecordBatchLayout.BatchLength..],
+            written.Length - RecordBatchLayout.LogOverhead);
+        short attributes = System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(written[RecordBatchLayout.Attributes..]);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt16BigEndian(written[RecordBatchLayout.Attributes..],
+            (short)(attributes & ~RecordBatchAttributeBits.CompressionMask));
+        return written;
+    }
+
+    /// <summary>Base offset of each producer's newest batch, from batch headers of the whole log (the active segment included).</summary>
+    private static Dictionary<long, long> LastBatchOffsetPerProducer(LogSegment[] segments)
+    {
+        var last = new Dictionary<long, long>();
+        foreach (LogSegment segment in segments)
+        {
+            using var reader = new SegmentFileReader(segment.Handle, segment.Size);
+            long position = 0;
+            while (reader.TryReadHeader(position, out RecordBatchHeader header) && header.BatchLength >= RecordBatchLayout.MinBatchLength)
+            {
+                if (header.ProducerId >= 0)
+                {
+                    last[header.ProducerId] = header.BaseOffset;
+                }
+
+                position += header.TotalSize;
+            }
+        }
+
+        return last;
+    }
+
+    /// <summary>After open the earliest tombstone horizon is unknown: read it from the headers of the closed segments.</summary>
+    internal static void EnsureDeleteHorizonKnown(PartitionLog log, LogSegment[] segments)
+    {
+        if (log.EarliestDeleteHorizonMs != PartitionLog.UnknownDeleteHorizon)
+        {
+            return;
+        }
+
+        long earliest = long.MaxValue;
+        for (int i = 0; i < segments.Length - 1; i++)
+        {
+            using var reader = new SegmentFileReader(segments[i].Handle, segments[i].Size);
+            long position = 0;
+            while (reader.TryReadHeader(position, out RecordBatchHeader header) && header.BatchLength >= RecordBatchLayout.MinBatchLength)
+            {
+                if (header.HasDeleteHorizon)
+                {
+                    earliest = Math.Min(earliest, header.BaseTimestamp);
+                }
+
+                position += header.TotalSize;
+            }
+        }
+
+        log.EarliestDeleteHorizonMs = earliest;
+    }
+}
