@@ -99,7 +99,7 @@ public sealed class GroupAdminTests : IClassFixture<GroupBrokerFixture>, IDispos
         using var admin = clients.CreateAdmin();
 
         var result = await admin.DeleteConsumerGroupOffsetsAsync(
-            group, [new TopicPartition(topic, 1)], new DeleteConsumerGroupOffsetsOptions { RequestTimeout = KafkaClients.AdminTimeout, OperationTimeout = KafkaClients.AdminTimeout });
+            group, [new TopicPartition(topic, 1)], new DeleteConsumerGroupOffsetsOptions { RequestTimeout = KafkaClients.AdminTimeout });
 
         Assert.Equal(group, result.Group);
         Assert.Equal(new TopicPartition(topic, 1), Assert.Single(result.Partitions));
@@ -113,7 +113,7 @@ public sealed class GroupAdminTests : IClassFixture<GroupBrokerFixture>, IDispos
         await CommitAsync(group, topic, [3, 3, 3]);
         using var admin = clients.CreateAdmin();
 
-        await admin.DeleteGroupsAsync([group], new DeleteGroupsOptions { RequestTimeout = KafkaClients.AdminTimeout, OperationTimeout = KafkaClients.AdminTimeout });
+        await admin.DeleteGroupsAsync([group], new DeleteGroupsOptions { RequestTimeout = KafkaClients.AdminTimeout });
 
         Assert.Equal([Offset.Unset.Value, Offset.Unset.Value, Offset.Unset.Value], await ListOffsetsAsync(admin, group, topic));
         var listed = await admin.ListConsumerGroupsAsync(new ListConsumerGroupsOptions { RequestTimeout = KafkaClients.AdminTimeout });
@@ -129,7 +129,7 @@ public sealed class GroupAdminTests : IClassFixture<GroupBrokerFixture>, IDispos
         using var admin = clients.CreateAdmin();
 
         var failure = await Assert.ThrowsAsync<DeleteGroupsException>(() =>
-            admin.DeleteGroupsAsync([group], new DeleteGroupsOptions { RequestTimeout = KafkaClients.AdminTimeout, OperationTimeout = KafkaClients.AdminTimeout }));
+            admin.DeleteGroupsAsync([group], new DeleteGroupsOptions { RequestTimeout = KafkaClients.AdminTimeout }));
 
         Assert.Equal(ErrorCode.NonEmptyGroup, Assert.Single(failure.Results).Error.Code);
         await member.CloseAsync(CloseTimeout);

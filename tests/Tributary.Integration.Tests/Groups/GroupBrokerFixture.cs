@@ -8,15 +8,14 @@ namespace Tributary.Integration.Tests.Groups;
 public static class GroupBrokerSettings
 {
     /// <summary>
-    /// <c>offsets.topic.replication.factor=1</c>: Kafka's default of 3 cannot be met by one broker (Kafka's own
-    /// single-broker setups lower it the same way). <c>group.initial.rebalance.delay.ms=0</c>: no 3 s wait before
-    /// the first rebalance of each new group, as in Kafka's test configurations; every test uses a fresh group.
+    /// <c>group.initial.rebalance.delay.ms=0</c>: no 3 s wait before the first rebalance of each new group, as in
+    /// Kafka's test configurations; every test uses a fresh group. (The harness already sets
+    /// <c>offsets.topic.replication.factor=1</c> for its one-broker cluster.)
     /// </summary>
     public static IReadOnlyDictionary<string, string> Overrides(IReadOnlyDictionary<string, string>? extra = null)
     {
         var all = new Dictionary<string, string>
         {
-            ["offsets.topic.replication.factor"] = "1",
             ["group.initial.rebalance.delay.ms"] = "0",
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())

@@ -42,6 +42,8 @@ public sealed class BrokerProcess : IAsyncDisposable
             new("advertised.listeners", $"PLAINTEXT://127.0.0.1:{KafkaPort}"),
             new("http.listeners", $"http://127.0.0.1:{HttpPort}"),
             new("log.dirs", DataDirectory),
+            // A one-broker cluster, as config/server.properties sets it: Kafka's default of 3 would leave groups without a coordinator.
+            new("offsets.topic.replication.factor", "1"),
         };
         if (extraOverrides is not null)
         {

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 
 namespace Tributary.Integration.Tests.Harness;
 
@@ -27,11 +28,13 @@ public sealed class DroppingProxy : IAsyncDisposable
     private readonly CancellationTokenSource stopping = new();
     private readonly ConcurrentBag<Socket> sockets = [];
     private readonly ConcurrentBag<Task> pumps = [];
+    private readonly ConcurrentDictionary<string, bool> produceBodies = new();
     private readonly Task acceptLoop;
     private int targetPort;
     private int armed;
     private int droppedResponses;
     private int produceRequests;
+    private int repeatedProduceRequests;
 
     private DroppingProxy(TestOutputSink log)
     {
@@ -51,6 +54,12 @@ public sealed class DroppingProxy : IAsyncDisposable
 
     /// <summary>Produce requests forwarded to the broker so far (retries included).</summary>
     public int ProduceRequests => Volatile.Read(ref produceRequests);
+
+    /// <summary>
+    /// Produce requests byte-for-byte equal (after the correlation id) to an earlier one: the client sent the same
+    /// batch again, e.g. a retry after the swallowed response.
+    /// </summary>
+    public int RepeatedProduceRequests => Volatile.Read(ref repeatedProduceRequests);
 
     /// <summary>Starts listening on a free loopback port; connections are accepted but wait for <see cref="ForwardTo"/> before reaching the broker.</summary>
     public static DroppingProxy Start(TestOutputSink log) => new(log);
@@ -135,6 +144,11 @@ public sealed class DroppingProxy : IAsyncDisposable
                     // Recorded before forwarding, so the response can never overtake the bookkeeping.
                     produceCorrelationIds[BinaryPrimitives.ReadInt32BigEndian(frame.AsSpan(8))] = true;
                     Interlocked.Increment(ref produceRequests);
+                    var body = Convert.ToHexString(SHA256.HashData(frame.AsSpan(12)));
+                    if (!produceBodies.TryAdd(body, true))
+                    {
+                        Interlocked.Increment(ref repeatedProduceRequests);
+                    }
                 }
 
                 await to.WriteAsync(frame, stopping.Token);

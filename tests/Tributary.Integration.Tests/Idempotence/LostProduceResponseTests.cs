@@ -31,6 +31,7 @@ public sealed class LostProduceResponseTests(ITestOutputHelper output)
 
         Assert.True(failed.Count == 0, $"{failed.Count} deliveries failed, first: {failed.FirstOrDefault()}.");
         Assert.Equal(1, proxy.DroppedResponses);
+        Assert.True(proxy.RepeatedProduceRequests >= 1, "The producer never sent an identical Produce request again: no retry reached the broker.");
         Assert.Equal(Enumerable.Range(0, RecordCount).Select(i => $"v{i}"), records);
     }
 
@@ -105,7 +106,7 @@ public sealed class LostProduceResponseTests(ITestOutputHelper output)
             .ToList();
         output.WriteLine(
             $"idempotence={config.EnableIdempotence}, max.in.flight={config.MaxInFlight}: produce requests through the proxy {proxy.ProduceRequests}, " +
-            $"responses swallowed {proxy.DroppedResponses}, failed deliveries {failed.Count}, log holds {records.Count} records ({records.Distinct().Count()} distinct) for {RecordCount} produced");
+            $"identical resends {proxy.RepeatedProduceRequests}, responses swallowed {proxy.DroppedResponses}, failed deliveries {failed.Count}, log holds {records.Count} records ({records.Distinct().Count()} distinct) for {RecordCount} produced");
         return (failed, records);
     }
 }

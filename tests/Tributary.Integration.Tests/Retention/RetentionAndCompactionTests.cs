@@ -91,10 +91,15 @@ public sealed class RetentionAndCompactionTests : IClassFixture<RetentionBrokerF
         Assert.True(Watermarks(topic).Low > 0);
     }
 
-    [Fact]
-    public async Task A_compacted_topic_keeps_the_latest_value_per_key_and_drops_tombstoned_keys()
+    [Theory]
+    [InlineData(CompressionType.None)]
+    [InlineData(CompressionType.Gzip)]
+    [InlineData(CompressionType.Snappy)]
+    [InlineData(CompressionType.Lz4)]
+    [InlineData(CompressionType.Zstd)]
+    public async Task A_compacted_topic_keeps_the_latest_value_per_key_and_drops_tombstoned_keys(CompressionType codec)
     {
-        string topic = KafkaClients.UniqueTopic("compacted");
+        string topic = KafkaClients.UniqueTopic("compacted-" + codec.ToString().ToLowerInvariant());
         await clients.CreateTopicAsync(topic, 1, new Dictionary<string, string>
         {
             ["cleanup.policy"] = "compact",
@@ -135,7 +140,7 @@ public sealed class RetentionAndCompactionTests : IClassFixture<RetentionBrokerF
         }
 
         var producerConfig = clients.ProducerConfig();
-        producerConfig.CompressionType = CompressionType.Gzip;
+        producerConfig.CompressionType = codec;
         producerConfig.BatchNumMessages = 20;
         using (var producer = clients.CreateProducer(producerConfig))
         {

@@ -34,17 +34,17 @@ internal static class Compaction
         return log.AppendAsLeader(batch, records.Length, partitionLeaderEpoch: 0, timestamp, logAppendTime: false);
     }
 
-    /// <summary>Re-encodes an uncompressed batch with gzip, as a producer with compression.type=gzip sends it.</summary>
-    public static byte[] Gzip(byte[] plainBatch)
+    /// <summary>Re-encodes an uncompressed batch with <paramref name="codec"/>, as a producer with that compression.type sends it.</summary>
+    public static byte[] Compress(byte[] plainBatch, CompressionType codec)
     {
         var compressed = new ArrayBufferWriter<byte>();
-        RecordCompression.Compress(CompressionType.Gzip, plainBatch.AsSpan(RecordBatchLayout.Records), compressed);
+        RecordCompression.Compress(codec, plainBatch.AsSpan(RecordBatchLayout.Records), compressed);
         var batch = new byte[RecordBatchLayout.HeaderSize + compressed.WrittenCount];
         plainBatch.AsSpan(0, RecordBatchLayout.HeaderSize).CopyTo(batch);
         compressed.WrittenSpan.CopyTo(batch.AsSpan(RecordBatchLayout.Records));
         BinaryPrimitives.WriteInt32BigEndian(batch.AsSpan(RecordBatchLayout.BatchLength), batch.Length - RecordBatchLayout.LogOverhead);
         short attributes = BinaryPrimitives.ReadInt16BigEndian(batch.AsSpan(RecordBatchLayout.Attributes));
-        BinaryPrimitives.WriteInt16BigEndian(batch.AsSpan(RecordBatchLayout.Attributes), (short)(attributes | (short)CompressionType.Gzip));
+        BinaryPrimitives.WriteInt16BigEndian(batch.AsSpan(RecordBatchLayout.Attributes), (short)(attributes | (short)codec));
         RecordBatchRewriter.WriteCrc(batch);
         return batch;
     }
@@ -70,7 +70,7 @@ internal static class Compaction
         return headers;
     }
 
-    /// <summary>Every record readable from the log start, decompressing gzip batches, in log order.</summary>
+    /// <summary>Every record readable from the log start, decompressing compressed batches, in log order.</summary>
     public static List<ReadRecord> ReadAll(PartitionLog log)
     {
         var records = new List<ReadRecord>();

@@ -141,26 +141,29 @@ public sealed class LogCleanerTests
         Assert.Equal(1, log.CleanerCheckpoint);
     }
 
-    [Fact]
-    public void Gzip_batches_are_compacted_and_written_back_with_gzip()
+    public static TheoryData<CompressionType> Codecs => [CompressionType.Gzip, CompressionType.Snappy, CompressionType.Lz4, CompressionType.Zstd];
+
+    [Theory]
+    [MemberData(nameof(Codecs))]
+    public void Compressed_batches_are_compacted_and_written_back_with_their_codec(CompressionType codec)
     {
         using var dir = new TempDirectory();
         PartitionLog log = Logs.Open(dir.Path, Compaction.CompactConfig);
-        var builder = new RecordBatchBuilder();
+        var builder = new RecordBatchBuilder { ProducerId = 9, ProducerEpoch = 1, BaseSequence = 100 };
         foreach ((string key, string value) in new[] { ("a", "1"), ("b", "1"), ("a", "2"), ("c", "1") })
         {
             builder.Append(T0, Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(value));
         }
 
-        log.AppendAsLeader(Compaction.Gzip(builder.Build()), 4, 0, T0, logAppendTime: false);
+        log.AppendAsLeader(Compaction.Compress(builder.Build(), codec), 4, 0, T0, logAppendTime: false);
         Compaction.Append(log, T0, ("c", "2"));
         log.ForceRoll(T0);
 
         Compaction.NewCleaner().Clean(log, T0 + 10);
 
         RecordBatchHeader first = Compaction.ReadHeaders(log)[0];
-        Assert.Equal(CompressionType.Gzip, first.Compression);
-        Assert.Equal(2, first.RecordCount);
+        Assert.Equal(codec, first.Compression);
+        Assert.Equal((2, 3, 9L, 100), (first.RecordCount, first.LastOffsetDelta, first.ProducerId, first.BaseSequence));
         Assert.Equal([(1L, "b", "1"), (2L, "a", "2"), (4L, "c", "2")], Compaction.ReadAll(log).Select(r => (r.Offset, r.Key!, r.Value!)));
     }
 

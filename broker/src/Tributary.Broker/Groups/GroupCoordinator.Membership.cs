@@ -508,6 +508,15 @@ public sealed partial class GroupCoordinator
             LogMemberRemoved(_logger, member.MemberId, group.GroupId, "did not rejoin before the rebalance timeout");
         }
 
+        if (group.HasMembers && !group.Members.Values.Any(m => m.AwaitingJoin is not null))
+        {
+            // Only static members that haven't rejoined are left: nobody could lead. Like Kafka, wait another round;
+            // session timeouts remove the ones that are really gone.
+            group.InInitialDelay = false;
+            group.JoinDeadlineMs = now + Math.Max(1, group.MaxRebalanceTimeoutMs);
+            return;
+        }
+
         group.PendingMembers.Clear();
         group.InInitialDelay = false;
         group.Generation++;
@@ -522,9 +531,10 @@ public sealed partial class GroupCoordinator
         }
 
         group.ProtocolName = group.SelectProtocol();
-        if (group.LeaderId is null || !group.Members.ContainsKey(group.LeaderId))
+        // The leader must be a member that is waiting for this join's answer, or nobody would send the assignment.
+        if (group.LeaderId is null || !group.Members.TryGetValue(group.LeaderId, out var leader) || leader.AwaitingJoin is null)
         {
-            group.LeaderId = group.Members.Values.FirstOrDefault(m => m.AwaitingJoin is not null)?.MemberId ?? group.Members.Keys.First();
+            group.LeaderId = group.Members.Values.First(m => m.AwaitingJoin is not null).MemberId;
         }
 
         group.TransitionTo(GroupState.CompletingRebalance, now);
@@ -627,22 +637,29 @@ public sealed partial class GroupCoordinator
             return;
         }
 
-        foreach (var (pendingId, deadline) in group.PendingMembers.ToList())
+        // Runs every tick for every group: look before copying anything.
+        if (group.PendingMembers.Count > 0 && group.PendingMembers.Values.Any(deadline => now >= deadline))
         {
-            if (now >= deadline)
+            foreach (var (pendingId, deadline) in group.PendingMembers.ToList())
             {
-                group.PendingMembers.Remove(pendingId);
-                TryCompleteJoin(group, now);
+                if (now >= deadline)
+                {
+                    group.PendingMembers.Remove(pendingId);
+                    TryCompleteJoin(group, now);
+                }
             }
         }
 
         // A member whose JoinGroup or SyncGroup is parked is alive by definition (Kafka's shouldKeepAlive).
-        foreach (var member in group.Members.Values.ToList())
+        static bool Expired(GroupMember m, long now) => now >= m.SessionDeadlineMs && m.AwaitingJoin is null && m.AwaitingSync is null;
+        if (group.Members.Values.Any(m => Expired(m, now)))
         {
-            if (now >= member.SessionDeadlineMs && member.AwaitingJoin is null && member.AwaitingSync is null
-                && group.Members.ContainsKey(member.MemberId))
+            foreach (var member in group.Members.Values.ToList())
             {
-                RemoveMember(group, member, now, $"session timeout of {member.SessionTimeoutMs} ms expired");
+                if (Expired(member, now) && group.Members.ContainsKey(member.MemberId))
+                {
+                    RemoveMember(group, member, now, $"session timeout of {member.SessionTimeoutMs} ms expired");
+                }
             }
         }
 

@@ -275,7 +275,7 @@ public sealed partial class GroupCoordinator
                     records.Add(new GroupRecord(OffsetsTopicRecords.GroupMetadataKeyBytes(group.GroupId), null));
                 }
 
-                if (AppendForGroup(group.GroupId, records, now) != ErrorCode.None)
+                if (records.Count > 0 && AppendForGroup(group.GroupId, records, now) != ErrorCode.None)
                 {
                     continue;
                 }

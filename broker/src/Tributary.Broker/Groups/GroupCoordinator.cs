@@ -285,7 +285,7 @@ public sealed partial class GroupCoordinator : IDisposable
     }
 
     /// <summary>Builds the single uncompressed batch a group write becomes.</summary>
-    internal static byte[] BuildBatch(IReadOnlyList<GroupRecord> records, long nowMs)
+    public static byte[] BuildBatch(IReadOnlyList<GroupRecord> records, long nowMs)
     {
         var builder = new RecordBatchBuilder();
         foreach (var record in records)

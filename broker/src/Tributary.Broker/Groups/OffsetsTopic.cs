@@ -25,6 +25,7 @@ public sealed partial class OffsetsTopic : IGroupRecordLog
     private readonly ReplicaManager _replicas;
     private readonly ILogger _logger;
     private readonly object _createGate = new();
+    private bool _warnedTooFewBrokers;
 
     public OffsetsTopic(BrokerConfig config, ClusterController controller, ReplicaManager replicas, ILogger logger)
     {
@@ -53,14 +54,21 @@ public sealed partial class OffsetsTopic : IGroupRecordLog
                 return ErrorCode.None;
             }
 
-            // Kafka refuses to create the topic with fewer brokers than offsets.topic.replication.factor. A single-node
-            // cluster would then never get a coordinator with the default of 3, so we cap at the registered brokers and
-            // say so in the log; a multi-node cluster configured for 3 gets 3 once 3 brokers are registered.
+            // Like Kafka, never create the offsets topic with fewer replicas than configured: a topic created early
+            // with RF 1 would stay under-replicated for good. Until enough brokers are registered there is no
+            // coordinator (COORDINATOR_NOT_AVAILABLE, which clients retry). A single-broker setup sets
+            // offsets.topic.replication.factor=1, as config/server.properties does.
             var brokers = _controller.Current.Brokers.Count;
-            var replicationFactor = (short)Math.Max(1, Math.Min(_config.OffsetsTopicReplicationFactor, brokers));
-            if (replicationFactor < _config.OffsetsTopicReplicationFactor)
+            var replicationFactor = _config.OffsetsTopicReplicationFactor;
+            if (replicationFactor > brokers)
             {
-                LogReplicationCapped(_logger, _config.OffsetsTopicReplicationFactor, brokers);
+                if (!_warnedTooFewBrokers)
+                {
+                    _warnedTooFewBrokers = true;
+                    LogTooFewBrokers(_logger, replicationFactor, brokers);
+                }
+
+                return ErrorCode.CoordinatorNotAvailable;
             }
 
             var configs = new Dictionary<string, string?>
@@ -165,8 +173,8 @@ public sealed partial class OffsetsTopic : IGroupRecordLog
         return next;
     }
 
-    [LoggerMessage(EventId = 420, EventName = "OffsetsTopicReplicationCapped", Level = LogLevel.Warning, Message = "Creating __consumer_offsets with replication factor {Brokers} instead of offsets.topic.replication.factor={Configured}: only {Brokers} broker(s) registered")]
-    private static partial void LogReplicationCapped(ILogger logger, short configured, int brokers);
+    [LoggerMessage(EventId = 420, EventName = "OffsetsTopicTooFewBrokers", Level = LogLevel.Warning, Message = "Not creating __consumer_offsets yet: offsets.topic.replication.factor={Configured} but only {Brokers} broker(s) registered; consumer groups have no coordinator until then")]
+    private static partial void LogTooFewBrokers(ILogger logger, short configured, int brokers);
 
     [LoggerMessage(EventId = 421, EventName = "OffsetsTopicCreateFailed", Level = LogLevel.Warning, Message = "Creating __consumer_offsets failed: {Error} {Message}")]
     private static partial void LogCreateFailed(ILogger logger, string error, string message);

@@ -158,7 +158,9 @@ internal sealed class BatchFilter(int maxDecompressedBytes)
         if (header.Compression != CompressionType.None)
         {
             _compressed.ResetWrittenCount();
-            RecordCompression.Compress(header.Compression, body, _compressed);
+            // Keep the producer's framing (xerial or raw snappy): every client reads both, but a rewrite should not change what it sent.
+            CompressionFraming framing = RecordCompression.DetectFraming(header.Compression, batch[RecordBatchLayout.Records..]);
+            RecordCompression.Compress(header.Compression, body, _compressed, framing);
             body = _compressed.WrittenSpan;
         }
 

@@ -19,6 +19,7 @@ public sealed class LogCleaner : IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly IoThrottler _throttler;
     private readonly HashSet<PartitionLog> _inProgress = [];
+    private readonly HashSet<PartitionLog> _uncleanable = [];
     private readonly Lock _selectionLock = new();
     private Task[] _workers = [];
 
@@ -38,6 +39,19 @@ public sealed class LogCleaner : IDisposable
 
     /// <summary>Test hook: called at each step of the swap protocol; throwing there simulates a crash at that step.</summary>
     internal Action<CleanerStep>? CrashPoint { get; set; }
+
+    /// <summary>Logs the cleaner gave up on after an unexpected failure (Kafka's uncleanable partitions); cleared by a restart.</summary>
+    public int UncleanableLogCount
+    {
+        get
+        {
+            lock (_selectionLock)
+            {
+                _uncleanable.RemoveWhere(log => log.IsClosed);
+                return _uncleanable.Count;
+            }
+        }
+    }
 
     /// <summary>Starts the worker threads (no-op when the cleaner is disabled).</summary>
     public void Start()
@@ -113,6 +127,18 @@ public sealed class LogCleaner : IDisposable
             _logger.CleaningFailed(exception, log.TopicPartition);
             return null;
         }
+        catch (Exception exception)
+        {
+            // A bug, not an I/O fault: like Kafka, stop cleaning this log (until restart) rather than fail on it forever; the
+            // old segments stay authoritative, so nothing is lost.
+            _logger.LogMarkedUncleanable(exception, log.TopicPartition);
+            lock (_selectionLock)
+            {
+                _uncleanable.Add(log);
+            }
+
+            return null;
+        }
         finally
         {
             Release(log);
@@ -143,15 +169,26 @@ public sealed class LogCleaner : IDisposable
             foreach (PartitionLog log in _logs())
             {
                 LogConfig config = log.Config;
-                if ((config.CleanupPolicy & CleanupPolicy.Compact) == 0 || log.IsClosed || log.IsOffline || _inProgress.Contains(log))
+                if ((config.CleanupPolicy & CleanupPolicy.Compact) == 0 || log.IsClosed || log.IsOffline || _inProgress.Contains(log)
+                    || _uncleanable.Contains(log))
                 {
                     continue;
                 }
 
-                LogSegment[] segments = log.CurrentSegments;
-                LogCompactor.EnsureDeleteHorizonKnown(log, segments);
-                CleanableRange range = CleanableRange.Compute(segments, config, log.CleanerCheckpoint, log.LogStartOffset,
-                    log.EarliestDeleteHorizonMs, nowMs);
+                CleanableRange range;
+                try
+                {
+                    LogSegment[] segments = log.CurrentSegments;
+                    LogCompactor.EnsureDeleteHorizonKnown(log, segments);
+                    range = CleanableRange.Compute(segments, config, log.CleanerCheckpoint, log.LogStartOffset, log.EarliestDeleteHorizonMs,
+                        nowMs);
+                }
+                catch (Exception exception) when (exception is IOException or ObjectDisposedException)
+                {
+                    // Closed, deleted or truncated while we looked: the next round sees its new state.
+                    continue;
+                }
+
                 if (!range.IsDue(config))
                 {
                     continue;

@@ -27,6 +27,10 @@ internal static partial class RetentionLog
         Message = "Cleaning of {Partition} failed")]
     public static partial void CleaningFailed(this ILogger logger, Exception exception, TopicPartition partition);
 
+    [LoggerMessage(EventId = 1117, EventName = "LogMarkedUncleanable", Level = LogLevel.Error,
+        Message = "Cleaning of {Partition} failed unexpectedly; the log is not cleaned again until restart")]
+    public static partial void LogMarkedUncleanable(this ILogger logger, Exception exception, TopicPartition partition);
+
     [LoggerMessage(EventId = 1113, EventName = "CleaningDiscarded", Level = LogLevel.Information,
         Message = "Discarded uncommitted cleaning output {Path} of {Partition}")]
     public static partial void CleaningDiscarded(this ILogger logger, TopicPartition partition, string path);

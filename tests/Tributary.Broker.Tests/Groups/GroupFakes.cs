@@ -1,0 +1,130 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Tributary.Broker.Groups;
+using Tributary.Protocol;
+
+namespace Tributary.Broker.Tests.Groups;
+
+/// <summary>A test clock that only moves when told to.</summary>
+internal sealed class FakeTimeProvider : TimeProvider
+{
+    private DateTimeOffset _now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}
+
+/// <summary>An in-memory stand-in for <c>__consumer_offsets</c>: records per partition, appends can be made to fail.</summary>
+internal sealed class FakeGroupRecordLog : IGroupRecordLog
+{
+    private readonly Dictionary<int, List<GroupRecord>> _partitions = new();
+
+    public int PartitionCount { get; init; } = 50;
+    public bool Exists { get; private set; }
+    public ErrorCode FailAppendsWith { get; set; } = ErrorCode.None;
+
+    public IEnumerable<GroupRecord> All => _partitions.Values.SelectMany(p => p);
+
+    public ErrorCode EnsureCreated()
+    {
+        Exists = true;
+        return ErrorCode.None;
+    }
+
+    public ErrorCode Append(int partition, IReadOnlyList<GroupRecord> records, long nowMs)
+    {
+        if (FailAppendsWith != ErrorCode.None)
+        {
+            return FailAppendsWith;
+        }
+
+        // Round-trip through a real batch, as the broker does, to keep the fake honest about what is encodable.
+        _ = GroupCoordinator.BuildBatch(records, nowMs);
+        if (!_partitions.TryGetValue(partition, out var list))
+        {
+            _partitions[partition] = list = [];
+        }
+
+        list.AddRange(records);
+        return ErrorCode.None;
+    }
+
+    public IEnumerable<GroupRecord> Replay(int partition) => _partitions.TryGetValue(partition, out var list) ? list.ToList() : [];
+}
+
+/// <summary>A coordinator over fakes, loaded and ready, with helpers that speak like a consumer.</summary>
+internal sealed class CoordinatorFixture
+{
+    public const string Group = "g";
+
+    public CoordinatorFixture(GroupCoordinatorOptions? options = null, FakeGroupRecordLog? log = null, FakeTimeProvider? time = null)
+    {
+        Options = options ?? new GroupCoordinatorOptions { InitialRebalanceDelayMs = 0 };
+        Log = log ?? new FakeGroupRecordLog();
+        Time = time ?? new FakeTimeProvider();
+        Coordinator = new GroupCoordinator(Options, Log, Time, NullLogger.Instance);
+        Coordinator.Load();
+    }
+
+    public GroupCoordinatorOptions Options { get; }
+    public FakeGroupRecordLog Log { get; }
+    public FakeTimeProvider Time { get; }
+    public GroupCoordinator Coordinator { get; }
+
+    public static MemberProtocol[] Range(string topic = "t") => [new("range", Subscription(topic))];
+
+    /// <summary>A ConsumerProtocolSubscription v0: version, topics, user data.</summary>
+    public static byte[] Subscription(params string[] topics)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        var writer = new KafkaWriter(buffer);
+        writer.WriteInt16(0);
+        writer.WriteArrayLength(topics.Length, compact: false);
+        foreach (var topic in topics)
+        {
+            writer.WriteString(topic, compact: false);
+        }
+
+        writer.WriteNullableBytes(null, compact: false);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static JoinGroupCall Join(string memberId = "", string? instanceId = null, MemberProtocol[]? protocols = null,
+        int sessionTimeoutMs = 10_000, int rebalanceTimeoutMs = 30_000, string group = Group) =>
+        new(group, memberId, instanceId, "consumer", protocols ?? Range(), sessionTimeoutMs, rebalanceTimeoutMs, "client", "/127.0.0.1",
+            RequireKnownMemberId: true);
+
+    public void Advance(int ms)
+    {
+        Time.Advance(TimeSpan.FromMilliseconds(ms));
+        Coordinator.Tick();
+    }
+
+    /// <summary>Joins a new dynamic member through the MEMBER_ID_REQUIRED round; returns the pending join.</summary>
+    public Task<JoinGroupResult> JoinNew(int sessionTimeoutMs = 10_000, MemberProtocol[]? protocols = null)
+    {
+        var first = Coordinator.JoinGroupAsync(Join(sessionTimeoutMs: sessionTimeoutMs, protocols: protocols)).Result;
+        Assert.Equal(ErrorCode.MemberIdRequired, first.Error);
+        return Coordinator.JoinGroupAsync(Join(first.MemberId, sessionTimeoutMs: sessionTimeoutMs, protocols: protocols));
+    }
+
+    /// <summary>One member joins and syncs (as leader, assigning itself <paramref name="assignment"/>).</summary>
+    public JoinGroupResult StableSingleMember(byte[]? assignment = null, string? instanceId = null)
+    {
+        var joined = instanceId is null
+            ? Completed(JoinNew())
+            : Completed(Coordinator.JoinGroupAsync(Join(instanceId: instanceId)));
+        var synced = Completed(Coordinator.SyncGroupAsync(Sync(joined, new() { [joined.MemberId] = assignment ?? [1] }, instanceId)));
+        Assert.Equal(ErrorCode.None, synced.Error);
+        return joined;
+    }
+
+    public static SyncGroupCall Sync(JoinGroupResult joined, Dictionary<string, byte[]>? assignments = null, string? instanceId = null) =>
+        new(Group, joined.GenerationId, joined.MemberId, instanceId, null, null, assignments ?? new Dictionary<string, byte[]>());
+
+    public static T Completed<T>(Task<T> task)
+    {
+        Assert.True(task.Wait(TimeSpan.FromSeconds(5)), "the call did not complete");
+        return task.Result;
+    }
+}
