@@ -1,7 +1,7 @@
 namespace Tributary.Protocol.Records;
 
 /// <summary>Zig-zag varint/varlong codec used inside records (protobuf encoding, as Kafka's ByteUtils).</summary>
-internal static class Varint
+public static class Varint
 {
     public const int MaxVarintBytes = 5;
     public const int MaxVarlongBytes = 10;

@@ -10,23 +10,23 @@ internal static class RecordEncoder
     {
         long timestampDelta = record.Timestamp - baseTimestamp;
         int offsetDelta = checked((int)(record.Offset - baseOffset));
-        int bodySize = 1 + SizeOfVarlong(timestampDelta) + SizeOfVarlong(offsetDelta)
+        int bodySize = 1 + Varint.SizeOfVarlong(timestampDelta) + Varint.SizeOfVarlong(offsetDelta)
             + SizeOfBytes(record.Key.Length, record.HasKey) + SizeOfBytes(record.Value.Length, record.HasValue)
-            + SizeOfVarlong(record.Headers.Count);
+            + Varint.SizeOfVarlong(record.Headers.Count);
         foreach (RecordHeaderView header in record.Headers)
         {
             bodySize += SizeOfBytes(header.Key.Length, present: true) + SizeOfBytes(header.Value.Length, header.HasValue);
         }
 
-        int total = SizeOfVarlong(bodySize) + bodySize;
+        int total = Varint.SizeOfVarlong(bodySize) + bodySize;
         Span<byte> span = output.GetSpan(total)[..total];
-        int p = WriteVarlong(span, bodySize);
+        int p = Varint.WriteVarlong(span, bodySize);
         span[p++] = 0; // record attributes: unused in magic 2
-        p += WriteVarlong(span[p..], timestampDelta);
-        p += WriteVarlong(span[p..], offsetDelta);
+        p += Varint.WriteVarlong(span[p..], timestampDelta);
+        p += Varint.WriteVarlong(span[p..], offsetDelta);
         p += WriteBytes(span[p..], record.Key, record.HasKey);
         p += WriteBytes(span[p..], record.Value, record.HasValue);
-        p += WriteVarlong(span[p..], record.Headers.Count);
+        p += Varint.WriteVarlong(span[p..], record.Headers.Count);
         foreach (RecordHeaderView header in record.Headers)
         {
             p += WriteBytes(span[p..], header.Key, present: true);
@@ -36,45 +36,17 @@ internal static class RecordEncoder
         output.Advance(p);
     }
 
-    private static int SizeOfBytes(int length, bool present) => present ? SizeOfVarlong(length) + length : 1;
+    private static int SizeOfBytes(int length, bool present) => present ? Varint.SizeOfVarlong(length) + length : 1;
 
     private static int WriteBytes(Span<byte> destination, ReadOnlySpan<byte> bytes, bool present)
     {
         if (!present)
         {
-            return WriteVarlong(destination, -1);
+            return Varint.WriteVarlong(destination, -1);
         }
 
-        int p = WriteVarlong(destination, bytes.Length);
+        int p = Varint.WriteVarlong(destination, bytes.Length);
         bytes.CopyTo(destination[p..]);
         return p + bytes.Length;
-    }
-
-    // Zig-zag varints; an int zig-zags to the same bytes as the equal long, so one encoder serves both.
-    private static int SizeOfVarlong(long value)
-    {
-        ulong raw = (ulong)((value << 1) ^ (value >> 63));
-        int size = 1;
-        while (raw >= 0x80)
-        {
-            raw >>= 7;
-            size++;
-        }
-
-        return size;
-    }
-
-    private static int WriteVarlong(Span<byte> destination, long value)
-    {
-        ulong raw = (ulong)((value << 1) ^ (value >> 63));
-        int i = 0;
-        while (raw >= 0x80)
-        {
-            destination[i++] = (byte)(raw | 0x80);
-            raw >>= 7;
-        }
-
-        destination[i++] = (byte)raw;
-        return i;
     }
 }
