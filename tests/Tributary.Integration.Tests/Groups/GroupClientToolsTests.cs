@@ -8,7 +8,6 @@ namespace Tributary.Integration.Tests.Groups;
 /// <summary>Debian's Python clients and kcat as consumer-group members: join, consume everything, commit.</summary>
 public sealed class GroupClientToolsTests : IClassFixture<GroupBrokerFixture>, IDisposable
 {
-    private const string Python = "/usr/bin/python3"; // Debian's interpreter, where the client packages are installed
     private const string Kcat = "kcat";
     private const int RecordCount = 1_000;
     private const int PartitionCount = 3;
@@ -77,10 +76,9 @@ public sealed class GroupClientToolsTests : IClassFixture<GroupBrokerFixture>, I
     private async Task<JsonElement> RunGroupScriptAsync(string script, string purpose)
     {
         var topic = await TopicWithRecordsAsync(purpose);
-        var result = await ExternalProcess.RunAsync(
-            Python,
+        return await PythonScript.RunAsync(
+            script,
             [
-                Path.Combine(RepositoryLayout.ClientScriptsDirectory, script),
                 "--bootstrap", broker.BootstrapServers,
                 "--topic", topic,
                 "--group", GroupBrokerSettings.UniqueGroup(purpose),
@@ -88,10 +86,5 @@ public sealed class GroupClientToolsTests : IClassFixture<GroupBrokerFixture>, I
             ],
             broker.Log,
             RunTimeout);
-
-        Assert.True(result.ExitCode == 0, $"{script} exited with {result.ExitCode}: {result.StandardError.Trim()}");
-        var lastLine = result.StandardOutput.TrimEnd().Split('\n')[^1];
-        using var summary = JsonDocument.Parse(lastLine);
-        return summary.RootElement.Clone();
     }
 }

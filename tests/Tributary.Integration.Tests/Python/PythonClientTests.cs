@@ -11,8 +11,6 @@ namespace Tributary.Integration.Tests.Python;
 /// </summary>
 public sealed class PythonClientTests : IClassFixture<DefaultBrokerFixture>, IDisposable
 {
-    // Debian's interpreter, where python3-kafka and python3-confluent-kafka are installed; never a PATH lookup.
-    private const string Python = "/usr/bin/python3";
     private const int RecordCount = 2_000;
     private const int PartitionCount = 3;
     private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(120);
@@ -55,10 +53,9 @@ public sealed class PythonClientTests : IClassFixture<DefaultBrokerFixture>, IDi
         var topic = KafkaClients.UniqueTopic(topicPurpose);
         await clients.CreateTopicAsync(topic, PartitionCount);
 
-        var result = await ExternalProcess.RunAsync(
-            Python,
+        return await PythonScript.RunAsync(
+            script,
             [
-                Path.Combine(RepositoryLayout.ClientScriptsDirectory, script),
                 "--bootstrap", broker.BootstrapServers,
                 "--topic", topic,
                 "--partitions", PartitionCount.ToString(CultureInfo.InvariantCulture),
@@ -66,10 +63,5 @@ public sealed class PythonClientTests : IClassFixture<DefaultBrokerFixture>, IDi
             ],
             broker.Log,
             RunTimeout);
-
-        Assert.True(result.ExitCode == 0, $"{script} exited with {result.ExitCode}: {result.StandardError.Trim()}");
-        var lastLine = result.StandardOutput.TrimEnd().Split('\n')[^1];
-        using var summary = JsonDocument.Parse(lastLine);
-        return summary.RootElement.Clone();
     }
 }
