@@ -73,23 +73,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
                 ImmutableDictionary<int, BrokerRegistration>.Empty.Add(self.NodeId, self), topics, 1);
 
             _notReadyReason = "recovering logs";
-            var logs = LogManager.Open(new LogManagerOptions
-            {
-                LogDirs = Config.LogDirs,
-                DefaultConfig = LogConfigFor(ImmutableDictionary<string, string>.Empty),
-                TopicConfig = topic => topics.TryGetValue(topic, out var t) ? LogConfigFor(t.Configs) : LogConfigFor(ImmutableDictionary<string, string>.Empty),
-                // Kafka's default scheduler interval is "never" (Long.MaxValue); the tick also drives checkpoints, so keep it ≤ 1 s.
-                FlushSchedulerIntervalMs = Math.Clamp(Config.LogFlushSchedulerIntervalMs, 10, 1000),
-                RetentionCheckIntervalMs = Config.LogRetentionCheckIntervalMs,
-                Cleaner = new Storage.Cleaner.LogCleanerOptions
-                {
-                    Enabled = Config.LogCleanerEnable,
-                    Threads = Config.LogCleanerThreads,
-                    IoMaxBytesPerSecond = Config.LogCleanerIoMaxBytesPerSecond,
-                    BackoffMs = Config.LogCleanerBackoffMs,
-                    DedupeBufferBytes = Config.GetLong("log.cleaner.dedupe.buffer.size"),
-                },
-            }, LoggerFactory);
+            var logs = OpenLogs(topics);
             _logs = logs;
 
             var controller = new ClusterController(store, image, TopicConfigCatalog.Validate, LoggerFactory.CreateLogger("Tributary.Controller"));
@@ -98,18 +82,10 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             _replicas = replicas;
             replicas.ApplyImage(image);
             controller.ImagePublished += replicas.ApplyImage;
+
             _notReadyReason = "loading consumer groups";
-            var groupLogger = LoggerFactory.CreateLogger("Tributary.Groups");
-            var groups = new Groups.GroupCoordinator(Groups.GroupCoordinatorOptions.From(Config),
-                new Groups.OffsetsTopic(Config, controller, replicas, groupLogger), TimeProvider.System, groupLogger);
-            groups.Load();
-            groups.Start();
-            _groups = groups;
-            var producerLogger = LoggerFactory.CreateLogger("Tributary.Producers");
-            var producerIds = new Producers.ProducerIdManager(() => controller.AllocateProducerIdBlock(Config.NodeId), producerLogger);
-            _producerExpiry = new Producers.ProducerExpiry(() => replicas.Partitions.Select(p => p.Log).ToList(),
-                Config.ProducerIdExpirationMs, Config.ProducerIdExpirationCheckIntervalMs, TimeProvider.System, producerLogger);
-            _producerExpiry.Start();
+            var groups = StartGroupCoordinator(controller, replicas);
+            var producerIds = StartProducerIds(controller, replicas);
             var context = new BrokerContext(Config, controller, replicas, logs, Metrics) { Groups = groups, ProducerIds = producerIds };
             Dispatcher = new RequestDispatcher(context);
             Metrics.AttachSource(this);
@@ -127,6 +103,48 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             Environment.ExitCode = 1;
             _lifetime?.StopApplication();
         }
+    }
+
+    /// <summary>Opens (and, after an unclean stop, recovers) every partition log; starts flushing, retention and cleaning.</summary>
+    private LogManager OpenLogs(ImmutableSortedDictionary<string, TopicImage> topics) =>
+        LogManager.Open(new LogManagerOptions
+        {
+            LogDirs = Config.LogDirs,
+            DefaultConfig = LogConfigFor(ImmutableDictionary<string, string>.Empty),
+            TopicConfig = topic => topics.TryGetValue(topic, out var t) ? LogConfigFor(t.Configs) : LogConfigFor(ImmutableDictionary<string, string>.Empty),
+            // Kafka's default scheduler interval is "never" (Long.MaxValue); the tick also drives checkpoints, so keep it ≤ 1 s.
+            FlushSchedulerIntervalMs = Math.Clamp(Config.LogFlushSchedulerIntervalMs, 10, 1000),
+            RetentionCheckIntervalMs = Config.LogRetentionCheckIntervalMs,
+            Cleaner = new Storage.Cleaner.LogCleanerOptions
+            {
+                Enabled = Config.LogCleanerEnable,
+                Threads = Config.LogCleanerThreads,
+                IoMaxBytesPerSecond = Config.LogCleanerIoMaxBytesPerSecond,
+                BackoffMs = Config.LogCleanerBackoffMs,
+                DedupeBufferBytes = Config.GetLong("log.cleaner.dedupe.buffer.size"),
+            },
+        }, LoggerFactory);
+
+    /// <summary>Rebuilds the groups from <c>__consumer_offsets</c> before the broker reports ready, then starts their timers.</summary>
+    private Groups.GroupCoordinator StartGroupCoordinator(ClusterController controller, ReplicaManager replicas)
+    {
+        var logger = LoggerFactory.CreateLogger("Tributary.Groups");
+        var groups = new Groups.GroupCoordinator(Groups.GroupCoordinatorOptions.From(Config),
+            new Groups.OffsetsTopic(Config, controller, replicas, logger), TimeProvider.System, logger);
+        groups.Load();
+        groups.Start();
+        _groups = groups;
+        return groups;
+    }
+
+    /// <summary>Producer ids come from persisted controller blocks; idle producers expire from every partition.</summary>
+    private Producers.ProducerIdManager StartProducerIds(ClusterController controller, ReplicaManager replicas)
+    {
+        var logger = LoggerFactory.CreateLogger("Tributary.Producers");
+        _producerExpiry = new Producers.ProducerExpiry(() => replicas.Partitions.Select(p => p.Log).ToList(),
+            Config.ProducerIdExpirationMs, Config.ProducerIdExpirationCheckIntervalMs, TimeProvider.System, logger);
+        _producerExpiry.Start();
+        return new Producers.ProducerIdManager(() => controller.AllocateProducerIdBlock(Config.NodeId), logger);
     }
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
