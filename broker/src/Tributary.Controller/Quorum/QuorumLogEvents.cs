@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+
+namespace Tributary.Controller.Quorum;
+
+/// <summary>Log events of the metadata quorum (ids 700-799); ids and names are stable.</summary>
+internal static partial class QuorumLogEvents
+{
+    [LoggerMessage(EventId = 700, EventName = "QuorumStarted", Level = LogLevel.Information,
+        Message = "Quorum voter {NodeId} started on {Listener}: epoch {Epoch}, {Entries} log entries, voters {Voters}")]
+    public static partial void QuorumStarted(this ILogger logger, int nodeId, string listener, long epoch, long entries, string voters);
+
+    [LoggerMessage(EventId = 701, EventName = "QuorumLogTailTruncated", Level = LogLevel.Warning,
+        Message = "Quorum voter {NodeId} cut {Bytes} bytes of torn or corrupt entries off the end of its log")]
+    public static partial void QuorumLogTailTruncated(this ILogger logger, int nodeId, long bytes);
+
+    [LoggerMessage(EventId = 702, EventName = "QuorumElectionStarted", Level = LogLevel.Information,
+        Message = "Quorum voter {NodeId} is candidate in epoch {Epoch} (last index {LastIndex}, last epoch {LastEpoch})")]
+    public static partial void QuorumElectionStarted(this ILogger logger, int nodeId, long epoch, long lastIndex, long lastEpoch);
+
+    [LoggerMessage(EventId = 703, EventName = "QuorumLeaderElected", Level = LogLevel.Information,
+        Message = "Quorum voter {NodeId} is leader (active controller) in epoch {Epoch}")]
+    public static partial void QuorumLeaderElected(this ILogger logger, int nodeId, long epoch);
+
+    [LoggerMessage(EventId = 704, EventName = "QuorumFollowing", Level = LogLevel.Information,
+        Message = "Quorum voter {NodeId} follows leader {LeaderId} in epoch {Epoch}")]
+    public static partial void QuorumFollowing(this ILogger logger, int nodeId, int leaderId, long epoch);
+
+    [LoggerMessage(EventId = 705, EventName = "QuorumLeaderResigned", Level = LogLevel.Warning,
+        Message = "Quorum voter {NodeId} resigns leadership of epoch {Epoch}: no majority heard from within {TimeoutMs} ms")]
+    public static partial void QuorumLeaderResigned(this ILogger logger, int nodeId, long epoch, long timeoutMs);
+
+    [LoggerMessage(EventId = 706, EventName = "QuorumFollowerLogTruncated", Level = LogLevel.Warning,
+        Message = "Quorum voter {NodeId} dropped uncommitted entries from index {FromIndex} that conflict with leader {LeaderId}")]
+    public static partial void QuorumFollowerLogTruncated(this ILogger logger, int nodeId, long fromIndex, int leaderId);
+
+    [LoggerMessage(EventId = 707, EventName = "QuorumConnectionRejected", Level = LogLevel.Warning,
+        Message = "Quorum voter {NodeId} closed the connection from {Remote}: {Reason}")]
+    public static partial void QuorumConnectionRejected(this ILogger logger, int nodeId, string remote, string reason);
+
+    [LoggerMessage(EventId = 708, EventName = "QuorumPeerUnreachable", Level = LogLevel.Debug,
+        Message = "Quorum voter {NodeId} cannot reach voter {PeerId}: {Reason}")]
+    public static partial void QuorumPeerUnreachable(this ILogger logger, int nodeId, int peerId, string reason);
+
+    [LoggerMessage(EventId = 709, EventName = "QuorumLeadershipHandlerFailed", Level = LogLevel.Error,
+        Message = "A leadership-change handler of quorum voter {NodeId} failed")]
+    public static partial void QuorumLeadershipHandlerFailed(this ILogger logger, Exception exception, int nodeId);
+
+    [LoggerMessage(EventId = 711, EventName = "QuorumStorageFailed", Level = LogLevel.Critical,
+        Message = "Quorum voter {NodeId} cannot write its log or state and stops taking part in the quorum")]
+    public static partial void QuorumStorageFailed(this ILogger logger, Exception exception, int nodeId);
+
+    [LoggerMessage(EventId = 710, EventName = "QuorumStopped", Level = LogLevel.Information,
+        Message = "Quorum voter {NodeId} stopped in epoch {Epoch} with commit index {CommitIndex}")]
+    public static partial void QuorumStopped(this ILogger logger, int nodeId, long epoch, long commitIndex);
+}

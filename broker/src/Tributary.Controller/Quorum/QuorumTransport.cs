@@ -1,0 +1,238 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Tributary.Protocol;
+
+namespace Tributary.Controller.Quorum;
+
+/// <summary>TCP between voters: one listener for inbound messages and one outbound connection per other voter.</summary>
+/// <remarks>Delivery is best effort by design. Raft retries everything it needs (heartbeats re-send entries, candidates
+/// re-run elections), so a message that finds its peer down or its queue full is dropped rather than buffered.</remarks>
+internal sealed class QuorumTransport : IAsyncDisposable
+{
+    private const int PeerQueueCapacity = 1024;
+    private static readonly TimeSpan ReconnectBackoff = TimeSpan.FromMilliseconds(100);
+
+    private readonly int _nodeId;
+    private readonly MetadataQuorumOptions _options;
+    private readonly Action<QuorumMessage> _deliver;
+    private readonly ILogger _logger;
+    private readonly int _maxFrameBytes;
+    private readonly Dictionary<int, Peer> _peers = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _loops = [];
+    private readonly List<Socket> _inbound = [];
+    private readonly Lock _inboundGate = new();
+    private Socket? _listener;
+
+    public QuorumTransport(MetadataQuorumOptions options, Action<QuorumMessage> deliver, ILogger logger)
+    {
+        _nodeId = options.NodeId;
+        _options = options;
+        _deliver = deliver;
+        _logger = logger;
+        _maxFrameBytes = MaxAppendBytes(options) + options.MaxRecordBytes + 1024;
+        foreach (var voter in options.Voters)
+        {
+            if (voter.Id != _nodeId)
+            {
+                _peers[voter.Id] = new Peer(voter);
+            }
+        }
+    }
+
+    /// <summary>Soft cap on the entry bytes of one append request (a single bigger entry is still sent alone).</summary>
+    public static int MaxAppendBytes(MetadataQuorumOptions options) => Math.Max(options.MaxRecordBytes, 1024 * 1024);
+
+    public void Start()
+    {
+        var listener = new Socket(_options.Listener.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        // A restarted voter must get its port back even while the old connections sit in TIME_WAIT.
+        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        listener.Bind(_options.Listener);
+        listener.Listen(16);
+        _listener = listener;
+        _loops.Add(Task.Run(AcceptLoopAsync));
+        foreach (var peer in _peers.Values)
+        {
+            _loops.Add(Task.Run(() => SendLoopAsync(peer)));
+        }
+    }
+
+    public void Send(QuorumMessage message)
+    {
+        if (_peers.TryGetValue(message.To, out var peer))
+        {
+            peer.Queue.Writer.TryWrite(QuorumMessageCodec.Encode(message));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener?.Dispose();
+        lock (_inboundGate)
+        {
+            foreach (var socket in _inbound)
+            {
+                socket.Dispose();
+            }
+        }
+
+        foreach (var peer in _peers.Values)
+        {
+            peer.Queue.Writer.TryComplete();
+        }
+
+        try
+        {
+            await Task.WhenAll(_loops).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        var listener = _listener!;
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+
+            socket.NoDelay = true;
+            lock (_inboundGate)
+            {
+                _inbound.RemoveAll(s => !s.Connected);
+                _inbound.Add(socket);
+            }
+
+            _ = Task.Run(() => ReceiveLoopAsync(socket));
+        }
+    }
+
+    private async Task ReceiveLoopAsync(Socket socket)
+    {
+        var header = new byte[4];
+        using var stream = new NetworkStream(socket, ownsSocket: true);
+        try
+        {
+            while (!_stopping.IsCancellationRequested)
+            {
+                await stream.ReadExactlyAsync(header, _stopping.Token).ConfigureAwait(false);
+                int size = BinaryPrimitives.ReadInt32BigEndian(header);
+                if (size <= 0 || size > _maxFrameBytes)
+                {
+                    throw new MalformedMessageException($"Quorum frame of {size} bytes (at most {_maxFrameBytes})");
+                }
+
+                var body = new byte[size];
+                await stream.ReadExactlyAsync(body, _stopping.Token).ConfigureAwait(false);
+                var message = QuorumMessageCodec.Decode(body, _options.MaxEntriesPerAppend, _options.MaxRecordBytes);
+                if (message.To != _nodeId || !_peers.ContainsKey(message.From))
+                {
+                    throw new MalformedMessageException($"Quorum message from {message.From} to {message.To} reached voter {_nodeId}");
+                }
+
+                _deliver(message);
+            }
+        }
+        catch (MalformedMessageException e)
+        {
+            _logger.QuorumConnectionRejected(_nodeId, socket.RemoteEndPoint?.ToString() ?? "?", e.Message);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or IOException or EndOfStreamException
+                                      or SocketException)
+        {
+            // The peer went away or we are stopping; it reconnects on its own.
+        }
+    }
+
+    private async Task SendLoopAsync(Peer peer)
+    {
+        NetworkStream? stream = null;
+        long nextConnectAt = 0;
+        try
+        {
+            await foreach (byte[] frame in peer.Queue.Reader.ReadAllAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                if (stream is null)
+                {
+                    if (Environment.TickCount64 < nextConnectAt)
+                    {
+                        continue; // peer recently unreachable: drop, Raft re-sends what still matters
+                    }
+
+                    stream = await ConnectAsync(peer.Voter).ConfigureAwait(false);
+                    if (stream is null)
+                    {
+                        nextConnectAt = Environment.TickCount64 + (long)ReconnectBackoff.TotalMilliseconds;
+                        continue;
+                    }
+                }
+
+                try
+                {
+                    await stream.WriteAsync(frame, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+                {
+                    await stream.DisposeAsync().ConfigureAwait(false);
+                    stream = null;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            if (stream is not null)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<NetworkStream?> ConnectAsync(QuorumVoter voter)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        timeout.CancelAfter(_options.ConnectTimeout);
+        try
+        {
+            await socket.ConnectAsync(voter.Host, voter.Port, timeout.Token).ConfigureAwait(false);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            socket.Dispose();
+            if (!_stopping.IsCancellationRequested)
+            {
+                _logger.QuorumPeerUnreachable(_nodeId, voter.Id, e.Message);
+            }
+
+            return null;
+        }
+    }
+
+    private sealed class Peer(QuorumVoter voter)
+    {
+        public QuorumVoter Voter { get; } = voter;
+
+        public Channel<byte[]> Queue { get; } = Channel.CreateBounded<byte[]>(
+            new BoundedChannelOptions(PeerQueueCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+    }
+}

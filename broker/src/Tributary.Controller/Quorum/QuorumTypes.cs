@@ -1,0 +1,37 @@
+using Tributary.Controller.Records;
+using Tributary.Protocol;
+
+namespace Tributary.Controller.Quorum;
+
+/// <summary>Who leads the quorum in which epoch, as this node knows it; <see cref="LeaderId"/> is -1 while unknown
+/// (an election is running).</summary>
+public readonly record struct QuorumLeadership(int LeaderId, long Epoch);
+
+/// <summary>A record the quorum committed, at its offset in the metadata log and the epoch it was appended in.</summary>
+/// <remarks>Offsets are 0-based positions in the quorum log. They have gaps: each new leader first commits an internal
+/// epoch-start entry (as KRaft writes a LeaderChangeMessage control record), which is never handed out.</remarks>
+public readonly record struct CommittedMetadataRecord(long Offset, long Epoch, MetadataRecord Record);
+
+/// <summary>Outcome of an append: the committed offset, or <see cref="ErrorCode.NotController"/> with the leader to
+/// retry on (-1 while unknown).</summary>
+/// <remarks>NOT_CONTROLLER after the append was accepted (this node lost leadership before the commit) leaves the
+/// outcome unknown, as a produce timeout does: the record may still commit under the next leader.</remarks>
+public readonly record struct QuorumAppendResult(ErrorCode Error, long Offset, int LeaderId)
+{
+    public static QuorumAppendResult NotController(int leaderId) => new(ErrorCode.NotController, -1, leaderId);
+}
+
+/// <summary>Thrown by <see cref="MetadataQuorum.AppendAsync"/> when this node is not (or stopped being) the leader.</summary>
+public sealed class NotControllerException : Exception
+{
+    public NotControllerException(int leaderId)
+        : base($"This node is not the active controller; the current leader is {(leaderId < 0 ? "unknown" : leaderId.ToString(System.Globalization.CultureInfo.InvariantCulture))}")
+    {
+        LeaderId = leaderId;
+    }
+
+    /// <summary>The leader to retry on, or -1 while unknown.</summary>
+    public int LeaderId { get; }
+
+    public static ErrorCode ErrorCode => ErrorCode.NotController;
+}
