@@ -1,5 +1,7 @@
 # Tributary: a Kafka-compatible streaming platform. `make run` and `make test` are the two entry points.
 SHELL := /bin/bash
+# A recipe line like `dotnet test … | tee log` must fail when dotnet test fails, not take tee's status.
+.SHELLFLAGS := -o pipefail -c
 CONFIG ?= Release
 DOTNET ?= dotnet
 ROOT := $(abspath .)
@@ -9,7 +11,7 @@ SASL_DIR := $(ROOT)/.tools/sasl
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all build run test unit-test integration-test verify generate deps clean sasl
+.PHONY: all build run test unit-test integration-test verify generate deps clean sasl bench
 
 all: build
 
@@ -54,6 +56,7 @@ unit-test:
 	$(DOTNET) test tests/Tributary.Protocol.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 	$(DOTNET) test tests/Tributary.Storage.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 	$(DOTNET) test tests/Tributary.Broker.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
+	$(DOTNET) test tests/Tributary.Controller.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 
 integration-test: deps sasl
 	$(DOTNET) build tests/Tributary.Integration.Tests -c $(CONFIG) -v q -nologo
@@ -65,6 +68,10 @@ test:
 	@rm -f .test-output.log
 	@set -o pipefail; $(MAKE) --no-print-directory verify && $(MAKE) --no-print-directory unit-test && $(MAKE) --no-print-directory integration-test; \
 	status=$$?; scripts/test-summary.sh .test-output.log; exit $$status
+
+## bench: micro-benchmarks + end-to-end vs librdkafka's mock cluster, scale, recovery (~15 min; not part of `make test`).
+bench:
+	bench/run.sh
 
 clean:
 	$(DOTNET) clean Cluster.sln -v q

@@ -73,6 +73,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
                 ImmutableDictionary<int, BrokerRegistration>.Empty.Add(self.NodeId, self), topics, 1);
 
             _notReadyReason = "recovering logs";
+            FileLimitCheck.EnsureSufficient(Config.LogDirs, LoggerFactory.CreateLogger("Tributary.FileLimits"));
             var logs = OpenLogs(topics);
             _logs = logs;
 

@@ -41,4 +41,5 @@ await using (host)
     await host.WaitForShutdownAsync();
 }
 
-return 0;
+// Start-up failures (BrokerServer sets Environment.ExitCode = 1 before stopping the host) must not exit 0.
+return Environment.ExitCode;

@@ -54,6 +54,25 @@ public sealed class BrokerProcessTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Start_fails_with_exit_code_1_when_the_log_directory_cannot_be_opened()
+    {
+        // A regular file where the log directory should be: config is valid, opening the logs is not.
+        var notADirectory = Path.Combine(Path.GetTempPath(), "tributary-it-file-" + Guid.NewGuid().ToString("N"));
+        await File.WriteAllTextAsync(notADirectory, "not a directory");
+        try
+        {
+            var thrown = await Assert.ThrowsAsync<InvalidOperationException>(
+                () => BrokerProcess.StartAsync(output, new Dictionary<string, string> { ["log.dirs"] = notADirectory }));
+
+            Assert.Contains("exited with code 1", thrown.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(notADirectory);
+        }
+    }
+
+    [Fact]
     public async Task Disposing_the_harness_kills_the_broker_and_deletes_its_data_directory()
     {
         var broker = await BrokerProcess.StartAsync(output);

@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Tributary.Bench.EndToEnd;
+
+// End-to-end bench: Tributary vs librdkafka's mock cluster with the same client code in the same run, then scale and
+// recovery on one broker. Sizes come from the environment so a slow machine can scale them down (all printed).
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+var settings = BenchSettings.FromEnvironment();
+var report = new Report();
+
+AssertBundledLibrdkafka();
+var brokerDll = settings.BrokerDll;
+if (!File.Exists(brokerDll))
+{
+    Console.Error.WriteLine($"broker not built: {brokerDll} (make bench builds it)");
+    return 2;
+}
+
+var scratch = Path.Combine(settings.ScratchRoot, "tributary-bench-" + Guid.NewGuid().ToString("N"));
+Directory.CreateDirectory(scratch);
+try
+{
+    Section("Machine limits");
+    var loopback = MachineLimits.LoopbackMiBPerSecond(2L << 30);
+    var diskWrite = MachineLimits.SequentialWriteMiBPerSecond(scratch, 1L << 30);
+    var fsyncs = MachineLimits.FsyncsPerSecond(scratch, 300);
+    report.Machine = $"{Environment.ProcessorCount} cores, {Math.Round(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1e9)} GB RAM, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, librdkafka {Library.VersionString}";
+    report.Limits.Add($"loopback TCP copy (1 connection): {loopback:N0} MiB/s");
+    report.Limits.Add($"sequential write + fsync (1 GiB in {settings.ScratchRoot}): {diskWrite:N0} MiB/s");
+    report.Limits.Add($"4 KiB write + fsync: {fsyncs:N0} fsyncs/s");
+    report.Limits.ForEach(Console.WriteLine);
+    var oneKiBLimit = Math.Min(loopback, diskWrite);
+
+    if (settings.Runs("clients"))
+    {
+        Clients(loopback, oneKiBLimit);
+    }
+
+    if (settings.Runs("scale"))
+    {
+        Section("Scale: partitions on one broker");
+        foreach (var partitions in settings.ScalePartitions)
+        {
+            Scale(partitions);
+        }
+    }
+
+    if (settings.Runs("recovery"))
+    {
+        // The issue asks for ~10 GB; take at most a quarter of the free space so a small disk still runs the bench.
+        var freeMiB = new DriveInfo(scratch).AvailableFreeSpace / (1024 * 1024);
+        var recoveryMiB = Math.Min(settings.RecoveryMiB, freeMiB / 4);
+        Section($"Recovery after SIGKILL with {recoveryMiB:N0} MiB of log (asked {settings.RecoveryMiB:N0}, {freeMiB:N0} MiB free)");
+        Recovery(recoveryMiB);
+    }
+}
+finally
+{
+    Directory.Delete(scratch, recursive: true);
+}
+
+var markdown = report.ToMarkdown(settings);
+Console.WriteLine();
+Console.WriteLine(markdown);
+if (settings.ResultsFile is { } file)
+{
+    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
+    File.WriteAllText(file, markdown);
+    Console.WriteLine($"written to {file}");
+}
+
+return 0;
+
+void Clients(double loopback, double oneKiBLimit)
+{
+    Section("Clients: Tributary (1 broker) vs librdkafka mock cluster (test.mock.num.brokers=3)");
+    var tributary = new BrokerInstance(brokerDll, Path.Combine(scratch, "throughput"));
+    Dictionary<string, Throughput> ours, mock;
+    Latency oursLatency, mockLatency;
+    using (tributary)
+    {
+        tributary.Start(TimeSpan.FromSeconds(60));
+        (ours, oursLatency) = RunClients("tributary", tributary.BootstrapServers, settings, autoCreate: false);
+        report.ThroughputRss = tributary.RssMiB();
+        tributary.Stop();
+    }
+
+    var (mockOwner, mockBootstrap) = ClientBench.StartMockCluster(3);
+    using (mockOwner)
+    {
+        (mock, mockLatency) = RunClients("mock", mockBootstrap, settings, autoCreate: true);
+    }
+
+    foreach (var size in new[] { 100, 1024 })
+    {
+        var label = size == 100 ? "100 B" : "1 KiB";
+        foreach (var kind in new[] { "produce", "consume" })
+        {
+            var o = ours[$"{kind}-{size}"];
+            var m = mock[$"{kind}-{size}"];
+            string MsgTarget() => size == 100
+                ? kind == "produce" ? Target(o.MessagesPerSecond / m.MessagesPerSecond, 1.0, "× mock") + "; " + Target(o.MessagesPerSecond / 1_000_000, 1.0, "× 1,000,000 msg/s")
+                : Target(o.MessagesPerSecond / m.MessagesPerSecond, 1.0, "× mock")
+                : "";
+            string MbTarget() => size == 1024 ? Target(o.MiBPerSecond / (kind == "produce" ? oneKiBLimit : loopback), 0.70, kind == "produce" ? "of min(loopback, disk)" : "of loopback") : "";
+            // The mock keeps only the newest few MB per partition: its consume re-reads that window, one seek per pass.
+            var caveat = kind == "consume" && m.Retained < m.Messages
+                ? $" [mock held {m.Retained:N0} msgs, read {(double)m.Messages / m.Retained:N0}× with a seek per partition pass: its figure is a lower bound]" : "";
+            report.Row($"{kind} {label}, acks=1, 1 broker: msg/s", o.MessagesPerSecond, m.MessagesPerSecond, "N0", MsgTarget() + caveat, o.Errors);
+            report.Row($"{kind} {label}, acks=1, 1 broker: MiB/s", o.MiBPerSecond, m.MiBPerSecond, "N1", MbTarget(), o.Errors);
+        }
+    }
+
+    report.Row($"produce latency p50 (ms), 100 B at 50 % of max ({oursLatency.RatePerSecond:N0} vs {mockLatency.RatePerSecond:N0} msg/s)", oursLatency.P50, mockLatency.P50, "N2", "", oursLatency.Errors);
+    report.Row("produce latency p99 (ms)", oursLatency.P99, mockLatency.P99, "N2", "", oursLatency.Errors);
+    report.Row("produce latency p99.9 (ms)", oursLatency.P999, mockLatency.P999, "N2", "", oursLatency.Errors);
+    foreach (var row in new[] { "produce 100 B, acks=all, RF=3, 3 brokers", "produce 1 KiB, acks=all, RF=3, 3 brokers", "consume, RF=3, 3 brokers", "produce latency p50/p99/p99.9, acks=all, RF=3" })
+    {
+        report.NotAvailable(row, "n/a (needs replication, issue 6)");
+    }
+}
+
+(Dictionary<string, Throughput>, Latency) RunClients(string name, string bootstrap, BenchSettings s, bool autoCreate)
+{
+    var results = new Dictionary<string, Throughput>();
+    foreach (var size in new[] { 100, 1024 })
+    {
+        var topic = $"bench-{size}-{Guid.NewGuid():N}";
+        var partitions = ClientBench.CreateTopic(bootstrap, topic, s.Partitions, autoCreate);
+        var count = size == 100 ? s.Messages100 : s.Messages1K;
+        var produced = ClientBench.Produce(bootstrap, topic, size, count);
+        Console.WriteLine($"{name,-10} produce {size,5} B: {produced.MessagesPerSecond,12:N0} msg/s {produced.MiBPerSecond,8:N1} MiB/s ({count:N0} msgs in {produced.Elapsed.TotalSeconds:N1} s to {partitions} partitions, {produced.Errors} errors)");
+        var consumed = ClientBench.Consume(bootstrap, topic, partitions, count);
+        Console.WriteLine($"{name,-10} consume {size,5} B: {consumed.MessagesPerSecond,12:N0} msg/s {consumed.MiBPerSecond,8:N1} MiB/s ({consumed.Messages:N0} msgs in {consumed.Elapsed.TotalSeconds:N1} s, {consumed.Errors} missing/errors)");
+        results[$"produce-{size}"] = produced;
+        results[$"consume-{size}"] = consumed;
+    }
+
+    var latencyTopic = $"bench-latency-{Guid.NewGuid():N}";
+    ClientBench.CreateTopic(bootstrap, latencyTopic, s.Partitions, autoCreate);
+    var latency = ClientBench.PacedLatency(bootstrap, latencyTopic, 100, results["produce-100"].MessagesPerSecond * 0.5, s.LatencyDuration);
+    Console.WriteLine($"{name,-10} latency at {latency.RatePerSecond:N0} msg/s: p50 {latency.P50:N2} ms, p99 {latency.P99:N2} ms, p99.9 {latency.P999:N2} ms ({latency.Samples:N0} samples, {latency.Errors} errors)");
+    return (results, latency);
+}
+
+void Scale(int partitions)
+{
+    var topics = Math.Max(1, partitions / 1000);
+    using var broker = new BrokerInstance(brokerDll, Path.Combine(scratch, $"scale-{partitions}"));
+    var fresh = broker.Start(TimeSpan.FromSeconds(120));
+    var create = Stopwatch.StartNew();
+    for (var t = 0; t < topics; t++)
+    {
+        ClientBench.CreateTopic(broker.BootstrapServers, $"scale-{t}", partitions / topics);
+    }
+
+    var createSeconds = create.Elapsed.TotalSeconds;
+    var rssAfterCreate = broker.RssMiB();
+    var stop = broker.Stop();
+    TimeSpan restart;
+    try
+    {
+        restart = broker.Start(TimeSpan.FromSeconds(600));
+    }
+    catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+    {
+        Console.WriteLine($"{partitions:N0} partitions: restart FAILED: {e.Message}");
+        report.Scale.Add(new ScaleRow(partitions, fresh, createSeconds, null, rssAfterCreate, double.NaN, -1, e.Message.Split('\n')[0]));
+        return;
+    }
+
+    Thread.Sleep(2000); // let start-up garbage settle before reading RSS
+    var rss = broker.RssMiB();
+    var files = broker.OpenFiles();
+    Console.WriteLine($"{partitions:N0} partitions ({topics} topics): create {createSeconds:N1} s, clean stop {stop.TotalSeconds:N1} s, restart to /readyz {restart.TotalSeconds:N2} s, RSS {rss:N0} MiB (after create {rssAfterCreate:N0}), open fds {files:N0}");
+    string? refusal = null;
+    broker.Stop();
+    if (partitions >= 10_000)
+    {
+        // Too low a limit must be named at start, not discovered later as "Too many open files".
+        var limit = partitions / 2;
+        var (exit, reason) = broker.StartExpectingRefusal(limit, TimeSpan.FromSeconds(60));
+        refusal = $"`ulimit -n {limit}`: exit {exit}: {reason}";
+        Console.WriteLine("file-limit check: " + refusal);
+    }
+
+    report.Scale.Add(new ScaleRow(partitions, fresh, createSeconds, restart, rss, rssAfterCreate, files, refusal) { CleanStop = stop });
+}
+
+void Recovery(long recoveryMiB)
+{
+    using var broker = new BrokerInstance(brokerDll, Path.Combine(scratch, "recovery"));
+    broker.Start(TimeSpan.FromSeconds(60));
+    ClientBench.CreateTopic(broker.BootstrapServers, "recovery", settings.Partitions);
+    var count = recoveryMiB * 1024L;
+    var produced = ClientBench.Produce(broker.BootstrapServers, "recovery", 1024, count);
+    broker.Kill();
+    var onDisk = Directory.EnumerateFiles(broker.DataDirectory, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+    var ready = broker.Start(TimeSpan.FromSeconds(600));
+    Console.WriteLine($"recovery: {onDisk / (1024.0 * 1024):N0} MiB on disk ({produced.Messages:N0} msgs, written at {produced.MiBPerSecond:N0} MiB/s), SIGKILL, restart to /readyz {ready.TotalSeconds:N2} s");
+    report.Recovery = (onDisk, ready);
+    broker.Stop();
+}
+
+static void Section(string title) => Console.WriteLine($"{Environment.NewLine}== {title} ({DateTime.UtcNow:HH:mm:ss} UTC)");
+
+static string Target(double achieved, double target, string unit) =>
+    $"{achieved:0.00} {unit} (target ≥ {target:0.00}: {(achieved >= target ? "met" : $"{achieved / target:P0} of target")})";
+
+static void AssertBundledLibrdkafka()
+{
+    var loaded = Library.VersionString;
+    var package = typeof(Library).Assembly.GetName().Version!;
+    var expected = $"{package.Major}.{package.Minor}.";
+    if (!loaded.StartsWith(expected, StringComparison.Ordinal))
+    {
+        throw new InvalidOperationException($"Confluent.Kafka {package} loaded librdkafka {loaded}, not its bundled {expected}x: " +
+            "run with LD_LIBRARY_PATH=<bench output>/runtimes/linux-x64/native:<repo>/.tools/sasl (make sasl)");
+    }
+
+    Console.WriteLine($"librdkafka {loaded} (bundled with Confluent.Kafka {package.ToString(3)})");
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# make bench: micro-benchmarks (BenchmarkDotNet) then the end-to-end bench (Tributary vs librdkafka's mock cluster, scale,
+# recovery). Writes bench/results/latest.md (end-to-end table + micro-benchmark summary). Sizes: see BENCH_* in
+# bench/Tributary.Bench.EndToEnd/Report.cs; BENCH_SKIP_MICRO=1 skips the micro-benchmarks.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+config="${CONFIG:-Release}"
+results="$root/bench/results"
+mkdir -p "$results" .tools/sasl
+# librdkafka from Confluent.Kafka's package needs libsasl2.so.3; Debian 12 ships .so.2 (same ABI for our use).
+ln -sf /usr/lib/x86_64-linux-gnu/libsasl2.so.2 .tools/sasl/libsasl2.so.3
+
+dotnet build broker/src/Tributary.Host -c "$config" -v q -nologo
+dotnet build bench/Tributary.Bench.EndToEnd -c "$config" -v q -nologo
+dotnet build bench/Tributary.Bench.Micro -c "$config" -v q -nologo
+
+micro_md="$(mktemp)"
+if [[ "${BENCH_SKIP_MICRO:-0}" != 1 ]]; then
+  artifacts="$(mktemp -d)"
+  (cd "$artifacts" && dotnet "$root/bench/Tributary.Bench.Micro/bin/$config/net10.0/Tributary.Bench.Micro.dll" "$artifacts")
+  {
+    echo
+    echo "## Micro-benchmarks (BenchmarkDotNet ShortRun, in-process; per record: batches of 100 records, fetch = 10 batches)"
+    echo
+    cat "$artifacts"/results/*-report-github.md
+  } > "$micro_md"
+  rm -rf "$artifacts"
+fi
+
+e2e="$root/bench/Tributary.Bench.EndToEnd/bin/$config/net10.0"
+LD_LIBRARY_PATH="$e2e/runtimes/linux-x64/native:$root/.tools/sasl" BENCH_RESULTS="$results/latest.md" \
+  dotnet "$e2e/Tributary.Bench.EndToEnd.dll"
+cat "$micro_md" >> "$results/latest.md"
+cat "$micro_md"
+rm -f "$micro_md"
+echo "bench: results in bench/results/latest.md"
