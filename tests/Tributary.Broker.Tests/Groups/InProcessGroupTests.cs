@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tributary.Broker.Config;
 using Tributary.Broker.Metrics;
@@ -138,11 +140,14 @@ public sealed class InProcessGroupTests : IDisposable
             ["offsets.topic.num.partitions"] = "3",
             ["offsets.topic.replication.factor"] = offsetsReplicationFactor.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
-        var metrics = new BrokerMetrics();
+        // A meter factory of its own, as each broker host has: a process-wide meter would show this broker's gauges on the
+        // /metrics of the exporter tests running in parallel.
+        var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new BrokerMetrics(services.GetRequiredService<IMeterFactory>());
         var server = new BrokerServer(config, metrics, NullLoggerFactory.Instance);
         await server.StartAsync(CancellationToken.None);
         await server.WhenReady.WaitAsync(TimeSpan.FromSeconds(30));
-        return new RunningBroker(server, metrics);
+        return new RunningBroker(server, metrics, services);
     }
 
     private static async Task<IResponseMessage> CallAsync(RunningBroker broker, IRequestMessage request, short apiKey, short version)
@@ -152,12 +157,13 @@ public sealed class InProcessGroupTests : IDisposable
         return response ?? throw new InvalidOperationException("no response");
     }
 
-    private sealed record RunningBroker(BrokerServer Server, BrokerMetrics Metrics) : IAsyncDisposable
+    private sealed record RunningBroker(BrokerServer Server, BrokerMetrics Metrics, ServiceProvider Services) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {
             await Server.StopAsync(CancellationToken.None);
             Metrics.Dispose();
+            await Services.DisposeAsync();
         }
     }
 }
