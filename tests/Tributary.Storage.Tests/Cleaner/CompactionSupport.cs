@@ -53,6 +53,17 @@ internal static class Compaction
     public static List<RecordBatchHeader> ReadHeaders(PartitionLog log)
     {
         var headers = new List<RecordBatchHeader>();
+        foreach (var (records, _) in ReadChunks(log))
+        {
+            headers.AddRange(Batches.Headers(records));
+        }
+
+        return headers;
+    }
+
+    /// <summary>The whole log from its start, one <see cref="PartitionLog.Read"/> at a time, with the offset each read began at.</summary>
+    private static IEnumerable<(ReadOnlyMemory<byte> Records, long From)> ReadChunks(PartitionLog log)
+    {
         long next = log.LogStartOffset;
         while (next < log.LogEndOffset)
         {
@@ -60,44 +71,32 @@ internal static class Compaction
             Assert.Equal(LogReadError.None, result.Error);
             if (result.Records.IsEmpty)
             {
-                break;
+                yield break;
             }
 
-            headers.AddRange(Batches.Headers(result.Records));
+            yield return (result.Records, next);
             next = result.NextOffset;
         }
-
-        return headers;
     }
 
     /// <summary>Every record readable from the log start, decompressing compressed batches, in log order.</summary>
     public static List<ReadRecord> ReadAll(PartitionLog log)
     {
         var records = new List<ReadRecord>();
-        long next = log.LogStartOffset;
-        while (next < log.LogEndOffset)
+        foreach (var (chunk, from) in ReadChunks(log))
         {
-            LogReadResult result = log.Read(next, 1 << 20, long.MaxValue, minOneBatch: true);
-            Assert.Equal(LogReadError.None, result.Error);
-            if (result.Records.IsEmpty)
-            {
-                break;
-            }
-
-            var batches = new RecordBatchEnumerator(result.Records.Span);
+            var batches = new RecordBatchEnumerator(chunk.Span);
             while (batches.MoveNext())
             {
                 Assert.True(RecordBatchValidator.HasValidCrc(batches.Current), "a served batch failed its CRC");
                 foreach (ReadRecord record in Decode(batches.Current))
                 {
-                    if (record.Offset >= next)
+                    if (record.Offset >= from)
                     {
                         records.Add(record);
                     }
                 }
             }
-
-            next = result.NextOffset;
         }
 
         return records;
