@@ -32,6 +32,9 @@ public sealed class Partition
 
     public int LeaderEpoch => Image.LeaderEpoch;
 
+    /// <summary>The topic's effective min.insync.replicas, resolved when the replica is created or its configs change.</summary>
+    public int MinInsyncReplicas { get; internal set; } = 1;
+
     public long HighWatermark => Log.LogEndOffset;
 
     /// <summary>Without transactions every record below the high watermark is stable.</summary>

@@ -59,7 +59,10 @@ public sealed partial class ReplicaManager : IDisposable
             {
                 previous.Topics.TryGetValue(topic.Name, out var before);
                 var configChanged = before is not null && !ReferenceEquals(before.Configs, topic.Configs);
-                var config = _logConfigFor(topic);
+
+                // Resolving a topic's config is not free; do it only for topics that gain replicas or change configs.
+                (LogConfig Log, int MinInsyncReplicas)? resolved = null;
+                (LogConfig Log, int MinInsyncReplicas) Settings() => resolved ??= (_logConfigFor(topic), _minInsyncReplicasFor(topic));
                 foreach (var placement in topic.Partitions)
                 {
                     if (!placement.Replicas.Contains(_nodeId))
@@ -73,14 +76,18 @@ public sealed partial class ReplicaManager : IDisposable
                         existing.Image = placement;
                         if (configChanged)
                         {
-                            existing.Log.UpdateConfig(config);
+                            existing.Log.UpdateConfig(Settings().Log);
+                            existing.MinInsyncReplicas = Settings().MinInsyncReplicas;
                         }
 
                         continue;
                     }
 
-                    var log = _logs.GetOrCreateLog(topic.Name, placement.Partition, config);
-                    _partitions[key] = new Partition(topic.Name, topic.Id, placement.Partition, log, placement);
+                    var log = _logs.GetOrCreateLog(topic.Name, placement.Partition, Settings().Log);
+                    _partitions[key] = new Partition(topic.Name, topic.Id, placement.Partition, log, placement)
+                    {
+                        MinInsyncReplicas = Settings().MinInsyncReplicas,
+                    };
                 }
             }
 
@@ -118,10 +125,10 @@ public sealed partial class ReplicaManager : IDisposable
         }
 
         var config = partition.Log.Config;
-        if (acks == -1 && partition.Image.Isr.Length < _minInsyncReplicasFor(topic))
+        if (acks == -1 && partition.Image.Isr.Length < partition.MinInsyncReplicas)
         {
             return new(ErrorCode.NotEnoughReplicas, -1, -1, partition.Log.LogStartOffset,
-                $"The size of the current ISR {partition.Image.Isr.Length} is insufficient to satisfy the min.isr requirement of {_minInsyncReplicasFor(topic)}.");
+                $"The size of the current ISR {partition.Image.Isr.Length} is insufficient to satisfy the min.isr requirement of {partition.MinInsyncReplicas}.");
         }
 
         var validation = RecordBatchValidator.ValidateProduce(payload.Span, config.MaxMessageBytes, out var result);
