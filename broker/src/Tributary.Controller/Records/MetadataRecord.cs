@@ -14,6 +14,9 @@ public enum MetadataRecordType : short
     ProducerIds = 6,
     FenceBroker = 7,
     UnfenceBroker = 8,
+    BrokerRegistrationChange = 9,
+    ClusterId = 10,
+    UnregisterBroker = 11,
 }
 
 /// <summary>One entry of the cluster metadata log, agreed by the quorum and applied in order on every node.</summary>
@@ -53,12 +56,15 @@ public sealed record PartitionRecord(
     IReadOnlyList<int> Isr,
     int Leader,
     int LeaderEpoch,
-    int PartitionEpoch) : MetadataRecord
+    int PartitionEpoch,
+    IReadOnlyList<int>? AddingReplicas = null,
+    IReadOnlyList<int>? RemovingReplicas = null) : MetadataRecord
 {
     public override MetadataRecordType Type => MetadataRecordType.Partition;
 }
 
 /// <summary>A delta to a partition; null lists and <see cref="LeaderNoChange"/> mean "unchanged".</summary>
+/// <remarks>A reassignment sets <see cref="AddingReplicas"/>/<see cref="RemovingReplicas"/> (empty lists end it).</remarks>
 /// <remarks>As in Kafka, a leader change bumps the leader epoch and every change bumps the partition epoch; the
 /// applier derives both, so the record does not carry them.</remarks>
 public sealed record PartitionChangeRecord(
@@ -66,7 +72,9 @@ public sealed record PartitionChangeRecord(
     int PartitionId,
     int Leader,
     IReadOnlyList<int>? Isr,
-    IReadOnlyList<int>? Replicas) : MetadataRecord
+    IReadOnlyList<int>? Replicas,
+    IReadOnlyList<int>? AddingReplicas = null,
+    IReadOnlyList<int>? RemovingReplicas = null) : MetadataRecord
 {
     /// <summary>Kafka's sentinel for "leader unchanged" (-1 already means "no leader").</summary>
     public const int LeaderNoChange = -2;
@@ -103,4 +111,23 @@ public sealed record FenceBrokerRecord(int BrokerId, long BrokerEpoch) : Metadat
 public sealed record UnfenceBrokerRecord(int BrokerId, long BrokerEpoch) : MetadataRecord
 {
     public override MetadataRecordType Type => MetadataRecordType.UnfenceBroker;
+}
+
+/// <summary>A registered broker's state changed; null means "unchanged".</summary>
+/// <remarks>InControlledShutdown = true: the broker asked to stop and is losing its leaderships; it is fenced once done.</remarks>
+public sealed record BrokerRegistrationChangeRecord(int BrokerId, long BrokerEpoch, bool? Fenced, bool? InControlledShutdown) : MetadataRecord
+{
+    public override MetadataRecordType Type => MetadataRecordType.BrokerRegistrationChange;
+}
+
+/// <summary>The cluster's id, written once by the first active controller; later ones are ignored by appliers.</summary>
+public sealed record ClusterIdRecord(string ClusterId) : MetadataRecord
+{
+    public override MetadataRecordType Type => MetadataRecordType.ClusterId;
+}
+
+/// <summary>A broker left the cluster for good (scale-down); it no longer appears in metadata.</summary>
+public sealed record UnregisterBrokerRecord(int BrokerId, long BrokerEpoch) : MetadataRecord
+{
+    public override MetadataRecordType Type => MetadataRecordType.UnregisterBroker;
 }

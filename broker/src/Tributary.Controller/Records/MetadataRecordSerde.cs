@@ -52,6 +52,8 @@ public static class MetadataRecordSerde
                 writer.WriteInt32(r.Leader);
                 writer.WriteInt32(r.LeaderEpoch);
                 writer.WriteInt32(r.PartitionEpoch);
+                WriteInt32List(writer, r.AddingReplicas ?? []);
+                WriteInt32List(writer, r.RemovingReplicas ?? []);
                 break;
             case PartitionChangeRecord r:
                 writer.WriteUuid(r.TopicId);
@@ -59,6 +61,8 @@ public static class MetadataRecordSerde
                 writer.WriteInt32(r.Leader);
                 WriteInt32List(writer, r.Isr);
                 WriteInt32List(writer, r.Replicas);
+                WriteInt32List(writer, r.AddingReplicas);
+                WriteInt32List(writer, r.RemovingReplicas);
                 break;
             case ConfigRecord r:
                 writer.WriteInt8(r.ResourceType);
@@ -79,6 +83,19 @@ public static class MetadataRecordSerde
                 writer.WriteInt64(r.BrokerEpoch);
                 break;
             case UnfenceBrokerRecord r:
+                writer.WriteInt32(r.BrokerId);
+                writer.WriteInt64(r.BrokerEpoch);
+                break;
+            case BrokerRegistrationChangeRecord r:
+                writer.WriteInt32(r.BrokerId);
+                writer.WriteInt64(r.BrokerEpoch);
+                writer.WriteInt8(ToTriState(r.Fenced));
+                writer.WriteInt8(ToTriState(r.InControlledShutdown));
+                break;
+            case ClusterIdRecord r:
+                writer.WriteString(r.ClusterId, compact: true);
+                break;
+            case UnregisterBrokerRecord r:
                 writer.WriteInt32(r.BrokerId);
                 writer.WriteInt64(r.BrokerEpoch);
                 break;
@@ -112,11 +129,15 @@ public static class MetadataRecordSerde
                 ReadInt32List(ref reader) ?? throw new MalformedMessageException("Partition record without isr"),
                 reader.ReadInt32(),
                 reader.ReadInt32(),
-                reader.ReadInt32()),
+                reader.ReadInt32(),
+                ReadInt32List(ref reader) ?? [],
+                ReadInt32List(ref reader) ?? []),
             MetadataRecordType.PartitionChange => new PartitionChangeRecord(
                 reader.ReadUuid(),
                 reader.ReadInt32(),
                 reader.ReadInt32(),
+                ReadInt32List(ref reader),
+                ReadInt32List(ref reader),
                 ReadInt32List(ref reader),
                 ReadInt32List(ref reader)),
             MetadataRecordType.Config => new ConfigRecord(
@@ -128,6 +149,10 @@ public static class MetadataRecordSerde
             MetadataRecordType.ProducerIds => new ProducerIdsRecord(reader.ReadInt32(), reader.ReadInt64(), reader.ReadInt64()),
             MetadataRecordType.FenceBroker => new FenceBrokerRecord(reader.ReadInt32(), reader.ReadInt64()),
             MetadataRecordType.UnfenceBroker => new UnfenceBrokerRecord(reader.ReadInt32(), reader.ReadInt64()),
+            MetadataRecordType.BrokerRegistrationChange => new BrokerRegistrationChangeRecord(
+                reader.ReadInt32(), reader.ReadInt64(), FromTriState(reader.ReadInt8()), FromTriState(reader.ReadInt8())),
+            MetadataRecordType.ClusterId => new ClusterIdRecord(reader.ReadString(compact: true)),
+            MetadataRecordType.UnregisterBroker => new UnregisterBrokerRecord(reader.ReadInt32(), reader.ReadInt64()),
             _ => throw new MalformedMessageException($"Unknown metadata record type {(short)type}"),
         };
 
@@ -161,6 +186,16 @@ public static class MetadataRecordSerde
         bool fenced = reader.ReadBool();
         return new RegisterBrokerRecord(brokerId, incarnationId, brokerEpoch, endpoints, rack, fenced);
     }
+
+    private static sbyte ToTriState(bool? value) => value switch { null => -1, false => 0, true => 1 };
+
+    private static bool? FromTriState(sbyte value) => value switch
+    {
+        -1 => null,
+        0 => false,
+        1 => true,
+        _ => throw new MalformedMessageException($"Tri-state flag {value} is not -1, 0 or 1"),
+    };
 
     private static void WriteInt32List(KafkaWriter writer, IReadOnlyList<int>? values)
     {
