@@ -110,6 +110,17 @@ public sealed class BrokerConfig
         ReplicaFetchResponseMaxBytes = GetInt("replica.fetch.response.max.bytes");
         ReplicaFetchWaitMaxMs = GetInt("replica.fetch.wait.max.ms");
         ControlledShutdownEnable = GetBoolean("controlled.shutdown.enable");
+        ReplicaFetchMinBytes = GetInt("replica.fetch.min.bytes");
+        ReplicaFetchBackoffMs = GetInt("replica.fetch.backoff.ms");
+        ReplicaHighWatermarkCheckpointIntervalMs = GetLong("replica.high.watermark.checkpoint.interval.ms");
+        AutoLeaderRebalanceEnable = GetBoolean("auto.leader.rebalance.enable");
+        LeaderImbalanceCheckIntervalSeconds = GetLong("leader.imbalance.check.interval.seconds");
+        LeaderImbalancePerBrokerPercentage = GetInt("leader.imbalance.per.broker.percentage");
+        BrokerHeartbeatIntervalMs = GetInt("broker.heartbeat.interval.ms");
+        BrokerSessionTimeoutMs = GetInt("broker.session.timeout.ms");
+        ControllerQuorumElectionTimeoutMs = GetInt("controller.quorum.election.timeout.ms");
+        ControllerQuorumHeartbeatIntervalMs = GetInt("controller.quorum.heartbeat.interval.ms");
+        ControllerQuorumRequestTimeoutMs = GetInt("controller.quorum.request.timeout.ms");
 
         OffsetsTopicNumPartitions = GetInt("offsets.topic.num.partitions");
         OffsetsTopicReplicationFactor = (short)GetInt("offsets.topic.replication.factor");
@@ -272,6 +283,17 @@ public sealed class BrokerConfig
     public int ReplicaFetchResponseMaxBytes { get; }
     public int ReplicaFetchWaitMaxMs { get; }
     public bool ControlledShutdownEnable { get; }
+    public int ReplicaFetchMinBytes { get; }
+    public int ReplicaFetchBackoffMs { get; }
+    public long ReplicaHighWatermarkCheckpointIntervalMs { get; }
+    public bool AutoLeaderRebalanceEnable { get; }
+    public long LeaderImbalanceCheckIntervalSeconds { get; }
+    public int LeaderImbalancePerBrokerPercentage { get; }
+    public int BrokerHeartbeatIntervalMs { get; }
+    public int BrokerSessionTimeoutMs { get; }
+    public int ControllerQuorumElectionTimeoutMs { get; }
+    public int ControllerQuorumHeartbeatIntervalMs { get; }
+    public int ControllerQuorumRequestTimeoutMs { get; }
 
     // ---- Group coordinator --------------------------------------------------------------------------------------
 

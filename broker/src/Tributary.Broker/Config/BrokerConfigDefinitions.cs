@@ -144,6 +144,13 @@ public static class BrokerConfigDefinitions
         yield return new("replica.high.watermark.checkpoint.interval.ms", Long, "5000", "How often high watermarks are checkpointed.");
         yield return new("auto.leader.rebalance.enable", Bool, "true", "Move leadership back to preferred replicas.");
         yield return new("controlled.shutdown.enable", Bool, "true", "Move leadership away before shutting down.");
+        yield return new("leader.imbalance.check.interval.seconds", Long, "300", "How often the controller moves leadership back to preferred replicas.", minimum: 1);
+        yield return new("leader.imbalance.per.broker.percentage", Int, "10", "Share of a broker's partitions led elsewhere before leadership is rebalanced.", minimum: 0);
+        yield return new("broker.heartbeat.interval.ms", Int, "2000", "How often a broker heartbeats to the active controller.", minimum: 1);
+        yield return new("broker.session.timeout.ms", Int, "9000", "A broker that has not heartbeated for this long is fenced.", minimum: 1);
+        yield return new("controller.quorum.election.timeout.ms", Int, "1000", "Time without a quorum leader before a voter starts an election.", minimum: 10);
+        yield return new("controller.quorum.heartbeat.interval.ms", Int, "100", "Tributary: how often the quorum leader heartbeats its voters.", minimum: 1);
+        yield return new("controller.quorum.request.timeout.ms", Int, "2000", "Time a broker waits for the active controller to answer.", minimum: 1);
 
         // Group coordinator and offsets topic.
         yield return new("offsets.topic.num.partitions", Int, "50", "Partitions of __consumer_offsets.", minimum: 1);

@@ -3,13 +3,32 @@ using Tributary.Protocol;
 
 namespace Tributary.Broker.Metadata;
 
-/// <summary>A broker as the cluster knows it: id, where clients reach it, its rack.</summary>
-public sealed record BrokerRegistration(int NodeId, string Host, int Port, string? Rack);
+/// <summary>A broker as the cluster knows it: id, where clients and other brokers reach it, its rack, and its state.</summary>
+/// <param name="Epoch">Broker epoch: the metadata offset of its latest registration; stale epochs are refused.</param>
+/// <param name="Fenced">Fenced brokers (not heartbeating, or not yet caught up) lead nothing and are in no ISR.</param>
+/// <param name="InControlledShutdown">Asked to stop; its leaderships are being moved away.</param>
+public sealed record BrokerRegistration(int NodeId, string Host, int Port, string? Rack, long Epoch = 0, bool Fenced = false,
+    bool InControlledShutdown = false)
+{
+    /// <summary>May lead partitions and be in ISRs.</summary>
+    public bool IsActive => !Fenced && !InControlledShutdown;
+}
 
 /// <summary>One partition's placement: its replicas, leader, leader epoch and in-sync replicas.</summary>
-public sealed record PartitionImage(int Partition, ImmutableArray<int> Replicas, int Leader, int LeaderEpoch, ImmutableArray<int> Isr)
+/// <remarks>During a reassignment <see cref="Replicas"/> is the union of old and new replicas; <see cref="AddingReplicas"/>
+/// are being added and <see cref="RemovingReplicas"/> leave once the new ones are in sync (Kafka's KIP-455 model).</remarks>
+public sealed record PartitionImage(int Partition, ImmutableArray<int> Replicas, int Leader, int LeaderEpoch, ImmutableArray<int> Isr,
+    int PartitionEpoch = 0)
 {
+    public ImmutableArray<int> AddingReplicas { get; init; } = [];
+    public ImmutableArray<int> RemovingReplicas { get; init; } = [];
+
     public bool IsOffline => Leader < 0;
+
+    /// <summary>The replica set once the current reassignment (if any) completes.</summary>
+    public IEnumerable<int> TargetReplicas => Replicas.Where(r => !RemovingReplicas.Contains(r));
+
+    public bool IsReassigning => AddingReplicas.Length > 0 || RemovingReplicas.Length > 0;
 }
 
 /// <summary>A topic: name, id, partitions (index = partition number) and its config overrides.</summary>
@@ -28,13 +47,15 @@ public sealed class MetadataImage
         ImmutableSortedDictionary<string, TopicImage>.Empty.WithComparers(StringComparer.Ordinal), 0);
 
     public MetadataImage(string clusterId, int controllerId, ImmutableDictionary<int, BrokerRegistration> brokers,
-        ImmutableSortedDictionary<string, TopicImage> topics, long epoch)
+        ImmutableSortedDictionary<string, TopicImage> topics, long epoch, long offset = -1, long nextProducerId = 0)
     {
         ClusterId = clusterId;
         ControllerId = controllerId;
         Brokers = brokers;
         Topics = topics;
         Epoch = epoch;
+        Offset = offset;
+        NextProducerId = nextProducerId;
         var byId = ImmutableDictionary.CreateBuilder<Uuid, TopicImage>();
         foreach (var topic in topics.Values)
         {
@@ -53,11 +74,20 @@ public sealed class MetadataImage
     /// <summary>Increases with every published change; lets caches know they are stale.</summary>
     public long Epoch { get; }
 
+    /// <summary>Offset of the last metadata-log batch applied to this image (-1: none).</summary>
+    public long Offset { get; }
+
+    /// <summary>First producer id not yet handed out to any broker.</summary>
+    public long NextProducerId { get; }
+
+    /// <summary>A registered broker that is neither fenced nor shutting down.</summary>
+    public bool IsActiveBroker(int nodeId) => Brokers.TryGetValue(nodeId, out var broker) && broker.IsActive;
+
     public MetadataImage WithTopics(ImmutableSortedDictionary<string, TopicImage> topics) =>
-        new(ClusterId, ControllerId, Brokers, topics, Epoch + 1);
+        new(ClusterId, ControllerId, Brokers, topics, Epoch + 1, Offset, NextProducerId);
 
     public MetadataImage WithBrokers(ImmutableDictionary<int, BrokerRegistration> brokers, int controllerId) =>
-        new(ClusterId, controllerId, brokers, Topics, Epoch + 1);
+        new(ClusterId, controllerId, brokers, Topics, Epoch + 1, Offset, NextProducerId);
 
     public bool TryGetTopic(string name, out TopicImage topic) => Topics.TryGetValue(name, out topic!);
 }
