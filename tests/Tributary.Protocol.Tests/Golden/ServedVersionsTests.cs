@@ -24,13 +24,18 @@ public class ServedVersionsTests
     [InlineData(ApiKeys.DeleteTopics, 1, 6, 4)]
     [InlineData(ApiKeys.DeleteRecords, 0, 2, 2)]
     [InlineData(ApiKeys.InitProducerId, 0, 4, 2)]
+    [InlineData(ApiKeys.OffsetForLeaderEpoch, 0, 4, 4)]
     [InlineData(ApiKeys.DescribeConfigs, 1, 4, 4)]
     [InlineData(ApiKeys.AlterConfigs, 0, 2, 2)]
     [InlineData(ApiKeys.DescribeLogDirs, 1, 4, 2)]
     [InlineData(ApiKeys.CreatePartitions, 0, 3, 2)]
     [InlineData(ApiKeys.DeleteGroups, 0, 2, 2)]
+    [InlineData(ApiKeys.ElectLeaders, 0, 2, 2)]
     [InlineData(ApiKeys.IncrementalAlterConfigs, 0, 1, 1)]
+    [InlineData(ApiKeys.AlterPartitionReassignments, 0, 0, 0)]
+    [InlineData(ApiKeys.ListPartitionReassignments, 0, 0, 0)]
     [InlineData(ApiKeys.OffsetDelete, 0, 0, -1)]
+    [InlineData(ApiKeys.DescribeQuorum, 0, 1, 0)]
     [InlineData(ApiKeys.DescribeCluster, 0, 1, 0)]
     public void Catalog_serves_the_promised_range(ApiKeys api, short lowest, short highest, short firstFlexible)
     {
