@@ -1,0 +1,536 @@
+using Microsoft.Extensions.Logging;
+using Tributary.Broker.Network.Client;
+using Tributary.Protocol;
+using Tributary.Protocol.Messages;
+
+namespace Tributary.Broker.Replication.Fetcher;
+
+/// <summary>
+/// Fetches every partition this broker follows from one leader broker over one connection (Kafka's ReplicaFetcherThread):
+/// a loop of full Fetch v15 requests that long-poll the leader, appending what comes back and truncating where the leader's
+/// log diverged from ours.
+/// </summary>
+/// <remarks>
+/// Responses are applied under <see cref="_lock"/>, which <see cref="Remove"/> and <see cref="Add"/> also take: once they
+/// return, no result of a fetch sent for the previous assignment can still be applied (each assignment also carries a
+/// generation that is compared before applying). Partitions added while a fetch is in flight are fetched from the next round.
+/// </remarks>
+internal sealed class LeaderFetcher
+{
+    private const short FetchVersion = 15;
+    private const short ListOffsetsVersion = 7;
+    private const long EarliestTimestamp = -2;
+    private const long LatestTimestamp = -1;
+
+    private readonly int _localBrokerId;
+    private readonly Func<long> _brokerEpoch;
+    private readonly FetcherOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<(string Topic, int Partition), PartitionFetchState> _partitions = [];
+    private readonly SemaphoreSlim _changed = new(0, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private (string Host, int Port) _endpoint;
+    private KafkaClientConnection? _connection;
+    private Task _loop = Task.CompletedTask;
+    private long _requestsSent;
+
+    public LeaderFetcher(int leaderId, string host, int port, int localBrokerId, Func<long> brokerEpoch, FetcherOptions options, ILogger logger,
+        TimeProvider time)
+    {
+        LeaderId = leaderId;
+        _endpoint = (host, port);
+        _localBrokerId = localBrokerId;
+        _brokerEpoch = brokerEpoch;
+        _options = options;
+        _logger = logger;
+        _time = time;
+    }
+
+    public int LeaderId { get; }
+
+    public (string Host, int Port) Endpoint
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _endpoint;
+            }
+        }
+    }
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _partitions.Count;
+            }
+        }
+    }
+
+    /// <summary>Fetch requests sent so far (the long poll keeps this low while nothing is produced).</summary>
+    public long RequestsSent => Interlocked.Read(ref _requestsSent);
+
+    private string EndpointText => $"{Endpoint.Host}:{Endpoint.Port}";
+
+    public void Start()
+    {
+        FetcherLog.FetcherStarted(_logger, LeaderId, EndpointText);
+        _loop = Task.Run(() => RunAsync(_stop.Token));
+    }
+
+    /// <summary>Points the fetcher at the leader's new address; the current connection is dropped and reopened there.</summary>
+    public void UpdateEndpoint(string host, int port)
+    {
+        lock (_lock)
+        {
+            if (_endpoint == (host, port))
+            {
+                return;
+            }
+
+            _endpoint = (host, port);
+            FetcherLog.EndpointChanged(_logger, LeaderId, EndpointText);
+        }
+
+        // Closing fails an in-flight fetch, whose results are then never applied; the loop reconnects to the new address.
+        Volatile.Read(ref _connection)?.Dispose();
+        Signal();
+    }
+
+    public void Add(PartitionFetchState state)
+    {
+        lock (_lock)
+        {
+            _partitions[state.Key] = state;
+        }
+
+        Signal();
+    }
+
+    /// <summary>Stops fetching the partition; waits for a response being applied to finish first.</summary>
+    public bool Remove((string Topic, int Partition) key)
+    {
+        lock (_lock)
+        {
+            return _partitions.Remove(key);
+        }
+    }
+
+    public bool TryGetStatus((string Topic, int Partition) key, out FollowerFetchStatus status)
+    {
+        lock (_lock)
+        {
+            if (_partitions.TryGetValue(key, out var state))
+            {
+                status = state.ToStatus();
+                return true;
+            }
+        }
+
+        status = default;
+        return false;
+    }
+
+    public void CollectStatuses(List<FollowerFetchStatus> into)
+    {
+        lock (_lock)
+        {
+            foreach (var state in _partitions.Values)
+            {
+                into.Add(state.ToStatus());
+            }
+        }
+    }
+
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        finally
+        {
+            if (_connection is { } connection)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+
+            _stop.Dispose();
+            FetcherLog.FetcherStopped(_logger, LeaderId);
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                var round = BuildRound(out var idleMs);
+                if (round.Count == 0)
+                {
+                    await WaitForWorkAsync(idleMs, stop).ConfigureAwait(false);
+                    continue;
+                }
+
+                var connection = await ConnectedAsync(stop).ConfigureAwait(false);
+                var request = BuildRequest(round);
+                Interlocked.Increment(ref _requestsSent);
+                var response = await connection.SendAsync<FetchResponse>(request, FetchVersion, stop).ConfigureAwait(false);
+                if (response.ErrorCode != (short)ErrorCode.None)
+                {
+                    FetcherLog.FetchFailed(_logger, LeaderId, ((ErrorCode)response.ErrorCode).ToString(), _options.BackoffMs);
+                    await Task.Delay(TimeSpan.FromMilliseconds(_options.BackoffMs), _time, stop).ConfigureAwait(false);
+                    continue;
+                }
+
+                var outOfRange = Apply(round, response);
+                foreach (var entry in outOfRange)
+                {
+                    await ResolveOutOfRangeAsync(connection, entry, stop).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (KafkaConnectionException e)
+            {
+                await DropConnectionAsync().ConfigureAwait(false);
+                FetcherLog.ConnectionFailed(_logger, LeaderId, EndpointText, e.Message, _options.BackoffMs);
+                await BackOffAsync(stop).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // A bug, not a peer's fault; the loop must survive it (the partitions stay assigned and are retried).
+                await DropConnectionAsync().ConfigureAwait(false);
+                FetcherLog.LoopFailed(_logger, LeaderId, _options.BackoffMs, e);
+                await BackOffAsync(stop).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The partitions to fetch this round with the offsets sent; <paramref name="idleMs"/> is how long to wait when none.</summary>
+    private List<RoundEntry> BuildRound(out int idleMs)
+    {
+        var now = Environment.TickCount64;
+        var round = new List<RoundEntry>();
+        var nextWake = long.MaxValue;
+        lock (_lock)
+        {
+            foreach (var state in _partitions.Values)
+            {
+                if (state.IsDelayed(now))
+                {
+                    nextWake = Math.Min(nextWake, state.DelayedUntilTicks);
+                    continue;
+                }
+
+                var replica = state.Replica;
+                round.Add(new RoundEntry(state, state.Generation, replica.LogEndOffset, replica.LeaderEpoch, replica.LatestEpoch,
+                    replica.LogStartOffset));
+            }
+        }
+
+        idleMs = nextWake == long.MaxValue ? Timeout.Infinite : (int)Math.Clamp(nextWake - now, 1, int.MaxValue);
+        return round;
+    }
+
+    private FetchRequest BuildRequest(List<RoundEntry> round)
+    {
+        var request = new FetchRequest
+        {
+            ReplicaState = new FetchRequest.ReplicaIdAndEpoch { ReplicaId = _localBrokerId, ReplicaEpoch = _brokerEpoch() },
+            MaxWaitMs = _options.MaxWaitMs,
+            MinBytes = _options.MinBytes,
+            MaxBytes = _options.ResponseMaxBytes,
+            IsolationLevel = 0,
+            // Full fetches: no incremental session (KIP-227), as our leaders decline sessions anyway.
+            SessionId = 0,
+            SessionEpoch = -1,
+        };
+        var byTopic = new Dictionary<Uuid, FetchRequest.FetchTopic>();
+        foreach (var entry in round)
+        {
+            var replica = entry.State.Replica;
+            if (!byTopic.TryGetValue(replica.TopicId, out var topic))
+            {
+                topic = new FetchRequest.FetchTopic { Topic = replica.Topic, TopicId = replica.TopicId };
+                byTopic[replica.TopicId] = topic;
+                request.Topics.Add(topic);
+            }
+
+            topic.Partitions.Add(new FetchRequest.FetchPartition
+            {
+                Partition = replica.Partition,
+                CurrentLeaderEpoch = entry.LeaderEpoch,
+                FetchOffset = entry.FetchOffset,
+                LastFetchedEpoch = entry.LastFetchedEpoch,
+                LogStartOffset = entry.LogStartOffset,
+                PartitionMaxBytes = _options.PartitionMaxBytes,
+            });
+        }
+
+        return request;
+    }
+
+    /// <summary>Applies a fetch response; returns the partitions that need an OFFSET_OUT_OF_RANGE lookup (done without the lock).</summary>
+    private List<RoundEntry> Apply(List<RoundEntry> round, FetchResponse response)
+    {
+        var sent = new Dictionary<(Uuid, int), RoundEntry>(round.Count);
+        foreach (var entry in round)
+        {
+            sent[(entry.State.Replica.TopicId, entry.State.Replica.Partition)] = entry;
+        }
+
+        var outOfRange = new List<RoundEntry>();
+        var nowTicks = Environment.TickCount64;
+        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        lock (_lock)
+        {
+            foreach (var topic in response.Responses)
+            {
+                foreach (var data in topic.Partitions)
+                {
+                    if (!sent.TryGetValue((topic.TopicId, data.PartitionIndex), out var entry) || !IsCurrent(entry))
+                    {
+                        continue;
+                    }
+
+                    if (ApplyPartition(entry, data, nowTicks, nowMs))
+                    {
+                        outOfRange.Add(entry);
+                    }
+                }
+            }
+        }
+
+        return outOfRange;
+    }
+
+    /// <summary>Caller holds the lock. True when the partition answered OFFSET_OUT_OF_RANGE.</summary>
+    private bool ApplyPartition(RoundEntry entry, FetchResponse.PartitionData data, long nowTicks, long nowMs)
+    {
+        var state = entry.State;
+        var replica = state.Replica;
+        var error = (ErrorCode)data.ErrorCode;
+        switch (error)
+        {
+            case ErrorCode.None:
+                break;
+            case ErrorCode.OffsetOutOfRange:
+                return true;
+            case ErrorCode.NotLeaderOrFollower or ErrorCode.FencedLeaderEpoch or ErrorCode.UnknownLeaderEpoch or ErrorCode.UnknownTopicId
+                or ErrorCode.UnknownTopicOrPartition or ErrorCode.KafkaStorageError:
+                // Metadata is behind on one side; the controller's next image moves or re-epochs the partition.
+                FetcherLog.PartitionFetchError(_logger, replica.Topic, replica.Partition, LeaderId, error.ToString(), _options.BackoffMs);
+                state.Delay(nowTicks, _options.BackoffMs);
+                return false;
+            default:
+                FetcherLog.PartitionFetchError(_logger, replica.Topic, replica.Partition, LeaderId, error.ToString(), _options.BackoffMs);
+                state.Delay(nowTicks, _options.BackoffMs);
+                return false;
+        }
+
+        if (replica.LogEndOffset != entry.FetchOffset)
+        {
+            // The log moved under the fetch (truncated by the replica manager): this data may not continue it.
+            return false;
+        }
+
+        state.LastLeaderHighWatermark = data.HighWatermark;
+        state.LeaderLogStartOffset = data.LogStartOffset;
+        state.LastFetchTimeMs = nowMs;
+        if (data.DivergingEpoch is { Epoch: >= 0, EndOffset: >= 0 } diverging)
+        {
+            var truncateTo = FollowerTruncation.ForDivergingEpoch(replica, diverging.Epoch, diverging.EndOffset);
+            FetcherLog.TruncatedOnDivergingEpoch(_logger, replica.Topic, replica.Partition, replica.LogEndOffset, truncateTo, LeaderId,
+                diverging.Epoch, diverging.EndOffset);
+            return TryMutate(state, entry.FetchOffset, nowTicks, () => replica.TruncateTo(truncateTo));
+        }
+
+        var records = data.Records ?? ReadOnlyMemory<byte>.Empty;
+        var whole = FollowerTruncation.WholeBatchesLength(records.Span);
+        if (whole == 0 && !records.IsEmpty)
+        {
+            // Not even one whole batch: the leader sends a first batch whole whatever the limit (KIP-74), so this is damage.
+            FetcherLog.AppendFailed(_logger, replica.Topic, replica.Partition, LeaderId, entry.FetchOffset,
+                $"{records.Length} bytes hold no whole record batch", _options.BackoffMs);
+            state.Delay(nowTicks, _options.BackoffMs);
+            return false;
+        }
+
+        if (whole > 0 && !TryMutate(state, entry.FetchOffset, nowTicks, () => replica.AppendAsFollower(records[..whole])))
+        {
+            return false;
+        }
+
+        replica.UpdateHighWatermark(data.HighWatermark);
+        return false;
+    }
+
+    /// <summary>Runs a log mutation; a failure (corrupt data, offsets that don't continue the log, I/O) backs the partition off.</summary>
+    private bool TryMutate(PartitionFetchState state, long fetchOffset, long nowTicks, Action mutation)
+    {
+        try
+        {
+            mutation();
+            return false;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            FetcherLog.AppendFailed(_logger, state.Replica.Topic, state.Replica.Partition, LeaderId, fetchOffset, e.Message, _options.BackoffMs);
+            state.Delay(nowTicks, _options.BackoffMs);
+            return false;
+        }
+    }
+
+    private async Task ResolveOutOfRangeAsync(KafkaClientConnection connection, RoundEntry entry, CancellationToken stop)
+    {
+        var replica = entry.State.Replica;
+        long leaderStart;
+        long leaderEnd;
+        try
+        {
+            leaderEnd = await ListOffsetAsync(connection, entry, LatestTimestamp, stop).ConfigureAwait(false);
+            leaderStart = await ListOffsetAsync(connection, entry, EarliestTimestamp, stop).ConfigureAwait(false);
+        }
+        catch (LeaderOffsetLookupException e)
+        {
+            FetcherLog.OutOfRangeLookupFailed(_logger, replica.Topic, replica.Partition, LeaderId, e.Message, _options.BackoffMs);
+            lock (_lock)
+            {
+                entry.State.Delay(Environment.TickCount64, _options.BackoffMs);
+            }
+
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (!IsCurrent(entry) || replica.LogEndOffset != entry.FetchOffset)
+            {
+                return;
+            }
+
+            var resolution = FollowerTruncation.ForOutOfRange(replica.LogEndOffset, leaderStart, leaderEnd);
+            FetcherLog.OutOfRangeResolved(_logger, replica.Topic, replica.Partition, entry.FetchOffset, LeaderId, leaderStart, leaderEnd,
+                resolution.Action, resolution.Offset);
+            switch (resolution.Action)
+            {
+                case OutOfRangeAction.TruncateTo:
+                    TryMutate(entry.State, entry.FetchOffset, Environment.TickCount64, () => replica.TruncateTo(resolution.Offset));
+                    break;
+                case OutOfRangeAction.TruncateFullyAndStartAt:
+                    TryMutate(entry.State, entry.FetchOffset, Environment.TickCount64, () => replica.TruncateFullyAndStartAt(resolution.Offset));
+                    break;
+                case OutOfRangeAction.Refetch:
+                    break;
+            }
+        }
+    }
+
+    private async Task<long> ListOffsetAsync(KafkaClientConnection connection, RoundEntry entry, long timestamp, CancellationToken stop)
+    {
+        var replica = entry.State.Replica;
+        var request = new ListOffsetsRequest
+        {
+            ReplicaId = _localBrokerId,
+            IsolationLevel = 0,
+            Topics =
+            {
+                new ListOffsetsRequest.ListOffsetsTopic
+                {
+                    Name = replica.Topic,
+                    Partitions =
+                    {
+                        new ListOffsetsRequest.ListOffsetsPartition
+                        {
+                            PartitionIndex = replica.Partition, CurrentLeaderEpoch = entry.LeaderEpoch, Timestamp = timestamp,
+                        },
+                    },
+                },
+            },
+        };
+        var response = await connection.SendAsync<ListOffsetsResponse>(request, ListOffsetsVersion, stop).ConfigureAwait(false);
+        var partition = response.Topics.Where(t => t.Name == replica.Topic).SelectMany(t => t.Partitions)
+            .FirstOrDefault(p => p.PartitionIndex == replica.Partition)
+            ?? throw new LeaderOffsetLookupException("the ListOffsets response does not mention the partition");
+        if (partition.ErrorCode != (short)ErrorCode.None)
+        {
+            throw new LeaderOffsetLookupException(((ErrorCode)partition.ErrorCode).ToString());
+        }
+
+        return partition.Offset >= 0 ? partition.Offset : throw new LeaderOffsetLookupException($"the leader answered offset {partition.Offset}");
+    }
+
+    /// <summary>Caller holds the lock.</summary>
+    private bool IsCurrent(RoundEntry entry) =>
+        _partitions.TryGetValue(entry.State.Key, out var current) && ReferenceEquals(current, entry.State) && current.Generation == entry.Generation;
+
+    private async Task<KafkaClientConnection> ConnectedAsync(CancellationToken stop)
+    {
+        var existing = Volatile.Read(ref _connection);
+        if (existing is { IsConnected: true })
+        {
+            return existing;
+        }
+
+        if (existing is not null)
+        {
+            await existing.DisposeAsync().ConfigureAwait(false);
+        }
+
+        var (host, port) = Endpoint;
+        var connection = new KafkaClientConnection(_options.MaxResponseFrameBytes, TimeSpan.FromMilliseconds(_options.SocketTimeoutMs));
+        Volatile.Write(ref _connection, connection);
+        await connection.ConnectAsync(host, port, $"broker-{_localBrokerId}-fetcher-{LeaderId}", stop).ConfigureAwait(false);
+        return connection;
+    }
+
+    private async Task DropConnectionAsync()
+    {
+        if (Interlocked.Exchange(ref _connection, null) is { } connection)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task BackOffAsync(CancellationToken stop)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(_options.BackoffMs), _time, stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task WaitForWorkAsync(int timeoutMs, CancellationToken stop) =>
+        await _changed.WaitAsync(timeoutMs, stop).ConfigureAwait(false);
+
+    private void Signal()
+    {
+        try
+        {
+            _changed.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already signalled; one wake-up covers every change.
+        }
+    }
+
+    /// <summary>A partition as sent in one fetch round: the assignment it belongs to and the offsets the request carried.</summary>
+    private sealed record RoundEntry(PartitionFetchState State, long Generation, long FetchOffset, int LeaderEpoch, int LastFetchedEpoch,
+        long LogStartOffset);
+
+    private sealed class LeaderOffsetLookupException(string message) : Exception(message);
+}

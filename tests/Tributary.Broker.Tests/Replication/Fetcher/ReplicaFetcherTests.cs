@@ -1,0 +1,184 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Tributary.Broker.Replication.Fetcher;
+
+namespace Tributary.Broker.Tests.Replication.Fetcher;
+
+/// <summary>A follower log fetching from a real in-process leader over TCP.</summary>
+public sealed class ReplicaFetcherTests
+{
+    private const int FollowerId = 2;
+    private static readonly TimeSpan CatchUpTimeout = TimeSpan.FromSeconds(20);
+
+    private static readonly FetcherOptions Options = new() { MaxWaitMs = 500, BackoffMs = 100, SocketTimeoutMs = 10_000 };
+
+    [Fact]
+    public async Task Follower_log_becomes_byte_identical_to_the_leader_batch_by_batch()
+    {
+        await using var leader = await LeaderBrokerForTests.StartAsync();
+        var (topicId, epoch) = await leader.CreateTopicAsync("follow");
+        await leader.ProduceAsync("follow", 3);
+        await leader.ProduceAsync("follow", 1);
+        using var follower = new PartitionLogFollowerForTests("follow", topicId, epoch);
+        await using var fetchers = new ReplicaFetcherManager(FollowerId, () => 7, Options, NullLoggerFactory.Instance);
+
+        fetchers.SetLeader(follower, LeaderBrokerForTests.NodeId, "127.0.0.1", leader.Port);
+        await WaitUntilAsync(() => follower.LogEndOffset == 4);
+        await leader.ProduceAsync("follow", 5);
+        await leader.ProduceAsync("follow", 2);
+        await WaitUntilAsync(() => follower.LogEndOffset == 11);
+
+        var (leaderBatches, _) = await leader.ReadAllAsync(topicId);
+        Assert.Equal(leaderBatches, follower.ReadBatches());
+    }
+
+    [Fact]
+    public async Task Follower_high_watermark_follows_the_leader_and_lag_drops_to_zero()
+    {
+        await using var leader = await LeaderBrokerForTests.StartAsync();
+        var (topicId, epoch) = await leader.CreateTopicAsync("hw");
+        await leader.ProduceAsync("hw", 4);
+        using var follower = new PartitionLogFollowerForTests("hw", topicId, epoch);
+        await using var fetchers = new ReplicaFetcherManager(FollowerId, () => 7, Options, NullLoggerFactory.Instance);
+
+        fetchers.SetLeader(follower, LeaderBrokerForTests.NodeId, "127.0.0.1", leader.Port);
+        await leader.ProduceAsync("hw", 6);
+        await WaitUntilAsync(() => follower.HighWatermark == 10);
+
+        Assert.True(fetchers.TryGetStatus("hw", 0, out var status));
+        Assert.Equal((10L, 10L, 0L, LeaderBrokerForTests.NodeId), (status.LastLeaderHighWatermark, status.LogEndOffset, status.Lag, status.LeaderId));
+    }
+
+    [Fact]
+    public async Task A_small_partition_limit_still_makes_progress_one_whole_batch_at_a_time()
+    {
+        await using var leader = await LeaderBrokerForTests.StartAsync();
+        var (topicId, epoch) = await leader.CreateTopicAsync("small");
+        for (var i = 0; i < 4; i++)
+        {
+            await leader.ProduceAsync("small", 3, valueSize: 200);
+        }
+
+        using var follower = new PartitionLogFollowerForTests("small", topicId, epoch);
+        await using var fetchers = new ReplicaFetcherManager(FollowerId, () => 7, Options with { PartitionMaxBytes = 100 },
+            NullLoggerFactory.Instance);
+
+        fetchers.SetLeader(follower, LeaderBrokerForTests.NodeId, "127.0.0.1", leader.Port);
+        await WaitUntilAsync(() => follower.LogEndOffset == 12);
+
+        Assert.Equal((await leader.ReadAllAsync(topicId)).Batches, follower.ReadBatches());
+    }
+
+    [Fact]
+    public async Task An_idle_caught_up_follower_long_polls_instead_of_spinning()
+    {
+        await using var leader = await LeaderBrokerForTests.StartAsync();
+        var (topicId, epoch) = await leader.CreateTopicAsync("idle");
+        await leader.ProduceAsync("idle", 1);
+        using var follower = new PartitionLogFollowerForTests("idle", topicId, epoch);
+        await using var fetchers = new ReplicaFetcherManager(FollowerId, () => 7, Options, NullLoggerFactory.Instance);
+        fetchers.SetLeader(follower, LeaderBrokerForTests.NodeId, "127.0.0.1", leader.Port);
+        await WaitUntilAsync(() => follower.LogEndOffset == 1);
+
+        var before = fetchers.FetchRequestsSent;
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var during = fetchers.FetchRequestsSent - before;
+
+        // MaxWaitMs = 500: about two fetches per idle second; a busy loop would send hundreds.
+        Assert.InRange(during, 1, 4);
+    }
+
+    [Fact]
+    public async Task Removing_a_partition_stops_fetching_it()
+    {
+        await using var leader = await LeaderBrokerForTests.StartAsync();
+        var (topicId, epoch) = await leader.CreateTopicAsync("removed");
+        await leader.ProduceAsync("removed", 2);
+        using var follower = new PartitionLogFollowerForTests("removed", topicId, epoch);
+        await using var fetchers = new ReplicaFetcherManager(FollowerId, () => 7, Options, NullLoggerFactory.Instance);
+        fetchers.SetLeader(follower, LeaderBrokerForTests.NodeId, "127.0.0.1", leader.Port);
+        await WaitUntilAsync(() => follower.LogEndOffset == 2);
+
+        fetchers.Remove("removed", 0);
+        var requestsAfterRemoval = fetchers.FetchRequestsSent;
+        await leader.ProduceAsync("removed", 3);
+        await Task.Delay(TimeSpan.FromMilliseconds(1200));
+
+        Assert.Empty(fetchers.Assigned);
+        Assert.Equal(2, follower.LogEndOffset);
+        Assert.Equal(requestsAfterRemoval, fetchers.FetchRequestsSent);
+    }
+
+    [Fact]
+    public async Task A_follower_ahead_of_the_leader_truncates_to_the_leader_end_and_then_follows_it()
+    {
+        await using var leader = await LeaderBrokerForTests.StartAsync();
+        var (topicId, epoch) = await leader.CreateTopicAsync("ahead");
+        await leader.ProduceAsync("ahead", 5);
+        using var follower = new PartitionLogFollowerForTests("ahead", topicId, epoch);
+        follower.AppendBatch(epoch, records: 10);
+        await using var fetchers = new ReplicaFetcherManager(FollowerId, () => 7, Options, NullLoggerFactory.Instance);
+
+        fetchers.SetLeader(follower, LeaderBrokerForTests.NodeId, "127.0.0.1", leader.Port);
+        await WaitUntilAsync(() => follower.LogEndOffset == 0 || follower.LogEndOffset == 5);
+        await leader.ProduceAsync("ahead", 2);
+        await WaitUntilAsync(() => follower.LogEndOffset == 7);
+
+        Assert.Equal(7, follower.LogEndOffset);
+        Assert.Equal([(await leader.ReadAllAsync(topicId)).Batches[^1]], follower.ReadBatches()[^1..]);
+    }
+
+    [Fact]
+    public async Task An_unreachable_leader_keeps_the_partition_assigned_and_a_new_address_resumes_fetching()
+    {
+        await using var leader = await LeaderBrokerForTests.StartAsync();
+        var (topicId, epoch) = await leader.CreateTopicAsync("moved");
+        await leader.ProduceAsync("moved", 3);
+        using var follower = new PartitionLogFollowerForTests("moved", topicId, epoch);
+        await using var fetchers = new ReplicaFetcherManager(FollowerId, () => 7, Options, NullLoggerFactory.Instance);
+
+        fetchers.SetLeader(follower, LeaderBrokerForTests.NodeId, "127.0.0.1", ClosedPort());
+        await Task.Delay(TimeSpan.FromMilliseconds(400));
+        Assert.Equal([("moved", 0, LeaderBrokerForTests.NodeId)], fetchers.Assigned);
+        Assert.Equal(0, follower.LogEndOffset);
+
+        fetchers.SetLeader(follower, LeaderBrokerForTests.NodeId, "127.0.0.1", leader.Port);
+        await WaitUntilAsync(() => follower.LogEndOffset == 3);
+    }
+
+    [Fact]
+    public async Task A_fenced_epoch_backs_the_partition_off_without_appending()
+    {
+        await using var leader = await LeaderBrokerForTests.StartAsync();
+        var (topicId, epoch) = await leader.CreateTopicAsync("fenced");
+        await leader.ProduceAsync("fenced", 3);
+        using var follower = new PartitionLogFollowerForTests("fenced", topicId, leaderEpoch: epoch + 5);
+        await using var fetchers = new ReplicaFetcherManager(FollowerId, () => 7, Options, NullLoggerFactory.Instance);
+
+        fetchers.SetLeader(follower, LeaderBrokerForTests.NodeId, "127.0.0.1", leader.Port);
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(0, follower.LogEndOffset);
+
+        // Metadata catches up: with the epoch the leader has, fetching resumes.
+        follower.LeaderEpoch = epoch;
+        await WaitUntilAsync(() => follower.LogEndOffset == 3);
+    }
+
+    private static int ClosedPort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + CatchUpTimeout;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached in time");
+            await Task.Delay(20);
+        }
+    }
+}
