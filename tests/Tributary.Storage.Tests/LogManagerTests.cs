@@ -89,6 +89,7 @@ public class LogManagerTests
             Batches.Append(log);
         }
 
+        log.UpdateHighWatermark(log.LogEndOffset);
         log.DeleteRecordsBefore(5);
         manager.CloseWithoutFlush();
 

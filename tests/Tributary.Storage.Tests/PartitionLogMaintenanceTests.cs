@@ -61,6 +61,7 @@ public class PartitionLogMaintenanceTests
         }
 
         long thirdBase = log.Segments[2].BaseOffset;
+        log.UpdateHighWatermark(log.LogEndOffset);
 
         log.DeleteRecordsBefore(thirdBase + 1);
 
@@ -78,6 +79,7 @@ public class PartitionLogMaintenanceTests
         using var dir = new TempDirectory();
         PartitionLog log = Logs.Open(dir.Path);
         Batches.Append(log);
+        log.UpdateHighWatermark(log.LogEndOffset);
 
         log.DeleteRecordsBefore(3);
 

@@ -31,7 +31,10 @@ internal static class Compaction
         }
 
         byte[] batch = builder.Build();
-        return log.AppendAsLeader(batch, records.Length, partitionLeaderEpoch: 0, timestamp, logAppendTime: false);
+        LogAppendInfo info = log.AppendAsLeader(batch, records.Length, partitionLeaderEpoch: 0, timestamp, logAppendTime: false);
+        // A single replica: every append is committed at once, so the cleaner may reach it (it never cleans at/above the HW).
+        log.UpdateHighWatermark(log.LogEndOffset);
+        return info;
     }
 
     /// <summary>Re-encodes an uncompressed batch with <paramref name="codec"/>, as a producer with that compression.type sends it.</summary>

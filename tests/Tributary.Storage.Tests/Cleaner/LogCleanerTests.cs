@@ -177,6 +177,7 @@ public sealed class LogCleanerTests
         builder.Append(T0, Encoding.UTF8.GetBytes("k"), Encoding.UTF8.GetBytes("v"));
         log.AppendAsLeader(builder.Build(), 2, 0, T0, logAppendTime: false);
         log.ForceRoll(T0);
+        log.UpdateHighWatermark(log.LogEndOffset);
 
         Compaction.NewCleaner().Clean(log, T0 + 10);
 

@@ -20,6 +20,7 @@ public sealed class RetentionTests
             Batches.Append(log, count: 5, firstTimestamp: T0 + 100_000, nowMs: T0 + 100_000);
         }
 
+        log.UpdateHighWatermark(log.LogEndOffset);
         int deleted = log.DeleteSegmentsPastRetention(T0 + 100_000);
 
         Assert.True(deleted > 0);
@@ -38,6 +39,7 @@ public sealed class RetentionTests
         PartitionLog log = Logs.Open(dir.Path, SmallSegments with { RetentionMs = 1_000 });
         Batches.Append(log, count: 3, firstTimestamp: T0, nowMs: T0);
 
+        log.UpdateHighWatermark(log.LogEndOffset);
         log.DeleteSegmentsPastRetention(T0 + 5_000);
 
         Assert.Equal(3, log.LogStartOffset);
@@ -72,6 +74,7 @@ public sealed class RetentionTests
         }
 
         Assert.True(log.SizeInBytes > 8192);
+        log.UpdateHighWatermark(log.LogEndOffset);
         log.DeleteSegmentsPastRetention(T0);
 
         // Kafka's rule: delete oldest segments only while the log stays at or above the limit, so it ends within one segment above it.
@@ -105,6 +108,7 @@ public sealed class RetentionTests
             Batches.Append(log, count: 5, firstTimestamp: T0, nowMs: T0);
         }
 
+        log.UpdateHighWatermark(log.LogEndOffset);
         Assert.True(log.DeleteSegmentsPastRetention(T0 + 10_000) > 0);
         Assert.Equal(100, log.LogStartOffset);
     }
@@ -119,6 +123,7 @@ public sealed class RetentionTests
             Batches.Append(log, count: 5, firstTimestamp: T0, nowMs: T0);
         }
 
+        log.UpdateHighWatermark(log.LogEndOffset);
         Assert.Equal(0, log.DeleteSegmentsPastRetention(T0 + 3_600_000));
         log.UpdateConfig(log.Config with { RetentionMs = 60_000 });
         Assert.True(log.DeleteSegmentsPastRetention(T0 + 3_600_000) > 0);
@@ -135,6 +140,7 @@ public sealed class RetentionTests
             Batches.Append(log, count: 5, firstTimestamp: T0, nowMs: T0);
         }
 
+        log.UpdateHighWatermark(log.LogEndOffset);
         Assert.True(manager.EnforceRetention() > 0);
         long start = log.LogStartOffset;
         manager.CloseWithoutFlush();
@@ -160,6 +166,7 @@ public sealed class RetentionTests
             Batches.Append(log, count: 5, firstTimestamp: T0, nowMs: T0);
         }
 
+        log.UpdateHighWatermark(log.LogEndOffset);
         DateTime deadline = DateTime.UtcNow.AddSeconds(10);
         while (log.LogStartOffset == 0 && DateTime.UtcNow < deadline)
         {

@@ -12,6 +12,9 @@ internal static class OffsetCheckpointFile
     public const string RecoveryPointFileName = "recovery-point-offset-checkpoint";
     public const string LogStartOffsetFileName = "log-start-offset-checkpoint";
 
+    /// <summary>Kafka's name for the per-directory high-watermark checkpoint.</summary>
+    public const string HighWatermarkFileName = "replication-offset-checkpoint";
+
     private const int CurrentVersion = 0;
 
     // A checkpoint line is "topic partition offset"; topics are at most 249 characters.

@@ -1,8 +1,9 @@
 namespace Tributary.Storage.Cleaner;
 
 /// <summary>
-/// Which segments of a compacted log the cleaner may touch now: [0, <see cref="EndIndex"/>) are closed and older than
-/// min.compaction.lag.ms; [<see cref="FirstDirtyIndex"/>, <see cref="EndIndex"/>) were appended since the last cleaning.
+/// Which segments of a compacted log the cleaner may touch now: [0, <see cref="EndIndex"/>) are closed, older than
+/// min.compaction.lag.ms and wholly below the high watermark; [<see cref="FirstDirtyIndex"/>, <see cref="EndIndex"/>) were appended
+/// since the last cleaning.
 /// </summary>
 internal readonly record struct CleanableRange(int FirstDirtyIndex, int EndIndex, long CleanBytes, long DirtyBytes, bool MustClean)
 {
@@ -13,7 +14,7 @@ internal readonly record struct CleanableRange(int FirstDirtyIndex, int EndIndex
     public bool IsDue(LogConfig config) => EndIndex > 0 && (MustClean || (DirtyBytes > 0 && DirtyRatio >= config.MinCleanableDirtyRatio));
 
     public static CleanableRange Compute(LogSegment[] segments, LogConfig config, long cleanerCheckpoint, long logStartOffset,
-        long earliestDeleteHorizonMs, long nowMs)
+        long highWatermark, long earliestDeleteHorizonMs, long nowMs)
     {
         // The active segment is never cleaned; nor is anything from the first segment holding records younger than the lag.
         int end = segments.Length - 1;
@@ -26,6 +27,17 @@ internal readonly record struct CleanableRange(int FirstDirtyIndex, int EndIndex
                     end = i;
                     break;
                 }
+            }
+        }
+
+        // Kafka's LogCleanerManager.cleanableOffsets never cleans past the last stable offset "including the high watermark": a
+        // segment is cleanable only if the next one starts at or below it (uncommitted records may still be truncated away).
+        for (int i = 0; i < end; i++)
+        {
+            if (segments[i + 1].BaseOffset > highWatermark)
+            {
+                end = i;
+                break;
             }
         }
 

@@ -180,8 +180,8 @@ public sealed class LogCleaner : IDisposable
                 {
                     LogSegment[] segments = log.CurrentSegments;
                     LogCompactor.EnsureDeleteHorizonKnown(log, segments);
-                    range = CleanableRange.Compute(segments, config, log.CleanerCheckpoint, log.LogStartOffset, log.EarliestDeleteHorizonMs,
-                        nowMs);
+                    range = CleanableRange.Compute(segments, config, log.CleanerCheckpoint, log.LogStartOffset, log.HighWatermark,
+                        log.EarliestDeleteHorizonMs, nowMs);
                 }
                 catch (Exception exception) when (exception is IOException or ObjectDisposedException)
                 {

@@ -33,8 +33,8 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
         var stopwatch = Stopwatch.StartNew();
         LogSegment[] segments = log.CurrentSegments;
         EnsureDeleteHorizonKnown(log, segments);
-        CleanableRange range = CleanableRange.Compute(segments, config, log.CleanerCheckpoint, log.LogStartOffset, log.EarliestDeleteHorizonMs,
-            nowMs);
+        CleanableRange range = CleanableRange.Compute(segments, config, log.CleanerCheckpoint, log.LogStartOffset, log.HighWatermark,
+            log.EarliestDeleteHorizonMs, nowMs);
         if (range.EndIndex == 0)
         {
             return null;

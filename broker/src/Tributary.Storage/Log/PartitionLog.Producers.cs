@@ -161,40 +161,8 @@ public sealed partial class PartitionLog
     }
 
     /// <summary>Applies the headers of every batch with a base offset in [<paramref name="from"/>, <paramref name="to"/>).</summary>
-    private int ReplayProducerBatches(long from, long to)
-    {
-        int replayed = 0;
-        foreach (LogSegment segment in _segments)
-        {
-            if (segment.NextOffset <= from || segment.BaseOffset >= to || segment.Size == 0)
-            {
-                continue;
-            }
-
-            using var reader = new SegmentFileReader(segment.Handle, segment.Size);
-            if (!segment.TryFindBatch(reader, from, out long position, out RecordBatchHeader header))
-            {
-                continue;
-            }
-
-            while (header.BaseOffset < to)
-            {
-                if (header.BaseOffset >= from)
-                {
-                    _producers.Apply(header);
-                    replayed++;
-                }
-
-                position += header.TotalSize;
-                if (!reader.TryReadHeader(position, out header) || header.BatchLength < RecordBatchLayout.MinBatchLength)
-                {
-                    break;
-                }
-            }
-        }
-
-        return replayed;
-    }
+    private int ReplayProducerBatches(long from, long to) =>
+        WalkBatchHeaders(from, to, (in RecordBatchHeader header) => _producers.Apply(header));
 
     /// <summary>Offsets of the snapshot files in the partition directory, ascending.</summary>
     private List<long> ListProducerSnapshots()

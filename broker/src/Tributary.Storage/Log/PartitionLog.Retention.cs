@@ -49,8 +49,9 @@ public sealed partial class PartitionLog
     /// partition empties out. Returns the number of segments deleted.
     /// </summary>
     /// <remarks>
-    /// Kafka bounds deletion by the high watermark; a single-replica log's high watermark is its end offset, which is what bounds
-    /// it here. Replication (a later issue) should pass the high watermark.
+    /// As in Kafka, a segment is deleted only if everything up to the next segment's base offset (the log end offset for the active
+    /// one) is below the high watermark: uncommitted records may still be needed by a follower or a new leader, and the new log start
+    /// offset never passes the high watermark.
     /// </remarks>
     public int DeleteSegmentsPastRetention(long nowMs)
     {
@@ -66,10 +67,11 @@ public sealed partial class PartitionLog
         {
             ThrowIfClosed();
             LogSegment[] segments = _segments;
+            long highWatermark = _highWatermark;
             int count = 0;
             if (config.RetentionMs >= 0)
             {
-                while (count < segments.Length && IsDeletable(segments, count)
+                while (count < segments.Length && IsDeletable(segments, count) && UpperBoundOf(segments, count) <= highWatermark
                        && nowMs - LargestTimestampOf(segments[count]) > config.RetentionMs)
                 {
                     deleted.Add((segments[count].BaseOffset, segments[count].Size, "retention.ms"));
@@ -85,7 +87,8 @@ public sealed partial class PartitionLog
                     excess -= segments[i].Size;
                 }
 
-                while (count < segments.Length && IsDeletable(segments, count) && excess - segments[count].Size >= 0)
+                while (count < segments.Length && IsDeletable(segments, count) && UpperBoundOf(segments, count) <= highWatermark
+                       && excess - segments[count].Size >= 0)
                 {
                     excess -= segments[count].Size;
                     deleted.Add((segments[count].BaseOffset, segments[count].Size, "retention.bytes"));
@@ -107,6 +110,7 @@ public sealed partial class PartitionLog
             newStart = Math.Max(_logStartOffset, count < segments.Length ? segments[count].BaseOffset : _logEndOffset);
             Volatile.Write(ref _logStartOffset, newStart);
             DeleteSegmentsBelowStartOffset();
+            TruncateEpochsFromStart(newStart);
             OnLogStartOffsetAdvanced(newStart);
         }
 
@@ -300,6 +304,10 @@ public sealed partial class PartitionLog
         return long.TryParse(fileName.AsSpan(20 + LogSegment.LogSuffix.Length + 1, 20), NumberStyles.None, CultureInfo.InvariantCulture,
             out endOffset) && endOffset > baseOffset;
     }
+
+    /// <summary>Under the append lock: the offset the log would start at if segment <paramref name="index"/> and those before it went.</summary>
+    private long UpperBoundOf(LogSegment[] segments, int index) =>
+        index + 1 < segments.Length ? segments[index + 1].BaseOffset : _logEndOffset;
 
     /// <summary>A segment is deletable if it is not the empty active segment (Kafka's isLastSegmentAndEmpty rule).</summary>
     private static bool IsDeletable(LogSegment[] segments, int index) => index < segments.Length - 1 || segments[index].Size > 0;

@@ -17,7 +17,8 @@ internal interface ILogCheckpointSink
 /// <param name="RecoveryPoint">offset below which data is known to be fsynced (recovery-point-offset-checkpoint).</param>
 /// <param name="LogStartOffset">log-start-offset-checkpoint value (0 if absent).</param>
 /// <param name="HadCleanShutdown">the directory carried the clean-shutdown marker: skip data scans.</param>
-internal readonly record struct LogLoadState(long RecoveryPoint, long LogStartOffset, bool HadCleanShutdown);
+/// <param name="HighWatermark">replication-offset-checkpoint value (0 if absent); clamped into the recovered log.</param>
+internal readonly record struct LogLoadState(long RecoveryPoint, long LogStartOffset, bool HadCleanShutdown, long HighWatermark = 0);
 
 /// <summary>
 /// The log of one partition: an ordered list of segments in <c>&lt;log.dir&gt;/&lt;topic&gt;-&lt;partition&gt;/</c>. Appends, rolls,
@@ -26,9 +27,8 @@ internal readonly record struct LogLoadState(long RecoveryPoint, long LogStartOf
 /// <remarks>
 /// Lock order: append lock, then flush lock. Segment files are removed only while both are held, so a flush never touches a
 /// deleted segment; a concurrent reader that loses the race retries on the new segment list.
-/// Hooks for later issues: the leader-epoch cache file (truncated in <see cref="TruncateTo"/>, appended in AppendAsLeader when the
-/// epoch changes), producer-state snapshots (taken at each roll, truncated with the log) and retention/compaction (which work
-/// on closed segments, all but the last of <see cref="Segments"/>) plug into the places marked "Hook".
+/// The leader-epoch cache and the high watermark live in PartitionLog.Replication.cs, producer state in PartitionLog.Producers.cs,
+/// retention and the cleaner's segment swap in PartitionLog.Retention.cs.
 /// </remarks>
 public sealed partial class PartitionLog
 {
@@ -37,6 +37,7 @@ public sealed partial class PartitionLog
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ILogCheckpointSink? _checkpointSink;
+    private readonly LeaderEpochCache _epochs;
     private volatile LogSegment[] _segments;
     private volatile LogConfig _config;
     private long _logEndOffset;
@@ -58,6 +59,7 @@ public sealed partial class PartitionLog
         _logger = logger;
         _time = time;
         _checkpointSink = checkpointSink;
+        _epochs = new LeaderEpochCache(directory);
         _lastFlushTimeMs = time.GetUtcNow().ToUnixTimeMilliseconds();
     }
 
@@ -212,6 +214,8 @@ public sealed partial class PartitionLog
             log._recoveryPoint = logEndOffset;
             log.SegmentsScannedAtOpen = scanned.Count;
             log.RebuildProducerState();
+            log.LoadLeaderEpochs(scanned.Count > 0 ? scanned[0].BaseOffset : null);
+            log.LoadHighWatermark(state.HighWatermark);
             logger.LogLoaded(topicPartition, log._logStartOffset, logEndOffset, segments.Count, state.HadCleanShutdown,
                 stopwatch.ElapsedMilliseconds);
             return log;
@@ -296,7 +300,8 @@ public sealed partial class PartitionLog
                 position += batch.Length;
             }
 
-            // Hook: leader-epoch cache — record (partitionLeaderEpoch, firstOffset) when the epoch is new.
+            // Kafka records a new epoch before the data: the cache may run ahead of the log after a crash, never behind it.
+            AssignEpochOfLeaderAppend(partitionLeaderEpoch, firstOffset);
             WriteAndPublish(span, firstOffset, nextOffset, nowMs, config);
             RecordProducerBatches(span);
             return new LogAppendInfo(firstOffset, nextOffset - 1, maxTimestamp, offsetOfMaxTimestamp, logAppendTime ? nowMs : -1,
@@ -306,7 +311,8 @@ public sealed partial class PartitionLog
 
     /// <summary>
     /// Appends batches that already carry offsets (replication): checks bounds, magic and CRC of every batch and that offsets increase
-    /// from the log end offset (gaps allowed, as compaction leaves them).
+    /// from the log end offset (gaps allowed, as compaction leaves them). The batches are written byte for byte; each batch whose
+    /// PartitionLeaderEpoch is new starts that epoch in the epoch cache, and the producer state is updated exactly as the leader's was.
     /// </summary>
     /// <exception cref="CorruptRecordException">a batch is malformed or fails its CRC.</exception>
     /// <exception cref="UnexpectedAppendOffsetException">offsets do not continue the log.</exception>
@@ -368,7 +374,7 @@ public sealed partial class PartitionLog
                 position += batch.Length;
             }
 
-            // Hook: leader-epoch cache — assign epochs from each batch's partitionLeaderEpoch.
+            AssignEpochsOfFollowerAppend(span);
             WriteAndPublish(span, firstOffset, next, nowMs, config);
             RecordProducerBatches(span);
             return new LogAppendInfo(firstOffset, next - 1, maxTimestamp, offsetOfMaxTimestamp, -1, LogStartOffset, records, span.Length);
@@ -461,6 +467,7 @@ public sealed partial class PartitionLog
     /// Moves the log start offset forward to <paramref name="offset"/> (DeleteRecords) and deletes segments wholly below it; the new
     /// start offset is checkpointed before this returns.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="offset"/> is above the high watermark.</exception>
     public void DeleteRecordsBefore(long offset)
     {
         int deleted;
@@ -472,9 +479,10 @@ public sealed partial class PartitionLog
                 return;
             }
 
-            if (offset > _logEndOffset)
+            if (offset > _highWatermark)
             {
-                throw new ArgumentOutOfRangeException(nameof(offset), offset, $"Beyond the log end offset {_logEndOffset}.");
+                // Kafka's DeleteRecords bound: records above the high watermark are not committed and may still be replicated.
+                throw new ArgumentOutOfRangeException(nameof(offset), offset, $"Beyond the high watermark {_highWatermark}.");
             }
 
             Volatile.Write(ref _logStartOffset, offset);
@@ -485,6 +493,7 @@ public sealed partial class PartitionLog
             }
 
             deleted = DeleteSegmentsBelowStartOffset();
+            TruncateEpochsFromStart(offset);
             OnLogStartOffsetAdvanced(offset);
         }
 
@@ -494,11 +503,15 @@ public sealed partial class PartitionLog
 
     /// <summary>
     /// Removes every batch from the one containing <paramref name="offset"/> onwards (follower truncation). The log end offset
-    /// becomes the first removed batch's base offset. Below the log start offset the log is emptied and restarted at the offset.
+    /// becomes the first removed batch's base offset; epoch entries starting at or after it are dropped, the high watermark is
+    /// lowered to it, and the producer state is rebuilt from the newest snapshot at or below it plus the batches after that
+    /// snapshot. At or below the first segment's base offset (or below the log start) the log is emptied and restarted at the
+    /// offset, as <see cref="TruncateFullyAndStartAt"/> does (Kafka's truncateTo makes the same choice).
     /// </summary>
     /// <remarks>Not safe against concurrent reads of the removed range; replication truncates only when not serving it.</remarks>
     public void TruncateTo(long offset)
     {
+        bool emptied;
         lock (_appendLock)
         {
             ThrowIfClosed();
@@ -512,25 +525,10 @@ public sealed partial class PartitionLog
             {
                 LogConfig config = _config;
                 LogSegment[] segments = _segments;
-                long nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-                if (offset < _logStartOffset || offset <= segments[0].BaseOffset)
+                emptied = offset < _logStartOffset || offset <= segments[0].BaseOffset;
+                if (emptied)
                 {
-                    var fresh = LogSegment.CreateNew(Directory, Math.Max(0, offset), config, nowMs);
-                    _segments = [fresh];
-                    foreach (LogSegment segment in segments)
-                    {
-                        if (segment.BaseOffset != fresh.BaseOffset)
-                        {
-                            segment.Delete();
-                        }
-                        else
-                        {
-                            segment.Dispose();
-                        }
-                    }
-
-                    Volatile.Write(ref _logStartOffset, fresh.BaseOffset);
-                    _directoryDirty = true;
+                    ResetToEmptyAt(Math.Max(0, offset));
                 }
                 else
                 {
@@ -544,26 +542,32 @@ public sealed partial class PartitionLog
                     for (int i = keep; i < segments.Length; i++)
                     {
                         segments[i].Delete();
+                        _directoryDirty = true;
                     }
 
                     LogSegment active = segments[keep - 1];
                     active.TruncateTo(offset, config.IndexIntervalBytes);
                     active.Flush();
                     _dataSyncCount++;
+                    long newEnd = active.NextOffset;
+                    Volatile.Write(ref _logEndOffset, newEnd);
+                    Volatile.Write(ref _recoveryPoint, Math.Min(_recoveryPoint, newEnd));
+                    if (_directoryDirty && DirectorySync.TrySync(Directory))
+                    {
+                        _directoryDirty = false;
+                    }
+
+                    OnTruncatedTo(newEnd);
+                    RebuildProducerState();
                 }
 
-                long end = Active.NextOffset;
-                Volatile.Write(ref _logEndOffset, end);
-                Volatile.Write(ref _recoveryPoint, Math.Min(_recoveryPoint, end));
-                if (_directoryDirty && DirectorySync.TrySync(Directory))
-                {
-                    _directoryDirty = false;
-                }
-
-                // Hook: leader-epoch cache is truncated to the new log end here.
-                RebuildProducerState();
-                _logger.LogTruncated(TopicPartition, offset, previousEnd, end);
+                _logger.LogTruncated(TopicPartition, offset, previousEnd, _logEndOffset);
             }
+        }
+
+        if (emptied)
+        {
+            _checkpointSink?.CheckpointLogStartOffsets();
         }
     }
 
@@ -796,6 +800,11 @@ public sealed partial class PartitionLog
         }
 
         Volatile.Write(ref _logEndOffset, nextOffset);
+        if (_highWatermarkFollowsLogEnd)
+        {
+            Volatile.Write(ref _highWatermark, nextOffset);
+        }
+
         FlushIfDue(config);
     }
 

@@ -52,6 +52,8 @@ internal sealed class LogDirectory : ILogCheckpointSink
 
     public void CheckpointLogStartOffsets() => WriteCheckpoint(OffsetCheckpointFile.LogStartOffsetFileName, log => log.LogStartOffset);
 
+    public void CheckpointHighWatermarks() => WriteCheckpoint(OffsetCheckpointFile.HighWatermarkFileName, log => log.HighWatermark);
+
     /// <summary>Reads a checkpoint file of this directory; an unreadable one is logged and treated as empty (recovery scans more).</summary>
     public Dictionary<TopicPartition, long> ReadCheckpoint(string fileName)
     {

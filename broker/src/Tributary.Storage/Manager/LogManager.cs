@@ -84,6 +84,7 @@ public sealed partial class LogManager : IDisposable
             string path = Path.Combine(target.Path, topicPartition.DirectoryName);
             PartitionLog log = PartitionLog.Open(path, topicPartition, config, new LogLoadState(0, 0, HadCleanShutdown: false),
                 _loggerFactory.CreateLogger<PartitionLog>(), _time, target);
+            log.HighWatermarkFollowsLogEnd = _options.HighWatermarkFollowsLogEnd;
             DirectorySync.TrySync(target.Path);
             target.Logs[topicPartition] = log;
             return log;
@@ -129,6 +130,7 @@ public sealed partial class LogManager : IDisposable
                 DirectorySync.TrySync(directory.Path);
                 directory.CheckpointRecoveryPoints();
                 directory.CheckpointLogStartOffsets();
+                directory.CheckpointHighWatermarks();
                 _pendingDeletions.RemoveAll(task => task.IsCompleted);
                 _pendingDeletions.Add(Task.Run(() => DeleteDirectoryQuietly(renamed)));
                 _logger.LogDeleted(topicPartition, renamed);
@@ -154,6 +156,15 @@ public sealed partial class LogManager : IDisposable
         foreach (LogDirectory directory in _directories)
         {
             directory.CheckpointLogStartOffsets();
+        }
+    }
+
+    /// <summary>Writes replication-offset-checkpoint (every log's high watermark) in every directory.</summary>
+    public void CheckpointHighWatermarks()
+    {
+        foreach (LogDirectory directory in _directories)
+        {
+            directory.CheckpointHighWatermarks();
         }
     }
 
@@ -206,6 +217,7 @@ public sealed partial class LogManager : IDisposable
 
             directory.CheckpointRecoveryPoints();
             directory.CheckpointLogStartOffsets();
+            directory.CheckpointHighWatermarks();
             if (allClosedCleanly)
             {
                 using (File.Create(directory.CleanShutdownMarkerPath))
@@ -251,6 +263,7 @@ public sealed partial class LogManager : IDisposable
         bool cleanShutdown = File.Exists(directory.CleanShutdownMarkerPath);
         Dictionary<TopicPartition, long> recoveryPoints = directory.ReadCheckpoint(OffsetCheckpointFile.RecoveryPointFileName);
         Dictionary<TopicPartition, long> logStartOffsets = directory.ReadCheckpoint(OffsetCheckpointFile.LogStartOffsetFileName);
+        Dictionary<TopicPartition, long> highWatermarks = directory.ReadCheckpoint(OffsetCheckpointFile.HighWatermarkFileName);
         var toLoad = new List<(TopicPartition, string)>();
         foreach (string path in Directory.EnumerateDirectories(directory.Path))
         {
@@ -276,15 +289,18 @@ public sealed partial class LogManager : IDisposable
             var state = new LogLoadState(
                 recoveryPoints.GetValueOrDefault(topicPartition, 0),
                 logStartOffsets.GetValueOrDefault(topicPartition, 0),
-                cleanShutdown);
+                cleanShutdown,
+                highWatermarks.GetValueOrDefault(topicPartition, 0));
             PartitionLog log = PartitionLog.Open(path, topicPartition, config, state, _loggerFactory.CreateLogger<PartitionLog>(), _time,
                 directory);
+            log.HighWatermarkFollowsLogEnd = _options.HighWatermarkFollowsLogEnd;
             directory.Logs[topicPartition] = log;
         });
 
         // Recovery points are now the log end offsets; persist them before the marker goes, so a crash from here on scans little.
         directory.CheckpointRecoveryPoints();
         directory.CheckpointLogStartOffsets();
+        directory.CheckpointHighWatermarks();
         if (cleanShutdown)
         {
             File.Delete(directory.CleanShutdownMarkerPath);
@@ -300,6 +316,7 @@ public sealed partial class LogManager : IDisposable
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(intervalMs), _time);
         long lastRecoveryCheckpoint = _time.GetUtcNow().ToUnixTimeMilliseconds();
         long lastStartOffsetCheckpoint = lastRecoveryCheckpoint;
+        long lastHighWatermarkCheckpoint = lastRecoveryCheckpoint;
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
@@ -316,6 +333,12 @@ public sealed partial class LogManager : IDisposable
                 {
                     RunQuietly("log-start-offset checkpoint", CheckpointLogStartOffsets);
                     lastStartOffsetCheckpoint = nowMs;
+                }
+
+                if (nowMs - lastHighWatermarkCheckpoint >= _options.HighWatermarkCheckpointIntervalMs)
+                {
+                    RunQuietly("high-watermark checkpoint", CheckpointHighWatermarks);
+                    lastHighWatermarkCheckpoint = nowMs;
                 }
 
                 // Retention runs here; the log cleaner has its own threads (LogManager.Retention.cs).

@@ -26,6 +26,15 @@ public sealed record LogManagerOptions
     /// <summary>log.flush.start.offset.checkpoint.interval.ms: how often log start offsets are checkpointed.</summary>
     public long LogStartOffsetCheckpointIntervalMs { get; init; } = 60_000;
 
+    /// <summary>
+    /// Initial <see cref="PartitionLog.HighWatermarkFollowsLogEnd"/> of every log this manager opens or creates: true keeps the
+    /// single-node behaviour (high watermark = log end offset); a broker whose replica layer maintains high watermarks sets false.
+    /// </summary>
+    public bool HighWatermarkFollowsLogEnd { get; init; } = true;
+
+    /// <summary>replica.high.watermark.checkpoint.interval.ms: how often high watermarks are checkpointed.</summary>
+    public long HighWatermarkCheckpointIntervalMs { get; init; } = 5_000;
+
     /// <summary>log.retention.check.interval.ms: how often time and size retention run.</summary>
     public long RetentionCheckIntervalMs { get; init; } = 300_000;
 
