@@ -14,6 +14,7 @@ internal sealed class TestCluster : IAsyncDisposable
 
     private readonly string _root = Path.Combine(Path.GetTempPath(), "tributary-quorum-" + Guid.NewGuid().ToString("N"));
     private readonly MetadataQuorum?[] _nodes;
+    private readonly List<MetadataQuorum> _observers = [];
 
     public TestCluster(int voters = 3)
     {
@@ -31,24 +32,42 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public MetadataQuorum Node(int id) => _nodes[id - 1] ?? throw new InvalidOperationException($"Voter {id} is stopped");
 
+    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromMilliseconds(50);
+
     public MetadataQuorum Start(int id)
     {
-        var options = new MetadataQuorumOptions
-        {
-            NodeId = id,
-            Voters = Voters,
-            DataDirectory = Path.Combine(_root, "node-" + id),
-            Listener = new IPEndPoint(IPAddress.Loopback, Voters[id - 1].Port),
-            ElectionTimeout = ElectionTimeout,
-            HeartbeatInterval = TimeSpan.FromMilliseconds(50),
-        };
-        var node = MetadataQuorum.Start(options);
+        var node = MetadataQuorum.Start(Options(id) with { Listener = new IPEndPoint(IPAddress.Loopback, Voters[id - 1].Port) });
         _nodes[id - 1] = node;
         return node;
     }
 
+    /// <summary>Starts an observer (an id outside the voters): no listener, no data on disk.</summary>
+    public MetadataQuorum StartObserver(int id, int maxControllerMessageBytes = 1024 * 1024)
+    {
+        var observer = MetadataQuorum.Start(Options(id) with { MaxControllerMessageBytes = maxControllerMessageBytes });
+        _observers.Add(observer);
+        return observer;
+    }
+
+    public async Task StopObserverAsync(MetadataQuorum observer)
+    {
+        _observers.Remove(observer);
+        await observer.DisposeAsync();
+    }
+
     /// <summary>Drops the voter without any goodbye, like kill -9: everything it acknowledged is already on disk.</summary>
     public async Task StopAsync(int id)
+    {
+        var node = _nodes[id - 1];
+        _nodes[id - 1] = null;
+        if (node is not null)
+        {
+            await node.StopAsync(handOverLeadership: false);
+        }
+    }
+
+    /// <summary>Stops the voter as a shutting-down broker does (DisposeAsync): a leader hands over first.</summary>
+    public async Task StopGracefullyAsync(int id)
     {
         var node = _nodes[id - 1];
         _nodes[id - 1] = null;
@@ -133,10 +152,56 @@ internal sealed class TestCluster : IAsyncDisposable
         return records;
     }
 
+    /// <summary>Polls until the condition holds, failing after <see cref="WaitLimit"/>.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + WaitLimit;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within " + WaitLimit);
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>The committed batches a node hands out from offset 0 up to and including <paramref name="lastOffset"/>.</summary>
+    public static async Task<List<CommittedMetadataBatch>> ReadBatchesUntilAsync(MetadataQuorum node, long lastOffset)
+    {
+        using var timeout = new CancellationTokenSource(WaitLimit);
+        var batches = new List<CommittedMetadataBatch>();
+        await foreach (var batch in node.ReadCommittedBatchesAsync(0, timeout.Token))
+        {
+            batches.Add(batch);
+            if (batch.Offset >= lastOffset)
+            {
+                break;
+            }
+        }
+
+        return batches;
+    }
+
+    /// <summary>Records with list members do not compare by value; their encodings do.</summary>
+    public static void AssertSameBatches(IReadOnlyList<CommittedMetadataBatch> expected, IReadOnlyList<CommittedMetadataBatch> actual)
+    {
+        Assert.Equal(expected.Select(b => (b.Offset, b.Epoch)), actual.Select(b => (b.Offset, b.Epoch)));
+        for (int i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(Encodings(expected[i].Records), Encodings(actual[i].Records));
+        }
+    }
+
+    public static IEnumerable<string> Encodings(IEnumerable<MetadataRecord> records) =>
+        records.Select(r => Convert.ToHexString(MetadataRecordSerde.Serialize(r)));
+
     public static TopicRecord Topic(int i) => new("topic-" + i, new Uuid(0, (ulong)(i + 100)));
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var observer in _observers.ToList())
+        {
+            await StopObserverAsync(observer);
+        }
+
         for (int id = 1; id <= _nodes.Length; id++)
         {
             await StopAsync(id);
@@ -150,6 +215,15 @@ internal sealed class TestCluster : IAsyncDisposable
         {
         }
     }
+
+    private MetadataQuorumOptions Options(int id) => new()
+    {
+        NodeId = id,
+        Voters = Voters,
+        DataDirectory = Path.Combine(_root, "node-" + id),
+        ElectionTimeout = ElectionTimeout,
+        HeartbeatInterval = HeartbeatInterval,
+    };
 
     private static int FreePort()
     {

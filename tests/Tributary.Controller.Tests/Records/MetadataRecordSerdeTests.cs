@@ -86,6 +86,85 @@ public sealed class MetadataRecordSerdeTests
     }
 
     [Fact]
+    public void Partition_round_trips_a_reassignment_in_progress()
+    {
+        var record = new PartitionRecord(TopicId, 2, [1, 2, 3, 4], [1, 2, 3], Leader: 1, LeaderEpoch: 3, PartitionEpoch: 9,
+            AddingReplicas: [4], RemovingReplicas: [3]);
+
+        var copy = Assert.IsType<PartitionRecord>(RoundTrip(record));
+
+        Assert.Equal((record.TopicId, record.PartitionId, record.Leader, record.LeaderEpoch, record.PartitionEpoch),
+            (copy.TopicId, copy.PartitionId, copy.Leader, copy.LeaderEpoch, copy.PartitionEpoch));
+        Assert.True(record.Replicas.SequenceEqual(copy.Replicas));
+        Assert.True(record.Isr.SequenceEqual(copy.Isr));
+        Assert.True(record.AddingReplicas!.SequenceEqual(copy.AddingReplicas!));
+        Assert.True(record.RemovingReplicas!.SequenceEqual(copy.RemovingReplicas!));
+    }
+
+    [Fact]
+    public void Partition_without_a_reassignment_reads_back_empty_adding_and_removing_lists()
+    {
+        var copy = Assert.IsType<PartitionRecord>(RoundTrip(new PartitionRecord(TopicId, 0, [1], [1], 1, 0, 0)));
+
+        Assert.Empty(copy.AddingReplicas!);
+        Assert.Empty(copy.RemovingReplicas!);
+    }
+
+    [Fact]
+    public void PartitionChange_round_trips_every_field_of_a_reassignment()
+    {
+        var record = new PartitionChangeRecord(TopicId, 4, Leader: 2, Isr: [2, 4], Replicas: [2, 4, 5], AddingReplicas: [5], RemovingReplicas: [1]);
+
+        var copy = Assert.IsType<PartitionChangeRecord>(RoundTrip(record));
+
+        Assert.Equal((record.TopicId, record.PartitionId, record.Leader), (copy.TopicId, copy.PartitionId, copy.Leader));
+        Assert.True(record.Isr!.SequenceEqual(copy.Isr!));
+        Assert.True(record.Replicas!.SequenceEqual(copy.Replicas!));
+        Assert.True(record.AddingReplicas!.SequenceEqual(copy.AddingReplicas!));
+        Assert.True(record.RemovingReplicas!.SequenceEqual(copy.RemovingReplicas!));
+    }
+
+    [Fact]
+    public void PartitionChange_keeps_absent_and_emptied_reassignment_lists_apart()
+    {
+        var unchanged = Assert.IsType<PartitionChangeRecord>(RoundTrip(new PartitionChangeRecord(TopicId, 0, 1, null, null)));
+        var ended = Assert.IsType<PartitionChangeRecord>(RoundTrip(new PartitionChangeRecord(TopicId, 0, 1, null, null, [], [])));
+
+        Assert.Null(unchanged.AddingReplicas);
+        Assert.Null(unchanged.RemovingReplicas);
+        Assert.Empty(ended.AddingReplicas!);
+        Assert.Empty(ended.RemovingReplicas!);
+    }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void BrokerRegistrationChange_round_trips_each_tri_state(bool? fenced, bool? inControlledShutdown)
+    {
+        var record = new BrokerRegistrationChangeRecord(5, 77, fenced, inControlledShutdown);
+
+        Assert.Equal(record, RoundTrip(record));
+    }
+
+    [Fact]
+    public void BrokerRegistrationChange_with_a_flag_other_than_minus_one_zero_or_one_is_rejected()
+    {
+        byte[] bytes = MetadataRecordSerde.Serialize(new BrokerRegistrationChangeRecord(5, 77, true, null));
+        bytes[4 + 4 + 8] = 2; // Fenced: after type, version, int32 broker id and int64 broker epoch
+
+        Assert.Throws<MalformedMessageException>(() => MetadataRecordSerde.Deserialize(bytes));
+    }
+
+    [Fact]
+    public void ClusterId_and_UnregisterBroker_round_trip()
+    {
+        MetadataRecord[] records = [new ClusterIdRecord("q1Sh-9_lT3iQ0aR3d9mXbA"), new UnregisterBrokerRecord(4, 12)];
+
+        Assert.Equal(records, records.Select(RoundTrip));
+    }
+
+    [Fact]
     public void A_record_from_a_newer_version_is_rejected()
     {
         byte[] bytes = MetadataRecordSerde.Serialize(new FenceBrokerRecord(1, 1));

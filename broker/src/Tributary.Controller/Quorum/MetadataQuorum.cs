@@ -7,14 +7,17 @@ using Tributary.Protocol;
 
 namespace Tributary.Controller.Quorum;
 
-/// <summary>One voter of the Raft quorum that agrees on the cluster metadata log; its leader is the active controller.</summary>
+/// <summary>One node of the Raft quorum that agrees on the cluster metadata log: a voter (its leader is the active
+/// controller) or an observer (a broker that only follows the committed log and calls the controller).</summary>
 /// <remarks>
 /// Home-made Raft (leader election, log replication, commit only by current-epoch majority) over TCP, with the log and
 /// the epoch/vote fsynced before anything is acknowledged, so a killed voter restarts from its data directory with
 /// every entry it acknowledged. Additions over the paper: the leader resigns when it has not heard from a majority for
-/// an election timeout ("check quorum", as KRaft does), so a leader cut off in a minority stops acting as controller.
-/// Not yet done (issue 6): snapshots/compaction, pre-vote, voter-set changes, graceful resignation on shutdown.
-/// All state sits behind one lock; sockets and appliers run outside it.
+/// an election timeout ("check quorum", as KRaft does), so a leader cut off in a minority stops acting as controller;
+/// a stopping leader hands over with TimeoutNow (thesis §3.10). One entry carries one atomic batch of records.
+/// Observers long-poll the leader for committed entries over a client connection and keep them only in memory.
+/// Not yet done (issue 6): snapshots/compaction, pre-vote, voter-set changes.
+/// All state sits behind one lock; sockets, appliers and the controller handler run outside it.
 /// </remarks>
 public sealed class MetadataQuorum : IAsyncDisposable
 {
@@ -22,23 +25,30 @@ public sealed class MetadataQuorum : IAsyncDisposable
     private const string StateFileName = "quorum-state";
     private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>Longest an observer's fetch may wait on the leader for new commits, whatever it asks for.</summary>
+    private const int MaxFetchWaitMs = 30_000;
+
     private readonly Lock _gate = new();
     private readonly MetadataQuorumOptions _options;
     private readonly ILogger _logger;
     private readonly QuorumLog _log;
-    private readonly QuorumStateFile _stateFile;
-    private readonly QuorumTransport _transport;
+    private readonly QuorumStateFile? _stateFile;
+    private readonly QuorumTransport? _transport;
+    private readonly QuorumClient _client;
+    private readonly bool _isObserver;
     private readonly int _majority;
     private readonly long _electionTimeoutMs;
     private readonly long _heartbeatMs;
     private readonly Dictionary<int, FollowerProgress> _followers = [];
     private readonly HashSet<int> _votes = [];
     private readonly SortedDictionary<long, TaskCompletionSource<long>> _pendingAppends = [];
-    private readonly Channel<QuorumLeadership> _leadershipChanges = Channel.CreateUnbounded<QuorumLeadership>(
+    private readonly Channel<Notification> _notifications = Channel.CreateUnbounded<Notification>(
         new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _ticker;
     private readonly Task _leadershipNotifier;
+    private Task _observer = Task.CompletedTask;
+    private volatile Func<ReadOnlyMemory<byte>, CancellationToken, Task<byte[]>>? _controllerHandler;
 
     private Role _role = Role.Follower;
     private long _epoch;
@@ -49,26 +59,43 @@ public sealed class MetadataQuorum : IAsyncDisposable
     private long _leaderSince;
     private QuorumLeadership _lastAnnounced = new(-1, -1);
     private TaskCompletionSource _commitAdvanced = NewSignal();
+    private TaskCompletionSource _leadershipSignal = NewSignal();
+    private long _epochStartIndex;
+    private bool _readyAnnounced;
+    private bool _resigning;
+    private int _handOverTarget = -1;
+    private bool _timeoutNowSent;
+    private TaskCompletionSource? _handedOver;
     private bool _stopped;
     private bool _disposed;
 
-    private MetadataQuorum(MetadataQuorumOptions options, ILogger logger, QuorumLog log, QuorumStateFile stateFile)
+    private MetadataQuorum(MetadataQuorumOptions options, ILogger logger, QuorumLog log, QuorumStateFile? stateFile)
     {
         _options = options;
         _logger = logger;
         _log = log;
         _stateFile = stateFile;
+        _isObserver = stateFile is null;
         _majority = options.Voters.Count / 2 + 1;
         _electionTimeoutMs = (long)options.ElectionTimeout.TotalMilliseconds;
         _heartbeatMs = (long)options.HeartbeatInterval.TotalMilliseconds;
-        (_epoch, _votedFor) = stateFile.Read();
-        _transport = new QuorumTransport(options, OnMessage, logger);
-        _ticker = Task.Run(TickLoopAsync);
+        (_epoch, _votedFor) = stateFile?.Read() ?? (0, -1);
+        _client = new QuorumClient(options, logger);
+        if (!_isObserver)
+        {
+            _transport = new QuorumTransport(options, OnMessage, ServeClientAsync, logger);
+        }
+
+        _ticker = _isObserver ? Task.CompletedTask : Task.Run(TickLoopAsync);
         _leadershipNotifier = Task.Run(NotifyLeadershipLoopAsync);
     }
 
     /// <summary>Raised (in order, off the quorum's lock) whenever the known leader or epoch changes.</summary>
     public event Action<QuorumLeadership>? LeadershipChanged;
+
+    /// <summary>Raised (in order with <see cref="LeadershipChanged"/>, off the lock) when this node, as leader, has
+    /// committed its epoch-start entry; the argument is that entry's offset (<see cref="LeaderReadyOffset"/>).</summary>
+    public event Action<long>? LeaderReady;
 
     private enum Role
     {
@@ -78,6 +105,23 @@ public sealed class MetadataQuorum : IAsyncDisposable
     }
 
     public int NodeId => _options.NodeId;
+
+    /// <summary>True when this node is not among the voters: it follows the committed log but never votes or leads.</summary>
+    public bool IsObserver => _isObserver;
+
+    /// <summary>While this node leads: the offset of its own epoch-start entry once that entry is committed, else -1.</summary>
+    /// <remarks>Everything earlier leaders committed precedes this offset, so the active controller must not decide
+    /// anything until the state it applied from <see cref="ReadCommittedBatchesAsync"/> has reached it.</remarks>
+    public long LeaderReadyOffset
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _role == Role.Leader && _readyAnnounced ? _epochStartIndex - 1 : -1;
+            }
+        }
+    }
 
     /// <summary>The leader this node knows of in the current epoch, or -1.</summary>
     public int LeaderId
@@ -137,14 +181,21 @@ public sealed class MetadataQuorum : IAsyncDisposable
         }
     }
 
-    /// <summary>Opens (or creates) the voter's data directory, replays its log and joins the quorum.</summary>
-    /// <exception cref="ArgumentException">The node is not among the voters, or the options are inconsistent.</exception>
+    /// <summary>Joins the quorum. A voter opens (or creates) its data directory and replays its log; an observer (its
+    /// id is not among the voters) starts empty and fetches the committed log from the leader.</summary>
+    /// <exception cref="ArgumentException">A voter without a listener, or inconsistent options.</exception>
     public static MetadataQuorum Start(MetadataQuorumOptions options, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (!options.Voters.Any(v => v.Id == options.NodeId))
+        if (options.Voters.Count == 0)
         {
-            throw new ArgumentException($"Node {options.NodeId} is not one of the voters {string.Join(',', options.Voters)}", nameof(options));
+            throw new ArgumentException("The quorum needs at least one voter", nameof(options));
+        }
+
+        bool observer = !options.Voters.Any(v => v.Id == options.NodeId);
+        if (!observer && options.Listener is null)
+        {
+            throw new ArgumentException($"Voter {options.NodeId} needs a listener", nameof(options));
         }
 
         if (options.HeartbeatInterval <= TimeSpan.Zero || options.ElectionTimeout <= options.HeartbeatInterval * 2)
@@ -152,7 +203,19 @@ public sealed class MetadataQuorum : IAsyncDisposable
             throw new ArgumentException("The election timeout must exceed two heartbeat intervals", nameof(options));
         }
 
+        if (options.MaxRecordBytes <= 0 || options.MaxRecordsPerEntry <= 0 || options.MaxControllerMessageBytes <= 0)
+        {
+            throw new ArgumentException("Size bounds must be positive", nameof(options));
+        }
+
         logger ??= NullLogger.Instance;
+        if (observer)
+        {
+            var observerQuorum = new MetadataQuorum(options, logger, QuorumLog.InMemory(options.MaxRecordBytes), stateFile: null);
+            observerQuorum.Begin();
+            return observerQuorum;
+        }
+
         Directory.CreateDirectory(options.DataDirectory);
         var log = QuorumLog.Open(Path.Combine(options.DataDirectory, LogFileName), options.MaxRecordBytes);
         MetadataQuorum quorum;
@@ -175,22 +238,45 @@ public sealed class MetadataQuorum : IAsyncDisposable
         return quorum;
     }
 
-    /// <summary>Appends on the leader and waits for the quorum to commit it.</summary>
+    /// <summary>Appends one record on the leader (a one-record batch) and waits for the quorum to commit it.</summary>
     /// <returns>The committed offset, or NOT_CONTROLLER with the leader to retry on.</returns>
-    public async Task<QuorumAppendResult> TryAppendAsync(MetadataRecord record, CancellationToken cancellationToken)
+    public Task<QuorumAppendResult> TryAppendAsync(MetadataRecord record, CancellationToken cancellationToken)
     {
-        byte[] payload = MetadataRecordSerde.Serialize(record);
-        if (payload.Length > _options.MaxRecordBytes)
+        ArgumentNullException.ThrowIfNull(record);
+        return TryAppendAsync([record], -1, cancellationToken);
+    }
+
+    /// <summary>Appends the records as one entry on the leader, to be committed and applied atomically, and waits for
+    /// the quorum to commit it.</summary>
+    /// <param name="records">At least one record.</param>
+    /// <param name="expectedEpoch">The epoch the caller read its state in; the append is refused unless this node still
+    /// leads in exactly that epoch (-1 skips the check).</param>
+    /// <param name="cancellationToken">Stops waiting (the entry may still commit).</param>
+    /// <returns>The committed offset; NOT_CONTROLLER with the leader to retry on (nothing appended when refused up
+    /// front; outcome unknown when leadership was lost after the append, see the type's remarks); MESSAGE_TOO_LARGE,
+    /// nothing appended, when the batch exceeds <see cref="MetadataQuorumOptions.MaxRecordBytes"/> or
+    /// <see cref="MetadataQuorumOptions.MaxRecordsPerEntry"/>.</returns>
+    public async Task<QuorumAppendResult> TryAppendAsync(IReadOnlyList<MetadataRecord> records, long expectedEpoch,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
         {
-            throw new ArgumentException($"Metadata record of {payload.Length} bytes exceeds {_options.MaxRecordBytes}", nameof(record));
+            throw new ArgumentException("A metadata batch needs at least one record", nameof(records));
         }
 
+        byte[]? payload = records.Count <= _options.MaxRecordsPerEntry ? MetadataBatchCodec.Encode(records) : null;
         Task<long> committed;
         lock (_gate)
         {
-            if (_role != Role.Leader || _stopped)
+            if (payload is null || payload.Length > _options.MaxRecordBytes)
             {
-                return QuorumAppendResult.NotController(_leaderId);
+                return new QuorumAppendResult(ErrorCode.MessageTooLarge, -1, _leaderId);
+            }
+
+            if (_role != Role.Leader || _stopped || _resigning || (expectedEpoch >= 0 && expectedEpoch != _epoch))
+            {
+                return QuorumAppendResult.NotController(_resigning ? -1 : _leaderId);
             }
 
             try
@@ -228,23 +314,30 @@ public sealed class MetadataQuorum : IAsyncDisposable
         }
     }
 
-    /// <summary>Appends on the leader and returns the committed offset.</summary>
+    /// <summary>Appends one record on the leader and returns the committed offset.</summary>
     /// <exception cref="NotControllerException">This node is not the leader, or lost leadership before the commit.</exception>
+    /// <exception cref="ArgumentException">The record exceeds the entry size bound.</exception>
     public async Task<long> AppendAsync(MetadataRecord record, CancellationToken cancellationToken)
     {
         var result = await TryAppendAsync(record, cancellationToken).ConfigureAwait(false);
-        return result.Error == ErrorCode.None ? result.Offset : throw new NotControllerException(result.LeaderId);
+        return result.Error switch
+        {
+            ErrorCode.None => result.Offset,
+            ErrorCode.MessageTooLarge => throw new ArgumentException($"Metadata record exceeds {_options.MaxRecordBytes} bytes", nameof(record)),
+            _ => throw new NotControllerException(result.LeaderId),
+        };
     }
 
-    /// <summary>Every committed record from <paramref name="fromOffset"/> on, in log order, waiting for new commits;
-    /// ends when the quorum stops. Leaders and followers yield the same sequence.</summary>
-    public async IAsyncEnumerable<CommittedMetadataRecord> ReadCommittedAsync(long fromOffset,
+    /// <summary>Every committed entry from <paramref name="fromOffset"/> on, in log order, one batch per entry (epoch-start
+    /// entries included, with zero records), waiting for new commits; ends when the quorum stops. Leaders, followers
+    /// and observers yield the same sequence.</summary>
+    public async IAsyncEnumerable<CommittedMetadataBatch> ReadCommittedBatchesAsync(long fromOffset,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         long nextIndex = Math.Max(fromOffset, 0) + 1;
         while (true)
         {
-            List<(long Index, QuorumEntry Entry)> batch = [];
+            List<(long Index, QuorumEntry Entry)> entries = [];
             Task commitAdvanced;
             lock (_gate)
             {
@@ -253,34 +346,149 @@ public sealed class MetadataQuorum : IAsyncDisposable
                     yield break;
                 }
 
-                for (long index = nextIndex; index <= _commitIndex && batch.Count < 1024; index++)
+                for (long index = nextIndex; index <= _commitIndex && entries.Count < 1024; index++)
                 {
-                    batch.Add((index, _log.EntryAt(index)));
+                    entries.Add((index, _log.EntryAt(index)));
                 }
 
                 commitAdvanced = _commitAdvanced.Task;
             }
 
-            foreach (var (index, entry) in batch)
+            foreach (var (index, entry) in entries)
             {
                 nextIndex = index + 1;
-                if (!entry.IsEpochMarker)
-                {
-                    yield return new CommittedMetadataRecord(index - 1, entry.Term, MetadataRecordSerde.Deserialize(entry.Payload));
-                }
+                yield return new CommittedMetadataBatch(index - 1, entry.Term, MetadataBatchCodec.Decode(entry.Payload, _options.MaxRecordsPerEntry));
             }
 
-            if (batch.Count == 0)
+            if (entries.Count == 0)
             {
                 await commitAdvanced.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
     }
 
-    /// <summary>Leaves the quorum at once: no resignation handshake, so it behaves like a crash for the others (the
-    /// data directory holds everything acknowledged). Pending appends fail with NOT_CONTROLLER.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>Every committed record from <paramref name="fromOffset"/> on, in log order, waiting for new commits;
+    /// ends when the quorum stops. The flattened view of <see cref="ReadCommittedBatchesAsync"/>: epoch-start entries
+    /// are skipped and the records of one batch share its offset.</summary>
+    public async IAsyncEnumerable<CommittedMetadataRecord> ReadCommittedAsync(long fromOffset,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        await foreach (var batch in ReadCommittedBatchesAsync(fromOffset, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var record in batch.Records)
+            {
+                yield return new CommittedMetadataRecord(batch.Offset, batch.Epoch, record);
+            }
+        }
+    }
+
+    /// <summary>Sets the handler that answers <see cref="CallControllerAsync"/> while this node leads (opaque bytes both
+    /// ways; the broker owns the encoding). It runs off the Raft loop, once per call, concurrently.</summary>
+    public void SetControllerRequestHandler(Func<ReadOnlyMemory<byte>, CancellationToken, Task<byte[]>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        _controllerHandler = handler;
+    }
+
+    /// <summary>Sends a request to the active controller and returns its handler's answer. On the leader itself the
+    /// handler is called directly; elsewhere the request travels on this node's client connection to the leader.</summary>
+    /// <exception cref="NotControllerException">No leader is known, the leader changed while waiting, the connection
+    /// failed, or the receiving voter is not (or no longer) the leader or has no handler yet: retry (the request may
+    /// or may not have been handled, as with any timeout).</exception>
+    /// <exception cref="ControllerCallFailedException">The controller's handler failed.</exception>
+    /// <exception cref="ArgumentException">The request exceeds <see cref="MetadataQuorumOptions.MaxControllerMessageBytes"/>.</exception>
+    /// <exception cref="OperationCanceledException">The token ended the wait.</exception>
+    public async Task<byte[]> CallControllerAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
+    {
+        if (request.Length > _options.MaxControllerMessageBytes)
+        {
+            throw new ArgumentException($"Controller request of {request.Length} bytes exceeds {_options.MaxControllerMessageBytes}", nameof(request));
+        }
+
+        int leaderId;
+        bool self;
+        Task leadershipChanged;
+        lock (_gate)
+        {
+            leaderId = _stopped || _resigning ? -1 : _leaderId;
+            self = leaderId == NodeId && _role == Role.Leader;
+            leadershipChanged = _leadershipSignal.Task;
+        }
+
+        if (self)
+        {
+            var handler = _controllerHandler ?? throw new NotControllerException(-1);
+            return await handler(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (leaderId < 0)
+        {
+            throw new NotControllerException(-1);
+        }
+
+        byte[] payload = request.ToArray();
+        var call = _client.SendAsync(leaderId, id => new ControllerCallRequest(id, NodeId, payload), cancellationToken);
+        if (await Task.WhenAny(call, leadershipChanged).ConfigureAwait(false) != call)
+        {
+            _ = call.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw new NotControllerException(LeaderId);
+        }
+
+        ClientFrame frame;
+        try
+        {
+            frame = await call.ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            throw new NotControllerException(-1);
+        }
+
+        return frame switch
+        {
+            ControllerCallResponse { Status: ControllerCallStatus.Ok } response => response.Payload,
+            ControllerCallResponse { Status: ControllerCallStatus.NotController } response => throw new NotControllerException(response.LeaderId),
+            ControllerCallResponse => throw new ControllerCallFailedException($"The active controller {leaderId} failed to handle the request"),
+            _ => throw new NotControllerException(-1),
+        };
+    }
+
+    /// <summary>Leaves the quorum. A leader first hands over: it stops taking appends, brings its most caught-up
+    /// follower up to date and sends it TimeoutNow, so that follower starts an election at once instead of after an
+    /// election timeout; it waits at most one heartbeat interval for the new epoch to show. Then it stops like
+    /// <see cref="StopAsync"/> without hand-over. Pending appends fail with NOT_CONTROLLER (outcome unknown).</summary>
+    public ValueTask DisposeAsync() => StopAsync(handOverLeadership: true);
+
+    /// <summary>Leaves the quorum; without <paramref name="handOverLeadership"/> at once, with no goodbye, so it behaves
+    /// like a crash for the others (the data directory holds everything acknowledged).</summary>
+    internal async ValueTask StopAsync(bool handOverLeadership)
+    {
+        Task? handedOver = null;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            if (handOverLeadership && _role == Role.Leader && !_stopped && !_resigning && _followers.Count > 0)
+            {
+                handedOver = BeginHandOver(Environment.TickCount64);
+            }
+        }
+
+        if (handedOver is not null)
+        {
+            try
+            {
+                await handedOver.WaitAsync(_options.HeartbeatInterval).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                _logger.QuorumLeadershipHandOverIncomplete(NodeId, _heartbeatMs);
+            }
+        }
+
         lock (_gate)
         {
             if (_disposed)
@@ -292,13 +500,20 @@ public sealed class MetadataQuorum : IAsyncDisposable
             _stopped = true;
             FailPendingAppends(-1);
             _commitAdvanced.TrySetResult();
+            _leadershipSignal.TrySetResult();
             _logger.QuorumStopped(NodeId, _epoch, _commitIndex);
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        _leadershipChanges.Writer.TryComplete();
-        await _transport.DisposeAsync().ConfigureAwait(false);
-        await Task.WhenAll(_ticker, _leadershipNotifier).ConfigureAwait(false);
+        _notifications.Writer.TryComplete();
+        if (_transport is not null)
+        {
+            await _transport.StopAsync(drain: handedOver is not null).ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(_ticker, _observer).ConfigureAwait(false); // both end on _stopping; the observer uses the client
+        await _client.DisposeAsync().ConfigureAwait(false);
+        await _leadershipNotifier.ConfigureAwait(false);
         lock (_gate)
         {
             _log.Dispose();
@@ -313,11 +528,262 @@ public sealed class MetadataQuorum : IAsyncDisposable
     {
         lock (_gate)
         {
-            ResetElectionDeadline(Environment.TickCount64);
-            _logger.QuorumStarted(NodeId, _options.Listener.ToString(), _epoch, _log.LastIndex, string.Join(',', _options.Voters));
+            if (_isObserver)
+            {
+                _logger.QuorumObserverStarted(NodeId, string.Join(',', _options.Voters));
+            }
+            else
+            {
+                ResetElectionDeadline(Environment.TickCount64);
+                _logger.QuorumStarted(NodeId, _options.Listener!.ToString(), _epoch, _log.LastIndex, string.Join(',', _options.Voters));
+            }
         }
 
-        _transport.Start();
+        if (_isObserver)
+        {
+            _observer = Task.Run(ObserveLoopAsync);
+        }
+        else
+        {
+            _transport!.Start();
+        }
+    }
+
+    /// <summary>Raft thesis §3.10 leadership transfer, as the leader stops: no new appends, bring the most caught-up
+    /// follower up to date, then TimeoutNow. The returned task completes once a newer epoch shows up here.</summary>
+    private Task BeginHandOver(long now)
+    {
+        _resigning = true;
+        _handedOver = NewSignal();
+        // The most caught-up follower among those still answering: TimeoutNow to a dead one would only waste the wait.
+        var (targetId, target) = _followers
+            .OrderByDescending(f => now - f.Value.LastHeardAt < _electionTimeoutMs)
+            .ThenByDescending(f => f.Value.MatchIndex)
+            .First();
+        _handOverTarget = targetId;
+        _logger.QuorumLeadershipHandOver(NodeId, _epoch, targetId);
+        if (target.MatchIndex == _log.LastIndex)
+        {
+            SendTimeoutNow();
+        }
+        else
+        {
+            SendAppend(targetId, target, now);
+        }
+
+        return _handedOver.Task;
+    }
+
+    private void SendTimeoutNow()
+    {
+        _timeoutNowSent = true;
+        _transport!.Send(new TimeoutNowRequest(NodeId, _handOverTarget, _epoch));
+    }
+
+    /// <summary>Answers a client frame on a voter: a controller call or an observer's fetch.</summary>
+    private Task<ClientFrame> ServeClientAsync(ClientFrame request, CancellationToken cancellationToken) => request switch
+    {
+        ControllerCallRequest call => ServeControllerCallAsync(call, cancellationToken),
+        FetchCommittedRequest fetch => ServeFetchAsync(fetch, cancellationToken),
+        _ => throw new InvalidOperationException($"Client frame {request.GetType().Name} is not a request"),
+    };
+
+    private async Task<ClientFrame> ServeControllerCallAsync(ControllerCallRequest request, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_role != Role.Leader || _stopped || _resigning)
+            {
+                return new ControllerCallResponse(request.CorrelationId, ControllerCallStatus.NotController, _resigning ? -1 : _leaderId, []);
+            }
+        }
+
+        var handler = _controllerHandler;
+        if (handler is null)
+        {
+            return new ControllerCallResponse(request.CorrelationId, ControllerCallStatus.NotController, -1, []);
+        }
+
+        byte[] answer;
+        try
+        {
+            answer = await handler(request.Payload, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+#pragma warning disable CA1031 // a handler's bug is answered to the caller, not allowed to kill the connection
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            _logger.QuorumControllerHandlerFailed(e, NodeId, e.Message);
+            return new ControllerCallResponse(request.CorrelationId, ControllerCallStatus.HandlerFailed, NodeId, []);
+        }
+
+        if (answer.Length > _options.MaxControllerMessageBytes)
+        {
+            _logger.QuorumControllerHandlerFailed(null, NodeId, $"answer of {answer.Length} bytes exceeds {_options.MaxControllerMessageBytes}");
+            return new ControllerCallResponse(request.CorrelationId, ControllerCallStatus.HandlerFailed, NodeId, []);
+        }
+
+        return new ControllerCallResponse(request.CorrelationId, ControllerCallStatus.Ok, NodeId, answer);
+    }
+
+    /// <summary>An observer's long poll: only the leader answers with entries, and only committed ones, so an observer's
+    /// log is always a committed prefix; others answer at once with the leader they know.</summary>
+    private async Task<ClientFrame> ServeFetchAsync(FetchCommittedRequest request, CancellationToken cancellationToken)
+    {
+        long deadline = Environment.TickCount64 + Math.Clamp(request.MaxWaitMs, 0, MaxFetchWaitMs);
+        int maxEntries = Math.Clamp(request.MaxEntries, 1, _options.MaxEntriesPerAppend);
+        long maxBytes = Math.Clamp(request.MaxBytes, 1, QuorumTransport.MaxAppendBytes(_options));
+        while (true)
+        {
+            Task commitAdvanced;
+            Task leadershipChanged;
+            lock (_gate)
+            {
+                if (_stopped || _role != Role.Leader)
+                {
+                    return new FetchCommittedResponse(request.CorrelationId, _stopped ? -1 : _leaderId, _epoch, []);
+                }
+
+                long fromIndex = Math.Max(request.FromOffset, 0) + 1;
+                if (fromIndex <= _commitIndex)
+                {
+                    var entries = new List<QuorumEntry>();
+                    long bytes = 0;
+                    for (long index = fromIndex; index <= _commitIndex && entries.Count < maxEntries; index++)
+                    {
+                        var entry = _log.EntryAt(index);
+                        if (entries.Count > 0 && bytes + entry.Payload.Length > maxBytes)
+                        {
+                            break;
+                        }
+
+                        bytes += entry.Payload.Length;
+                        entries.Add(entry);
+                    }
+
+                    return new FetchCommittedResponse(request.CorrelationId, NodeId, _epoch, entries);
+                }
+
+                if (Environment.TickCount64 >= deadline)
+                {
+                    return new FetchCommittedResponse(request.CorrelationId, NodeId, _epoch, []);
+                }
+
+                commitAdvanced = _commitAdvanced.Task;
+                leadershipChanged = _leadershipSignal.Task;
+            }
+
+            long remaining = Math.Max(1, deadline - Environment.TickCount64);
+            await Task.WhenAny(commitAdvanced, leadershipChanged, Task.Delay(TimeSpan.FromMilliseconds(remaining), cancellationToken))
+                .ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>An observer's only activity: long-poll the leader for committed entries; with no leader known, rotate
+    /// over the voters (each answers with the leader it knows).</summary>
+    private async Task ObserveLoopAsync()
+    {
+        var stopping = _stopping.Token;
+        int rotation = Random.Shared.Next(_options.Voters.Count);
+        int maxWaitMs = (int)Math.Min(_heartbeatMs * 5, MaxFetchWaitMs);
+        var backoff = _options.HeartbeatInterval;
+        while (!stopping.IsCancellationRequested)
+        {
+            int target;
+            long fromOffset;
+            lock (_gate)
+            {
+                target = _leaderId;
+                fromOffset = _log.LastIndex;
+            }
+
+            if (target < 0)
+            {
+                target = _options.Voters[rotation++ % _options.Voters.Count].Id;
+            }
+
+            bool leaderFound;
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+                timeout.CancelAfter(TimeSpan.FromMilliseconds(maxWaitMs) + _options.ElectionTimeout);
+                var frame = await _client.SendAsync(target,
+                    id => new FetchCommittedRequest(id, NodeId, fromOffset, _options.MaxEntriesPerAppend, QuorumTransport.MaxAppendBytes(_options), maxWaitMs),
+                    timeout.Token).ConfigureAwait(false);
+                leaderFound = frame is FetchCommittedResponse response
+                    ? ApplyFetchResponse(target, fromOffset, response)
+                    : throw new IOException($"Voter {target} answered a fetch with {frame.GetType().Name}");
+            }
+            catch (Exception e) when (e is IOException || (e is OperationCanceledException && !stopping.IsCancellationRequested))
+            {
+                _logger.QuorumObserverFetchFailed(NodeId, target, e.Message);
+                lock (_gate)
+                {
+                    if (_leaderId == target)
+                    {
+                        _leaderId = -1;
+                        Announce();
+                    }
+                }
+
+                leaderFound = false;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (!leaderFound)
+            {
+                try
+                {
+                    await Task.Delay(backoff, stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Takes an observer's fetch response: committed entries from the leader, and the leadership it names
+    /// unless that is older than what this observer already knows. True when a leader to fetch from is known.</summary>
+    private bool ApplyFetchResponse(int target, long fromOffset, FetchCommittedResponse response)
+    {
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                return true;
+            }
+
+            if (response.Epoch > _epoch || (response.Epoch == _epoch && response.LeaderId >= 0))
+            {
+                _epoch = response.Epoch;
+                _leaderId = response.LeaderId;
+                Announce();
+            }
+            else if (response.Epoch == _epoch && _leaderId == target)
+            {
+                _leaderId = -1; // our leader no longer leads and knows no successor yet
+                Announce();
+            }
+
+            // Committed entries are the same on every voter (Raft's log matching), so even a deposed leader's are good.
+            if (response.LeaderId == target && response.Entries.Count > 0 && _log.LastIndex == fromOffset)
+            {
+                _log.Append(response.Entries);
+                SetCommitIndex(_log.LastIndex);
+            }
+
+            return _leaderId >= 0;
+        }
     }
 
     private async Task TickLoopAsync()
@@ -350,11 +816,18 @@ public sealed class MetadataQuorum : IAsyncDisposable
 
     private async Task NotifyLeadershipLoopAsync()
     {
-        await foreach (var leadership in _leadershipChanges.Reader.ReadAllAsync().ConfigureAwait(false))
+        await foreach (var notification in _notifications.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             try
             {
-                LeadershipChanged?.Invoke(leadership);
+                if (notification.ReadyOffset >= 0)
+                {
+                    LeaderReady?.Invoke(notification.ReadyOffset);
+                }
+                else
+                {
+                    LeadershipChanged?.Invoke(notification.Leadership);
+                }
             }
 #pragma warning disable CA1031 // a subscriber's bug must not stop later notifications
             catch (Exception e)
@@ -404,7 +877,7 @@ public sealed class MetadataQuorum : IAsyncDisposable
         _epoch++;
         _votedFor = NodeId;
         _leaderId = -1;
-        _stateFile.Write(_epoch, _votedFor);
+        _stateFile!.Write(_epoch, _votedFor);
         _votes.Clear();
         _votes.Add(NodeId);
         ResetElectionDeadline(now);
@@ -420,7 +893,7 @@ public sealed class MetadataQuorum : IAsyncDisposable
         {
             if (voter.Id != NodeId)
             {
-                _transport.Send(new VoteRequest(NodeId, voter.Id, _epoch, _log.LastIndex, _log.LastTerm));
+                _transport!.Send(new VoteRequest(NodeId, voter.Id, _epoch, _log.LastIndex, _log.LastTerm));
             }
         }
     }
@@ -433,6 +906,8 @@ public sealed class MetadataQuorum : IAsyncDisposable
         _followers.Clear();
         // Raft commits only entries of the leader's own epoch by counting replicas; this marker is that first entry.
         _log.Append([new QuorumEntry(_epoch, [])]);
+        _epochStartIndex = _log.LastIndex;
+        _readyAnnounced = false;
         foreach (var voter in _options.Voters)
         {
             if (voter.Id != NodeId)
@@ -455,16 +930,23 @@ public sealed class MetadataQuorum : IAsyncDisposable
         {
             _epoch = epoch;
             _votedFor = -1;
-            _stateFile.Write(_epoch, _votedFor);
+            _stateFile!.Write(_epoch, _votedFor);
         }
 
         _role = Role.Follower;
         _leaderId = leaderId;
         _followers.Clear();
+        _epochStartIndex = 0;
+        _readyAnnounced = false;
         ResetElectionDeadline(now);
         if (wasLeader)
         {
             FailPendingAppends(leaderId);
+        }
+
+        if (_resigning)
+        {
+            _handedOver?.TrySetResult();
         }
 
         if (leaderId >= 0)
@@ -499,7 +981,7 @@ public sealed class MetadataQuorum : IAsyncDisposable
     {
         if (message.Term > _epoch)
         {
-            int leaderId = message is AppendRequest ? message.From : -1;
+            int leaderId = message is AppendRequest or TimeoutNowRequest ? message.From : -1;
             BecomeFollower(message.Term, leaderId, now);
         }
 
@@ -525,6 +1007,15 @@ public sealed class MetadataQuorum : IAsyncDisposable
             case AppendResponse response:
                 OnAppendResponse(response, now);
                 break;
+            case TimeoutNowRequest request:
+                // Only from the leader of our epoch: a stale or foreign TimeoutNow must not disrupt a healthy leader.
+                if (request.Term == _epoch && _role == Role.Follower && _leaderId == request.From)
+                {
+                    _logger.QuorumTimeoutNowReceived(NodeId, request.From);
+                    StartElection(now);
+                }
+
+                break;
         }
     }
 
@@ -539,20 +1030,20 @@ public sealed class MetadataQuorum : IAsyncDisposable
             if (_votedFor != request.From)
             {
                 _votedFor = request.From;
-                _stateFile.Write(_epoch, _votedFor);
+                _stateFile!.Write(_epoch, _votedFor);
             }
 
             ResetElectionDeadline(now);
         }
 
-        _transport.Send(new VoteResponse(NodeId, request.From, _epoch, granted));
+        _transport!.Send(new VoteResponse(NodeId, request.From, _epoch, granted));
     }
 
     private void OnAppendRequest(AppendRequest request, long now)
     {
         if (request.Term < _epoch)
         {
-            _transport.Send(new AppendResponse(NodeId, request.From, _epoch, Success: false, Index: 0));
+            _transport!.Send(new AppendResponse(NodeId, request.From, _epoch, Success: false, Index: 0));
             return;
         }
 
@@ -564,14 +1055,14 @@ public sealed class MetadataQuorum : IAsyncDisposable
         ResetElectionDeadline(now);
         if (request.PrevIndex > _log.LastIndex)
         {
-            _transport.Send(new AppendResponse(NodeId, request.From, _epoch, Success: false, Index: _log.LastIndex + 1));
+            _transport!.Send(new AppendResponse(NodeId, request.From, _epoch, Success: false, Index: _log.LastIndex + 1));
             return;
         }
 
         if (_log.TermAt(request.PrevIndex) != request.PrevTerm)
         {
             // Our entry at PrevIndex is from a deposed leader and was never committed; the leader retries one earlier.
-            _transport.Send(new AppendResponse(NodeId, request.From, _epoch, Success: false, Index: Math.Max(1, request.PrevIndex)));
+            _transport!.Send(new AppendResponse(NodeId, request.From, _epoch, Success: false, Index: Math.Max(1, request.PrevIndex)));
             return;
         }
 
@@ -605,7 +1096,7 @@ public sealed class MetadataQuorum : IAsyncDisposable
             SetCommitIndex(Math.Min(request.LeaderCommit, lastMatched));
         }
 
-        _transport.Send(new AppendResponse(NodeId, request.From, _epoch, Success: true, Index: lastMatched));
+        _transport!.Send(new AppendResponse(NodeId, request.From, _epoch, Success: true, Index: lastMatched));
     }
 
     private void OnAppendResponse(AppendResponse response, long now)
@@ -626,6 +1117,11 @@ public sealed class MetadataQuorum : IAsyncDisposable
         else
         {
             follower.NextIndex = Math.Clamp(response.Index, follower.MatchIndex + 1, _log.LastIndex + 1);
+        }
+
+        if (_resigning && !_timeoutNowSent && response.From == _handOverTarget && follower.MatchIndex == _log.LastIndex)
+        {
+            SendTimeoutNow();
         }
 
         if (follower.NextIndex <= _log.LastIndex || follower.AcknowledgedCommit < _commitIndex)
@@ -652,7 +1148,7 @@ public sealed class MetadataQuorum : IAsyncDisposable
             entries.RemoveRange(keep, entries.Count - keep);
         }
 
-        _transport.Send(new AppendRequest(NodeId, peerId, _epoch, prevIndex, _log.TermAt(prevIndex), _commitIndex, entries));
+        _transport!.Send(new AppendRequest(NodeId, peerId, _epoch, prevIndex, _log.TermAt(prevIndex), _commitIndex, entries));
         follower.NextSendAt = now + _heartbeatMs;
         follower.AcknowledgedCommit = _commitIndex;
         follower.InFlightUntil = entries.Count > 0 ? now + _heartbeatMs : 0;
@@ -699,6 +1195,13 @@ public sealed class MetadataQuorum : IAsyncDisposable
             completion.TrySetResult(index - 1);
         }
 
+        if (_role == Role.Leader && !_readyAnnounced && _epochStartIndex > 0 && commitIndex >= _epochStartIndex)
+        {
+            _readyAnnounced = true;
+            _logger.QuorumLeaderReady(NodeId, _epochStartIndex - 1, _epoch);
+            _notifications.Writer.TryWrite(new Notification(default, _epochStartIndex - 1));
+        }
+
         var signal = _commitAdvanced;
         _commitAdvanced = NewSignal();
         signal.TrySetResult();
@@ -735,9 +1238,15 @@ public sealed class MetadataQuorum : IAsyncDisposable
         if (leadership != _lastAnnounced)
         {
             _lastAnnounced = leadership;
-            _leadershipChanges.Writer.TryWrite(leadership);
+            _notifications.Writer.TryWrite(new Notification(leadership, -1));
+            var signal = _leadershipSignal;
+            _leadershipSignal = NewSignal();
+            signal.TrySetResult();
         }
     }
+
+    /// <summary>What the notifier raises next: a leadership change, or (<see cref="ReadyOffset"/> ≥ 0) leader readiness.</summary>
+    private readonly record struct Notification(QuorumLeadership Leadership, long ReadyOffset);
 
     /// <summary>What the leader knows of one follower (Raft's nextIndex/matchIndex plus timing).</summary>
     private sealed class FollowerProgress

@@ -2,20 +2,23 @@ using System.Net;
 
 namespace Tributary.Controller.Quorum;
 
-/// <summary>What one voter needs to join the metadata quorum.</summary>
+/// <summary>What one node needs to join the metadata quorum, as a voter (its id is in <see cref="Voters"/>) or as an
+/// observer (any other id: it follows the committed log and calls the controller, but never votes).</summary>
 public sealed record MetadataQuorumOptions
 {
-    /// <summary>This node's id; must be one of <see cref="Voters"/>.</summary>
+    /// <summary>This node's id; one of <see cref="Voters"/> makes it a voter, any other id an observer.</summary>
     public required int NodeId { get; init; }
 
     /// <summary>Every voter, this node included (Kafka's <c>controller.quorum.voters</c>).</summary>
     public required IReadOnlyList<QuorumVoter> Voters { get; init; }
 
-    /// <summary>Directory holding the quorum log and the persisted term/vote; created if missing.</summary>
+    /// <summary>Directory holding a voter's quorum log and persisted term/vote; created if missing. Observers keep
+    /// nothing on disk (they re-read the committed log from offset 0 after a restart) and ignore it.</summary>
     public required string DataDirectory { get; init; }
 
-    /// <summary>Where this node accepts quorum connections from the other voters.</summary>
-    public required IPEndPoint Listener { get; init; }
+    /// <summary>Where a voter accepts quorum connections from the other voters and client connections (controller
+    /// calls, observer fetches); required for voters, unused by observers (they only connect out).</summary>
+    public IPEndPoint? Listener { get; init; }
 
     /// <summary>A follower that hears nothing from a leader for a random time in [timeout, 2×timeout) starts an
     /// election; a leader that hears from no majority for this long steps down (KRaft's quorum.election.timeout.ms
@@ -28,9 +31,17 @@ public sealed record MetadataQuorumOptions
     /// <summary>How long connecting to another voter may take before the attempt is dropped (and retried later).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Upper bound on one record's serialized size; bigger appends are refused, bigger entries on disk or
-    /// wire are treated as corruption.</summary>
+    /// <summary>Upper bound on one quorum entry's serialized size, i.e. all records of one atomic batch together
+    /// (the name predates batches); bigger appends are refused with MESSAGE_TOO_LARGE, bigger entries on disk or wire
+    /// are treated as corruption.</summary>
     public int MaxRecordBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Upper bound on the records of one atomic batch (Kafka's controller caps one operation at 10,000).</summary>
+    public int MaxRecordsPerEntry { get; init; } = 10_000;
+
+    /// <summary>Upper bound on a controller request or response (<see cref="MetadataQuorum.CallControllerAsync"/>);
+    /// a bigger frame on a client connection closes that connection.</summary>
+    public int MaxControllerMessageBytes { get; init; } = 1024 * 1024;
 
     /// <summary>Most entries the leader sends to a follower in one append request.</summary>
     public int MaxEntriesPerAppend { get; init; } = 256;

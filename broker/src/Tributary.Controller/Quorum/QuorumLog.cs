@@ -25,10 +25,10 @@ internal sealed class QuorumLog : IDisposable
 
     private readonly List<QuorumEntry> _entries = [];
     private readonly List<long> _filePositions = [];
-    private readonly FileStream _file;
+    private readonly FileStream? _file;
     private readonly int _maxPayloadBytes;
 
-    private QuorumLog(FileStream file, int maxPayloadBytes)
+    private QuorumLog(FileStream? file, int maxPayloadBytes)
     {
         _file = file;
         _maxPayloadBytes = maxPayloadBytes;
@@ -58,6 +58,9 @@ internal sealed class QuorumLog : IDisposable
         return log;
     }
 
+    /// <summary>A log held only in memory: an observer's copy of the committed prefix, re-read after a restart.</summary>
+    public static QuorumLog InMemory(int maxPayloadBytes) => new(null, maxPayloadBytes);
+
     public long TermAt(long index) => index == 0 ? 0 : _entries[checked((int)index - 1)].Term;
 
     public QuorumEntry EntryAt(long index) => _entries[checked((int)index - 1)];
@@ -75,6 +78,16 @@ internal sealed class QuorumLog : IDisposable
     {
         if (entries.Count == 0)
         {
+            return;
+        }
+
+        if (_file is null)
+        {
+            foreach (var entry in entries)
+            {
+                _entries.Add(entry);
+            }
+
             return;
         }
 
@@ -109,16 +122,25 @@ internal sealed class QuorumLog : IDisposable
         }
 
         int start = checked((int)fromIndex - 1);
-        _file.SetLength(_filePositions[start]);
-        _file.Flush(flushToDisk: true);
+        if (_file is not null)
+        {
+            _file.SetLength(_filePositions[start]);
+            _file.Flush(flushToDisk: true);
+            _filePositions.RemoveRange(start, _filePositions.Count - start);
+        }
+
         _entries.RemoveRange(start, _entries.Count - start);
-        _filePositions.RemoveRange(start, _filePositions.Count - start);
     }
 
-    public void Dispose() => _file.Dispose();
+    public void Dispose() => _file?.Dispose();
 
     private void Load()
     {
+        if (_file is null)
+        {
+            return;
+        }
+
         long length = _file.Length;
         var header = new byte[HeaderBytes];
         long position = 0;

@@ -52,4 +52,36 @@ internal static partial class QuorumLogEvents
     [LoggerMessage(EventId = 710, EventName = "QuorumStopped", Level = LogLevel.Information,
         Message = "Quorum voter {NodeId} stopped in epoch {Epoch} with commit index {CommitIndex}")]
     public static partial void QuorumStopped(this ILogger logger, int nodeId, long epoch, long commitIndex);
+
+    [LoggerMessage(EventId = 760, EventName = "QuorumClientConnectionRejected", Level = LogLevel.Warning,
+        Message = "Quorum node {NodeId} closed its client connection to voter {VoterId}: {Reason}")]
+    public static partial void QuorumClientConnectionRejected(this ILogger logger, int nodeId, int voterId, string reason);
+
+    [LoggerMessage(EventId = 761, EventName = "QuorumObserverStarted", Level = LogLevel.Information,
+        Message = "Quorum observer {NodeId} started, following voters {Voters}")]
+    public static partial void QuorumObserverStarted(this ILogger logger, int nodeId, string voters);
+
+    [LoggerMessage(EventId = 762, EventName = "QuorumObserverFetchFailed", Level = LogLevel.Debug,
+        Message = "Quorum observer {NodeId} cannot fetch from voter {VoterId}: {Reason}")]
+    public static partial void QuorumObserverFetchFailed(this ILogger logger, int nodeId, int voterId, string reason);
+
+    [LoggerMessage(EventId = 763, EventName = "QuorumLeaderReady", Level = LogLevel.Information,
+        Message = "Quorum voter {NodeId} committed its epoch-start entry at offset {Offset} in epoch {Epoch}; the controller may act once it has applied it")]
+    public static partial void QuorumLeaderReady(this ILogger logger, int nodeId, long offset, long epoch);
+
+    [LoggerMessage(EventId = 764, EventName = "QuorumLeadershipHandOver", Level = LogLevel.Information,
+        Message = "Quorum voter {NodeId} stops as leader of epoch {Epoch} and hands leadership to voter {TargetId} (TimeoutNow)")]
+    public static partial void QuorumLeadershipHandOver(this ILogger logger, int nodeId, long epoch, int targetId);
+
+    [LoggerMessage(EventId = 765, EventName = "QuorumLeadershipHandOverIncomplete", Level = LogLevel.Information,
+        Message = "Quorum voter {NodeId} saw no new leader within {WaitMs} ms of handing over; stopping anyway")]
+    public static partial void QuorumLeadershipHandOverIncomplete(this ILogger logger, int nodeId, long waitMs);
+
+    [LoggerMessage(EventId = 766, EventName = "QuorumTimeoutNowReceived", Level = LogLevel.Information,
+        Message = "Quorum voter {NodeId} was asked by leader {LeaderId} to take over; starting an election now")]
+    public static partial void QuorumTimeoutNowReceived(this ILogger logger, int nodeId, int leaderId);
+
+    [LoggerMessage(EventId = 767, EventName = "QuorumControllerHandlerFailed", Level = LogLevel.Error,
+        Message = "The controller request handler of quorum voter {NodeId} failed: {Reason}")]
+    public static partial void QuorumControllerHandlerFailed(this ILogger logger, Exception? exception, int nodeId, string reason);
 }

@@ -20,6 +20,10 @@ internal sealed record AppendRequest(int From, int To, long Term, long PrevIndex
 /// index the leader should retry from.</summary>
 internal sealed record AppendResponse(int From, int To, long Term, bool Success, long Index) : QuorumMessage(From, To, Term);
 
+/// <summary>Raft's TimeoutNow (thesis §3.10): the resigning leader tells its most caught-up follower to start an
+/// election at once instead of waiting for its election timer.</summary>
+internal sealed record TimeoutNowRequest(int From, int To, long Term) : QuorumMessage(From, To, Term);
+
 /// <summary>Frames quorum messages as <c>int32 size, int8 kind, int32 from, int32 to, int64 term, fields…</c>.</summary>
 internal static class QuorumMessageCodec
 {
@@ -27,6 +31,10 @@ internal static class QuorumMessageCodec
     private const sbyte VoteResponseKind = 2;
     private const sbyte AppendRequestKind = 3;
     private const sbyte AppendResponseKind = 4;
+    private const sbyte TimeoutNowKind = 5;
+
+    /// <summary>Whether a frame's kind byte is a voter-to-voter message (as opposed to a client frame).</summary>
+    public static bool IsVoterKind(sbyte kind) => kind is >= VoteRequestKind and <= TimeoutNowKind;
 
     /// <summary>The whole frame, size prefix included.</summary>
     public static byte[] Encode(QuorumMessage message)
@@ -40,6 +48,7 @@ internal static class QuorumMessageCodec
             VoteResponse => VoteResponseKind,
             AppendRequest => AppendRequestKind,
             AppendResponse => AppendResponseKind,
+            TimeoutNowRequest => TimeoutNowKind,
             _ => throw new ArgumentException($"Unknown quorum message {message.GetType().Name}", nameof(message)),
         });
         writer.WriteInt32(message.From);
@@ -122,6 +131,9 @@ internal static class QuorumMessageCodec
                 break;
             case AppendResponseKind:
                 message = new AppendResponse(from, to, term, reader.ReadBool(), reader.ReadInt64());
+                break;
+            case TimeoutNowKind:
+                message = new TimeoutNowRequest(from, to, term);
                 break;
             default:
                 throw new MalformedMessageException($"Unknown quorum message kind {kind}");

@@ -7,31 +7,37 @@ using Tributary.Protocol;
 
 namespace Tributary.Controller.Quorum;
 
-/// <summary>TCP between voters: one listener for inbound messages and one outbound connection per other voter.</summary>
+/// <summary>TCP between voters: one listener for inbound messages (and client connections from any node) and one
+/// outbound connection per other voter.</summary>
 /// <remarks>Delivery is best effort by design. Raft retries everything it needs (heartbeats re-send entries, candidates
 /// re-run elections), so a message that finds its peer down or its queue full is dropped rather than buffered.</remarks>
 internal sealed class QuorumTransport : IAsyncDisposable
 {
     private const int PeerQueueCapacity = 1024;
     private static readonly TimeSpan ReconnectBackoff = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan DrainLimit = TimeSpan.FromMilliseconds(100);
 
     private readonly int _nodeId;
     private readonly MetadataQuorumOptions _options;
     private readonly Action<QuorumMessage> _deliver;
+    private readonly Func<ClientFrame, CancellationToken, Task<ClientFrame>> _serveClient;
     private readonly ILogger _logger;
     private readonly int _maxFrameBytes;
     private readonly Dictionary<int, Peer> _peers = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _loops = [];
+    private readonly List<Task> _sendLoops = [];
     private readonly List<Socket> _inbound = [];
     private readonly Lock _inboundGate = new();
     private Socket? _listener;
 
-    public QuorumTransport(MetadataQuorumOptions options, Action<QuorumMessage> deliver, ILogger logger)
+    public QuorumTransport(MetadataQuorumOptions options, Action<QuorumMessage> deliver,
+        Func<ClientFrame, CancellationToken, Task<ClientFrame>> serveClient, ILogger logger)
     {
         _nodeId = options.NodeId;
         _options = options;
         _deliver = deliver;
+        _serveClient = serveClient;
         _logger = logger;
         _maxFrameBytes = MaxAppendBytes(options) + options.MaxRecordBytes + 1024;
         foreach (var voter in options.Voters)
@@ -48,16 +54,17 @@ internal sealed class QuorumTransport : IAsyncDisposable
 
     public void Start()
     {
-        var listener = new Socket(_options.Listener.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        var endpoint = _options.Listener ?? throw new InvalidOperationException("A voter needs a listener");
+        var listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         // A restarted voter must get its port back even while the old connections sit in TIME_WAIT.
         listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        listener.Bind(_options.Listener);
+        listener.Bind(endpoint);
         listener.Listen(16);
         _listener = listener;
         _loops.Add(Task.Run(AcceptLoopAsync));
         foreach (var peer in _peers.Values)
         {
-            _loops.Add(Task.Run(() => SendLoopAsync(peer)));
+            _sendLoops.Add(Task.Run(() => SendLoopAsync(peer)));
         }
     }
 
@@ -69,8 +76,22 @@ internal sealed class QuorumTransport : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => StopAsync(drain: false);
+
+    /// <summary>Stops; with <paramref name="drain"/> the messages already queued get a short chance to go out first
+    /// (a resigning leader's last words), otherwise they are dropped as in a crash.</summary>
+    public async ValueTask StopAsync(bool drain)
     {
+        if (drain)
+        {
+            foreach (var peer in _peers.Values)
+            {
+                peer.Queue.Writer.TryComplete();
+            }
+
+            await Task.WhenAny(Task.WhenAll(_sendLoops), Task.Delay(DrainLimit)).ConfigureAwait(false);
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         _listener?.Dispose();
         lock (_inboundGate)
@@ -88,7 +109,7 @@ internal sealed class QuorumTransport : IAsyncDisposable
 
         try
         {
-            await Task.WhenAll(_loops).ConfigureAwait(false);
+            await Task.WhenAll(_loops.Concat(_sendLoops)).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -123,23 +144,44 @@ internal sealed class QuorumTransport : IAsyncDisposable
         }
     }
 
+    /// <summary>Reads one inbound connection: voter messages are delivered to Raft; client requests (controller calls,
+    /// observer fetches) are served off the Raft loop and answered on this same socket.</summary>
     private async Task ReceiveLoopAsync(Socket socket)
     {
-        var header = new byte[4];
+        var header = new byte[5];
+        string remote = socket.RemoteEndPoint?.ToString() ?? "?";
         using var stream = new NetworkStream(socket, ownsSocket: true);
+        using var connection = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        using var writeGate = new SemaphoreSlim(1, 1);
         try
         {
             while (!_stopping.IsCancellationRequested)
             {
                 await stream.ReadExactlyAsync(header, _stopping.Token).ConfigureAwait(false);
                 int size = BinaryPrimitives.ReadInt32BigEndian(header);
-                if (size <= 0 || size > _maxFrameBytes)
+                sbyte kind = (sbyte)header[4];
+                bool fromClient = ClientFrameCodec.IsRequestKind(kind);
+                int limit = fromClient ? _options.MaxControllerMessageBytes + ClientFrameCodec.OverheadBytes : _maxFrameBytes;
+                if (!fromClient && !QuorumMessageCodec.IsVoterKind(kind))
                 {
-                    throw new MalformedMessageException($"Quorum frame of {size} bytes (at most {_maxFrameBytes})");
+                    throw new MalformedMessageException($"Unknown frame kind {kind}");
+                }
+
+                if (size <= 0 || size > limit)
+                {
+                    throw new MalformedMessageException($"Frame of kind {kind} with {size} bytes (at most {limit})");
                 }
 
                 var body = new byte[size];
-                await stream.ReadExactlyAsync(body, _stopping.Token).ConfigureAwait(false);
+                body[0] = header[4];
+                await stream.ReadExactlyAsync(body.AsMemory(1), _stopping.Token).ConfigureAwait(false);
+                if (fromClient)
+                {
+                    var request = ClientFrameCodec.Decode(body, 0, 0);
+                    _ = Task.Run(() => ServeClientAsync(request, stream, writeGate, connection.Token));
+                    continue;
+                }
+
                 var message = QuorumMessageCodec.Decode(body, _options.MaxEntriesPerAppend, _options.MaxRecordBytes);
                 if (message.To != _nodeId || !_peers.ContainsKey(message.From))
                 {
@@ -151,12 +193,39 @@ internal sealed class QuorumTransport : IAsyncDisposable
         }
         catch (MalformedMessageException e)
         {
-            _logger.QuorumConnectionRejected(_nodeId, socket.RemoteEndPoint?.ToString() ?? "?", e.Message);
+            _logger.QuorumConnectionRejected(_nodeId, remote, e.Message);
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or IOException or EndOfStreamException
                                       or SocketException)
         {
             // The peer went away or we are stopping; it reconnects on its own.
+        }
+        finally
+        {
+            // Requests still being served on this connection have nobody to answer to.
+            await connection.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task ServeClientAsync(ClientFrame request, NetworkStream stream, SemaphoreSlim writeGate, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await _serveClient(request, cancellationToken).ConfigureAwait(false);
+            byte[] frame = ClientFrameCodec.Encode(response);
+            await writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                writeGate.Release();
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or IOException or SocketException)
+        {
+            // The caller went away or we are stopping; it retries elsewhere.
         }
     }
 
