@@ -11,7 +11,7 @@ namespace Tributary.Broker;
 /// <summary>What request handlers work with: this broker's config, the metadata, the controller and the replicas.</summary>
 public sealed class BrokerContext
 {
-    public BrokerContext(BrokerConfig config, ClusterController controller, ReplicaManager replicas, LogManager logs, BrokerMetrics metrics)
+    public BrokerContext(BrokerConfig config, ControllerGateway controller, ReplicaManager replicas, LogManager logs, BrokerMetrics metrics)
     {
         Config = config;
         Controller = controller;
@@ -21,7 +21,7 @@ public sealed class BrokerContext
     }
 
     public BrokerConfig Config { get; }
-    public ClusterController Controller { get; }
+    public ControllerGateway Controller { get; }
     public ReplicaManager Replicas { get; }
     public LogManager Logs { get; }
     public BrokerMetrics Metrics { get; }
@@ -31,6 +31,9 @@ public sealed class BrokerContext
     /// <summary>Hands out producer ids for InitProducerId (idempotent producers).</summary>
     public Producers.ProducerIdManager ProducerIds { get; init; } = null!;
 
+    /// <summary>The metadata quorum as this node sees it (DescribeQuorum).</summary>
+    public Func<QuorumDescription> QuorumState { get; init; } = () => QuorumDescription.Unknown;
+
     /// <summary>The group coordinator (consumer groups and committed offsets).</summary>
     public Groups.GroupCoordinator Groups { get; init; } = null!;
 
@@ -38,42 +41,42 @@ public sealed class BrokerContext
     /// Looks a topic up, creating it with the broker's defaults when auto-creation is allowed by both the broker
     /// (auto.create.topics.enable) and the request.
     /// </summary>
-    public TopicImage? GetOrAutoCreateTopic(string name, bool allowAutoCreate, out ErrorCode error)
+    public async Task<(TopicImage? Topic, ErrorCode Error)> GetOrAutoCreateTopicAsync(string name, bool allowAutoCreate, CancellationToken cancellation)
     {
-        error = ErrorCode.None;
         if (Image.Topics.TryGetValue(name, out var topic))
         {
-            return topic;
+            return (topic, ErrorCode.None);
         }
 
         if (TopicNames.Validate(name) is not null)
         {
-            error = ErrorCode.InvalidTopicException;
-            return null;
+            return (null, ErrorCode.InvalidTopicException);
         }
 
         if (!allowAutoCreate || !Config.AutoCreateTopicsEnable)
         {
-            error = ErrorCode.UnknownTopicOrPartition;
-            return null;
+            return (null, ErrorCode.UnknownTopicOrPartition);
         }
 
-        var outcome = Controller.CreateTopic(
+        var (outcome, created) = await Controller.CreateTopicAsync(
             new NewTopic(name, Config.NumPartitions, (short)Config.DefaultReplicationFactor, null, new Dictionary<string, string?>()),
-            validateOnly: false, out var created);
-        if (outcome.IsOk)
+            validateOnly: false, cancellation).ConfigureAwait(false);
+        if (outcome.IsOk && created is not null)
         {
-            return created;
+            return (created, ErrorCode.None);
         }
 
         // Another request may have created it in the meantime.
         if (outcome.Error == ErrorCode.TopicAlreadyExists && Image.Topics.TryGetValue(name, out topic))
         {
-            return topic;
+            return (topic, ErrorCode.None);
         }
 
-        error = outcome.Error;
-        return null;
+        // Kafka answers a topic that is being created (or can't be yet, e.g. too few brokers) with LEADER_NOT_AVAILABLE,
+        // which clients retry.
+        return (null, outcome.Error is ErrorCode.InvalidReplicationFactor or ErrorCode.RequestTimedOut or ErrorCode.NotController
+            ? ErrorCode.LeaderNotAvailable
+            : outcome.Error);
     }
 
     public IReadOnlyList<ConfigEntry> DescribeTopicConfigs(TopicImage topic) => TopicConfigView.Describe(Config, topic.Configs);

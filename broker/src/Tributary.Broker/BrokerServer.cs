@@ -5,6 +5,7 @@ using Tributary.Broker.Config;
 using Tributary.Broker.Metadata;
 using Tributary.Broker.Metrics;
 using Tributary.Broker.Replication;
+using Tributary.Broker.Replication.Fetcher;
 using Tributary.Broker.Requests;
 using Tributary.Storage;
 
@@ -27,6 +28,17 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
     private ReplicaManager? _replicas;
     private Groups.GroupCoordinator? _groups;
     private Producers.ProducerExpiry? _producerExpiry;
+    private IMetadataLog? _metadataLog;
+    private MetadataLoader? _loader;
+    private QuorumController? _controller;
+    private ReplicaFetcherManager? _fetchers;
+    private Task? _heartbeats;
+    private readonly CancellationTokenSource _heartbeatsDone = new();
+    private readonly TaskCompletionSource _unfenced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Protocol.Uuid _incarnationId = Protocol.Uuid.NewRandom();
+    private volatile TaskCompletionSource? _controlledShutdown;
+    private volatile bool _isFenced = true;
+    private long _brokerEpoch = -1;
     private volatile string _notReadyReason = "starting";
     private volatile bool _isReady;
 
@@ -48,6 +60,9 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
     /// <summary>Set once start-up has finished; request handling goes through it.</summary>
     public RequestDispatcher Dispatcher { get; private set; } = null!;
 
+    /// <summary>How this broker reaches the active controller (set during start-up, before <see cref="WhenReady"/> completes).</summary>
+    public ControllerGateway Controller { get; private set; } = null!;
+
     /// <summary>Cancelled when the broker begins shutting down; long polls and idle connections end with it.</summary>
     public CancellationToken Stopping => _stopping.Token;
 
@@ -56,44 +71,103 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _startup = Task.Run(StartUp, CancellationToken.None);
+        _startup = Task.Run(StartUpAsync, CancellationToken.None);
         return Task.CompletedTask;
     }
 
-    private void StartUp()
+    /// <summary>
+    /// KRaft's broker start-up order: join the metadata quorum (voters also run the controller), register with the
+    /// active controller, catch up with the metadata log up to the registration, then open the logs with the topic
+    /// configs that log describes, become leader or follower of each replica, and heartbeat until the controller
+    /// unfences this broker. Only then is it ready.
+    /// </summary>
+    private async Task StartUpAsync()
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
+        var stopping = _stopping.Token;
         try
         {
-            _notReadyReason = "loading metadata";
-            var store = new MetadataStore(Config.LogDirs[0], LoggerFactory.CreateLogger("Tributary.Metadata"));
-            var (clusterId, topics) = store.Load(Config.ClusterId);
-            var self = SelfRegistration();
-            var image = new MetadataImage(clusterId, Config.NodeId,
-                ImmutableDictionary<int, BrokerRegistration>.Empty.Add(self.NodeId, self), topics, 1);
+            FileLimitCheck.EnsureSufficient(Config.LogDirs, LoggerFactory.CreateLogger("Tributary.FileLimits"));
+            _notReadyReason = "starting the metadata quorum";
+            var metadataLog = await QuorumMetadataLog.StartAsync(Config, LoggerFactory).ConfigureAwait(false);
+            _metadataLog = metadataLog;
+            var loader = new MetadataLoader(metadataLog, LoggerFactory.CreateLogger("Tributary.Metadata"));
+            _loader = loader;
+            loader.Start();
+
+            var client = new ControllerClient(metadataLog, loader, TimeSpan.FromMilliseconds(Config.ControllerQuorumRequestTimeoutMs),
+                LoggerFactory.CreateLogger("Tributary.ControllerClient"));
+            if (metadataLog.IsVoter)
+            {
+                var controller = new QuorumController(metadataLog, () => loader.Current, loader.WaitForOffsetAsync, ControllerOptions(),
+                    TimeProvider.System, LoggerFactory.CreateLogger("Tributary.Controller"));
+                _controller = controller;
+                metadataLog.SetControllerRequestHandler(async (request, cancellation) =>
+                    ControllerRpcCodec.EncodeReply(await controller.HandleAsync(ControllerRpcCodec.DecodeCommand(request), cancellation)
+                        .ConfigureAwait(false)));
+                client.SetLocal(controller.HandleAsync, () => controller.IsActive);
+                controller.Start();
+            }
+
+            var gateway = new ControllerGateway((command, cancellation) => client.SendAsync<ControllerReply>(command, cancellation),
+                () => loader.Current, LoggerFactory.CreateLogger("Tributary.Controller"));
+            Controller = gateway;
+
+            _notReadyReason = "registering with the controller";
+            var registration = await RegisterAsync(client, stopping).ConfigureAwait(false);
+            _notReadyReason = "catching up with the metadata log";
+            await loader.WaitForOffsetAsync(registration.Offset, stopping).ConfigureAwait(false);
+            var image = loader.Current;
 
             _notReadyReason = "recovering logs";
-            FileLimitCheck.EnsureSufficient(Config.LogDirs, LoggerFactory.CreateLogger("Tributary.FileLimits"));
-            var logs = OpenLogs(topics);
+            var logs = OpenLogs(image.Topics);
             _logs = logs;
 
-            var controller = new ClusterController(store, image, TopicConfigCatalog.Validate, LoggerFactory.CreateLogger("Tributary.Controller"));
+            var fetchers = new ReplicaFetcherManager(Config.NodeId, () => Volatile.Read(ref _brokerEpoch), Replication.Fetcher.FetcherOptions.FromConfig(Config), LoggerFactory);
+            _fetchers = fetchers;
             var replicas = new ReplicaManager(Config.NodeId, logs, t => LogConfigFor(t.Configs),
-                t => TopicConfigCatalog.Resolve(Config, t.Configs).MinInsyncReplicas, LoggerFactory.CreateLogger("Tributary.Replicas"));
+                t => TopicConfigCatalog.Resolve(Config, t.Configs).MinInsyncReplicas, LoggerFactory.CreateLogger("Tributary.Replicas"))
+            {
+                Hooks = new ReplicationHooks
+                {
+                    FollowLeader = (partition, leader) => fetchers.SetLeader(new FollowerReplica(partition), leader.NodeId, leader.Host, leader.Port),
+                    StopFollowing = partition => fetchers.Remove(partition.Topic, partition.Index),
+                    AlterPartition = gateway.AlterPartitionAsync,
+                    BrokerEpoch = () => Volatile.Read(ref _brokerEpoch),
+                },
+            };
             _replicas = replicas;
-            replicas.ApplyImage(image);
-            controller.ImagePublished += replicas.ApplyImage;
 
             _notReadyReason = "loading consumer groups";
-            var groups = StartGroupCoordinator(controller, replicas);
-            var producerIds = StartProducerIds(controller, replicas);
-            var context = new BrokerContext(Config, controller, replicas, logs, Metrics) { Groups = groups, ProducerIds = producerIds };
+            var groups = StartGroupCoordinator(gateway, replicas);
+            // Subscribe before applying the current image, so no image published in between is missed.
+            loader.ImagePublished += replicas.ApplyImage;
+            replicas.ApplyImage(loader.Current);
+            replicas.StartIsrMaintenance(Config.ReplicaLagTimeMaxMs);
+
+            var producerIds = StartProducerIds(gateway, replicas);
+            var context = new BrokerContext(Config, gateway, replicas, logs, Metrics)
+            {
+                Groups = groups,
+                ProducerIds = producerIds,
+                QuorumState = DescribeQuorum,
+            };
             Dispatcher = new RequestDispatcher(context);
             Metrics.AttachSource(this);
             Metrics.AttachConsumerGroupLagSource(new Groups.ConsumerGroupLag(groups, replicas));
+
+            _notReadyReason = "waiting for the controller to unfence this broker";
+            _heartbeats = Task.Run(() => HeartbeatLoopAsync(client, loader, registration.BrokerEpoch, stopping), CancellationToken.None);
+            await _unfenced.Task.WaitAsync(stopping).ConfigureAwait(false);
+
             _isReady = true;
             _ready.TrySetResult();
-            LogReady(_logger, Config.NodeId, clusterId, topics.Count, started.ElapsedMilliseconds);
+            LogReady(_logger, Config.NodeId, loader.Current.ClusterId, loader.Current.Topics.Count, started.ElapsedMilliseconds);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            _notReadyReason = "stopped during start-up";
+            _ready.TrySetCanceled(stopping);
         }
         catch (Exception e)
         {
@@ -106,6 +180,113 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
         }
     }
 
+    /// <summary>Registers this incarnation with the active controller, retrying until one answers.</summary>
+    private async Task<RegisterBrokerReply> RegisterAsync(ControllerClient client, CancellationToken stopping)
+    {
+        var endpoints = RegisteredEndpoints();
+        while (true)
+        {
+            stopping.ThrowIfCancellationRequested();
+            var reply = await client.SendAsync<RegisterBrokerReply>(
+                new RegisterBrokerCommand(Config.NodeId, _incarnationId, endpoints, Config.BrokerRack), stopping).ConfigureAwait(false);
+            if (reply.IsOk)
+            {
+                Volatile.Write(ref _brokerEpoch, reply.BrokerEpoch);
+                LogRegistered(_logger, Config.NodeId, reply.BrokerEpoch);
+                return reply;
+            }
+
+            LogRegistrationRetry(_logger, reply.Error, reply.Message ?? "");
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(Config.BrokerHeartbeatIntervalMs, 500)), stopping).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Heartbeats to the active controller every broker.heartbeat.interval.ms (at once while fenced or shutting down):
+    /// keeps the session alive, reports the applied metadata offset (which unfences a caught-up broker), re-registers
+    /// after a STALE_BROKER_EPOCH, and carries the controlled-shutdown request.
+    /// </summary>
+    private async Task HeartbeatLoopAsync(ControllerClient client, MetadataLoader loader, long epoch, CancellationToken stopping)
+    {
+        var interval = TimeSpan.FromMilliseconds(Config.BrokerHeartbeatIntervalMs);
+        var fastInterval = TimeSpan.FromMilliseconds(Math.Min(Config.BrokerHeartbeatIntervalMs, 100));
+        while (!_heartbeatsDone.IsCancellationRequested)
+        {
+            var fenced = true;
+            try
+            {
+                var wantShutdown = _controlledShutdown is not null;
+                var reply = await client.SendAsync<BrokerHeartbeatReply>(
+                    new BrokerHeartbeatCommand(Config.NodeId, epoch, loader.Current.Offset, WantFence: false, WantShutdown: wantShutdown),
+                    _heartbeatsDone.Token).ConfigureAwait(false);
+                if (reply.Error == Protocol.ErrorCode.StaleBrokerEpoch)
+                {
+                    // The controller forgot us (e.g. fenced and replaced by a newer incarnation record): register again.
+                    var registration = await RegisterAsync(client, _heartbeatsDone.Token).ConfigureAwait(false);
+                    epoch = registration.BrokerEpoch;
+                    continue;
+                }
+
+                if (reply.IsOk)
+                {
+                    fenced = reply.IsFenced;
+                    _isFenced = reply.IsFenced;
+                    if (!reply.IsFenced)
+                    {
+                        _unfenced.TrySetResult();
+                    }
+
+                    if (wantShutdown && reply.ShouldShutdown)
+                    {
+                        _controlledShutdown?.TrySetResult();
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogHeartbeatFailed(_logger, e.Message);
+            }
+
+            try
+            {
+                var urgent = fenced || _controlledShutdown is not null;
+                await Task.Delay(urgent ? fastInterval : interval, _heartbeatsDone.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
+        _ = stopping;
+    }
+
+    private IReadOnlyList<Controller.Records.BrokerEndpoint> RegisteredEndpoints()
+    {
+        // The inter-broker listener first: followers reach leaders through the first endpoint.
+        return Config.AdvertisedListeners
+            .OrderBy(l => l.Name == Config.InterBrokerListenerName ? 0 : 1)
+            .Select(l => new Controller.Records.BrokerEndpoint(l.Name, l.Host, l.Port, SecurityProtocol: 0))
+            .ToList();
+    }
+
+    private QuorumControllerOptions ControllerOptions() => new()
+    {
+        ClusterId = Config.ClusterId,
+        BrokerSessionTimeout = TimeSpan.FromMilliseconds(Config.BrokerSessionTimeoutMs),
+        UncleanLeaderElectionEnable = Config.UncleanLeaderElectionEnable,
+        AutoLeaderRebalanceEnable = Config.AutoLeaderRebalanceEnable,
+        LeaderImbalanceCheckInterval = TimeSpan.FromSeconds(Config.LeaderImbalanceCheckIntervalSeconds),
+        LeaderImbalancePerBrokerPercentage = Config.LeaderImbalancePerBrokerPercentage,
+        ValidateTopicConfig = TopicConfigCatalog.Validate,
+    };
+
+    private QuorumDescription DescribeQuorum() => _metadataLog is QuorumMetadataLog log ? log.Describe() : QuorumDescription.Unknown;
+
     /// <summary>Opens (and, after an unclean stop, recovers) every partition log; starts flushing, retention and cleaning.</summary>
     private LogManager OpenLogs(ImmutableSortedDictionary<string, TopicImage> topics) =>
         LogManager.Open(new LogManagerOptions
@@ -115,6 +296,9 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             TopicConfig = topic => topics.TryGetValue(topic, out var t) ? LogConfigFor(t.Configs) : LogConfigFor(ImmutableDictionary<string, string>.Empty),
             // Kafka's default scheduler interval is "never" (Long.MaxValue); the tick also drives checkpoints, so keep it ≤ 1 s.
             FlushSchedulerIntervalMs = Math.Clamp(Config.LogFlushSchedulerIntervalMs, 10, 1000),
+            // The replica layer owns the high watermark (the slowest in-sync replica's log end on a leader).
+            HighWatermarkFollowsLogEnd = false,
+            HighWatermarkCheckpointIntervalMs = Config.ReplicaHighWatermarkCheckpointIntervalMs,
             RetentionCheckIntervalMs = Config.LogRetentionCheckIntervalMs,
             Cleaner = new Storage.Cleaner.LogCleanerOptions
             {
@@ -126,26 +310,26 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             },
         }, LoggerFactory);
 
-    /// <summary>Rebuilds the groups from <c>__consumer_offsets</c> before the broker reports ready, then starts their timers.</summary>
-    private Groups.GroupCoordinator StartGroupCoordinator(ClusterController controller, ReplicaManager replicas)
+    /// <summary>The group coordinator serves the groups of the <c>__consumer_offsets</c> partitions this broker leads.</summary>
+    private Groups.GroupCoordinator StartGroupCoordinator(ControllerGateway controller, ReplicaManager replicas)
     {
         var logger = LoggerFactory.CreateLogger("Tributary.Groups");
         var groups = new Groups.GroupCoordinator(Groups.GroupCoordinatorOptions.From(Config),
             new Groups.OffsetsTopic(Config, controller, replicas, logger), TimeProvider.System, logger);
-        groups.Load();
         groups.Start();
         _groups = groups;
         return groups;
     }
 
-    /// <summary>Producer ids come from persisted controller blocks; idle producers expire from every partition.</summary>
-    private Producers.ProducerIdManager StartProducerIds(ClusterController controller, ReplicaManager replicas)
+    /// <summary>Producer ids come in blocks from the controller; idle producers expire from every partition.</summary>
+    private Producers.ProducerIdManager StartProducerIds(ControllerGateway controller, ReplicaManager replicas)
     {
         var logger = LoggerFactory.CreateLogger("Tributary.Producers");
         _producerExpiry = new Producers.ProducerExpiry(() => replicas.Partitions.Select(p => p.Log).ToList(),
             Config.ProducerIdExpirationMs, Config.ProducerIdExpirationCheckIntervalMs, TimeProvider.System, logger);
         _producerExpiry.Start();
-        return new Producers.ProducerIdManager(() => controller.AllocateProducerIdBlock(Config.NodeId), logger);
+        return new Producers.ProducerIdManager(
+            cancellation => controller.AllocateProducerIdBlockAsync(Config.NodeId, Volatile.Read(ref _brokerEpoch), cancellation), logger);
     }
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -153,15 +337,35 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
-    /// Runs before Kestrel stops: readiness drops and connections (idle ones, long polls) end now, so the listener
-    /// shutdown doesn't wait out its timeout. Controlled shutdown (moving leadership away) belongs here too.
+    /// Runs before Kestrel stops. Controlled shutdown first (controlled.shutdown.enable): while still serving, ask the
+    /// controller to move this broker's leaderships away and drop it from ISRs, and wait until it says so (bounded), so
+    /// producers with acks=all see no failed write. Then readiness drops and connections (idle ones, long polls) end.
     /// </summary>
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         _isReady = false;
         _notReadyReason = "shutting down";
+        if (Config.ControlledShutdownEnable && _heartbeats is not null && _startup is { IsCompletedSuccessfully: true } && !_isFenced)
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _controlledShutdown = done;
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            try
+            {
+                await done.Task.WaitAsync(ControlledShutdownTimeout, cancellationToken).ConfigureAwait(false);
+                LogControlledShutdown(_logger, Config.NodeId, sw.ElapsedMilliseconds);
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+            {
+                LogControlledShutdownTimedOut(_logger, Config.NodeId, sw.ElapsedMilliseconds);
+            }
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
     }
+
+    /// <summary>Kafka retries controlled shutdown for a while and then stops anyway; so do we.</summary>
+    private static readonly TimeSpan ControlledShutdownTimeout = TimeSpan.FromSeconds(30);
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -174,8 +378,19 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             await _startup.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        await _heartbeatsDone.CancelAsync().ConfigureAwait(false);
+        if (_heartbeats is not null)
+        {
+            await _heartbeats.ConfigureAwait(false);
+        }
+
         Metrics.DetachSource();
         Metrics.DetachConsumerGroupLagSource();
+        if (_fetchers is not null)
+        {
+            await _fetchers.DisposeAsync().ConfigureAwait(false);
+        }
+
         _groups?.Dispose();
         _producerExpiry?.Dispose();
         _replicas?.Dispose();
@@ -184,14 +399,22 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             _logs.Close();
             LogStopped(_logger, Config.NodeId);
         }
-    }
 
-    private BrokerRegistration SelfRegistration()
-    {
-        var advertised = Config.AdvertisedListeners.FirstOrDefault(l => Config.BrokerListeners.Any(b => b.Name == l.Name))
-                         ?? Config.AdvertisedListeners.FirstOrDefault()
-                         ?? throw new InvalidOperationException("no advertised listener");
-        return new BrokerRegistration(Config.NodeId, advertised.Host, advertised.Port, Config.BrokerRack);
+        if (_controller is not null)
+        {
+            await _controller.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_loader is not null)
+        {
+            await _loader.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_metadataLog is not null)
+        {
+            // A leading voter hands leadership over before it stops (shorter failover than an election timeout).
+            await _metadataLog.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>Maps Kafka's topic configs (overrides over broker defaults) onto the storage layer's typed config.</summary>
@@ -222,15 +445,21 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
         };
     }
 
-    // IBrokerMetricsSource: what the gauges on /metrics read.
+    // IBrokerMetricsSource: what the gauges on /metrics read. Controller gauges are non-zero on the active controller only,
+    // as in Kafka, so sums over all brokers are the cluster's figures.
     int IBrokerMetricsSource.PartitionCount => _replicas?.Partitions.Count() ?? 0;
-    int IBrokerMetricsSource.LeaderCount => _replicas?.Partitions.Count(p => p.Image.Leader == Config.NodeId) ?? 0;
+    int IBrokerMetricsSource.LeaderCount => _replicas?.Partitions.Count(p => p.IsLeader) ?? 0;
     int IBrokerMetricsSource.UnderReplicatedPartitions =>
-        _replicas?.Partitions.Count(p => p.Image.Leader == Config.NodeId && p.Image.Isr.Length < p.Image.Replicas.Length) ?? 0;
-    int IBrokerMetricsSource.UnderMinIsrPartitions => 0;
-    int IBrokerMetricsSource.OfflinePartitions => _replicas?.Partitions.Count(p => p.Image.IsOffline) ?? 0;
-    bool IBrokerMetricsSource.IsActiveController => _isReady;
-    int IBrokerMetricsSource.ActiveBrokerCount => _isReady ? 1 : 0;
+        _replicas?.Partitions.Count(p => p.IsLeader && p.Image.Isr.Length < p.Image.Replicas.Length) ?? 0;
+    int IBrokerMetricsSource.UnderMinIsrPartitions =>
+        _replicas?.Partitions.Count(p => p.IsLeader && p.Image.Isr.Length < p.MinInsyncReplicas) ?? 0;
+    int IBrokerMetricsSource.OfflinePartitions => IsActiveController
+        ? _loader?.Current.Topics.Values.Sum(t => t.Partitions.Count(p => p.IsOffline)) ?? 0
+        : 0;
+    bool IBrokerMetricsSource.IsActiveController => IsActiveController;
+    int IBrokerMetricsSource.ActiveBrokerCount => IsActiveController ? _loader?.Current.Brokers.Values.Count(b => !b.Fenced) ?? 0 : 0;
+
+    private bool IsActiveController => _controller?.IsActive ?? false;
 
     IEnumerable<(string Topic, int Partition, long SizeBytes)> IBrokerMetricsSource.LogSizes() =>
         _replicas?.Partitions.Select(p => (p.Topic, p.Index, p.Log.SizeInBytes)) ?? [];
@@ -240,6 +469,21 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
 
     [LoggerMessage(EventId = 2, EventName = "BrokerStartupFailed", Level = LogLevel.Critical, Message = "Broker start-up failed")]
     private static partial void LogStartupFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4, EventName = "BrokerRegistered", Level = LogLevel.Information, Message = "Broker {NodeId} registered with the controller; broker epoch {BrokerEpoch}")]
+    private static partial void LogRegistered(ILogger logger, int nodeId, long brokerEpoch);
+
+    [LoggerMessage(EventId = 5, EventName = "BrokerRegistrationRetry", Level = LogLevel.Information, Message = "Registration not accepted yet: {Error} {Reason}")]
+    private static partial void LogRegistrationRetry(ILogger logger, Protocol.ErrorCode error, string reason);
+
+    [LoggerMessage(EventId = 6, EventName = "BrokerHeartbeatFailed", Level = LogLevel.Warning, Message = "Heartbeat to the controller failed: {Reason}")]
+    private static partial void LogHeartbeatFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 7, EventName = "ControlledShutdownDone", Level = LogLevel.Information, Message = "Broker {NodeId}: controlled shutdown complete after {ElapsedMs} ms (no leaderships left)")]
+    private static partial void LogControlledShutdown(ILogger logger, int nodeId, long elapsedMs);
+
+    [LoggerMessage(EventId = 8, EventName = "ControlledShutdownTimedOut", Level = LogLevel.Warning, Message = "Broker {NodeId}: controlled shutdown not confirmed after {ElapsedMs} ms; stopping anyway")]
+    private static partial void LogControlledShutdownTimedOut(ILogger logger, int nodeId, long elapsedMs);
 
     [LoggerMessage(EventId = 3, EventName = "BrokerStopped", Level = LogLevel.Information, Message = "Broker {NodeId} stopped; logs closed cleanly")]
     private static partial void LogStopped(ILogger logger, int nodeId);

@@ -113,7 +113,7 @@ public sealed class BrokerHost : IAsyncDisposable
             string.Join(",", Config.AdvertisedListeners), string.Join(",", Config.LogDirs));
         foreach (var listener in Config.ControllerListeners)
         {
-            HostLog.ControllerListenerNotServed(_logger, listener.ToString());
+            HostLog.ControllerListenerServedByQuorum(_logger, listener.ToString());
         }
 
         await App.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -16,9 +16,9 @@ internal static partial class HostLog
         Message = "HTTP listener bound to {EndPoint} (/healthz, /readyz, /metrics)")]
     public static partial void HttpListenerBound(ILogger logger, string endPoint);
 
-    [LoggerMessage(EventId = 4, EventName = "ControllerListenerNotServed", Level = LogLevel.Warning,
-        Message = "Controller listener {Listener} is not bound: the KRaft controller transport is not part of this host yet")]
-    public static partial void ControllerListenerNotServed(ILogger logger, string listener);
+    [LoggerMessage(EventId = 4, EventName = "ControllerListenerServedByQuorum", Level = LogLevel.Information,
+        Message = "Controller listener {Listener} carries the metadata quorum (Raft between voters, controller calls, observer fetches)")]
+    public static partial void ControllerListenerServedByQuorum(ILogger logger, string listener);
 
     [LoggerMessage(EventId = 5, EventName = "BrokerStarting", Level = LogLevel.Information,
         Message = "Starting broker node.id={NodeId} roles={Roles} advertised={Advertised} log.dirs={LogDirs}")]

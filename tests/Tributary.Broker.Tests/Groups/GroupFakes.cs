@@ -14,42 +14,121 @@ internal sealed class FakeTimeProvider : TimeProvider
     public void Advance(TimeSpan by) => _now += by;
 }
 
-/// <summary>An in-memory stand-in for <c>__consumer_offsets</c>: records per partition, appends can be made to fail.</summary>
+/// <summary>
+/// An in-memory stand-in for <c>__consumer_offsets</c>: records per partition, appends can be made to fail or to wait for
+/// replication, leadership of each partition can be moved away and back, replay can be held.
+/// </summary>
 internal sealed class FakeGroupRecordLog : IGroupRecordLog
 {
     private readonly Dictionary<int, List<GroupRecord>> _partitions = new();
+    private readonly HashSet<int> _led = [];
+    private long _nextPosition;
 
-    public int PartitionCount { get; init; } = 50;
-    public bool Exists { get; private set; }
-    public ErrorCode FailAppendsWith { get; set; } = ErrorCode.None;
-
-    public IEnumerable<GroupRecord> All => _partitions.Values.SelectMany(p => p);
-
-    public ErrorCode EnsureCreated()
+    /// <param name="leadAll">Whether this broker starts out leading every partition (a single broker).</param>
+    public FakeGroupRecordLog(bool leadAll = true, int partitionCount = 50)
     {
-        Exists = true;
-        return ErrorCode.None;
+        PartitionCount = partitionCount;
+        if (leadAll)
+        {
+            _led.UnionWith(Enumerable.Range(0, partitionCount));
+        }
     }
 
-    public ErrorCode Append(int partition, IReadOnlyList<GroupRecord> records, long nowMs)
+    public int PartitionCount { get; }
+    public ErrorCode FailAppendsWith { get; set; } = ErrorCode.None;
+
+    /// <summary>While set, appends succeed but their replication completes only when this does.</summary>
+    public TaskCompletionSource<ErrorCode>? Replication { get; set; }
+
+    /// <summary>Replay waits until this is set (it is, unless a test resets it).</summary>
+    public ManualResetEventSlim BlockReplay { get; } = new(initialState: true);
+
+    public IEnumerable<GroupRecord> All
+    {
+        get
+        {
+            lock (_partitions)
+            {
+                return _partitions.Values.SelectMany(p => p).ToList();
+            }
+        }
+    }
+
+    public event Action<int, bool>? LeadershipChanged;
+
+    public bool Leads(int partition)
+    {
+        lock (_led)
+        {
+            return _led.Contains(partition);
+        }
+    }
+
+    public IReadOnlyList<int> LedPartitions()
+    {
+        lock (_led)
+        {
+            return _led.Order().ToList();
+        }
+    }
+
+    /// <summary>This broker becomes the partition's leader (as the replica manager reports it).</summary>
+    public void Lead(int partition)
+    {
+        lock (_led)
+        {
+            _led.Add(partition);
+        }
+
+        LeadershipChanged?.Invoke(partition, true);
+    }
+
+    /// <summary>This broker stops leading the partition.</summary>
+    public void Resign(int partition)
+    {
+        lock (_led)
+        {
+            _led.Remove(partition);
+        }
+
+        LeadershipChanged?.Invoke(partition, false);
+    }
+
+    public Task<ErrorCode> EnsureCreatedAsync(CancellationToken cancellation) => Task.FromResult(ErrorCode.None);
+
+    public GroupAppend Append(int partition, IReadOnlyList<GroupRecord> records, long nowMs, int timeoutMs, CancellationToken cancellation)
     {
         if (FailAppendsWith != ErrorCode.None)
         {
-            return FailAppendsWith;
+            return GroupAppend.Failed(FailAppendsWith);
         }
 
         // Round-trip through a real batch, as the broker does, to keep the fake honest about what is encodable.
         _ = GroupCoordinator.BuildBatch(records, nowMs);
-        if (!_partitions.TryGetValue(partition, out var list))
+        long position;
+        lock (_partitions)
         {
-            _partitions[partition] = list = [];
+            if (!_partitions.TryGetValue(partition, out var list))
+            {
+                _partitions[partition] = list = [];
+            }
+
+            list.AddRange(records);
+            position = _nextPosition;
+            _nextPosition += records.Count;
         }
 
-        list.AddRange(records);
-        return ErrorCode.None;
+        return new GroupAppend(ErrorCode.None, position, Replication?.Task ?? Task.FromResult(ErrorCode.None));
     }
 
-    public IEnumerable<GroupRecord> Replay(int partition) => _partitions.TryGetValue(partition, out var list) ? list.ToList() : [];
+    public IEnumerable<GroupRecord> Replay(int partition)
+    {
+        Assert.True(BlockReplay.Wait(TimeSpan.FromSeconds(10)), "replay was never released");
+        lock (_partitions)
+        {
+            return _partitions.TryGetValue(partition, out var list) ? list.ToList() : [];
+        }
+    }
 }
 
 /// <summary>A coordinator over fakes, loaded and ready, with helpers that speak like a consumer.</summary>
@@ -62,14 +141,31 @@ internal sealed class CoordinatorFixture
         Options = options ?? new GroupCoordinatorOptions { InitialRebalanceDelayMs = 0 };
         Log = log ?? new FakeGroupRecordLog();
         Time = time ?? new FakeTimeProvider();
-        Coordinator = new GroupCoordinator(Options, Log, Time, NullLogger.Instance);
-        Coordinator.Load();
+        Coordinator = Started(new GroupCoordinator(Options, Log, Time, NullLogger.Instance));
     }
 
     public GroupCoordinatorOptions Options { get; }
     public FakeGroupRecordLog Log { get; }
     public FakeTimeProvider Time { get; }
     public GroupCoordinator Coordinator { get; }
+
+    /// <summary>Follows the log's leadership and waits until every led partition is loaded.</summary>
+    public static GroupCoordinator Started(GroupCoordinator coordinator)
+    {
+        coordinator.TrackLeadership();
+        Assert.True(coordinator.WhenLoadedAsync().Wait(TimeSpan.FromSeconds(10)), "loading did not finish");
+        return coordinator;
+    }
+
+    /// <summary>The offsets partition of a group with the fake's 50 partitions.</summary>
+    public static int PartitionOf(string groupId) => OffsetsTopicPartitioner.PartitionFor(groupId, 50);
+
+    public IReadOnlyList<ErrorCode> Commit(OffsetCommitCall call) => Completed(Coordinator.CommitOffsetsAsync(call));
+
+    public IReadOnlyList<ErrorCode> DeleteGroups(IReadOnlyList<string> groupIds) => Completed(Coordinator.DeleteGroupsAsync(groupIds));
+
+    public (ErrorCode Error, IReadOnlyList<ErrorCode> PartitionErrors) DeleteOffsets(string groupId, IReadOnlyList<(string Topic, int Partition)> partitions) =>
+        Completed(Coordinator.DeleteOffsetsAsync(groupId, partitions));
 
     public static MemberProtocol[] Range(string topic = "t") => [new("range", Subscription(topic))];
 

@@ -220,7 +220,7 @@ public class GroupMembershipTests
         Completed(f.Coordinator.JoinGroupAsync(Join(instanceId: "inst-1")));
 
         Assert.Equal(ErrorCode.FencedInstanceId, f.Coordinator.Heartbeat(Group, before.MemberId, "inst-1", before.GenerationId));
-        var commit = f.Coordinator.CommitOffsets(new OffsetCommitCall(Group, before.GenerationId, before.MemberId, "inst-1",
+        var commit = f.Commit(new OffsetCommitCall(Group, before.GenerationId, before.MemberId, "inst-1",
             [new OffsetCommitEntry("t", 0, 1, -1, null)]));
         Assert.Equal(ErrorCode.FencedInstanceId, Assert.Single(commit));
     }
@@ -297,7 +297,7 @@ public class GroupMembershipTests
     {
         var f = new CoordinatorFixture();
         f.StableSingleMember();
-        f.Coordinator.CommitOffsets(new OffsetCommitCall("simple", -1, "", null, [new OffsetCommitEntry("t", 0, 1, -1, null)]));
+        f.Commit(new OffsetCommitCall("simple", -1, "", null, [new OffsetCommitEntry("t", 0, 1, -1, null)]));
 
         var (_, stable) = f.Coordinator.ListGroups([GroupState.Stable]);
         var (_, all) = f.Coordinator.ListGroups(null);

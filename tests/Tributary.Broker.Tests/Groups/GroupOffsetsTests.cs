@@ -14,7 +14,7 @@ public class GroupOffsetsTests
     {
         var f = new CoordinatorFixture();
 
-        var errors = f.Coordinator.CommitOffsets(Simple("s", new OffsetCommitEntry("t", 3, 40, 2, "note")));
+        var errors = f.Commit(Simple("s", new OffsetCommitEntry("t", 3, 40, 2, "note")));
         var (error, offsets) = f.Coordinator.FetchOffsets("s", [("t", 3), ("t", 4)]);
 
         Assert.Equal(ErrorCode.None, Assert.Single(errors));
@@ -29,7 +29,7 @@ public class GroupOffsetsTests
         var f = new CoordinatorFixture();
         f.StableSingleMember();
 
-        var errors = f.Coordinator.CommitOffsets(Simple(Group, new OffsetCommitEntry("t", 0, 1, -1, null)));
+        var errors = f.Commit(Simple(Group, new OffsetCommitEntry("t", 0, 1, -1, null)));
 
         Assert.Equal(ErrorCode.UnknownMemberId, Assert.Single(errors));
     }
@@ -40,7 +40,7 @@ public class GroupOffsetsTests
         var f = new CoordinatorFixture();
         var joined = f.StableSingleMember();
 
-        var errors = f.Coordinator.CommitOffsets(new OffsetCommitCall(Group, joined.GenerationId - 1, joined.MemberId, null,
+        var errors = f.Commit(new OffsetCommitCall(Group, joined.GenerationId - 1, joined.MemberId, null,
             [new OffsetCommitEntry("t", 0, 1, -1, null)]));
 
         Assert.Equal(ErrorCode.IllegalGeneration, Assert.Single(errors));
@@ -52,7 +52,7 @@ public class GroupOffsetsTests
         var f = new CoordinatorFixture();
         var joined = Completed(f.JoinNew());
 
-        var errors = f.Coordinator.CommitOffsets(new OffsetCommitCall(Group, joined.GenerationId, joined.MemberId, null,
+        var errors = f.Commit(new OffsetCommitCall(Group, joined.GenerationId, joined.MemberId, null,
             [new OffsetCommitEntry("t", 0, 1, -1, null)]));
 
         Assert.Equal(ErrorCode.RebalanceInProgress, Assert.Single(errors));
@@ -63,7 +63,7 @@ public class GroupOffsetsTests
     {
         var f = new CoordinatorFixture();
 
-        f.Coordinator.CommitOffsets(Simple("my-group", new OffsetCommitEntry("t", 0, 5, -1, null)));
+        f.Commit(Simple("my-group", new OffsetCommitEntry("t", 0, 5, -1, null)));
 
         var record = Assert.Single(f.Log.Replay(36));
         Assert.Equal(new OffsetCommitKey("my-group", "t", 0), OffsetsTopicRecords.ReadKey(record.Key));
@@ -74,10 +74,10 @@ public class GroupOffsetsTests
     public void Failed_append_answers_an_error_and_keeps_the_previous_offset()
     {
         var f = new CoordinatorFixture();
-        f.Coordinator.CommitOffsets(Simple("s", new OffsetCommitEntry("t", 0, 5, -1, null)));
+        f.Commit(Simple("s", new OffsetCommitEntry("t", 0, 5, -1, null)));
         f.Log.FailAppendsWith = ErrorCode.NotEnoughReplicas;
 
-        var errors = f.Coordinator.CommitOffsets(Simple("s", new OffsetCommitEntry("t", 0, 9, -1, null)));
+        var errors = f.Commit(Simple("s", new OffsetCommitEntry("t", 0, 9, -1, null)));
 
         Assert.Equal(ErrorCode.CoordinatorNotAvailable, Assert.Single(errors));
         Assert.Equal(5, f.Coordinator.FetchOffsets("s", [("t", 0)]).Offsets[0].Offset);
@@ -88,7 +88,7 @@ public class GroupOffsetsTests
     {
         var f = new CoordinatorFixture();
 
-        var errors = f.Coordinator.CommitOffsets(Simple("s", new OffsetCommitEntry("t", 0, 5, -1, new string('x', 5000))));
+        var errors = f.Commit(Simple("s", new OffsetCommitEntry("t", 0, 5, -1, new string('x', 5000))));
 
         Assert.Equal(ErrorCode.OffsetMetadataTooLarge, Assert.Single(errors));
     }
@@ -98,11 +98,10 @@ public class GroupOffsetsTests
     {
         var f = new CoordinatorFixture();
         var joined = f.StableSingleMember(assignment: [4], instanceId: "inst-1");
-        f.Coordinator.CommitOffsets(new OffsetCommitCall(Group, joined.GenerationId, joined.MemberId, "inst-1",
+        f.Commit(new OffsetCommitCall(Group, joined.GenerationId, joined.MemberId, "inst-1",
             [new OffsetCommitEntry("t", 1, 77, 3, "m")]));
 
-        var restarted = new GroupCoordinator(f.Options, f.Log, f.Time, NullLogger.Instance);
-        restarted.Load();
+        var restarted = Started(new GroupCoordinator(f.Options, f.Log, f.Time, NullLogger.Instance));
 
         Assert.Equal(77, restarted.FetchOffsets(Group, [("t", 1)]).Offsets[0].Offset);
         var description = restarted.DescribeGroup(Group);
@@ -115,13 +114,22 @@ public class GroupOffsetsTests
     }
 
     [Fact]
-    public void Group_apis_answer_load_in_progress_before_load()
+    public async Task Group_apis_answer_load_in_progress_while_the_partition_loads()
     {
-        var coordinator = new GroupCoordinator(new GroupCoordinatorOptions(), new FakeGroupRecordLog(), new FakeTimeProvider(), NullLogger.Instance);
+        var log = new FakeGroupRecordLog();
+        log.Append(PartitionOf(Group), [new GroupRecord(OffsetsTopicRecords.OffsetCommitKeyBytes(Group, "t", 0),
+            OffsetsTopicRecords.OffsetCommitValueBytes(new CommittedOffset(3, -1, "", 0)))], 0, 5000, CancellationToken.None);
+        log.BlockReplay.Reset();
+        var coordinator = new GroupCoordinator(new GroupCoordinatorOptions(), log, new FakeTimeProvider(), NullLogger.Instance);
+
+        coordinator.TrackLeadership();
 
         Assert.Equal(ErrorCode.CoordinatorLoadInProgress, coordinator.Heartbeat(Group, "m", null, 1));
         Assert.Equal(ErrorCode.CoordinatorLoadInProgress, coordinator.FetchOffsets(Group, null).Error);
         Assert.Equal(ErrorCode.CoordinatorLoadInProgress, Completed(coordinator.JoinGroupAsync(Join())).Error);
+        log.BlockReplay.Set();
+        await coordinator.WhenLoadedAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(3, coordinator.FetchOffsets(Group, [("t", 0)]).Offsets[0].Offset);
     }
 
     [Fact]
@@ -130,21 +138,20 @@ public class GroupOffsetsTests
         var f = new CoordinatorFixture();
         f.StableSingleMember();
 
-        Assert.Equal(ErrorCode.NonEmptyGroup, Assert.Single(f.Coordinator.DeleteGroups([Group])));
+        Assert.Equal(ErrorCode.NonEmptyGroup, Assert.Single(f.DeleteGroups([Group])));
     }
 
     [Fact]
     public void Deleting_an_empty_group_tombstones_its_offsets_and_metadata_and_survives_restart()
     {
         var f = new CoordinatorFixture();
-        f.Coordinator.CommitOffsets(Simple("s", new OffsetCommitEntry("t", 0, 5, -1, null), new OffsetCommitEntry("t", 1, 6, -1, null)));
+        f.Commit(Simple("s", new OffsetCommitEntry("t", 0, 5, -1, null), new OffsetCommitEntry("t", 1, 6, -1, null)));
 
-        var errors = f.Coordinator.DeleteGroups(["s", "unknown"]);
+        var errors = f.DeleteGroups(["s", "unknown"]);
 
         Assert.Equal([ErrorCode.None, ErrorCode.GroupIdNotFound], errors);
         Assert.Equal(3, f.Log.All.Count(r => r.Value is null));
-        var restarted = new GroupCoordinator(f.Options, f.Log, f.Time, NullLogger.Instance);
-        restarted.Load();
+        var restarted = Started(new GroupCoordinator(f.Options, f.Log, f.Time, NullLogger.Instance));
         Assert.Equal(-1, restarted.FetchOffsets("s", [("t", 0)]).Offsets[0].Offset);
         Assert.Empty(restarted.ListGroups(null).Groups);
     }
@@ -154,10 +161,10 @@ public class GroupOffsetsTests
     {
         var f = new CoordinatorFixture();
         var joined = f.StableSingleMember();
-        f.Coordinator.CommitOffsets(new OffsetCommitCall(Group, joined.GenerationId, joined.MemberId, null,
+        f.Commit(new OffsetCommitCall(Group, joined.GenerationId, joined.MemberId, null,
             [new OffsetCommitEntry("t", 0, 5, -1, null), new OffsetCommitEntry("other", 0, 5, -1, null)]));
 
-        var (error, partitions) = f.Coordinator.DeleteOffsets(Group, [("t", 0), ("other", 0)]);
+        var (error, partitions) = f.DeleteOffsets(Group, [("t", 0), ("other", 0)]);
 
         Assert.Equal(ErrorCode.None, error);
         Assert.Equal([ErrorCode.GroupSubscribedToTopic, ErrorCode.None], partitions);
@@ -167,7 +174,7 @@ public class GroupOffsetsTests
 
     [Fact]
     public void Offset_delete_of_an_unknown_group_is_group_id_not_found() =>
-        Assert.Equal(ErrorCode.GroupIdNotFound, new CoordinatorFixture().Coordinator.DeleteOffsets("nope", [("t", 0)]).Error);
+        Assert.Equal(ErrorCode.GroupIdNotFound, new CoordinatorFixture().DeleteOffsets("nope", [("t", 0)]).Error);
 
     [Fact]
     public void Offsets_of_an_empty_group_expire_after_the_retention_and_the_group_goes_away()
@@ -178,7 +185,7 @@ public class GroupOffsetsTests
             OffsetsRetentionMs = 60_000,
             OffsetsRetentionCheckIntervalMs = 1_000,
         });
-        f.Coordinator.CommitOffsets(Simple("s", new OffsetCommitEntry("t", 0, 5, -1, null)));
+        f.Commit(Simple("s", new OffsetCommitEntry("t", 0, 5, -1, null)));
 
         f.Advance(30_000);
         Assert.Equal(5, f.Coordinator.FetchOffsets("s", [("t", 0)]).Offsets[0].Offset);
@@ -198,7 +205,7 @@ public class GroupOffsetsTests
             OffsetsRetentionCheckIntervalMs = 1_000,
         });
         var joined = f.StableSingleMember();
-        f.Coordinator.CommitOffsets(new OffsetCommitCall(Group, joined.GenerationId, joined.MemberId, null, [new OffsetCommitEntry("t", 0, 5, -1, null)]));
+        f.Commit(new OffsetCommitCall(Group, joined.GenerationId, joined.MemberId, null, [new OffsetCommitEntry("t", 0, 5, -1, null)]));
 
         for (int i = 0; i < 14; i++)
         {

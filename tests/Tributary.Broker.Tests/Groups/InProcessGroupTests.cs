@@ -35,6 +35,7 @@ public sealed class InProcessGroupTests : IDisposable
             var coordinator = (FindCoordinatorResponse)await CallAsync(broker, new FindCoordinatorRequest { KeyType = 0, CoordinatorKeys = { "g" } },
                 FindCoordinatorRequest.ApiKey, 4);
             Assert.Equal((short)ErrorCode.None, Assert.Single(coordinator.Coordinators).ErrorCode);
+            await WaitUntilLoadedAsync(broker);
 
             var required = (JoinGroupResponse)await CallAsync(broker, Join(""), JoinGroupRequest.ApiKey, 7);
             Assert.Equal((short)ErrorCode.MemberIdRequired, required.ErrorCode);
@@ -74,6 +75,7 @@ public sealed class InProcessGroupTests : IDisposable
 
         await using (var restarted = await StartAsync())
         {
+            await WaitUntilLoadedAsync(restarted);
             var fetched = (OffsetFetchResponse)await CallAsync(restarted, new OffsetFetchRequest
             {
                 Groups = { new OffsetFetchRequest.OffsetFetchRequestGroup { GroupId = "g", Topics = null } },
@@ -116,6 +118,24 @@ public sealed class InProcessGroupTests : IDisposable
 
         Assert.Equal((short)ErrorCode.CoordinatorNotAvailable, response.ErrorCode);
         Assert.DoesNotContain(Directory.EnumerateDirectories(_dataDir), d => Path.GetFileName(d).StartsWith("__consumer_offsets-", StringComparison.Ordinal));
+    }
+
+    /// <summary>A new leader loads its groups in the background (COORDINATOR_LOAD_IN_PROGRESS meanwhile), as clients expect.</summary>
+    private static async Task WaitUntilLoadedAsync(RunningBroker broker)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var described = (DescribeGroupsResponse)await CallAsync(broker, new DescribeGroupsRequest { Groups = { "g" } }, DescribeGroupsRequest.ApiKey, 5);
+            var error = (ErrorCode)Assert.Single(described.Groups).ErrorCode;
+            if (error == ErrorCode.None)
+            {
+                return;
+            }
+
+            Assert.True(error is ErrorCode.CoordinatorLoadInProgress or ErrorCode.NotCoordinator && DateTime.UtcNow < deadline, $"the coordinator answered {error}");
+            await Task.Delay(20);
+        }
     }
 
     private static JoinGroupRequest Join(string memberId) => new()

@@ -10,23 +10,26 @@ public sealed class InitProducerIdHandlerTests
 {
     private long _nextBlock;
 
-    private InitProducerIdHandler CreateHandler() => new(new ProducerIdManager(() =>
+    private InitProducerIdHandler CreateHandler() => new(new ProducerIdManager(_ =>
     {
         var block = new ProducerIdBlock(1, _nextBlock, 1000);
         _nextBlock += 1000;
-        return block;
+        return Task.FromResult<ProducerIdBlock?>(block);
     }, NullLogger.Instance));
+
+    private static async Task<InitProducerIdResponse> Handle(InitProducerIdHandler handler, RequestContext context, InitProducerIdRequest request) =>
+        (InitProducerIdResponse)(await handler.HandleAsync(context, request, CancellationToken.None))!;
 
     private static RequestContext Context(short version) =>
         new(new RequestHeader(InitProducerIdRequest.ApiKey, version, 1, "test-client"), new ClientSession("c1", "127.0.0.1:1"), "InitProducerId");
 
     [Fact]
-    public void An_idempotent_producer_gets_a_new_id_with_epoch_zero()
+    public async Task An_idempotent_producer_gets_a_new_id_with_epoch_zero()
     {
         InitProducerIdHandler handler = CreateHandler();
 
-        InitProducerIdResponse first = handler.Handle(Context(4), new InitProducerIdRequest { TransactionTimeoutMs = 60_000 });
-        InitProducerIdResponse second = handler.Handle(Context(4), new InitProducerIdRequest { TransactionTimeoutMs = 60_000 });
+        InitProducerIdResponse first = await Handle(handler, Context(4), new InitProducerIdRequest { TransactionTimeoutMs = 60_000 });
+        InitProducerIdResponse second = await Handle(handler, Context(4), new InitProducerIdRequest { TransactionTimeoutMs = 60_000 });
 
         Assert.Equal((short)ErrorCode.None, first.ErrorCode);
         Assert.Equal(0, first.ProducerEpoch);
@@ -34,11 +37,11 @@ public sealed class InitProducerIdHandlerTests
     }
 
     [Fact]
-    public void A_producer_passing_its_id_and_epoch_continues_with_the_next_epoch()
+    public async Task A_producer_passing_its_id_and_epoch_continues_with_the_next_epoch()
     {
         InitProducerIdHandler handler = CreateHandler();
 
-        InitProducerIdResponse response = handler.Handle(Context(3), new InitProducerIdRequest { ProducerId = 4711, ProducerEpoch = 6 });
+        InitProducerIdResponse response = await Handle(handler, Context(3), new InitProducerIdRequest { ProducerId = 4711, ProducerEpoch = 6 });
 
         Assert.Equal((short)ErrorCode.None, response.ErrorCode);
         Assert.Equal(4711, response.ProducerId);
@@ -46,11 +49,11 @@ public sealed class InitProducerIdHandlerTests
     }
 
     [Fact]
-    public void A_producer_whose_epoch_is_exhausted_gets_a_new_id()
+    public async Task A_producer_whose_epoch_is_exhausted_gets_a_new_id()
     {
         InitProducerIdHandler handler = CreateHandler();
 
-        InitProducerIdResponse response = handler.Handle(Context(4),
+        InitProducerIdResponse response = await Handle(handler, Context(4),
             new InitProducerIdRequest { ProducerId = 4711, ProducerEpoch = short.MaxValue - 1 });
 
         Assert.Equal((short)ErrorCode.None, response.ErrorCode);
@@ -59,17 +62,17 @@ public sealed class InitProducerIdHandlerTests
     }
 
     [Fact]
-    public void An_id_without_an_epoch_is_an_invalid_request()
+    public async Task An_id_without_an_epoch_is_an_invalid_request()
     {
-        InitProducerIdResponse response = CreateHandler().Handle(Context(4), new InitProducerIdRequest { ProducerId = 4711 });
+        InitProducerIdResponse response = await Handle(CreateHandler(), Context(4), new InitProducerIdRequest { ProducerId = 4711 });
 
         Assert.Equal((short)ErrorCode.InvalidRequest, response.ErrorCode);
     }
 
     [Fact]
-    public void A_transactional_producer_is_refused_with_a_fatal_error()
+    public async Task A_transactional_producer_is_refused_with_a_fatal_error()
     {
-        InitProducerIdResponse response = CreateHandler().Handle(Context(4),
+        InitProducerIdResponse response = await Handle(CreateHandler(), Context(4),
             new InitProducerIdRequest { TransactionalId = "txn-1", TransactionTimeoutMs = 60_000 });
 
         Assert.Equal((short)ErrorCode.TransactionalIdAuthorizationFailed, response.ErrorCode);

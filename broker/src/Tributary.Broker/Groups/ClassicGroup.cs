@@ -3,13 +3,17 @@ namespace Tributary.Broker.Groups;
 /// <summary>The state of one classic group. Every field is read and written under the object's own lock.</summary>
 internal sealed class ClassicGroup
 {
-    public ClassicGroup(string groupId, long nowMs)
+    public ClassicGroup(string groupId, int partition, long nowMs)
     {
         GroupId = groupId;
+        Partition = partition;
         StateTimestampMs = nowMs;
     }
 
     public string GroupId { get; }
+
+    /// <summary>The <c>__consumer_offsets</c> partition whose leader coordinates the group.</summary>
+    public int Partition { get; }
     public GroupState State { get; private set; } = GroupState.Empty;
 
     /// <summary>When the group entered its state (Kafka's currentStateTimestamp; offsets of empty groups expire from it).</summary>
@@ -34,7 +38,17 @@ internal sealed class ClassicGroup
     /// <summary>Members that got their JoinGroup answer but haven't sent SyncGroup yet.</summary>
     public HashSet<string> PendingSync { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Offsets whose write the in-sync replicas have (OffsetFetch shows only these).</summary>
     public Dictionary<(string Topic, int Partition), CommittedOffset> Offsets { get; } = new();
+
+    /// <summary>
+    /// Log position of the latest write applied per partition (a commit or a tombstone). A commit whose replication
+    /// completes after a later write of the same partition was applied is stale and is not applied (Kafka's olderThan).
+    /// </summary>
+    public Dictionary<(string Topic, int Partition), long> OffsetWritePositions { get; } = new();
+
+    /// <summary>Commits appended but not yet replicated, per partition; offset expiry leaves those partitions alone.</summary>
+    public Dictionary<(string Topic, int Partition), int> PendingCommits { get; } = new();
 
     /// <summary>When the current join phase completes at the latest (PreparingRebalance).</summary>
     public long JoinDeadlineMs { get; set; }

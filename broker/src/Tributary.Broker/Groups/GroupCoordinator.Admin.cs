@@ -6,13 +6,11 @@ namespace Tributary.Broker.Groups;
 public sealed partial class GroupCoordinator
 {
     /// <summary>Every group, optionally only those in <paramref name="states"/> (ListGroups v4+).</summary>
+    /// <remarks>Like Kafka, while any led partition is still loading the answer carries COORDINATOR_LOAD_IN_PROGRESS
+    /// along with the groups already loaded.</remarks>
     public (ErrorCode Error, IReadOnlyList<GroupListing> Groups) ListGroups(IReadOnlyCollection<GroupState>? states)
     {
-        if (_loading)
-        {
-            return (ErrorCode.CoordinatorLoadInProgress, []);
-        }
-
+        var error = _owned.Values.Any(o => !o.Loaded) ? ErrorCode.CoordinatorLoadInProgress : ErrorCode.None;
         var result = new List<GroupListing>();
         foreach (var group in _groups.Values)
         {
@@ -25,7 +23,7 @@ public sealed partial class GroupCoordinator
             }
         }
 
-        return (ErrorCode.None, result.OrderBy(g => g.GroupId, StringComparer.Ordinal).ToList());
+        return (error, result.OrderBy(g => g.GroupId, StringComparer.Ordinal).ToList());
     }
 
     /// <summary>
@@ -34,17 +32,18 @@ public sealed partial class GroupCoordinator
     /// </summary>
     public GroupDescription DescribeGroup(string groupId)
     {
-        if (_loading)
-        {
-            return new(ErrorCode.CoordinatorLoadInProgress, groupId, GroupState.Dead, "", "", []);
-        }
-
         if (!IsValidGroupId(groupId))
         {
             return new(ErrorCode.InvalidGroupId, groupId, GroupState.Dead, "", "", []);
         }
 
-        if (!_groups.TryGetValue(groupId, out var group))
+        var group = GetOrCreateGroup(groupId, create: false, out var error);
+        if (error != ErrorCode.None)
+        {
+            return new(error, groupId, GroupState.Dead, "", "", []);
+        }
+
+        if (group is null)
         {
             return new(ErrorCode.None, groupId, GroupState.Dead, "", "", []);
         }
@@ -58,45 +57,56 @@ public sealed partial class GroupCoordinator
         }
     }
 
-    /// <summary>Deletes empty groups and their offsets (tombstones in <c>__consumer_offsets</c>); one error per group.</summary>
-    public IReadOnlyList<ErrorCode> DeleteGroups(IReadOnlyList<string> groupIds)
+    /// <summary>
+    /// Deletes empty groups and their offsets (tombstones in <c>__consumer_offsets</c>); one error per group, answered
+    /// once the tombstones are replicated. Like Kafka, a deleted group is gone from memory as soon as its tombstones are
+    /// appended.
+    /// </summary>
+    public async Task<IReadOnlyList<ErrorCode>> DeleteGroupsAsync(IReadOnlyList<string> groupIds)
     {
-        var result = new List<ErrorCode>(groupIds.Count);
+        var writes = new List<(ErrorCode Error, Task<ErrorCode>? Replicated)>(groupIds.Count);
         foreach (var groupId in groupIds)
         {
-            result.Add(DeleteGroup(groupId));
+            writes.Add(DeleteGroup(groupId));
+        }
+
+        var result = new List<ErrorCode>(groupIds.Count);
+        foreach (var (error, replicated) in writes)
+        {
+            result.Add(replicated is null ? error : await replicated.ConfigureAwait(false));
         }
 
         return result;
     }
 
-    private ErrorCode DeleteGroup(string groupId)
+    private (ErrorCode Error, Task<ErrorCode>? Replicated) DeleteGroup(string groupId)
     {
-        if (_loading)
-        {
-            return ErrorCode.CoordinatorLoadInProgress;
-        }
-
         if (!IsValidGroupId(groupId))
         {
-            return ErrorCode.InvalidGroupId;
+            return (ErrorCode.InvalidGroupId, null);
         }
 
-        if (!_groups.TryGetValue(groupId, out var group))
+        var group = GetOrCreateGroup(groupId, create: false, out var ownership);
+        if (ownership != ErrorCode.None)
         {
-            return ErrorCode.GroupIdNotFound;
+            return (ownership, null);
+        }
+
+        if (group is null)
+        {
+            return (ErrorCode.GroupIdNotFound, null);
         }
 
         lock (group)
         {
             if (group.State == GroupState.Dead)
             {
-                return ErrorCode.GroupIdNotFound;
+                return (ErrorCode.GroupIdNotFound, null);
             }
 
             if (group.State != GroupState.Empty || group.HasMembers)
             {
-                return ErrorCode.NonEmptyGroup;
+                return (ErrorCode.NonEmptyGroup, null);
             }
 
             var now = NowMs;
@@ -104,10 +114,10 @@ public sealed partial class GroupCoordinator
                 .Select(k => new GroupRecord(OffsetsTopicRecords.OffsetCommitKeyBytes(groupId, k.Topic, k.Partition), null))
                 .Append(new GroupRecord(OffsetsTopicRecords.GroupMetadataKeyBytes(groupId), null))
                 .ToList();
-            var error = AppendForGroup(groupId, records, now);
-            if (error != ErrorCode.None)
+            var write = Write(group, records, now);
+            if (!write.Appended)
             {
-                return error;
+                return (write.Done.Result, null);
             }
 
             group.Offsets.Clear();
@@ -115,7 +125,7 @@ public sealed partial class GroupCoordinator
             group.TransitionTo(GroupState.Dead, now);
             _groups.TryRemove(new KeyValuePair<string, ClassicGroup>(groupId, group));
             LogGroupDeleted(_logger, groupId, "DeleteGroups");
-            return ErrorCode.None;
+            return (ErrorCode.None, write.Done);
         }
     }
 }

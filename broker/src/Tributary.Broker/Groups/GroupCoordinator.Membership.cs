@@ -8,11 +8,6 @@ public sealed partial class GroupCoordinator
 {
     public Task<JoinGroupResult> JoinGroupAsync(JoinGroupCall call)
     {
-        if (_loading)
-        {
-            return Done(JoinGroupResult.Failed(ErrorCode.CoordinatorLoadInProgress, call.MemberId));
-        }
-
         if (!IsValidGroupId(call.GroupId))
         {
             return Done(JoinGroupResult.Failed(ErrorCode.InvalidGroupId, call.MemberId));
@@ -26,18 +21,24 @@ public sealed partial class GroupCoordinator
         var isUnknownMember = call.MemberId.Length == 0;
         while (true)
         {
-            ClassicGroup? group;
-            if (isUnknownMember)
+            var group = GetOrCreateGroup(call.GroupId, create: isUnknownMember, out var ownership);
+            if (ownership != ErrorCode.None)
             {
-                group = _groups.GetOrAdd(call.GroupId, id => new ClassicGroup(id, NowMs));
+                return Done(JoinGroupResult.Failed(ownership, call.MemberId));
             }
-            else if (!_groups.TryGetValue(call.GroupId, out group))
+
+            if (group is null)
             {
                 return Done(JoinGroupResult.Failed(ErrorCode.UnknownMemberId, call.MemberId));
             }
 
             lock (group)
             {
+                if (!StillOwned(group, out ownership))
+                {
+                    return Done(JoinGroupResult.Failed(ownership, call.MemberId));
+                }
+
                 if (group.State == GroupState.Dead)
                 {
                     // Deleted concurrently; a new incarnation may be created on the next lookup.
@@ -137,17 +138,18 @@ public sealed partial class GroupCoordinator
 
     public Task<SyncGroupResult> SyncGroupAsync(SyncGroupCall call)
     {
-        if (_loading)
-        {
-            return Done(SyncGroupResult.Failed(ErrorCode.CoordinatorLoadInProgress));
-        }
-
         if (!IsValidGroupId(call.GroupId))
         {
             return Done(SyncGroupResult.Failed(ErrorCode.InvalidGroupId));
         }
 
-        if (!_groups.TryGetValue(call.GroupId, out var group))
+        var group = GetOrCreateGroup(call.GroupId, create: false, out var ownership);
+        if (ownership != ErrorCode.None)
+        {
+            return Done(SyncGroupResult.Failed(ownership));
+        }
+
+        if (group is null)
         {
             return Done(SyncGroupResult.Failed(ErrorCode.UnknownMemberId));
         }
@@ -199,17 +201,18 @@ public sealed partial class GroupCoordinator
 
     public ErrorCode Heartbeat(string groupId, string memberId, string? groupInstanceId, int generationId)
     {
-        if (_loading)
-        {
-            return ErrorCode.CoordinatorLoadInProgress;
-        }
-
         if (!IsValidGroupId(groupId))
         {
             return ErrorCode.InvalidGroupId;
         }
 
-        if (!_groups.TryGetValue(groupId, out var group))
+        var group = GetOrCreateGroup(groupId, create: false, out var ownership);
+        if (ownership != ErrorCode.None)
+        {
+            return ownership;
+        }
+
+        if (group is null)
         {
             return ErrorCode.UnknownMemberId;
         }
@@ -236,17 +239,18 @@ public sealed partial class GroupCoordinator
     /// <summary>Removes members (LeaveGroup v3+ batches them); answers an error per member in request order.</summary>
     public (ErrorCode Error, IReadOnlyList<ErrorCode> MemberErrors) LeaveGroup(string groupId, IReadOnlyList<LeavingMember> members)
     {
-        if (_loading)
-        {
-            return (ErrorCode.CoordinatorLoadInProgress, []);
-        }
-
         if (!IsValidGroupId(groupId))
         {
             return (ErrorCode.InvalidGroupId, []);
         }
 
-        if (!_groups.TryGetValue(groupId, out var group))
+        var group = GetOrCreateGroup(groupId, create: false, out var ownership);
+        if (ownership != ErrorCode.None)
+        {
+            return (ownership, []);
+        }
+
+        if (group is null)
         {
             return (ErrorCode.None, members.Select(_ => ErrorCode.UnknownMemberId).ToList());
         }
@@ -412,27 +416,16 @@ public sealed partial class GroupCoordinator
         {
             case GroupState.Stable when group.SelectProtocol() == group.ProtocolName:
             {
-                var error = PersistGroup(group, now);
-                if (error != ErrorCode.None)
+                // Kafka answers the join only once the new member id is stored: otherwise a coordinator failover would
+                // bring back the old id and fence the member that was just told its new one.
+                var replacement = new StaticReplacement(member, instanceId, oldMemberId, newMemberId, oldProtocols);
+                var write = PersistGroup(group, now);
+                if (write.Done.IsCompleted)
                 {
-                    // Undo, so the old incarnation isn't fenced by a replacement that was never recorded.
-                    group.Members.Remove(newMemberId);
-                    member.MemberId = oldMemberId;
-                    member.Protocols = oldProtocols;
-                    group.Members[oldMemberId] = member;
-                    group.StaticMembers[instanceId] = oldMemberId;
-                    if (group.LeaderId == newMemberId)
-                    {
-                        group.LeaderId = oldMemberId;
-                    }
-
-                    return Done(JoinGroupResult.Failed(error));
+                    return Done(FinishStaticReplacementLocked(group, replacement, write.Done.Result));
                 }
 
-                // KIP-814: a static leader learns the members but must not compute a new assignment.
-                var isLeader = group.LeaderId == newMemberId;
-                return Done(new JoinGroupResult(ErrorCode.None, group.Generation, group.ProtocolType, group.ProtocolName,
-                    group.LeaderId ?? "", newMemberId, isLeader ? MembersForLeader(group) : [], SkipAssignment: isLeader));
+                return FinishStaticReplacementAsync(group, replacement, write.Done);
             }
 
             default:
@@ -444,6 +437,60 @@ public sealed partial class GroupCoordinator
                 return waiter.Task;
             }
         }
+    }
+
+    /// <summary>A static member's takeover waiting for its group record to be replicated.</summary>
+    private sealed record StaticReplacement(GroupMember Member, string InstanceId, string OldMemberId, string NewMemberId,
+        IReadOnlyList<MemberProtocol> OldProtocols);
+
+    private async Task<JoinGroupResult> FinishStaticReplacementAsync(ClassicGroup group, StaticReplacement replacement, Task<ErrorCode> stored)
+    {
+        var error = await stored.ConfigureAwait(false);
+        lock (group)
+        {
+            return FinishStaticReplacementLocked(group, replacement, error);
+        }
+    }
+
+    private JoinGroupResult FinishStaticReplacementLocked(ClassicGroup group, StaticReplacement replacement, ErrorCode error)
+    {
+        var (member, instanceId, oldMemberId, newMemberId, oldProtocols) = replacement;
+        if (error != ErrorCode.None)
+        {
+            // Undo, so the old incarnation isn't fenced by a replacement that was never recorded (unless the group moved on).
+            if (group.State != GroupState.Dead && group.Members.TryGetValue(newMemberId, out var current) && ReferenceEquals(current, member)
+                && group.StaticMembers.GetValueOrDefault(instanceId) == newMemberId)
+            {
+                group.Members.Remove(newMemberId);
+                member.MemberId = oldMemberId;
+                member.Protocols = oldProtocols;
+                group.Members[oldMemberId] = member;
+                group.StaticMembers[instanceId] = oldMemberId;
+                if (group.LeaderId == newMemberId)
+                {
+                    group.LeaderId = oldMemberId;
+                }
+
+                if (group.PendingSync.Remove(newMemberId))
+                {
+                    group.PendingSync.Add(oldMemberId);
+                }
+            }
+
+            return JoinGroupResult.Failed(error);
+        }
+
+        if (group.State != GroupState.Stable || !group.Members.ContainsKey(newMemberId))
+        {
+            // The group moved on while the record was being replicated (a rebalance started, or it was unloaded): the
+            // member rejoins and learns the new state.
+            return JoinGroupResult.Failed(group.State == GroupState.Dead ? ErrorCode.NotCoordinator : ErrorCode.RebalanceInProgress, newMemberId);
+        }
+
+        // KIP-814: a static leader learns the members but must not compute a new assignment.
+        var isLeader = group.LeaderId == newMemberId;
+        return new JoinGroupResult(ErrorCode.None, group.Generation, group.ProtocolType, group.ProtocolName,
+            group.LeaderId ?? "", newMemberId, isLeader ? MembersForLeader(group) : [], SkipAssignment: isLeader);
     }
 
     private void MaybePrepareRebalance(ClassicGroup group, long now, string reason)
@@ -525,7 +572,8 @@ public sealed partial class GroupCoordinator
             group.ProtocolName = null;
             group.LeaderId = null;
             group.TransitionTo(GroupState.Empty, now);
-            PersistGroup(group, now);
+            // As in Kafka, nobody waits for an empty group's record; a failure is only logged.
+            _ = LogIfFailedAsync(PersistGroup(group, now), group.GroupId);
             LogGenerationStarted(_logger, group.GroupId, group.Generation, 0, null, null);
             return;
         }
@@ -561,17 +609,43 @@ public sealed partial class GroupCoordinator
     private static List<JoinedMember> MembersForLeader(ClassicGroup group) =>
         group.Members.Values.Select(m => new JoinedMember(m.MemberId, m.GroupInstanceId, m.MetadataFor(group.ProtocolName))).ToList();
 
-    /// <summary>The leader's SyncGroup: store the assignment, persist the group, answer every waiting member.</summary>
+    /// <summary>
+    /// The leader's SyncGroup: store the assignment; once the in-sync replicas have it the group becomes Stable and every
+    /// waiting member gets its share (Kafka answers SyncGroup only after the group record is replicated).
+    /// </summary>
     private void CompleteAssignment(ClassicGroup group, IReadOnlyDictionary<string, byte[]> assignments, long now)
     {
-        foreach (var member in group.Members.Values)
+        var assigned = group.Members.Keys.ToDictionary(id => id, id => assignments.TryGetValue(id, out var a) ? a : [], StringComparer.Ordinal);
+        var write = PersistGroup(group, now, assigned);
+        if (write.Done.IsCompleted)
         {
-            member.Assignment = assignments.TryGetValue(member.MemberId, out var assigned) ? assigned : [];
+            FinishAssignmentLocked(group, group.Generation, assigned, write.Done.Result, now);
+            return;
         }
 
-        var error = PersistGroup(group, now);
+        _ = FinishAssignmentAsync(group, group.Generation, assigned, write.Done);
+    }
+
+    private async Task FinishAssignmentAsync(ClassicGroup group, int generation, Dictionary<string, byte[]> assigned, Task<ErrorCode> stored)
+    {
+        var error = await stored.ConfigureAwait(false);
+        lock (group)
+        {
+            FinishAssignmentLocked(group, generation, assigned, error, NowMs);
+        }
+    }
+
+    private void FinishAssignmentLocked(ClassicGroup group, int generation, Dictionary<string, byte[]> assigned, ErrorCode error, long now)
+    {
+        if (group.State != GroupState.CompletingRebalance || group.Generation != generation)
+        {
+            // A rebalance (or unload) overtook the store; its waiters were answered when it did.
+            return;
+        }
+
         if (error != ErrorCode.None)
         {
+            LogPersistFailed(_logger, group.GroupId, error.ToString());
             foreach (var member in group.Members.Values)
             {
                 member.Assignment = [];
@@ -581,6 +655,11 @@ public sealed partial class GroupCoordinator
 
             PrepareRebalance(group, now, "storing the assignment failed");
             return;
+        }
+
+        foreach (var member in group.Members.Values)
+        {
+            member.Assignment = assigned.GetValueOrDefault(member.MemberId, []);
         }
 
         group.TransitionTo(GroupState.Stable, now);

@@ -6,35 +6,40 @@ namespace Tributary.Broker.Groups;
 // Offsets: OffsetCommit, OffsetFetch, OffsetDelete and offsets.retention.minutes expiry.
 public sealed partial class GroupCoordinator
 {
-    /// <summary>Commits offsets; one error per entry, in request order. Returns once the records are durable.</summary>
-    public IReadOnlyList<ErrorCode> CommitOffsets(OffsetCommitCall call)
+    /// <summary>
+    /// Commits offsets; one error per entry, in request order. Answers once the in-sync replicas have the records (acks=all,
+    /// as Kafka's coordinator does); only then does OffsetFetch show the new offsets.
+    /// </summary>
+    public Task<IReadOnlyList<ErrorCode>> CommitOffsetsAsync(OffsetCommitCall call)
     {
-        if (_loading)
-        {
-            return Fill(call.Offsets.Count, ErrorCode.CoordinatorLoadInProgress);
-        }
-
         if (!IsValidGroupId(call.GroupId))
         {
-            return Fill(call.Offsets.Count, ErrorCode.InvalidGroupId);
+            return Done<IReadOnlyList<ErrorCode>>(Fill(call.Offsets.Count, ErrorCode.InvalidGroupId));
         }
 
         while (true)
         {
-            ClassicGroup? group;
-            if (call.GenerationId < 0)
+            // A client that manages partitions itself ("simple consumer", e.g. assign() + commit) uses Kafka only as an
+            // offset store: the group exists just to hold its offsets.
+            var group = GetOrCreateGroup(call.GroupId, create: call.GenerationId < 0, out var ownership);
+            if (ownership != ErrorCode.None)
             {
-                // A client that manages partitions itself ("simple consumer", e.g. assign() + commit) uses Kafka only
-                // as an offset store: the group exists just to hold its offsets.
-                group = _groups.GetOrAdd(call.GroupId, id => new ClassicGroup(id, NowMs));
-            }
-            else if (!_groups.TryGetValue(call.GroupId, out group))
-            {
-                return Fill(call.Offsets.Count, ErrorCode.IllegalGeneration);
+                return Done<IReadOnlyList<ErrorCode>>(Fill(call.Offsets.Count, ownership));
             }
 
+            if (group is null)
+            {
+                return Done<IReadOnlyList<ErrorCode>>(Fill(call.Offsets.Count, ErrorCode.IllegalGeneration));
+            }
+
+            PendingCommit pending;
             lock (group)
             {
+                if (!StillOwned(group, out ownership))
+                {
+                    return Done<IReadOnlyList<ErrorCode>>(Fill(call.Offsets.Count, ownership));
+                }
+
                 if (group.State == GroupState.Dead)
                 {
                     _groups.TryRemove(new KeyValuePair<string, ClassicGroup>(call.GroupId, group));
@@ -44,11 +49,27 @@ public sealed partial class GroupCoordinator
                 var error = CheckCommitAllowed(group, call);
                 if (error != ErrorCode.None)
                 {
-                    return Fill(call.Offsets.Count, error);
+                    return Done<IReadOnlyList<ErrorCode>>(Fill(call.Offsets.Count, error));
                 }
 
-                return CommitLocked(group, call, NowMs);
+                pending = CommitLocked(group, call, NowMs);
+                if (pending.Write.Done.IsCompleted)
+                {
+                    // Replicated already (a single replica: the high watermark moved with the append).
+                    return Done<IReadOnlyList<ErrorCode>>(FinishCommitLocked(group, pending, pending.Write.Done.Result));
+                }
             }
+
+            return FinishCommitAsync(group, pending);
+        }
+    }
+
+    private async Task<IReadOnlyList<ErrorCode>> FinishCommitAsync(ClassicGroup group, PendingCommit pending)
+    {
+        var error = await pending.Write.Done.ConfigureAwait(false);
+        lock (group)
+        {
+            return FinishCommitLocked(group, pending, error);
         }
     }
 
@@ -78,7 +99,10 @@ public sealed partial class GroupCoordinator
         return group.State == GroupState.CompletingRebalance ? ErrorCode.RebalanceInProgress : ErrorCode.None;
     }
 
-    private List<ErrorCode> CommitLocked(ClassicGroup group, OffsetCommitCall call, long now)
+    /// <summary>A commit appended and waiting for replication: the answer so far and the entries to apply.</summary>
+    private sealed record PendingCommit(List<ErrorCode> Errors, List<(OffsetCommitEntry Entry, CommittedOffset Value)> Accepted, GroupWrite Write);
+
+    private PendingCommit CommitLocked(ClassicGroup group, OffsetCommitCall call, long now)
     {
         var errors = new List<ErrorCode>(call.Offsets.Count);
         var records = new List<GroupRecord>(call.Offsets.Count);
@@ -99,31 +123,69 @@ public sealed partial class GroupCoordinator
             errors.Add(ErrorCode.None);
         }
 
-        if (records.Count > 0)
-        {
-            var error = AppendForGroup(group.GroupId, records, now);
-            if (error != ErrorCode.None)
-            {
-                for (int i = 0; i < errors.Count; i++)
-                {
-                    if (errors[i] == ErrorCode.None)
-                    {
-                        errors[i] = error;
-                    }
-                }
-
-                return errors;
-            }
-
-            foreach (var (entry, value) in accepted)
-            {
-                group.Offsets[(entry.Topic, entry.Partition)] = value;
-            }
-        }
-
         if (group.Members.TryGetValue(call.MemberId, out var member))
         {
             member.SessionDeadlineMs = now + member.SessionTimeoutMs;
+        }
+
+        if (records.Count == 0)
+        {
+            return new PendingCommit(errors, accepted, new GroupWrite(-1, Task.FromResult(ErrorCode.None)));
+        }
+
+        var write = Write(group, records, now);
+        if (write.Appended)
+        {
+            foreach (var (entry, _) in accepted)
+            {
+                var key = (entry.Topic, entry.Partition);
+                group.PendingCommits[key] = group.PendingCommits.GetValueOrDefault(key) + 1;
+            }
+        }
+
+        return new PendingCommit(errors, accepted, write);
+    }
+
+    /// <summary>
+    /// Under the group's lock, once the commit's write completed: a replicated commit becomes visible unless a later write
+    /// of the same partition (another commit, a tombstone) was applied first; a failed one changes nothing.
+    /// </summary>
+    private static List<ErrorCode> FinishCommitLocked(ClassicGroup group, PendingCommit pending, ErrorCode error)
+    {
+        if (pending.Write.Appended)
+        {
+            foreach (var (entry, value) in pending.Accepted)
+            {
+                var key = (entry.Topic, entry.Partition);
+                var left = group.PendingCommits.GetValueOrDefault(key) - 1;
+                if (left > 0)
+                {
+                    group.PendingCommits[key] = left;
+                }
+                else
+                {
+                    group.PendingCommits.Remove(key);
+                }
+
+                if (error == ErrorCode.None && group.State != GroupState.Dead
+                    && pending.Write.Position > group.OffsetWritePositions.GetValueOrDefault(key, -1))
+                {
+                    group.Offsets[key] = value;
+                    group.OffsetWritePositions[key] = pending.Write.Position;
+                }
+            }
+        }
+
+        var errors = pending.Errors;
+        if (error != ErrorCode.None)
+        {
+            for (int i = 0; i < errors.Count; i++)
+            {
+                if (errors[i] == ErrorCode.None)
+                {
+                    errors[i] = error;
+                }
+            }
         }
 
         return errors;
@@ -136,17 +198,17 @@ public sealed partial class GroupCoordinator
     /// </summary>
     public (ErrorCode Error, IReadOnlyList<FetchedOffset> Offsets) FetchOffsets(string groupId, IReadOnlyList<(string Topic, int Partition)>? partitions)
     {
-        if (_loading)
-        {
-            return (ErrorCode.CoordinatorLoadInProgress, []);
-        }
-
         if (!IsValidGroupId(groupId))
         {
             return (ErrorCode.InvalidGroupId, []);
         }
 
-        _groups.TryGetValue(groupId, out var group);
+        var group = GetOrCreateGroup(groupId, create: false, out var ownership);
+        if (ownership != ErrorCode.None)
+        {
+            return (ownership, []);
+        }
+
         if (group is null)
         {
             return (ErrorCode.None, partitions?.Select(p => NotCommitted(p.Topic, p.Partition)).ToList() ?? []);
@@ -169,30 +231,44 @@ public sealed partial class GroupCoordinator
 
     /// <summary>
     /// OffsetDelete (KIP-496): removes committed offsets of partitions the group doesn't consume. Partitions of topics a
-    /// live consumer group is subscribed to answer GROUP_SUBSCRIBED_TO_TOPIC.
+    /// live consumer group is subscribed to answer GROUP_SUBSCRIBED_TO_TOPIC. Answers once the tombstones are replicated.
     /// </summary>
-    public (ErrorCode Error, IReadOnlyList<ErrorCode> PartitionErrors) DeleteOffsets(string groupId, IReadOnlyList<(string Topic, int Partition)> partitions)
+    public async Task<(ErrorCode Error, IReadOnlyList<ErrorCode> PartitionErrors)> DeleteOffsetsAsync(string groupId,
+        IReadOnlyList<(string Topic, int Partition)> partitions)
     {
-        if (_loading)
+        var (error, errors, replicated) = DeleteOffsetsLocked(groupId, partitions);
+        if (replicated is not null)
         {
-            return (ErrorCode.CoordinatorLoadInProgress, []);
+            error = await replicated.ConfigureAwait(false);
         }
 
+        return error == ErrorCode.None ? (error, errors) : (error, []);
+    }
+
+    private (ErrorCode Error, IReadOnlyList<ErrorCode> PartitionErrors, Task<ErrorCode>? Replicated) DeleteOffsetsLocked(string groupId,
+        IReadOnlyList<(string Topic, int Partition)> partitions)
+    {
         if (!IsValidGroupId(groupId))
         {
-            return (ErrorCode.InvalidGroupId, []);
+            return (ErrorCode.InvalidGroupId, [], null);
         }
 
-        if (!_groups.TryGetValue(groupId, out var group))
+        var group = GetOrCreateGroup(groupId, create: false, out var ownership);
+        if (ownership != ErrorCode.None)
         {
-            return (ErrorCode.GroupIdNotFound, []);
+            return (ownership, [], null);
+        }
+
+        if (group is null)
+        {
+            return (ErrorCode.GroupIdNotFound, [], null);
         }
 
         lock (group)
         {
             if (group.State == GroupState.Dead)
             {
-                return (ErrorCode.GroupIdNotFound, []);
+                return (ErrorCode.GroupIdNotFound, [], null);
             }
 
             HashSet<string>? subscribed = null;
@@ -200,7 +276,7 @@ public sealed partial class GroupCoordinator
             {
                 if (group.ProtocolType != ConsumerProtocol.ProtocolType)
                 {
-                    return (ErrorCode.NonEmptyGroup, []);
+                    return (ErrorCode.NonEmptyGroup, [], null);
                 }
 
                 subscribed = new HashSet<string>(StringComparer.Ordinal);
@@ -223,28 +299,36 @@ public sealed partial class GroupCoordinator
                 }
 
                 errors.Add(ErrorCode.None);
-                if (group.Offsets.ContainsKey((topic, partition)))
+                if (group.Offsets.ContainsKey((topic, partition)) || group.PendingCommits.ContainsKey((topic, partition)))
                 {
                     tombstones.Add(new GroupRecord(OffsetsTopicRecords.OffsetCommitKeyBytes(groupId, topic, partition), null));
                     deleted.Add((topic, partition));
                 }
             }
 
-            if (tombstones.Count > 0)
+            if (tombstones.Count == 0)
             {
-                var error = AppendForGroup(groupId, tombstones, now);
-                if (error != ErrorCode.None)
-                {
-                    return (error, []);
-                }
-
-                foreach (var key in deleted)
-                {
-                    group.Offsets.Remove(key);
-                }
+                return (ErrorCode.None, errors, null);
             }
 
-            return (ErrorCode.None, errors);
+            var write = Write(group, tombstones, now);
+            if (!write.Appended)
+            {
+                return (write.Done.Result, [], null);
+            }
+
+            RemoveOffsets(group, deleted, write.Position);
+            return (ErrorCode.None, errors, write.Done);
+        }
+    }
+
+    /// <summary>Tombstoned partitions leave memory at once (as in Kafka); commits appended before them never show up again.</summary>
+    private static void RemoveOffsets(ClassicGroup group, IEnumerable<(string Topic, int Partition)> keys, long tombstonePosition)
+    {
+        foreach (var key in keys)
+        {
+            group.Offsets.Remove(key);
+            group.OffsetWritePositions[key] = tombstonePosition;
         }
     }
 
@@ -264,25 +348,30 @@ public sealed partial class GroupCoordinator
                     continue;
                 }
 
+                // A partition with a commit on its way to the replicas keeps its offset (Kafka skips pending commits too).
                 var expired = group.Offsets
+                    .Where(kv => !group.PendingCommits.ContainsKey(kv.Key))
                     .Where(kv => now - (group.ProtocolType is null ? kv.Value.CommitTimestampMs : Math.Max(group.StateTimestampMs, kv.Value.CommitTimestampMs))
                                  >= _options.OffsetsRetentionMs)
                     .Select(kv => kv.Key).ToList();
                 var records = expired.Select(k => new GroupRecord(OffsetsTopicRecords.OffsetCommitKeyBytes(group.GroupId, k.Topic, k.Partition), null)).ToList();
-                var removeGroup = group.Offsets.Count == expired.Count;
+                var removeGroup = group.Offsets.Count == expired.Count && group.PendingCommits.Count == 0;
                 if (removeGroup)
                 {
                     records.Add(new GroupRecord(OffsetsTopicRecords.GroupMetadataKeyBytes(group.GroupId), null));
                 }
 
-                if (records.Count > 0 && AppendForGroup(group.GroupId, records, now) != ErrorCode.None)
+                if (records.Count > 0)
                 {
-                    continue;
-                }
+                    // Like Kafka's cleanup, nobody waits for these tombstones; a failed append keeps the offsets for the next round.
+                    var write = Write(group, records, now);
+                    if (!write.Appended)
+                    {
+                        continue;
+                    }
 
-                foreach (var key in expired)
-                {
-                    group.Offsets.Remove(key);
+                    _ = LogIfFailedAsync(write, group.GroupId);
+                    RemoveOffsets(group, expired, write.Position);
                 }
 
                 if (expired.Count > 0)

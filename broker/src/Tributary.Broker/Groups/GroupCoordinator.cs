@@ -6,15 +6,17 @@ using Tributary.Protocol.Records;
 namespace Tributary.Broker.Groups;
 
 /// <summary>
-/// Kafka's classic group coordinator for every group whose <c>__consumer_offsets</c> partition this broker leads
-/// (all of them on a single node): membership and rebalances (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), committed
-/// offsets, and the admin views. Offsets and group metadata are written to <see cref="IGroupRecordLog"/> before a
-/// request is answered and rebuilt from it by <see cref="Load"/>.
+/// Kafka's classic group coordinator for every group whose <c>__consumer_offsets</c> partition this broker leads:
+/// membership and rebalances (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), committed offsets, and the admin views.
+/// Offsets and group metadata are written to <see cref="IGroupRecordLog"/> and acknowledged once the in-sync replicas
+/// have them; a partition's groups are rebuilt from its log when this broker becomes its leader and dropped when it
+/// stops leading it.
 /// </summary>
 /// <remarks>
-/// Each group is guarded by its own lock; calls that must wait for other members (JoinGroup, follower SyncGroup) return
-/// tasks completed by the call or timer that finishes the phase. Timers are deadlines checked by <see cref="Tick"/>
-/// (driven by a <see cref="TimeProvider"/> timer once <see cref="Start"/> is called; tests call it with a fake clock).
+/// Each group is guarded by its own lock; calls that must wait for other members (JoinGroup, follower SyncGroup) or for
+/// replication return tasks, and replication is awaited outside the lock. Timers are deadlines checked by
+/// <see cref="Tick"/> (driven by a <see cref="TimeProvider"/> timer once <see cref="Start"/> is called; tests call it
+/// with a fake clock).
 /// </remarks>
 public sealed partial class GroupCoordinator : IDisposable
 {
@@ -23,10 +25,14 @@ public sealed partial class GroupCoordinator : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, ClassicGroup> _groups = new(StringComparer.Ordinal);
+
+    /// <summary>The offsets partitions this broker leads: loading, then loaded. Absent = another broker coordinates.</summary>
+    private readonly ConcurrentDictionary<int, OwnedPartition> _owned = new();
+    private readonly CancellationTokenSource _disposed = new();
     private readonly object _tickGate = new();
     private ITimer? _timer;
     private long _nextRetentionCheckMs;
-    private volatile bool _loading = true;
+    private bool _tracking;
 
     public GroupCoordinator(GroupCoordinatorOptions options, IGroupRecordLog log, TimeProvider time, ILogger logger)
     {
@@ -34,70 +40,250 @@ public sealed partial class GroupCoordinator : IDisposable
         _log = log;
         _time = time;
         _logger = logger;
+        _nextRetentionCheckMs = NowMs + options.OffsetsRetentionCheckIntervalMs;
     }
-
-    /// <summary>True until <see cref="Load"/> finished; group APIs answer COORDINATOR_LOAD_IN_PROGRESS meanwhile.</summary>
-    public bool IsLoading => _loading;
 
     /// <summary>The <c>__consumer_offsets</c> partition of a group.</summary>
     public int PartitionFor(string groupId) => OffsetsTopicPartitioner.PartitionFor(groupId, _log.PartitionCount);
 
     /// <summary>Creates <c>__consumer_offsets</c> if needed (FindCoordinator does this lazily, as Kafka does).</summary>
-    public ErrorCode EnsureOffsetsTopic() => _log.EnsureCreated();
+    public Task<ErrorCode> EnsureOffsetsTopicAsync(CancellationToken cancellation) => _log.EnsureCreatedAsync(cancellation);
+
+    /// <summary>Whether this broker coordinates <paramref name="partition"/>'s groups and has loaded them.</summary>
+    public bool IsLoaded(int partition) => _owned.TryGetValue(partition, out var owned) && owned.Loaded;
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <summary>Rebuilds offsets and group metadata (generation, protocol, leader, members) from the log.</summary>
-    public void Load()
+    /// <summary>Starts following leadership of the offsets partitions, then the timer that drives <see cref="Tick"/>.</summary>
+    public void Start()
     {
-        var started = NowMs;
-        var groups = new Dictionary<string, PersistedGroup>(StringComparer.Ordinal);
-        var offsets = new Dictionary<string, Dictionary<(string, int), CommittedOffset>>(StringComparer.Ordinal);
-        var records = 0;
-        if (_log.Exists)
+        TrackLeadership();
+        _timer ??= _time.CreateTimer(_ => Tick(), null, _options.TickInterval, _options.TickInterval);
+    }
+
+    /// <summary>
+    /// Subscribes to leadership changes of the offsets partitions, then treats every partition already led here as newly
+    /// led: the replica manager may have raised those events before we subscribed (subscribe first, then scan, so none
+    /// is missed; a partition seen twice loads once).
+    /// </summary>
+    public void TrackLeadership()
+    {
+        lock (_tickGate)
         {
-            for (int partition = 0; partition < _log.PartitionCount; partition++)
+            if (_tracking)
             {
-                foreach (var record in _log.Replay(partition))
-                {
-                    records++;
-                    ApplyReplayed(record, groups, offsets, partition);
-                }
+                return;
             }
+
+            _tracking = true;
+        }
+
+        _log.LeadershipChanged += OnLeadershipChanged;
+        foreach (var partition in _log.LedPartitions())
+        {
+            BeginLoad(partition);
+            if (!_log.Leads(partition))
+            {
+                // Lost again between the scan and the load's registration, and the "false" event found nothing to drop.
+                Unload(partition);
+            }
+        }
+    }
+
+    /// <summary>Completes when every partition being loaded right now has finished loading (or failed to).</summary>
+    public Task WhenLoadedAsync() => Task.WhenAll(_owned.Values.Select(o => o.Done.Task));
+
+    private void OnLeadershipChanged(int partition, bool leading)
+    {
+        if (leading)
+        {
+            BeginLoad(partition);
+        }
+        else
+        {
+            Unload(partition);
+        }
+    }
+
+    /// <summary>
+    /// This broker now leads <paramref name="partition"/>: rebuild its groups from its log in the background; its groups'
+    /// requests get COORDINATOR_LOAD_IN_PROGRESS meanwhile. A new leader epoch while still leading changes nothing: the
+    /// groups in memory already are what the log says (like Kafka, which skips partitions it already owns).
+    /// </summary>
+    private void BeginLoad(int partition)
+    {
+        var owned = new OwnedPartition(partition);
+        if (!_owned.TryAdd(partition, owned))
+        {
+            return;
+        }
+
+        LogPartitionLoading(_logger, partition);
+        _ = Task.Run(() => LoadPartition(owned));
+    }
+
+    private void LoadPartition(OwnedPartition owned)
+    {
+        try
+        {
+            var started = NowMs;
+            var groups = new Dictionary<string, PersistedGroup>(StringComparer.Ordinal);
+            var offsets = new Dictionary<string, Dictionary<(string, int), CommittedOffset>>(StringComparer.Ordinal);
+            var records = 0;
+            foreach (var record in _log.Replay(owned.Index))
+            {
+                if (owned.Unloaded)
+                {
+                    return;
+                }
+
+                records++;
+                ApplyReplayed(record, groups, offsets, owned.Index);
+            }
+
+            var now = NowMs;
+            var loaded = new List<ClassicGroup>();
+            foreach (var groupId in groups.Keys.Union(offsets.Keys))
+            {
+                var group = new ClassicGroup(groupId, owned.Index, now);
+                if (groups.TryGetValue(groupId, out var persisted))
+                {
+                    RestoreMembership(group, persisted, now);
+                }
+
+                if (offsets.TryGetValue(groupId, out var committed))
+                {
+                    foreach (var (key, value) in committed)
+                    {
+                        group.Offsets[key] = value;
+                    }
+                }
+
+                loaded.Add(group);
+            }
+
+            lock (owned)
+            {
+                // Published under the partition's lock: an unload either comes first (and we drop the result) or after
+                // (and finds these groups to drop).
+                if (owned.Unloaded)
+                {
+                    return;
+                }
+
+                foreach (var group in loaded)
+                {
+                    _groups[group.GroupId] = group;
+                }
+
+                owned.Loaded = true;
+            }
+
+            LogLoaded(_logger, owned.Index, loaded.Count, records, NowMs - started);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Deleted or offline while loading; without its state this broker can't coordinate the partition's groups.
+            LogLoadFailed(_logger, owned.Index, e);
+            _owned.TryRemove(new KeyValuePair<int, OwnedPartition>(owned.Index, owned));
+        }
+        finally
+        {
+            owned.Done.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// This broker no longer leads <paramref name="partition"/>: drop its groups. Members waiting in JoinGroup or
+    /// SyncGroup are answered NOT_COORDINATOR (they find the new coordinator); nothing is written — the new leader's
+    /// log already has everything acknowledged.
+    /// </summary>
+    private void Unload(int partition)
+    {
+        if (!_owned.TryRemove(partition, out var owned))
+        {
+            return;
+        }
+
+        lock (owned)
+        {
+            owned.Unloaded = true;
         }
 
         var now = NowMs;
-        foreach (var groupId in groups.Keys.Union(offsets.Keys))
+        var unloaded = 0;
+        foreach (var group in _groups.Values)
         {
-            var group = new ClassicGroup(groupId, now);
-            if (groups.TryGetValue(groupId, out var persisted))
+            if (group.Partition != partition)
             {
-                RestoreMembership(group, persisted, now);
+                continue;
             }
 
-            if (offsets.TryGetValue(groupId, out var committed))
+            lock (group)
             {
-                foreach (var (key, value) in committed)
-                {
-                    group.Offsets[key] = value;
-                }
+                FailWaiters(group, ErrorCode.NotCoordinator);
+                group.TransitionTo(GroupState.Dead, now);
             }
 
-            _groups[groupId] = group;
+            _groups.TryRemove(new KeyValuePair<string, ClassicGroup>(group.GroupId, group));
+            unloaded++;
         }
 
-        _nextRetentionCheckMs = now + _options.OffsetsRetentionCheckIntervalMs;
-        _loading = false;
-        LogLoaded(_logger, _groups.Count, records, now - started);
+        LogUnloaded(_logger, partition, unloaded);
     }
 
-    /// <summary>Starts the timer that drives <see cref="Tick"/>.</summary>
-    public void Start() => _timer ??= _time.CreateTimer(_ => Tick(), null, _options.TickInterval, _options.TickInterval);
+    /// <summary>NONE when this broker coordinates the partition and has loaded it; Kafka's errors otherwise.</summary>
+    private ErrorCode OwnershipError(int partition) =>
+        !_owned.TryGetValue(partition, out var owned) ? ErrorCode.NotCoordinator
+        : owned.Loaded ? ErrorCode.None
+        : ErrorCode.CoordinatorLoadInProgress;
+
+    private ErrorCode OwnershipError(string groupId) => OwnershipError(PartitionFor(groupId));
+
+    /// <summary>
+    /// Finds a group, creating it when <paramref name="create"/>; null when it doesn't exist. Checks ownership again
+    /// under the group's lock, so a group created while its partition is being unloaded doesn't outlive the unload.
+    /// </summary>
+    private ClassicGroup? GetOrCreateGroup(string groupId, bool create, out ErrorCode error)
+    {
+        var partition = PartitionFor(groupId);
+        error = OwnershipError(partition);
+        if (error != ErrorCode.None)
+        {
+            return null;
+        }
+
+        if (!create)
+        {
+            return _groups.TryGetValue(groupId, out var existing) ? existing : null;
+        }
+
+        return _groups.GetOrAdd(groupId, id => new ClassicGroup(id, partition, NowMs));
+    }
+
+    /// <summary>Under the group's lock: whether the group may still be served here, removing a stale incarnation if not.</summary>
+    private bool StillOwned(ClassicGroup group, out ErrorCode error)
+    {
+        error = OwnershipError(group.Partition);
+        if (error == ErrorCode.None)
+        {
+            return true;
+        }
+
+        if (group.State != GroupState.Dead)
+        {
+            FailWaiters(group, ErrorCode.NotCoordinator);
+            group.TransitionTo(GroupState.Dead, NowMs);
+        }
+
+        _groups.TryRemove(new KeyValuePair<string, ClassicGroup>(group.GroupId, group));
+        return false;
+    }
 
     /// <summary>Fires every due deadline: expired sessions, pending members, rebalance and initial delays, offset retention.</summary>
     public void Tick()
     {
-        if (_loading || !Monitor.TryEnter(_tickGate))
+        if (!Monitor.TryEnter(_tickGate))
         {
             return;
         }
@@ -131,19 +317,26 @@ public sealed partial class GroupCoordinator : IDisposable
 
     public void Dispose()
     {
+        _log.LeadershipChanged -= OnLeadershipChanged;
         _timer?.Dispose();
+        _disposed.Cancel();
         foreach (var group in _groups.Values)
         {
             lock (group)
             {
-                foreach (var member in group.Members.Values)
-                {
-                    member.AwaitingJoin?.TrySetResult(JoinGroupResult.Failed(ErrorCode.NotCoordinator, member.MemberId));
-                    member.AwaitingSync?.TrySetResult(SyncGroupResult.Failed(ErrorCode.NotCoordinator));
-                    member.AwaitingJoin = null;
-                    member.AwaitingSync = null;
-                }
+                FailWaiters(group, ErrorCode.NotCoordinator);
             }
+        }
+    }
+
+    private static void FailWaiters(ClassicGroup group, ErrorCode error)
+    {
+        foreach (var member in group.Members.Values)
+        {
+            member.AwaitingJoin?.TrySetResult(JoinGroupResult.Failed(error, member.MemberId));
+            member.AwaitingSync?.TrySetResult(SyncGroupResult.Failed(error));
+            member.AwaitingJoin = null;
+            member.AwaitingSync = null;
         }
     }
 
@@ -247,41 +440,81 @@ public sealed partial class GroupCoordinator : IDisposable
         }
     }
 
-    /// <summary>Writes records for one group to its partition; answers Kafka's error mapping for failed commit appends.</summary>
-    private ErrorCode AppendForGroup(string groupId, IReadOnlyList<GroupRecord> records, long now)
+    /// <summary>
+    /// Appends records for one group to its partition; the write's <see cref="GroupWrite.Done"/> completes with NONE once
+    /// the in-sync replicas have it, or with the error Kafka's coordinator answers for the failure.
+    /// </summary>
+    private GroupWrite Write(ClassicGroup group, IReadOnlyList<GroupRecord> records, long now)
     {
-        var created = _log.EnsureCreated();
-        if (created != ErrorCode.None)
+        GroupAppend append;
+        try
         {
-            return ErrorCode.CoordinatorNotAvailable;
+            append = _log.Append(group.Partition, records, now, _options.OffsetCommitTimeoutMs, _disposed.Token);
+        }
+        catch (ObjectDisposedException)
+        {
+            append = GroupAppend.Failed(ErrorCode.NotLeaderOrFollower);
         }
 
-        var error = _log.Append(PartitionFor(groupId), records, now);
-        return error switch
+        if (append.Error != ErrorCode.None)
         {
-            ErrorCode.None => ErrorCode.None,
-            ErrorCode.UnknownTopicOrPartition or ErrorCode.NotEnoughReplicas or ErrorCode.NotEnoughReplicasAfterAppend
-                or ErrorCode.RequestTimedOut or ErrorCode.KafkaStorageError => ErrorCode.CoordinatorNotAvailable,
-            ErrorCode.NotLeaderOrFollower => ErrorCode.NotCoordinator,
-            ErrorCode.MessageTooLarge or ErrorCode.RecordListTooLarge or ErrorCode.InvalidFetchSize => ErrorCode.InvalidCommitOffsetSize,
-            _ => error,
-        };
+            return new GroupWrite(-1, Task.FromResult(MapWriteError(append.Error)));
+        }
+
+        var replicated = append.Replicated;
+        return new GroupWrite(append.Position, replicated.IsCompletedSuccessfully
+            ? Task.FromResult(MapWriteError(replicated.Result))
+            : MapWhenReplicated(replicated));
     }
 
-    private ErrorCode PersistGroup(ClassicGroup group, long now)
+    private static async Task<ErrorCode> MapWhenReplicated(Task<ErrorCode> replicated) => MapWriteError(await replicated.ConfigureAwait(false));
+
+    /// <summary>Kafka's coordinator mapping of append and replication errors (GroupMetadataManager.storeOffsets).</summary>
+    private static ErrorCode MapWriteError(ErrorCode error) => error switch
+    {
+        ErrorCode.None => ErrorCode.None,
+        ErrorCode.UnknownTopicOrPartition or ErrorCode.NotEnoughReplicas or ErrorCode.NotEnoughReplicasAfterAppend
+            or ErrorCode.RequestTimedOut => ErrorCode.CoordinatorNotAvailable,
+        ErrorCode.NotLeaderOrFollower or ErrorCode.KafkaStorageError => ErrorCode.NotCoordinator,
+        ErrorCode.MessageTooLarge or ErrorCode.RecordListTooLarge or ErrorCode.InvalidFetchSize => ErrorCode.InvalidCommitOffsetSize,
+        _ => error,
+    };
+
+    /// <summary>Writes the group's metadata record with <paramref name="assignments"/> (the members' current ones if null).</summary>
+    private GroupWrite PersistGroup(ClassicGroup group, long now, IReadOnlyDictionary<string, byte[]>? assignments = null)
     {
         var members = group.Members.Values.Select(m => new PersistedMember(m.MemberId, m.GroupInstanceId, m.ClientId, m.ClientHost,
-            m.RebalanceTimeoutMs, m.SessionTimeoutMs, m.MetadataFor(group.ProtocolName), m.Assignment)).ToList();
+            m.RebalanceTimeoutMs, m.SessionTimeoutMs, m.MetadataFor(group.ProtocolName),
+            assignments is null ? m.Assignment : assignments.GetValueOrDefault(m.MemberId, []))).ToList();
         var value = new PersistedGroup(group.ProtocolType ?? "", group.Generation, group.ProtocolName, group.LeaderId,
             group.StateTimestampMs, members);
         var record = new GroupRecord(OffsetsTopicRecords.GroupMetadataKeyBytes(group.GroupId), OffsetsTopicRecords.GroupMetadataValueBytes(value));
-        var error = AppendForGroup(group.GroupId, [record], now);
+        return Write(group, [record], now);
+    }
+
+    /// <summary>For writes nobody waits on (an empty group's metadata, expired offsets): log a failure, as Kafka does.</summary>
+    private async Task LogIfFailedAsync(GroupWrite write, string groupId)
+    {
+        var error = await write.Done.ConfigureAwait(false);
         if (error != ErrorCode.None)
         {
-            LogPersistFailed(_logger, group.GroupId, error.ToString());
+            LogPersistFailed(_logger, groupId, error.ToString());
         }
+    }
 
-        return error;
+    /// <summary>A write to the group's partition: its log position (-1: nothing appended) and its outcome once replicated.</summary>
+    private readonly record struct GroupWrite(long Position, Task<ErrorCode> Done)
+    {
+        public bool Appended => Position >= 0;
+    }
+
+    /// <summary>An offsets partition this broker leads; <see cref="Loaded"/> once its groups are in memory.</summary>
+    private sealed class OwnedPartition(int index)
+    {
+        public int Index { get; } = index;
+        public volatile bool Loaded;
+        public volatile bool Unloaded;
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>Builds the single uncompressed batch a group write becomes.</summary>
@@ -298,8 +531,17 @@ public sealed partial class GroupCoordinator : IDisposable
 
     private static bool IsValidGroupId(string? groupId) => !string.IsNullOrEmpty(groupId);
 
-    [LoggerMessage(EventId = 400, EventName = "GroupsLoaded", Level = LogLevel.Information, Message = "Loaded {GroupCount} groups from {RecordCount} __consumer_offsets records in {ElapsedMs} ms")]
-    private static partial void LogLoaded(ILogger logger, int groupCount, int recordCount, long elapsedMs);
+    [LoggerMessage(EventId = 400, EventName = "GroupsLoaded", Level = LogLevel.Information, Message = "Loaded {GroupCount} groups from {RecordCount} records of __consumer_offsets-{Partition} in {ElapsedMs} ms")]
+    private static partial void LogLoaded(ILogger logger, int partition, int groupCount, int recordCount, long elapsedMs);
+
+    [LoggerMessage(EventId = 600, EventName = "GroupPartitionLoading", Level = LogLevel.Information, Message = "Leading __consumer_offsets-{Partition}: loading its groups")]
+    private static partial void LogPartitionLoading(ILogger logger, int partition);
+
+    [LoggerMessage(EventId = 601, EventName = "GroupPartitionUnloaded", Level = LogLevel.Information, Message = "No longer leading __consumer_offsets-{Partition}: unloaded {GroupCount} groups")]
+    private static partial void LogUnloaded(ILogger logger, int partition, int groupCount);
+
+    [LoggerMessage(EventId = 602, EventName = "GroupPartitionLoadFailed", Level = LogLevel.Error, Message = "Loading the groups of __consumer_offsets-{Partition} failed; its groups have no coordinator here")]
+    private static partial void LogLoadFailed(ILogger logger, int partition, Exception exception);
 
     [LoggerMessage(EventId = 401, EventName = "GroupBadRecord", Level = LogLevel.Warning, Message = "Skipped a malformed __consumer_offsets record in partition {Partition}: {Reason}")]
     private static partial void LogBadRecord(ILogger logger, int partition, string reason);

@@ -21,6 +21,12 @@ public sealed record GroupCoordinatorOptions
     /// <summary>Kafka's <c>offset.metadata.max.bytes</c> default.</summary>
     public int OffsetMetadataMaxBytes { get; init; } = 4096;
 
+    /// <summary>
+    /// <c>offsets.commit.timeout.ms</c> (Kafka's default 5000): how long a write to <c>__consumer_offsets</c> waits for the
+    /// in-sync replicas before the request is answered with COORDINATOR_NOT_AVAILABLE.
+    /// </summary>
+    public int OffsetCommitTimeoutMs { get; init; } = 5000;
+
     /// <summary>How often timers (sessions, rebalance and initial delays, pending members) are checked.</summary>
     public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 

@@ -14,16 +14,19 @@ public sealed class GroupRequestHandler(BrokerContext broker)
     private const sbyte GroupKeyType = 0;
     private const sbyte TransactionKeyType = 1;
 
+    /// <summary>How long FindCoordinator waits for <c>__consumer_offsets</c> to be created before answering COORDINATOR_NOT_AVAILABLE.</summary>
+    private static readonly TimeSpan CreateWait = TimeSpan.FromSeconds(5);
+
     private GroupCoordinator Coordinator => broker.Groups;
 
-    public FindCoordinatorResponse Handle(RequestContext context, FindCoordinatorRequest request)
+    public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, FindCoordinatorRequest request, CancellationToken cancellation)
     {
         var response = new FindCoordinatorResponse();
         if (context.ApiVersion >= 4)
         {
             foreach (var key in request.CoordinatorKeys)
             {
-                var (error, message, node) = FindCoordinator(request.KeyType, key);
+                var (error, message, node) = await FindCoordinatorAsync(request.KeyType, key, cancellation).ConfigureAwait(false);
                 response.Coordinators.Add(new FindCoordinatorResponse.Coordinator
                 {
                     Key = key,
@@ -38,7 +41,7 @@ public sealed class GroupRequestHandler(BrokerContext broker)
             return response;
         }
 
-        var (singleError, singleMessage, singleNode) = FindCoordinator(request.KeyType, request.Key);
+        var (singleError, singleMessage, singleNode) = await FindCoordinatorAsync(request.KeyType, request.Key, cancellation).ConfigureAwait(false);
         response.ErrorCode = (short)singleError;
         response.ErrorMessage = singleMessage;
         response.NodeId = singleNode?.NodeId ?? -1;
@@ -47,7 +50,12 @@ public sealed class GroupRequestHandler(BrokerContext broker)
         return response;
     }
 
-    private (ErrorCode Error, string? Message, Metadata.BrokerRegistration? Node) FindCoordinator(sbyte keyType, string key)
+    /// <summary>
+    /// The coordinator of a group is the leader of its <c>__consumer_offsets</c> partition, wherever that is; the topic is
+    /// created on first use. COORDINATOR_NOT_AVAILABLE (retried by clients) while it can't be created or has no leader.
+    /// </summary>
+    private async Task<(ErrorCode Error, string? Message, Metadata.BrokerRegistration? Node)> FindCoordinatorAsync(sbyte keyType, string key,
+        CancellationToken cancellation)
     {
         if (keyType == TransactionKeyType)
         {
@@ -64,22 +72,29 @@ public sealed class GroupRequestHandler(BrokerContext broker)
             return (ErrorCode.InvalidRequest, "The group id must not be empty.", null);
         }
 
-        var created = Coordinator.EnsureOffsetsTopic();
-        if (created != ErrorCode.None)
+        if (!broker.Image.Topics.ContainsKey(OffsetsTopic.Name))
         {
-            return (ErrorCode.CoordinatorNotAvailable, "The coordinator is not available.", null);
+            // Wait a bounded time for the creation; it goes on in the background and a retry joins it.
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            bounded.CancelAfter(CreateWait);
+            var created = await Coordinator.EnsureOffsetsTopicAsync(bounded.Token).ConfigureAwait(false);
+            if (created != ErrorCode.None)
+            {
+                return (ErrorCode.CoordinatorNotAvailable, "The coordinator is not available.", null);
+            }
         }
 
-        // Single node: every __consumer_offsets partition is led here. With replication this becomes the partition's leader.
+        var image = broker.Image;
         var partition = Coordinator.PartitionFor(key);
-        if (!broker.Image.Topics.TryGetValue(OffsetsTopic.Name, out var topic) || partition >= topic.Partitions.Length
-            || topic.Partitions[partition].Leader != broker.NodeId
-            || !broker.Image.Brokers.TryGetValue(broker.NodeId, out var self))
+        var leader = image.Topics.TryGetValue(OffsetsTopic.Name, out var topic) && partition < topic.Partitions.Length
+            ? topic.Partitions[partition].Leader
+            : -1;
+        if (leader < 0 || !image.Brokers.TryGetValue(leader, out var node))
         {
             return (ErrorCode.CoordinatorNotAvailable, "The coordinator is not available.", null);
         }
 
-        return (ErrorCode.None, null, self);
+        return (ErrorCode.None, null, node);
     }
 
     public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, JoinGroupRequest request)
@@ -180,7 +195,7 @@ public sealed class GroupRequestHandler(BrokerContext broker)
         return response;
     }
 
-    public OffsetCommitResponse Handle(RequestContext context, OffsetCommitRequest request)
+    public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, OffsetCommitRequest request)
     {
         var version = context.ApiVersion;
         var response = new OffsetCommitResponse();
@@ -212,7 +227,7 @@ public sealed class GroupRequestHandler(BrokerContext broker)
             // v0 has no generation or member: it is always a "simple" commit.
             var call = new OffsetCommitCall(request.GroupId, version >= 1 ? request.GenerationIdOrMemberEpoch : -1,
                 version >= 1 ? request.MemberId : "", version >= 7 ? request.GroupInstanceId : null, entries);
-            var errors = Coordinator.CommitOffsets(call);
+            var errors = await Coordinator.CommitOffsetsAsync(call).ConfigureAwait(false);
             foreach (var (partition, entry) in slots)
             {
                 partition.ErrorCode = (short)errors[entry];
@@ -363,9 +378,9 @@ public sealed class GroupRequestHandler(BrokerContext broker)
         return response;
     }
 
-    public DeleteGroupsResponse Handle(RequestContext context, DeleteGroupsRequest request)
+    public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, DeleteGroupsRequest request)
     {
-        var errors = Coordinator.DeleteGroups(request.GroupsNames);
+        var errors = await Coordinator.DeleteGroupsAsync(request.GroupsNames).ConfigureAwait(false);
         var response = new DeleteGroupsResponse();
         for (int i = 0; i < request.GroupsNames.Count; i++)
         {
@@ -375,10 +390,10 @@ public sealed class GroupRequestHandler(BrokerContext broker)
         return response;
     }
 
-    public OffsetDeleteResponse Handle(RequestContext context, OffsetDeleteRequest request)
+    public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, OffsetDeleteRequest request)
     {
         var partitions = request.Topics.SelectMany(t => t.Partitions.Select(p => (t.Name, p.PartitionIndex))).ToList();
-        var (error, errors) = Coordinator.DeleteOffsets(request.GroupId, partitions);
+        var (error, errors) = await Coordinator.DeleteOffsetsAsync(request.GroupId, partitions).ConfigureAwait(false);
         var response = new OffsetDeleteResponse { ErrorCode = (short)error };
         if (error != ErrorCode.None)
         {

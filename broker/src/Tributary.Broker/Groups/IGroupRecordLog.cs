@@ -6,23 +6,45 @@ namespace Tributary.Broker.Groups;
 public readonly record struct GroupRecord(byte[] Key, byte[]? Value);
 
 /// <summary>
+/// What appending a group write gave: an error when nothing was appended, else the batch's position in the partition
+/// and a task that completes once the in-sync replicas have it (acks=all) with NONE or the replication error.
+/// </summary>
+/// <param name="Position">The base offset of the appended batch; later writes have higher positions (-1 when nothing was appended).</param>
+public readonly record struct GroupAppend(ErrorCode Error, long Position, Task<ErrorCode> Replicated)
+{
+    public static GroupAppend Failed(ErrorCode error) => new(error, -1, Task.FromResult(error));
+}
+
+/// <summary>
 /// Where the coordinator persists offsets and group metadata: <see cref="OffsetsTopic"/> in the broker, an in-memory
-/// fake in unit tests. Appends return only once the records are durable per the topic's flush policy.
+/// fake in unit tests. Which partitions this broker leads decides which groups it coordinates.
 /// </summary>
 public interface IGroupRecordLog
 {
     /// <summary>Partitions of the topic (the existing topic's count once it exists, else the configured one).</summary>
     int PartitionCount { get; }
 
-    /// <summary>Whether the topic exists (nothing to load before that).</summary>
-    bool Exists { get; }
+    /// <summary>
+    /// Raised when this broker starts (true; also for a new leader epoch) or stops (false; also on deletion) leading a
+    /// partition. Handlers must not block: it runs on the metadata thread.
+    /// </summary>
+    event Action<int, bool>? LeadershipChanged;
+
+    /// <summary>Whether this broker leads <paramref name="partition"/> right now.</summary>
+    bool Leads(int partition);
+
+    /// <summary>The partitions this broker leads right now.</summary>
+    IReadOnlyList<int> LedPartitions();
 
     /// <summary>Creates the topic if it doesn't exist yet; an error code when that is impossible right now.</summary>
-    ErrorCode EnsureCreated();
+    Task<ErrorCode> EnsureCreatedAsync(CancellationToken cancellation);
 
-    /// <summary>Appends <paramref name="records"/> as one batch to <paramref name="partition"/>.</summary>
-    ErrorCode Append(int partition, IReadOnlyList<GroupRecord> records, long nowMs);
+    /// <summary>
+    /// Appends <paramref name="records"/> as one batch to <paramref name="partition"/> as its leader and returns at once;
+    /// <see cref="GroupAppend.Replicated"/> completes when the ISR has it or after <paramref name="timeoutMs"/>.
+    /// </summary>
+    GroupAppend Append(int partition, IReadOnlyList<GroupRecord> records, long nowMs, int timeoutMs, CancellationToken cancellation);
 
-    /// <summary>Every record of a partition in offset order, for rebuilding state at start-up.</summary>
+    /// <summary>Every record of a partition in offset order up to its log end offset, for loading its groups.</summary>
     IEnumerable<GroupRecord> Replay(int partition);
 }

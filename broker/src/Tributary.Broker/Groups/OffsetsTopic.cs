@@ -9,76 +9,122 @@ using Tributary.Protocol.Records;
 namespace Tributary.Broker.Groups;
 
 /// <summary>
-/// The internal compacted topic <c>__consumer_offsets</c> as the coordinator's record log: created on first use with
-/// Kafka's settings (offsets.topic.num.partitions, offsets.topic.replication.factor, cleanup.policy=compact,
-/// segment.bytes=offsets.topic.segment.bytes), written through the replica manager with acks=all, replayed at start.
+/// The internal compacted topic <c>__consumer_offsets</c> as the coordinator's record log: created through the active
+/// controller on first use with Kafka's settings (offsets.topic.num.partitions, offsets.topic.replication.factor,
+/// cleanup.policy=compact, segment.bytes=offsets.topic.segment.bytes), written through the replica manager with
+/// acks=all, replayed when this broker becomes a partition's leader.
 /// </summary>
-public sealed partial class OffsetsTopic : IGroupRecordLog
+public sealed partial class OffsetsTopic : IGroupRecordLog, IDisposable
 {
     /// <summary>Kafka's name for the topic.</summary>
     public const string Name = "__consumer_offsets";
 
     private const int ReplayReadBytes = 1 << 20;
 
+    /// <summary>How long one creation attempt may take before it is given up (the next FindCoordinator tries again).</summary>
+    private static readonly TimeSpan CreateTimeout = TimeSpan.FromSeconds(30);
+
     private readonly BrokerConfig _config;
-    private readonly ClusterController _controller;
+    private readonly ControllerGateway _controller;
     private readonly ReplicaManager _replicas;
     private readonly ILogger _logger;
     private readonly object _createGate = new();
+    private Task<ErrorCode>? _creation;
     private bool _warnedTooFewBrokers;
 
-    public OffsetsTopic(BrokerConfig config, ClusterController controller, ReplicaManager replicas, ILogger logger)
+    public OffsetsTopic(BrokerConfig config, ControllerGateway controller, ReplicaManager replicas, ILogger logger)
     {
         _config = config;
         _controller = controller;
         _replicas = replicas;
         _logger = logger;
+        _replicas.LeadershipChanged += OnReplicaLeadershipChanged;
     }
+
+    public event Action<int, bool>? LeadershipChanged;
 
     public int PartitionCount =>
         _controller.Current.Topics.TryGetValue(Name, out var topic) ? topic.Partitions.Length : _config.OffsetsTopicNumPartitions;
 
     public bool Exists => _controller.Current.Topics.ContainsKey(Name);
 
-    public ErrorCode EnsureCreated()
+    public bool Leads(int partition) => _replicas.TryGetPartition(Name, partition, out var replica) && replica.IsLeader;
+
+    public IReadOnlyList<int> LedPartitions() =>
+        _replicas.Partitions.Where(p => p.Topic == Name && p.IsLeader).Select(p => p.Index).Order().ToList();
+
+    /// <summary>
+    /// Creates the topic unless it exists; concurrent callers share one attempt. Answers COORDINATOR_NOT_AVAILABLE while
+    /// that is impossible (too few brokers, no controller) — clients retry FindCoordinator.
+    /// </summary>
+    public async Task<ErrorCode> EnsureCreatedAsync(CancellationToken cancellation)
     {
         if (Exists)
         {
             return ErrorCode.None;
         }
 
+        Task<ErrorCode> creation;
         lock (_createGate)
         {
-            if (Exists)
-            {
-                return ErrorCode.None;
-            }
+            creation = _creation ??= CreateAsync();
+        }
 
-            // Like Kafka, never create the offsets topic with fewer replicas than configured: a topic created early
-            // with RF 1 would stay under-replicated for good. Until enough brokers are registered there is no
-            // coordinator (COORDINATOR_NOT_AVAILABLE, which clients retry). A single-broker setup sets
-            // offsets.topic.replication.factor=1, as config/server.properties does.
-            var brokers = _controller.Current.Brokers.Count;
-            var replicationFactor = _config.OffsetsTopicReplicationFactor;
-            if (replicationFactor > brokers)
+        try
+        {
+            return await creation.WaitAsync(cancellation).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return ErrorCode.CoordinatorNotAvailable;
+        }
+        finally
+        {
+            if (creation.IsCompleted)
             {
-                if (!_warnedTooFewBrokers)
+                lock (_createGate)
                 {
-                    _warnedTooFewBrokers = true;
-                    LogTooFewBrokers(_logger, replicationFactor, brokers);
+                    // The next caller starts a fresh attempt (e.g. once enough brokers registered).
+                    if (ReferenceEquals(_creation, creation))
+                    {
+                        _creation = null;
+                    }
                 }
+            }
+        }
+    }
 
-                return ErrorCode.CoordinatorNotAvailable;
+    private async Task<ErrorCode> CreateAsync()
+    {
+        // Like Kafka, never create the offsets topic with fewer replicas than configured: a topic created early with
+        // RF 1 would stay under-replicated for good. Until enough brokers are registered and unfenced there is no
+        // coordinator (COORDINATOR_NOT_AVAILABLE, which clients retry). A single-broker setup sets
+        // offsets.topic.replication.factor=1, as config/server.properties does.
+        var brokers = _controller.Current.Brokers.Values.Count(b => b.IsActive);
+        var replicationFactor = _config.OffsetsTopicReplicationFactor;
+        if (replicationFactor > brokers)
+        {
+            if (!_warnedTooFewBrokers)
+            {
+                _warnedTooFewBrokers = true;
+                LogTooFewBrokers(_logger, replicationFactor, brokers);
             }
 
-            var configs = new Dictionary<string, string?>
-            {
-                ["cleanup.policy"] = "compact",
-                ["compression.type"] = "producer",
-                ["segment.bytes"] = _config.OffsetsTopicSegmentBytes.ToString(CultureInfo.InvariantCulture),
-            };
-            var outcome = _controller.CreateTopic(new NewTopic(Name, _config.OffsetsTopicNumPartitions, replicationFactor, null, configs),
-                validateOnly: false, out _);
+            return ErrorCode.CoordinatorNotAvailable;
+        }
+
+        var configs = new Dictionary<string, string?>
+        {
+            ["cleanup.policy"] = "compact",
+            ["compression.type"] = "producer",
+            ["segment.bytes"] = _config.OffsetsTopicSegmentBytes.ToString(CultureInfo.InvariantCulture),
+        };
+        try
+        {
+            using var timeout = new CancellationTokenSource(CreateTimeout);
+            var (outcome, _) = await _controller.CreateTopicAsync(
+                new NewTopic(Name, _config.OffsetsTopicNumPartitions, replicationFactor, null, configs), validateOnly: false, timeout.Token)
+                .ConfigureAwait(false);
             if (outcome.IsOk || outcome.Error == ErrorCode.TopicAlreadyExists)
             {
                 return ErrorCode.None;
@@ -87,23 +133,54 @@ public sealed partial class OffsetsTopic : IGroupRecordLog
             LogCreateFailed(_logger, outcome.Error.ToString(), outcome.Message ?? "");
             return ErrorCode.CoordinatorNotAvailable;
         }
+        catch (Exception e) when (e is OperationCanceledException or IOException or TimeoutException)
+        {
+            LogCreateFailed(_logger, e.GetType().Name, e.Message);
+            return ErrorCode.CoordinatorNotAvailable;
+        }
     }
 
-    public ErrorCode Append(int partition, IReadOnlyList<GroupRecord> records, long nowMs)
+    public GroupAppend Append(int partition, IReadOnlyList<GroupRecord> records, long nowMs, int timeoutMs, CancellationToken cancellation)
     {
         if (records.Count == 0)
         {
-            return ErrorCode.None;
+            return new GroupAppend(ErrorCode.None, -1, Task.FromResult(ErrorCode.None));
         }
 
         if (!_controller.Current.Topics.TryGetValue(Name, out var topic))
         {
-            return ErrorCode.UnknownTopicOrPartition;
+            return GroupAppend.Failed(ErrorCode.UnknownTopicOrPartition);
         }
 
         var batch = GroupCoordinator.BuildBatch(records, nowMs);
         var outcome = _replicas.Append(topic, partition, batch, acks: -1, nowMs);
-        return outcome.Error;
+        if (outcome.Error != ErrorCode.None)
+        {
+            return GroupAppend.Failed(outcome.Error);
+        }
+
+        if (!_replicas.TryGetPartition(Name, partition, out var replica))
+        {
+            // Deleted right after the append: nobody will ever replicate it.
+            return new GroupAppend(ErrorCode.None, outcome.BaseOffset, Task.FromResult(ErrorCode.NotLeaderOrFollower));
+        }
+
+        var waiting = _replicas.WaitForCommitAsync(replica, outcome.NextOffset, timeoutMs, cancellation);
+        return new GroupAppend(ErrorCode.None, outcome.BaseOffset,
+            waiting.IsCompletedSuccessfully ? waiting : AwaitReplication(waiting));
+    }
+
+    /// <summary>A broker shutting down stops waiting; the client finds the next coordinator.</summary>
+    private static async Task<ErrorCode> AwaitReplication(Task<ErrorCode> waiting)
+    {
+        try
+        {
+            return await waiting.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return ErrorCode.NotLeaderOrFollower;
+        }
     }
 
     public IEnumerable<GroupRecord> Replay(int partition)
@@ -113,8 +190,9 @@ public sealed partial class OffsetsTopic : IGroupRecordLog
             yield break;
         }
 
+        // A new leader's log is authoritative: everything up to its end is the group state, committed or not yet.
         var offset = replica.Log.LogStartOffset;
-        var end = replica.HighWatermark;
+        var end = replica.Log.LogEndOffset;
         while (offset < end)
         {
             var read = replica.Log.Read(offset, ReplayReadBytes, end, minOneBatch: true);
@@ -136,6 +214,16 @@ public sealed partial class OffsetsTopic : IGroupRecordLog
             }
 
             offset = next;
+        }
+    }
+
+    public void Dispose() => _replicas.LeadershipChanged -= OnReplicaLeadershipChanged;
+
+    private void OnReplicaLeadershipChanged(Partition partition, bool leading)
+    {
+        if (partition.Topic == Name)
+        {
+            LeadershipChanged?.Invoke(partition.Index, leading);
         }
     }
 
@@ -173,7 +261,7 @@ public sealed partial class OffsetsTopic : IGroupRecordLog
         return next;
     }
 
-    [LoggerMessage(EventId = 420, EventName = "OffsetsTopicTooFewBrokers", Level = LogLevel.Warning, Message = "Not creating __consumer_offsets yet: offsets.topic.replication.factor={Configured} but only {Brokers} broker(s) registered; consumer groups have no coordinator until then")]
+    [LoggerMessage(EventId = 420, EventName = "OffsetsTopicTooFewBrokers", Level = LogLevel.Warning, Message = "Not creating __consumer_offsets yet: offsets.topic.replication.factor={Configured} but only {Brokers} active broker(s) registered; consumer groups have no coordinator until then")]
     private static partial void LogTooFewBrokers(ILogger logger, short configured, int brokers);
 
     [LoggerMessage(EventId = 421, EventName = "OffsetsTopicCreateFailed", Level = LogLevel.Warning, Message = "Creating __consumer_offsets failed: {Error} {Message}")]

@@ -1,3 +1,4 @@
+using Tributary.Broker.Metadata;
 using Tributary.Broker.Requests;
 using Tributary.Protocol;
 using Tributary.Protocol.Messages;
@@ -13,7 +14,7 @@ public sealed class ClusterInfoHandler(BrokerContext broker)
         var response = new DescribeClusterResponse
         {
             ClusterId = image.ClusterId,
-            ControllerId = image.ControllerId,
+            ControllerId = image.ClientVisibleControllerId,
             EndpointType = request.EndpointType,
         };
         if (request.EndpointType != 1)
@@ -24,7 +25,7 @@ public sealed class ClusterInfoHandler(BrokerContext broker)
             return response;
         }
 
-        foreach (var b in image.Brokers.Values.OrderBy(b => b.NodeId))
+        foreach (var b in image.Brokers.Values.Where(b => !b.Fenced).OrderBy(b => b.NodeId))
         {
             response.Brokers.Add(new DescribeClusterResponse.DescribeClusterBroker { BrokerId = b.NodeId, Host = b.Host, Port = b.Port, Rack = b.Rack });
         }
@@ -79,4 +80,45 @@ public sealed class ClusterInfoHandler(BrokerContext broker)
 
         return response;
     }
+
+    /// <summary>
+    /// The metadata quorum as this node sees it (kafka-metadata-quorum describe). Only partition 0 of
+    /// <c>__cluster_metadata</c> exists; anything else is UNKNOWN_TOPIC_OR_PARTITION on that partition, as Kafka answers.
+    /// </summary>
+    public DescribeQuorumResponse Handle(RequestContext context, DescribeQuorumRequest request)
+    {
+        var response = new DescribeQuorumResponse();
+        var state = broker.QuorumState();
+        foreach (var topic in request.Topics)
+        {
+            var topicData = new DescribeQuorumResponse.TopicData { TopicName = topic.TopicName };
+            response.Topics.Add(topicData);
+            foreach (var p in topic.Partitions)
+            {
+                var data = new DescribeQuorumResponse.PartitionData { PartitionIndex = p.PartitionIndex };
+                topicData.Partitions.Add(data);
+                if (topic.TopicName != QuorumDescription.TopicName || p.PartitionIndex != 0)
+                {
+                    data.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    continue;
+                }
+
+                data.LeaderId = state.LeaderId;
+                data.LeaderEpoch = (int)Math.Min(int.MaxValue, state.Epoch);
+                data.HighWatermark = state.HighWatermark;
+                data.CurrentVoters = state.Voters.Select(ToReplicaState).ToList();
+                data.Observers = state.Observers.Select(ToReplicaState).ToList();
+            }
+        }
+
+        return response;
+    }
+
+    private static DescribeQuorumResponse.ReplicaState ToReplicaState(QuorumReplicaDescription replica) => new()
+    {
+        ReplicaId = replica.ReplicaId,
+        LogEndOffset = replica.LogEndOffset,
+        LastFetchTimestamp = replica.LastFetchTimestamp,
+        LastCaughtUpTimestamp = replica.LastCaughtUpTimestamp,
+    };
 }

@@ -1,3 +1,4 @@
+using Tributary.Broker.Metadata;
 using System.Globalization;
 using Tributary.Broker.Requests;
 using Tributary.Protocol;
@@ -98,7 +99,7 @@ public sealed class ConfigsHandler(BrokerContext broker)
         return response;
     }
 
-    public AlterConfigsResponse Handle(RequestContext context, AlterConfigsRequest request)
+    public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, AlterConfigsRequest request, CancellationToken cancellation)
     {
         var response = new AlterConfigsResponse();
         foreach (var resource in request.Resources)
@@ -111,7 +112,9 @@ public sealed class ConfigsHandler(BrokerContext broker)
 
             var outcome = resource.ResourceType switch
             {
-                TopicResource => broker.Controller.ReplaceTopicConfigs(resource.ResourceName, configs, request.ValidateOnly),
+                TopicResource => await broker.Controller.ReplaceTopicConfigsAsync(resource.ResourceName,
+                    configs.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal),
+                    request.ValidateOnly, cancellation).ConfigureAwait(false),
                 BrokerResource => BrokerConfigsAreStatic(configs.Keys),
                 _ => new(ErrorCode.InvalidRequest, $"Unsupported resource type {resource.ResourceType}."),
             };
@@ -127,15 +130,15 @@ public sealed class ConfigsHandler(BrokerContext broker)
         return response;
     }
 
-    public IncrementalAlterConfigsResponse Handle(RequestContext context, IncrementalAlterConfigsRequest request)
+    public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, IncrementalAlterConfigsRequest request, CancellationToken cancellation)
     {
         var response = new IncrementalAlterConfigsResponse();
         foreach (var resource in request.Resources)
         {
             var outcome = resource.ResourceType switch
             {
-                TopicResource => broker.Controller.ChangeTopicConfigs(resource.ResourceName, request.ValidateOnly,
-                    current => ApplyIncremental(current, resource.Configs)),
+                TopicResource => await AlterTopicIncrementallyAsync(resource.ResourceName, resource.Configs, request.ValidateOnly, cancellation)
+                    .ConfigureAwait(false),
                 BrokerResource => BrokerConfigsAreStatic(resource.Configs.Select(c => c.Name)),
                 _ => new(ErrorCode.InvalidRequest, $"Unsupported resource type {resource.ResourceType}."),
             };
@@ -149,6 +152,28 @@ public sealed class ConfigsHandler(BrokerContext broker)
         }
 
         return response;
+    }
+
+    /// <summary>Computes the topic's next overrides from this broker's image and asks the controller to set them.</summary>
+    private async Task<ControllerResult> AlterTopicIncrementallyAsync(string topic, IEnumerable<IncrementalAlterConfigsRequest.AlterableConfig> changes,
+        bool validateOnly, CancellationToken cancellation)
+    {
+        if (!broker.Image.Topics.TryGetValue(topic, out var current))
+        {
+            return new(ErrorCode.UnknownTopicOrPartition, $"Topic {topic} does not exist.");
+        }
+
+        Dictionary<string, string> next;
+        try
+        {
+            next = ApplyIncremental(current.Configs, changes);
+        }
+        catch (ArgumentException e)
+        {
+            return new(ErrorCode.InvalidConfig, e.Message);
+        }
+
+        return await broker.Controller.ReplaceTopicConfigsAsync(topic, next, validateOnly, cancellation).ConfigureAwait(false);
     }
 
     /// <summary>KIP-339 semantics; an invalid operation throws ArgumentException, reported as INVALID_CONFIG.</summary>

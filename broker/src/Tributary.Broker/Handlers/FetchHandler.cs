@@ -29,11 +29,14 @@ public sealed class FetchHandler(BrokerContext broker)
         var targets = Resolve(request, version);
         var waitMs = Math.Clamp(request.MaxWaitMs, 0, MaxWaitCapMs);
         var deadline = Environment.TickCount64 + waitMs;
+        var replicaId = version >= 15 ? request.ReplicaState.ReplicaId : request.ReplicaId;
         while (true)
         {
-            // Take the append signals before reading so an append between the read and the wait still wakes us.
-            var signals = targets.Where(t => t.Partition is not null).Select(t => t.Partition!.NextAppend).ToList();
-            var (response, bytes) = ReadAll(request, targets, version);
+            // Take the signals before reading so a change between the read and the wait still wakes us. Followers wait
+            // for appends (they replicate up to the log end); consumers for the high watermark to move.
+            var signals = targets.Where(t => t.Partition is not null)
+                .Select(t => replicaId >= 0 ? t.Partition!.NextAppend : t.Partition!.NextChange).ToList();
+            var (response, bytes) = ReadAll(request, targets, version, replicaId);
             var remaining = deadline - Environment.TickCount64;
             if (bytes >= request.MinBytes || remaining <= 0 || signals.Count == 0 || HasErrors(response))
             {
@@ -49,7 +52,7 @@ public sealed class FetchHandler(BrokerContext broker)
             catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
             {
                 // Waited the full MaxWaitMs: answer with what there is (usually nothing).
-                return ReadAll(request, targets, version).Response;
+                return ReadAll(request, targets, version, replicaId).Response;
             }
         }
     }
@@ -98,11 +101,12 @@ public sealed class FetchHandler(BrokerContext broker)
         return targets;
     }
 
-    private (FetchResponse Response, long Bytes) ReadAll(FetchRequest request, List<FetchTarget> targets, short version)
+    private (FetchResponse Response, long Bytes) ReadAll(FetchRequest request, List<FetchTarget> targets, short version, int replicaId)
     {
         var response = new FetchResponse { SessionId = 0 };
         var budget = request.MaxBytes > 0 ? request.MaxBytes : int.MaxValue;
         long total = 0;
+        var diverged = false;
         FetchResponse.FetchableTopicResponse? current = null;
         FetchRequest.FetchTopic? currentRequestTopic = null;
         foreach (var target in targets)
@@ -131,9 +135,19 @@ public sealed class FetchHandler(BrokerContext broker)
             }
 
             var limit = (int)Math.Min(target.RequestPartition.PartitionMaxBytes, budget);
-            var outcome = broker.Replicas.Read(target.Partition, target.RequestPartition.FetchOffset, limit,
-                minOneBatch: total == 0, target.RequestPartition.CurrentLeaderEpoch);
+            var outcome = replicaId >= 0
+                ? broker.Replicas.ReadForFollower(target.Partition, replicaId, target.RequestPartition.FetchOffset, limit, minOneBatch: total == 0,
+                    target.RequestPartition.CurrentLeaderEpoch, version >= 12 ? target.RequestPartition.LastFetchedEpoch : -1,
+                    broker.Config.ReplicaLagTimeMaxMs)
+                : broker.Replicas.Read(target.Partition, target.RequestPartition.FetchOffset, limit,
+                    minOneBatch: total == 0, target.RequestPartition.CurrentLeaderEpoch);
             data.ErrorCode = (short)outcome.Error;
+            if (outcome.DivergingEpoch >= 0 || outcome.DivergingEndOffset >= 0)
+            {
+                data.DivergingEpoch = new FetchResponse.EpochEndOffset { Epoch = outcome.DivergingEpoch, EndOffset = outcome.DivergingEndOffset };
+                diverged = true;
+            }
+
             data.HighWatermark = outcome.HighWatermark;
             data.LastStableOffset = outcome.LastStableOffset;
             data.LogStartOffset = outcome.LogStartOffset;
@@ -145,13 +159,14 @@ public sealed class FetchHandler(BrokerContext broker)
             data.Records = outcome.Records;
             total += outcome.Records.Length;
             budget = (int)Math.Max(0, budget - outcome.Records.Length);
-            if (outcome.Records.Length > 0)
+            if (outcome.Records.Length > 0 && replicaId < 0)
             {
                 broker.Metrics.RecordBytesOut(target.TopicName!, outcome.Records.Length);
             }
         }
 
-        return (response, total);
+        // A diverging epoch must reach the follower at once, like data.
+        return (response, diverged ? Math.Max(total, long.MaxValue / 2) : total);
     }
 
     private static bool HasErrors(FetchResponse response) =>

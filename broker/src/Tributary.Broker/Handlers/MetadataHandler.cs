@@ -8,7 +8,7 @@ namespace Tributary.Broker.Handlers;
 /// <summary>Describes brokers, the controller and topics; creates requested topics when auto-creation is on.</summary>
 public sealed class MetadataHandler(BrokerContext broker)
 {
-    public MetadataResponse Handle(RequestContext context, MetadataRequest request)
+    public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, MetadataRequest request, CancellationToken cancellation)
     {
         var version = context.ApiVersion;
         var response = new MetadataResponse();
@@ -33,7 +33,7 @@ public sealed class MetadataHandler(BrokerContext broker)
                     continue;
                 }
 
-                var topic = broker.GetOrAutoCreateTopic(requested.Name, allowAutoCreate, out var error);
+                var (topic, error) = await broker.GetOrAutoCreateTopicAsync(requested.Name, allowAutoCreate, cancellation).ConfigureAwait(false);
                 list.Add((topic, requested.Name, topic?.Id ?? Uuid.Zero, error));
             }
 
@@ -41,7 +41,8 @@ public sealed class MetadataHandler(BrokerContext broker)
         }
 
         var image = broker.Image;
-        foreach (var registration in image.Brokers.Values.OrderBy(b => b.NodeId))
+        // Fenced brokers (not heartbeating, or still catching up) are not offered to clients, as in KRaft.
+        foreach (var registration in image.Brokers.Values.Where(b => !b.Fenced).OrderBy(b => b.NodeId))
         {
             response.Brokers.Add(new MetadataResponse.MetadataResponseBroker
             {
@@ -53,7 +54,7 @@ public sealed class MetadataHandler(BrokerContext broker)
         }
 
         response.ClusterId = image.ClusterId;
-        response.ControllerId = image.ControllerId;
+        response.ControllerId = image.ClientVisibleControllerId;
         foreach (var (topic, name, id, error) in topics)
         {
             var entry = new MetadataResponse.MetadataResponseTopic
@@ -75,7 +76,7 @@ public sealed class MetadataHandler(BrokerContext broker)
                         LeaderEpoch = partition.LeaderEpoch,
                         ReplicaNodes = [.. partition.Replicas],
                         IsrNodes = [.. partition.Isr],
-                        OfflineReplicas = [.. partition.Replicas.Where(r => !image.Brokers.ContainsKey(r))],
+                        OfflineReplicas = [.. partition.Replicas.Where(r => !image.Brokers.TryGetValue(r, out var b) || b.Fenced)],
                     });
                 }
             }

@@ -1,23 +1,32 @@
+using Tributary.Broker.Replication;
 using Tributary.Broker.Requests;
 using Tributary.Protocol;
 using Tributary.Protocol.Messages;
 
 namespace Tributary.Broker.Handlers;
 
-/// <summary>Appends produced batches to the partitions' logs and reports where they landed.</summary>
+/// <summary>
+/// Appends produced batches to the partitions' logs as their leader and reports where they landed. With acks=all the
+/// answer waits until the in-sync replicas have the records (the high watermark passed them), at most the request's
+/// timeout, as Kafka's delayed produce does.
+/// </summary>
 public sealed class ProduceHandler(BrokerContext broker)
 {
-    public ProduceResponse? Handle(RequestContext context, ProduceRequest request)
+    public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, ProduceRequest request, CancellationToken cancellation)
     {
         var response = new ProduceResponse();
         var acksValid = request.Acks is -1 or 0 or 1;
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        List<(ProduceResponse.PartitionProduceResponse Result, Partition Partition, long RequiredOffset)>? pending = null;
         foreach (var topicData in request.TopicData)
         {
             var topicResponse = new ProduceResponse.TopicProduceResponse { Name = topicData.Name };
             response.Responses.Add(topicResponse);
             var topicError = ErrorCode.InvalidRequiredAcks;
-            var topic = acksValid ? broker.GetOrAutoCreateTopic(topicData.Name, allowAutoCreate: true, out topicError) : null;
+            var (topic, error) = acksValid
+                ? await broker.GetOrAutoCreateTopicAsync(topicData.Name, allowAutoCreate: true, cancellation).ConfigureAwait(false)
+                : (null, topicError);
+            topicError = error;
 
             foreach (var partitionData in topicData.PartitionData)
             {
@@ -39,6 +48,35 @@ public sealed class ProduceHandler(BrokerContext broker)
                 {
                     broker.Metrics.RecordMessagesIn(topic.Name, outcome.RecordCount);
                     broker.Metrics.RecordBytesIn(topic.Name, outcome.Bytes);
+                    if (request.Acks == -1 && broker.Replicas.TryGetPartition(topic.Name, partitionData.Index, out var partition))
+                    {
+                        // A duplicate (idempotent retry) carries no new offset: wait for the log end as it is now, which
+                        // covers the original append.
+                        var required = outcome.NextOffset >= 0 ? outcome.NextOffset : partition.Log.LogEndOffset;
+                        if (partition.HighWatermark < required)
+                        {
+                            (pending ??= []).Add((result, partition, required));
+                        }
+                    }
+                }
+            }
+        }
+
+        if (pending is not null)
+        {
+            var waits = pending.Select(p => broker.Replicas.WaitForCommitAsync(p.Partition, p.RequiredOffset, request.TimeoutMs, cancellation)).ToArray();
+            var errors = await Task.WhenAll(waits).ConfigureAwait(false);
+            for (var i = 0; i < errors.Length; i++)
+            {
+                if (errors[i] != ErrorCode.None)
+                {
+                    pending[i].Result.ErrorCode = (short)errors[i];
+                    pending[i].Result.ErrorMessage = errors[i] switch
+                    {
+                        ErrorCode.NotEnoughReplicasAfterAppend => "The ISR shrank below min.insync.replicas after the records were appended.",
+                        ErrorCode.RequestTimedOut => "The in-sync replicas did not acknowledge the records within the request timeout.",
+                        _ => "Leadership moved before the in-sync replicas acknowledged the records.",
+                    };
                 }
             }
         }

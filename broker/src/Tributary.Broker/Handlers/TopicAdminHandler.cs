@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Tributary.Broker.Metadata;
 using Tributary.Broker.Requests;
 using Tributary.Protocol;
@@ -8,7 +9,7 @@ namespace Tributary.Broker.Handlers;
 /// <summary>Topic lifecycle for admin clients: create, delete, add partitions, delete records.</summary>
 public sealed class TopicAdminHandler(BrokerContext broker)
 {
-    public CreateTopicsResponse Handle(RequestContext context, CreateTopicsRequest request)
+    public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, CreateTopicsRequest request, CancellationToken cancellation)
     {
         var response = new CreateTopicsResponse();
         var duplicates = request.Topics.GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
@@ -42,17 +43,22 @@ public sealed class TopicAdminHandler(BrokerContext broker)
 
             var partitions = topic.NumPartitions == -1 ? broker.Config.NumPartitions : topic.NumPartitions;
             var replication = topic.ReplicationFactor == -1 ? (short)broker.Config.DefaultReplicationFactor : topic.ReplicationFactor;
-            var outcome = broker.Controller.CreateTopic(new NewTopic(topic.Name, partitions, replication, assignments, configs),
-                request.ValidateOnly, out var created);
+            var (outcome, created) = await broker.Controller.CreateTopicAsync(new NewTopic(topic.Name, partitions, replication, assignments, configs),
+                request.ValidateOnly, cancellation).ConfigureAwait(false);
             if (!outcome.IsOk)
             {
                 Fail(result, outcome.Error, outcome.Message);
                 continue;
             }
 
-            result.TopicId = request.ValidateOnly ? Uuid.Zero : created!.Id;
-            result.NumPartitions = created!.Partitions.Length;
-            result.ReplicationFactor = (short)created.Partitions[0].Replicas.Length;
+            // validateOnly: describe what would have been created.
+            created ??= new TopicImage(topic.Name, Uuid.Zero, [],
+                configs.Where(kv => kv.Value is not null).ToImmutableDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal));
+            result.TopicId = created.Id;
+            result.NumPartitions = created.Partitions.Length > 0 ? created.Partitions.Length : assignments?.Count ?? partitions;
+            result.ReplicationFactor = created.Partitions.Length > 0
+                ? (short)created.Partitions[0].Replicas.Length
+                : (short)(assignments?.Values.First().Length ?? replication);
             result.Configs = broker.DescribeTopicConfigs(created)
                 .Select(c => new CreateTopicsResponse.CreatableTopicConfigs
                 {
@@ -68,7 +74,7 @@ public sealed class TopicAdminHandler(BrokerContext broker)
         return response;
     }
 
-    public DeleteTopicsResponse Handle(RequestContext context, DeleteTopicsRequest request)
+    public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, DeleteTopicsRequest request, CancellationToken cancellation)
     {
         var response = new DeleteTopicsResponse();
         var requested = context.ApiVersion >= 6
@@ -97,7 +103,7 @@ public sealed class TopicAdminHandler(BrokerContext broker)
 
             result.Name = topic!.Name;
             result.TopicId = topic.Id;
-            var outcome = broker.Controller.DeleteTopic(topic.Name);
+            var outcome = await broker.Controller.DeleteTopicAsync(topic.Name, cancellation).ConfigureAwait(false);
             result.ErrorCode = (short)outcome.Error;
             result.ErrorMessage = outcome.Message;
         }
@@ -105,7 +111,7 @@ public sealed class TopicAdminHandler(BrokerContext broker)
         return response;
     }
 
-    public CreatePartitionsResponse Handle(RequestContext context, CreatePartitionsRequest request)
+    public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, CreatePartitionsRequest request, CancellationToken cancellation)
     {
         var response = new CreatePartitionsResponse();
         var duplicates = request.Topics.GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
@@ -121,7 +127,8 @@ public sealed class TopicAdminHandler(BrokerContext broker)
             }
 
             var assignments = topic.Assignments?.Select(a => a.BrokerIds.ToArray()).ToList();
-            var outcome = broker.Controller.CreatePartitions(topic.Name, topic.Count, assignments, request.ValidateOnly);
+            var outcome = await broker.Controller.CreatePartitionsAsync(topic.Name, topic.Count, assignments, request.ValidateOnly, cancellation)
+                .ConfigureAwait(false);
             result.ErrorCode = (short)outcome.Error;
             result.ErrorMessage = outcome.Message;
         }

@@ -3,6 +3,17 @@ using Tributary.Protocol;
 
 namespace Tributary.Broker.Metadata;
 
+/// <summary>The outcome of a controller operation: Kafka's error code and, when it failed, why.</summary>
+public readonly record struct ControllerResult(ErrorCode Error, string? Message = null)
+{
+    public static readonly ControllerResult Ok = new(ErrorCode.None);
+    public bool IsOk => Error == ErrorCode.None;
+}
+
+/// <summary>What a client asked for when creating a topic (after defaults were applied by the handler).</summary>
+public sealed record NewTopic(string Name, int Partitions, short ReplicationFactor,
+    IReadOnlyDictionary<int, int[]>? Assignments, IReadOnlyDictionary<string, string?> Configs);
+
 /// <summary>A request to the active controller. Brokers send these (locally or over the quorum's controller channel,
 /// encoded by <c>ControllerRpcCodec</c>); the controller answers each with a <see cref="ControllerReply"/> subtype.</summary>
 public abstract record ControllerCommand;

@@ -80,6 +80,15 @@ public sealed class MetadataImage
     /// <summary>First producer id not yet handed out to any broker.</summary>
     public long NextProducerId { get; }
 
+    /// <summary>
+    /// The controller id clients are told (Metadata, DescribeCluster): any broker forwards admin requests to the active
+    /// controller, so name the controller itself when it is a live broker (combined mode), else the lowest live broker
+    /// (a dedicated controller is not reachable on a client listener).
+    /// </summary>
+    public int ClientVisibleControllerId => IsActiveBroker(ControllerId)
+        ? ControllerId
+        : Brokers.Values.Where(b => b.IsActive).Select(b => b.NodeId).DefaultIfEmpty(-1).Min();
+
     /// <summary>A registered broker that is neither fenced nor shutting down.</summary>
     public bool IsActiveBroker(int nodeId) => Brokers.TryGetValue(nodeId, out var broker) && broker.IsActive;
 

@@ -12,7 +12,7 @@ namespace Tributary.Broker.Producers;
 public sealed partial class InitProducerIdHandler(ProducerIdManager producerIds)
 {
 
-    public InitProducerIdResponse Handle(RequestContext context, InitProducerIdRequest request)
+    public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, InitProducerIdRequest request, CancellationToken cancellation)
     {
         var response = new InitProducerIdResponse { ProducerId = -1, ProducerEpoch = -1 };
         if (request.TransactionalId is not null)
@@ -46,7 +46,7 @@ public sealed partial class InitProducerIdHandler(ProducerIdManager producerIds)
             return response;
         }
 
-        var error = producerIds.TryGenerate(out var producerId);
+        var (error, producerId) = await producerIds.GenerateAsync(cancellation).ConfigureAwait(false);
         response.ErrorCode = (short)error;
         if (error == ErrorCode.None)
         {

@@ -10,14 +10,16 @@ namespace Tributary.Broker.Producers;
 /// </summary>
 public sealed partial class ProducerIdManager
 {
-    private readonly Func<ProducerIdBlock?> _allocateBlock;
+    private readonly Func<CancellationToken, Task<ProducerIdBlock?>> _allocateBlock;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private long _next;
     private long _blockEnd;
+    private Task<ProducerIdBlock?>? _fetching;
 
-    /// <param name="allocateBlock">reserves the next block durably; null when ids are exhausted or the controller is unavailable.</param>
-    public ProducerIdManager(Func<ProducerIdBlock?> allocateBlock, ILogger logger)
+    /// <param name="allocateBlock">asks the controller for the next block (committed in the metadata log); null when ids are
+    /// exhausted or the controller is unavailable.</param>
+    public ProducerIdManager(Func<CancellationToken, Task<ProducerIdBlock?>> allocateBlock, ILogger logger)
     {
         _allocateBlock = allocateBlock;
         _logger = logger;
@@ -27,37 +29,54 @@ public sealed partial class ProducerIdManager
     internal ILogger Logger => _logger;
 
     /// <summary>A producer id never handed out before, or an error code when none can be had.</summary>
-    public ErrorCode TryGenerate(out long producerId)
+    /// <remarks>Concurrent callers share one block request to the controller.</remarks>
+    public async ValueTask<(ErrorCode Error, long ProducerId)> GenerateAsync(CancellationToken cancellation)
     {
+        Task<ProducerIdBlock?> fetching;
         lock (_gate)
         {
-            if (_next >= _blockEnd)
+            if (_next < _blockEnd)
             {
-                ProducerIdBlock? block;
-                try
-                {
-                    block = _allocateBlock();
-                }
-                catch (IOException e)
-                {
-                    LogBlockAllocationFailed(_logger, e);
-                    block = null;
-                }
-
-                if (block is not { } allocated)
-                {
-                    producerId = -1;
-                    // Kafka's broker answers the same while it waits for a block: retriable, clients send InitProducerId again.
-                    return ErrorCode.CoordinatorLoadInProgress;
-                }
-
-                _next = allocated.FirstProducerId;
-                _blockEnd = allocated.NextBlockFirstId;
-                LogBlockAllocated(_logger, allocated.FirstProducerId, allocated.LastProducerId);
+                return (ErrorCode.None, _next++);
             }
 
-            producerId = _next++;
-            return ErrorCode.None;
+            fetching = _fetching ??= FetchAsync(cancellation);
+        }
+
+        var block = await fetching.ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (ReferenceEquals(_fetching, fetching))
+            {
+                _fetching = null;
+                if (block is { } allocated && _next >= _blockEnd)
+                {
+                    _next = allocated.FirstProducerId;
+                    _blockEnd = allocated.NextBlockFirstId;
+                    LogBlockAllocated(_logger, allocated.FirstProducerId, allocated.LastProducerId);
+                }
+            }
+
+            if (_next < _blockEnd)
+            {
+                return (ErrorCode.None, _next++);
+            }
+        }
+
+        // Kafka's broker answers the same while it waits for a block: retriable, clients send InitProducerId again.
+        return (ErrorCode.CoordinatorLoadInProgress, -1);
+    }
+
+    private async Task<ProducerIdBlock?> FetchAsync(CancellationToken cancellation)
+    {
+        try
+        {
+            return await _allocateBlock(cancellation).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
+        {
+            LogBlockAllocationFailed(_logger, e);
+            return null;
         }
     }
 
@@ -66,6 +85,6 @@ public sealed partial class ProducerIdManager
     private static partial void LogBlockAllocated(ILogger logger, long firstProducerId, long lastProducerId);
 
     [LoggerMessage(EventId = 501, EventName = "ProducerIdBlockAllocationFailed", Level = LogLevel.Error,
-        Message = "Could not persist a new producer id block")]
+        Message = "Could not get a new producer id block from the controller")]
     private static partial void LogBlockAllocationFailed(ILogger logger, Exception exception);
 }

@@ -10,12 +10,15 @@ using Tributary.Storage;
 namespace Tributary.Broker.Replication;
 
 /// <summary>Result of appending one partition's records for a Produce request.</summary>
+/// <param name="NextOffset">One past the last appended offset: what acks=all waits for the high watermark to reach.</param>
 public readonly record struct AppendOutcome(ErrorCode Error, long BaseOffset, long LogAppendTimeMs, long LogStartOffset,
-    string? Message = null, int RecordCount = 0, int Bytes = 0);
+    string? Message = null, int RecordCount = 0, int Bytes = 0, long NextOffset = -1);
 
 /// <summary>Result of reading one partition for a Fetch request.</summary>
+/// <param name="DivergingEpoch">For a follower whose last fetched epoch ends before its fetch offset on the leader: the
+/// epoch and end offset it must truncate to (KIP-320 / KIP-595 diverging epoch); -1 otherwise.</param>
 public readonly record struct ReadOutcome(ErrorCode Error, ReadOnlyMemory<byte> Records, long HighWatermark,
-    long LastStableOffset, long LogStartOffset);
+    long LastStableOffset, long LogStartOffset, int DivergingEpoch = -1, long DivergingEndOffset = -1);
 
 /// <summary>
 /// Owns this broker's replicas: creates and deletes their logs as the metadata image changes, appends produced
@@ -31,8 +34,12 @@ public sealed partial class ReplicaManager : IDisposable
     private readonly Func<TopicImage, int> _minInsyncReplicasFor;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<(string Topic, int Partition), Partition> _partitions = new();
+    private readonly ConcurrentDictionary<(string Topic, int Partition), (int Leader, int Epoch)> _following = new();
+    private readonly ConcurrentDictionary<(string Topic, int Partition), int> _leading = new();
     private readonly object _applyGate = new();
+    private readonly CancellationTokenSource _stopping = new();
     private MetadataImage _applied = MetadataImage.Empty;
+    private Task? _isrMaintenance;
 
     public ReplicaManager(int nodeId, LogManager logs, Func<TopicImage, LogConfig> logConfigFor,
         Func<TopicImage, int> minInsyncReplicasFor, ILogger logger)
@@ -44,17 +51,36 @@ public sealed partial class ReplicaManager : IDisposable
         _logger = logger;
     }
 
+    /// <summary>How this broker follows leaders and asks the controller for ISR changes; unset on a lone broker.</summary>
+    public ReplicationHooks Hooks { get; set; } = ReplicationHooks.None;
+
     public IEnumerable<Partition> Partitions => _partitions.Values;
+
+    /// <summary>
+    /// Raised on the metadata thread when this broker starts leading a replica (true; also for a new leader epoch) or
+    /// stops leading it (false; also when it is deleted). The group coordinator loads and unloads its groups on it.
+    /// </summary>
+    public event Action<Partition, bool>? LeadershipChanged;
+
+    /// <summary>The metadata image the replicas were last brought in line with.</summary>
+    public MetadataImage AppliedImage => Volatile.Read(ref _applied);
+
+    private static long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     public bool TryGetPartition(string topic, int partition, out Partition replica) =>
         _partitions.TryGetValue((topic, partition), out replica!);
 
-    /// <summary>Brings the local replicas in line with a new metadata image: new logs, deleted topics, new configs.</summary>
+    /// <summary>
+    /// Brings the local replicas in line with a new metadata image: new logs, deleted topics, new configs, and role
+    /// changes — a replica that now leads records its epoch start and starts counting its followers; one that now
+    /// follows starts fetching from its leader (truncating a divergent tail first, through the fetcher).
+    /// </summary>
     public void ApplyImage(MetadataImage image)
     {
         lock (_applyGate)
         {
             var previous = _applied;
+            var now = NowMs;
             foreach (var topic in image.Topics.Values)
             {
                 previous.Topics.TryGetValue(topic.Name, out var before);
@@ -73,37 +99,170 @@ public sealed partial class ReplicaManager : IDisposable
                     var key = (topic.Name, placement.Partition);
                     if (_partitions.TryGetValue(key, out var existing) && existing.TopicId == topic.Id)
                     {
-                        existing.Image = placement;
                         if (configChanged)
                         {
                             existing.Log.UpdateConfig(Settings().Log);
                             existing.MinInsyncReplicas = Settings().MinInsyncReplicas;
                         }
 
+                        if (!ReferenceEquals(existing.Image, placement))
+                        {
+                            existing.ApplyImage(placement, now);
+                        }
+
+                        UpdateRole(existing, image);
                         continue;
                     }
 
                     var log = _logs.GetOrCreateLog(topic.Name, placement.Partition, Settings().Log);
-                    _partitions[key] = new Partition(topic.Name, topic.Id, placement.Partition, log, placement)
+                    var created = new Partition(topic.Name, topic.Id, placement.Partition, log, placement, _nodeId, now)
                     {
                         MinInsyncReplicas = Settings().MinInsyncReplicas,
                     };
+                    _partitions[key] = created;
+                    UpdateRole(created, image);
                 }
             }
 
             foreach (var ((name, index), replica) in _partitions)
             {
-                if (!image.Topics.TryGetValue(name, out var topic) || topic.Id != replica.TopicId || index >= topic.Partitions.Length)
+                if (!image.Topics.TryGetValue(name, out var topic) || topic.Id != replica.TopicId || index >= topic.Partitions.Length
+                    || !topic.Partitions[index].Replicas.Contains(_nodeId))
                 {
+                    StopFollowing(replica);
+                    if (_leading.TryRemove((name, index), out _))
+                    {
+                        RaiseLeadershipChanged(replica, false);
+                    }
+
                     _partitions.TryRemove((name, index), out _);
                     _logs.DeleteLog(name, index);
                     replica.SignalAppended();
+                    replica.SignalChanged();
                     LogReplicaDeleted(_logger, name, index);
                 }
             }
 
-            _applied = image;
+            Volatile.Write(ref _applied, image);
         }
+    }
+
+    private void UpdateRole(Partition partition, MetadataImage image)
+    {
+        var placement = partition.Image;
+        var roleKey = (partition.Topic, partition.Index);
+        if (placement.Leader == _nodeId)
+        {
+            if (!_leading.TryGetValue(roleKey, out var epoch) || epoch != placement.LeaderEpoch)
+            {
+                _leading[roleKey] = placement.LeaderEpoch;
+                RaiseLeadershipChanged(partition, true);
+            }
+        }
+        else if (_leading.TryRemove(roleKey, out _))
+        {
+            RaiseLeadershipChanged(partition, false);
+        }
+
+        if (placement.Leader == _nodeId || placement.Leader < 0)
+        {
+            StopFollowing(partition);
+            return;
+        }
+
+        var key = (partition.Topic, partition.Index);
+        if (_following.TryGetValue(key, out var current) && current == (placement.Leader, placement.LeaderEpoch))
+        {
+            return;
+        }
+
+        if (!image.Brokers.TryGetValue(placement.Leader, out var leader))
+        {
+            return;
+        }
+
+        _following[key] = (placement.Leader, placement.LeaderEpoch);
+        Hooks.FollowLeader(partition, leader);
+    }
+
+    private void RaiseLeadershipChanged(Partition partition, bool leading)
+    {
+        try
+        {
+            LeadershipChanged?.Invoke(partition, leading);
+        }
+        catch (Exception e)
+        {
+            LogLeadershipHandlerFailed(_logger, partition.Topic, partition.Index, e);
+        }
+    }
+
+    private void StopFollowing(Partition partition)
+    {
+        if (_following.TryRemove((partition.Topic, partition.Index), out _))
+        {
+            Hooks.StopFollowing(partition);
+        }
+    }
+
+    /// <summary>Starts the periodic ISR check (Kafka's isr-expiration task, every replica.lag.time.max.ms / 2).</summary>
+    public void StartIsrMaintenance(long lagTimeMaxMs)
+    {
+        _isrMaintenance ??= Task.Run(async () =>
+        {
+            var period = TimeSpan.FromMilliseconds(Math.Clamp(lagTimeMaxMs / 2, 50, 5_000));
+            using var timer = new PeriodicTimer(period);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+                {
+                    foreach (var partition in _partitions.Values)
+                    {
+                        MaybeChangeIsr(partition, lagTimeMaxMs);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+    }
+
+    /// <summary>Asks the controller for an ISR change when the leader's view calls for one (one request in flight).</summary>
+    internal void MaybeChangeIsr(Partition partition, long lagTimeMaxMs)
+    {
+        if (!partition.IsLeader || Hooks.AlterPartition is not { } alter)
+        {
+            return;
+        }
+
+        var image = AppliedImage;
+        var proposal = partition.ProposeIsrChange(NowMs, lagTimeMaxMs, image.IsActiveBroker);
+        if (proposal is not { } isr)
+        {
+            return;
+        }
+
+        var placement = partition.Image;
+        LogIsrChangeProposed(_logger, partition.Topic, partition.Index, string.Join(",", placement.Isr), string.Join(",", isr));
+        var command = new AlterPartitionCommand(_nodeId, Hooks.BrokerEpoch(), partition.TopicId, partition.Index,
+            placement.LeaderEpoch, placement.PartitionEpoch, isr);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var reply = await alter(command, _stopping.Token).ConfigureAwait(false);
+                if (!reply.IsOk)
+                {
+                    LogIsrChangeRefused(_logger, partition.Topic, partition.Index, reply.Error, reply.Message ?? "");
+                    partition.ClearPendingIsr();
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException)
+            {
+                partition.ClearPendingIsr();
+            }
+        });
     }
 
     /// <summary>Validates and appends one partition's produced batches as the leader.</summary>
@@ -189,7 +348,47 @@ public sealed partial class ReplicaManager : IDisposable
         }
 
         partition.SignalAppended();
-        return new(ErrorCode.None, info.FirstOffset, info.LogAppendTimeMs, info.LogStartOffset, null, info.RecordCount, info.SizeInBytes);
+        partition.MaybeAdvanceHighWatermark();
+        return new(ErrorCode.None, info.FirstOffset, info.LogAppendTimeMs, info.LogStartOffset, null, info.RecordCount, info.SizeInBytes,
+            info.LastOffset + 1);
+    }
+
+    /// <summary>
+    /// Waits until everything below <paramref name="requiredOffset"/> is replicated to the ISR (the high watermark passed
+    /// it), as acks=all requires. Kafka's outcomes: NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below
+    /// min.insync.replicas meanwhile, NOT_LEADER_OR_FOLLOWER when leadership moved, REQUEST_TIMED_OUT at the deadline.
+    /// </summary>
+    public async Task<ErrorCode> WaitForCommitAsync(Partition partition, long requiredOffset, int timeoutMs, CancellationToken cancellation)
+    {
+        var deadline = Environment.TickCount64 + Math.Max(0, timeoutMs);
+        while (true)
+        {
+            var changed = partition.NextChange;
+            if (!partition.IsLeader || !_partitions.TryGetValue((partition.Topic, partition.Index), out var current) || !ReferenceEquals(current, partition))
+            {
+                return ErrorCode.NotLeaderOrFollower;
+            }
+
+            if (partition.HighWatermark >= requiredOffset)
+            {
+                return partition.Image.Isr.Length < partition.MinInsyncReplicas ? ErrorCode.NotEnoughReplicasAfterAppend : ErrorCode.None;
+            }
+
+            var remaining = deadline - Environment.TickCount64;
+            if (remaining <= 0)
+            {
+                return ErrorCode.RequestTimedOut;
+            }
+
+            try
+            {
+                await changed.WaitAsync(TimeSpan.FromMilliseconds(remaining), cancellation).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return ErrorCode.RequestTimedOut;
+            }
+        }
     }
 
     /// <summary>Reads committed batches (below the high watermark) starting at <paramref name="fetchOffset"/>.</summary>
@@ -238,13 +437,101 @@ public sealed partial class ReplicaManager : IDisposable
         return new(ErrorCode.None, read.Records, highWatermark, partition.LastStableOffset, read.LogStartOffset);
     }
 
+    /// <summary>
+    /// Serves a follower's fetch (Fetch with a replica id): records up to the log end offset (not the high watermark),
+    /// or the diverging epoch when the follower's last fetched epoch shows it has a tail the leader doesn't. A fetch
+    /// from offset N tells the leader the follower has everything below N, which may advance the high watermark and
+    /// bring the follower back into the ISR.
+    /// </summary>
+    public ReadOutcome ReadForFollower(Partition partition, int replicaId, long fetchOffset, int maxBytes, bool minOneBatch,
+        int currentLeaderEpoch, int lastFetchedEpoch, long lagTimeMaxMs)
+    {
+        var epochError = partition.CheckLeaderEpoch(currentLeaderEpoch);
+        if (epochError != ErrorCode.None)
+        {
+            return new(epochError, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
+        }
+
+        if (!partition.IsLeader || !partition.Image.Replicas.Contains(replicaId))
+        {
+            return new(ErrorCode.NotLeaderOrFollower, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
+        }
+
+        var log = partition.Log;
+        try
+        {
+            if (lastFetchedEpoch >= 0)
+            {
+                var (epoch, endOffset) = log.EndOffsetForEpoch(lastFetchedEpoch);
+                if (epoch < lastFetchedEpoch || endOffset < fetchOffset)
+                {
+                    return new(ErrorCode.None, ReadOnlyMemory<byte>.Empty, partition.HighWatermark, partition.LastStableOffset,
+                        log.LogStartOffset, epoch, endOffset);
+                }
+            }
+
+            var end = log.LogEndOffset;
+            if (fetchOffset < log.LogStartOffset || fetchOffset > end)
+            {
+                return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, partition.HighWatermark, partition.LastStableOffset,
+                    log.LogStartOffset);
+            }
+
+            partition.RecordFollowerFetch(replicaId, fetchOffset, NowMs);
+            MaybeChangeIsr(partition, lagTimeMaxMs);
+            var records = ReadOnlyMemory<byte>.Empty;
+            if (fetchOffset < end && (maxBytes > 0 || minOneBatch))
+            {
+                var read = log.Read(fetchOffset, maxBytes, end, minOneBatch);
+                if (read.Error == LogReadError.OffsetOutOfRange)
+                {
+                    return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, partition.HighWatermark, partition.LastStableOffset,
+                        read.LogStartOffset);
+                }
+
+                records = read.Records;
+            }
+
+            return new(ErrorCode.None, records, partition.HighWatermark, partition.LastStableOffset, log.LogStartOffset);
+        }
+        catch (ObjectDisposedException)
+        {
+            return new(ErrorCode.NotLeaderOrFollower, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
+        }
+        catch (IOException)
+        {
+            return new(ErrorCode.KafkaStorageError, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
+        }
+    }
+
     public void Dispose()
     {
+        _stopping.Cancel();
         foreach (var partition in _partitions.Values)
         {
             partition.SignalAppended();
+            partition.SignalChanged();
         }
+
+        try
+        {
+            _isrMaintenance?.Wait(TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+        }
+
+        _stopping.Dispose();
     }
+
+    [LoggerMessage(EventId = 305, EventName = "LeadershipHandlerFailed", Level = LogLevel.Error, Message = "A leadership-change handler failed for {Topic}-{Partition}")]
+    private static partial void LogLeadershipHandlerFailed(ILogger logger, string topic, int partition, Exception exception);
+
+    [LoggerMessage(EventId = 303, EventName = "IsrChangeProposed", Level = LogLevel.Information, Message = "{Topic}-{Partition}: asking the controller to change the ISR from [{Isr}] to [{NewIsr}]")]
+    private static partial void LogIsrChangeProposed(ILogger logger, string topic, int partition, string isr, string newIsr);
+
+    [LoggerMessage(EventId = 304, EventName = "IsrChangeRefused", Level = LogLevel.Information, Message = "{Topic}-{Partition}: ISR change not made: {Error} {Reason}")]
+    private static partial void LogIsrChangeRefused(ILogger logger, string topic, int partition, ErrorCode error, string reason);
 
     [LoggerMessage(EventId = 300, EventName = "ReplicaDeleted", Level = LogLevel.Information, Message = "Deleted replica {Topic}-{Partition}")]
     private static partial void LogReplicaDeleted(ILogger logger, string topic, int partition);

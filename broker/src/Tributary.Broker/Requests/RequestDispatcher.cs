@@ -20,6 +20,7 @@ public sealed class RequestDispatcher
     private readonly ClusterInfoHandler _cluster;
     private readonly Producers.InitProducerIdHandler _initProducerId;
     private readonly Groups.GroupRequestHandler _groups;
+    private readonly ReplicationAdminHandler _replication;
 
     public RequestDispatcher(BrokerContext broker)
     {
@@ -32,6 +33,7 @@ public sealed class RequestDispatcher
         _cluster = new ClusterInfoHandler(broker);
         _initProducerId = new Producers.InitProducerIdHandler(broker.ProducerIds);
         _groups = new Groups.GroupRequestHandler(broker);
+        _replication = new ReplicationAdminHandler(broker);
     }
 
     /// <summary>The API keys this dispatcher answers; must equal the catalog's.</summary>
@@ -43,7 +45,8 @@ public sealed class RequestDispatcher
         ApiKeys.DescribeCluster, ApiKeys.InitProducerId,
         ApiKeys.FindCoordinator, ApiKeys.JoinGroup, ApiKeys.SyncGroup, ApiKeys.Heartbeat, ApiKeys.LeaveGroup,
         ApiKeys.OffsetCommit, ApiKeys.OffsetFetch, ApiKeys.ListGroups, ApiKeys.DescribeGroups, ApiKeys.DeleteGroups,
-        ApiKeys.OffsetDelete,
+        ApiKeys.OffsetDelete, ApiKeys.OffsetForLeaderEpoch, ApiKeys.ElectLeaders, ApiKeys.AlterPartitionReassignments,
+        ApiKeys.ListPartitionReassignments, ApiKeys.DescribeQuorum,
     ];
 
     /// <summary>Answers one request; null means the request expects no response (Produce with acks=0).</summary>
@@ -51,31 +54,36 @@ public sealed class RequestDispatcher
         request switch
         {
             ApiVersionsRequest r => Done(_apiVersions.Handle(context, r)),
-            MetadataRequest r => Done(_metadata.Handle(context, r)),
-            ProduceRequest r => Done(_produce.Handle(context, r)),
+            MetadataRequest r => _metadata.HandleAsync(context, r, cancellation),
+            ProduceRequest r => _produce.HandleAsync(context, r, cancellation),
             FetchRequest r => _fetch.HandleAsync(context, r, cancellation),
             ListOffsetsRequest r => Done(_listOffsets.Handle(context, r)),
-            CreateTopicsRequest r => Done(_topics.Handle(context, r)),
-            DeleteTopicsRequest r => Done(_topics.Handle(context, r)),
-            CreatePartitionsRequest r => Done(_topics.Handle(context, r)),
+            CreateTopicsRequest r => _topics.HandleAsync(context, r, cancellation),
+            DeleteTopicsRequest r => _topics.HandleAsync(context, r, cancellation),
+            CreatePartitionsRequest r => _topics.HandleAsync(context, r, cancellation),
             DeleteRecordsRequest r => Done(_topics.Handle(context, r)),
             DescribeConfigsRequest r => Done(_configs.Handle(context, r)),
-            AlterConfigsRequest r => Done(_configs.Handle(context, r)),
-            IncrementalAlterConfigsRequest r => Done(_configs.Handle(context, r)),
+            AlterConfigsRequest r => _configs.HandleAsync(context, r, cancellation),
+            IncrementalAlterConfigsRequest r => _configs.HandleAsync(context, r, cancellation),
             DescribeClusterRequest r => Done(_cluster.Handle(context, r)),
             DescribeLogDirsRequest r => Done(_cluster.Handle(context, r)),
-            InitProducerIdRequest r => Done(_initProducerId.Handle(context, r)),
-            FindCoordinatorRequest r => Done(_groups.Handle(context, r)),
+            InitProducerIdRequest r => _initProducerId.HandleAsync(context, r, cancellation),
+            FindCoordinatorRequest r => _groups.HandleAsync(context, r, cancellation),
             JoinGroupRequest r => _groups.HandleAsync(context, r),
             SyncGroupRequest r => _groups.HandleAsync(context, r),
             HeartbeatRequest r => Done(_groups.Handle(context, r)),
             LeaveGroupRequest r => Done(_groups.Handle(context, r)),
-            OffsetCommitRequest r => Done(_groups.Handle(context, r)),
+            OffsetCommitRequest r => _groups.HandleAsync(context, r),
             OffsetFetchRequest r => Done(_groups.Handle(context, r)),
             ListGroupsRequest r => Done(_groups.Handle(context, r)),
             DescribeGroupsRequest r => Done(_groups.Handle(context, r)),
-            DeleteGroupsRequest r => Done(_groups.Handle(context, r)),
-            OffsetDeleteRequest r => Done(_groups.Handle(context, r)),
+            DeleteGroupsRequest r => _groups.HandleAsync(context, r),
+            OffsetDeleteRequest r => _groups.HandleAsync(context, r),
+            OffsetForLeaderEpochRequest r => Done(_replication.Handle(context, r)),
+            ElectLeadersRequest r => _replication.HandleAsync(context, r, cancellation),
+            AlterPartitionReassignmentsRequest r => _replication.HandleAsync(context, r, cancellation),
+            ListPartitionReassignmentsRequest r => Done(_replication.Handle(context, r)),
+            DescribeQuorumRequest r => Done(_cluster.Handle(context, r)),
             _ => throw new InvalidOperationException($"No handler for {request.GetType().Name}"),
         };
 

@@ -181,6 +181,37 @@ public sealed class MetadataQuorum : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Replication progress of every voter as this node knows it (DescribeQuorum): on the leader, each follower's
+    /// matched log end and how long ago it last answered; elsewhere only this node's own log end. Offsets are log ends
+    /// (last index + 1); -1 where unknown.
+    /// </summary>
+    public IReadOnlyList<QuorumVoterProgress> VoterProgress()
+    {
+        lock (_gate)
+        {
+            long now = Environment.TickCount64;
+            var result = new List<QuorumVoterProgress>(_options.Voters.Count);
+            foreach (var voter in _options.Voters)
+            {
+                if (voter.Id == _options.NodeId)
+                {
+                    result.Add(new QuorumVoterProgress(voter.Id, _log.LastIndex + 1, 0));
+                }
+                else if (_role == Role.Leader && _followers.TryGetValue(voter.Id, out var follower))
+                {
+                    result.Add(new QuorumVoterProgress(voter.Id, follower.MatchIndex + 1, now - follower.LastHeardAt));
+                }
+                else
+                {
+                    result.Add(new QuorumVoterProgress(voter.Id, -1, -1));
+                }
+            }
+
+            return result;
+        }
+    }
+
     /// <summary>Joins the quorum. A voter opens (or creates) its data directory and replays its log; an observer (its
     /// id is not among the voters) starts empty and fetches the committed log from the leader.</summary>
     /// <exception cref="ArgumentException">A voter without a listener, or inconsistent options.</exception>

@@ -49,3 +49,6 @@ public sealed class NotControllerException : Exception
 
     public static ErrorCode ErrorCode => ErrorCode.NotController;
 }
+
+/// <summary>A voter's replication progress: its log end offset and milliseconds since the leader last heard from it (-1: unknown).</summary>
+public readonly record struct QuorumVoterProgress(int VoterId, long LogEndOffset, long MillisecondsSinceLastHeard);
