@@ -107,6 +107,14 @@ public sealed partial class ReplicaManager : IDisposable
 
                         if (!ReferenceEquals(existing.Image, placement))
                         {
+                            if (placement.Leader != existing.Image.Leader || placement.LeaderEpoch != existing.Image.LeaderEpoch)
+                            {
+                                // Stop the fetcher first: once Remove returns it applies nothing more, so no batch from the
+                                // old leader can land after this replica starts its new epoch (it would carry the old epoch
+                                // past the new epoch's start offset). UpdateRole below follows the new leader if needed.
+                                StopFollowing(existing);
+                            }
+
                             existing.ApplyImage(placement, now);
                         }
 
