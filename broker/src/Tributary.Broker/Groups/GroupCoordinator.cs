@@ -232,11 +232,15 @@ public sealed partial class GroupCoordinator : IDisposable
         LogUnloaded(_logger, partition, unloaded);
     }
 
-    /// <summary>NONE when this broker coordinates the partition and has loaded it; Kafka's errors otherwise.</summary>
+    /// <summary>
+    /// NONE when this broker coordinates the partition and has loaded it; Kafka's errors otherwise. A partition whose
+    /// leadership is published but not yet applied here (right after creating the topic or starting up) counts as
+    /// loading: clients retry COORDINATOR_LOAD_IN_PROGRESS in place, where NOT_COORDINATOR would fail some calls.
+    /// </summary>
     private ErrorCode OwnershipError(int partition) =>
-        !_owned.TryGetValue(partition, out var owned) ? ErrorCode.NotCoordinator
-        : owned.Loaded ? ErrorCode.None
-        : ErrorCode.CoordinatorLoadInProgress;
+        _owned.TryGetValue(partition, out var owned) ? owned.Loaded ? ErrorCode.None : ErrorCode.CoordinatorLoadInProgress
+        : _log.WillLead(partition) ? ErrorCode.CoordinatorLoadInProgress
+        : ErrorCode.NotCoordinator;
 
     private ErrorCode OwnershipError(string groupId) => OwnershipError(PartitionFor(groupId));
 
@@ -534,7 +538,7 @@ public sealed partial class GroupCoordinator : IDisposable
     [LoggerMessage(EventId = 400, EventName = "GroupsLoaded", Level = LogLevel.Information, Message = "Loaded {GroupCount} groups from {RecordCount} records of __consumer_offsets-{Partition} in {ElapsedMs} ms")]
     private static partial void LogLoaded(ILogger logger, int partition, int groupCount, int recordCount, long elapsedMs);
 
-    [LoggerMessage(EventId = 600, EventName = "GroupPartitionLoading", Level = LogLevel.Information, Message = "Leading __consumer_offsets-{Partition}: loading its groups")]
+    [LoggerMessage(EventId = 600, EventName = "GroupPartitionLoading", Level = LogLevel.Debug, Message = "Leading __consumer_offsets-{Partition}: loading its groups")]
     private static partial void LogPartitionLoading(ILogger logger, int partition);
 
     [LoggerMessage(EventId = 601, EventName = "GroupPartitionUnloaded", Level = LogLevel.Information, Message = "No longer leading __consumer_offsets-{Partition}: unloaded {GroupCount} groups")]

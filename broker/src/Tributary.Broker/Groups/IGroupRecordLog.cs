@@ -33,6 +33,12 @@ public interface IGroupRecordLog
     /// <summary>Whether this broker leads <paramref name="partition"/> right now.</summary>
     bool Leads(int partition);
 
+    /// <summary>
+    /// Whether this broker leads <paramref name="partition"/> or the latest metadata already names it leader (the replica
+    /// manager applies an image just after it is published): the partition's groups are about to load here.
+    /// </summary>
+    bool WillLead(int partition);
+
     /// <summary>The partitions this broker leads right now.</summary>
     IReadOnlyList<int> LedPartitions();
 

@@ -50,6 +50,11 @@ public sealed partial class OffsetsTopic : IGroupRecordLog, IDisposable
 
     public bool Leads(int partition) => _replicas.TryGetPartition(Name, partition, out var replica) && replica.IsLeader;
 
+    public bool WillLead(int partition) =>
+        Leads(partition)
+        || _controller.Current.Topics.TryGetValue(Name, out var topic) && partition < topic.Partitions.Length
+        && topic.Partitions[partition].Leader == _config.NodeId;
+
     public IReadOnlyList<int> LedPartitions() =>
         _replicas.Partitions.Where(p => p.Topic == Name && p.IsLeader).Select(p => p.Index).Order().ToList();
 

@@ -40,6 +40,9 @@ public sealed class Partition
 
     public string Topic { get; }
     public Uuid TopicId { get; }
+
+    /// <summary>Appends hold it for reading, role changes for writing: an append never straddles a leader epoch change.</summary>
+    internal ReaderWriterLockSlim LeaderLock { get; } = new(LockRecursionPolicy.NoRecursion);
     public int Index { get; }
     public PartitionLog Log { get; }
 
@@ -97,6 +100,29 @@ public sealed class Partition
     internal bool ApplyImage(PartitionImage image, long nowMs)
     {
         bool becameLeader;
+        LeaderLock.EnterWriteLock();
+        try
+        {
+            becameLeader = ApplyImageLocked(image, nowMs);
+        }
+        finally
+        {
+            LeaderLock.ExitWriteLock();
+        }
+
+        if (IsLeader)
+        {
+            MaybeAdvanceHighWatermark();
+        }
+
+        SignalChanged();
+        SignalAppended();
+        return becameLeader;
+    }
+
+    private bool ApplyImageLocked(PartitionImage image, long nowMs)
+    {
+        bool becameLeader;
         lock (_gate)
         {
             var previous = Image;
@@ -141,13 +167,6 @@ public sealed class Partition
             }
         }
 
-        if (IsLeader)
-        {
-            MaybeAdvanceHighWatermark();
-        }
-
-        SignalChanged();
-        SignalAppended();
         return becameLeader;
     }
 

@@ -332,8 +332,24 @@ public sealed partial class ReplicaManager : IDisposable
         try
         {
             // The log reads producer id, epoch and sequence from the batch header and checks them under its append lock.
-            info = partition.Log.AppendAsLeader(writable, result.RecordCount, partition.LeaderEpoch, nowMs, logAppendTime,
-                out producerResult);
+            // The leader lock (read side) keeps the role and epoch fixed during the append: a leadership change waits for
+            // it, so no batch is stamped with an epoch that has already ended (Kafka's leaderIsrUpdateLock).
+            partition.LeaderLock.EnterReadLock();
+            try
+            {
+                var placement = partition.Image;
+                if (placement.Leader != _nodeId)
+                {
+                    return new(ErrorCode.NotLeaderOrFollower, -1, -1, -1, "This server is no longer the leader for that topic-partition.");
+                }
+
+                info = partition.Log.AppendAsLeader(writable, result.RecordCount, placement.LeaderEpoch, nowMs, logAppendTime,
+                    out producerResult);
+            }
+            finally
+            {
+                partition.LeaderLock.ExitReadLock();
+            }
         }
         catch (IOException e)
         {
