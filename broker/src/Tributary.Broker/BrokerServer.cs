@@ -143,6 +143,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             // Subscribe before applying the current image, so no image published in between is missed.
             loader.ImagePublished += replicas.ApplyImage;
             replicas.ApplyImage(loader.Current);
+            DeleteStrayLogs(logs, loader.Current);
             replicas.StartIsrMaintenance(Config.ReplicaLagTimeMaxMs);
 
             var producerIds = StartProducerIds(gateway, replicas);
@@ -177,6 +178,25 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             // Like Kafka, a broker that can't open its logs or metadata exits rather than run half-started.
             Environment.ExitCode = 1;
             _lifetime?.StopApplication();
+        }
+    }
+
+    /// <summary>
+    /// Logs on disk that the metadata (caught up past this broker's registration) no longer places here — the topic was
+    /// deleted, or the replica moved away, while this broker was down — are deleted, as KRaft brokers do with stray logs.
+    /// </summary>
+    private void DeleteStrayLogs(LogManager logs, MetadataImage image)
+    {
+        foreach (var log in logs.AllLogs)
+        {
+            var tp = log.TopicPartition;
+            var placed = image.Topics.TryGetValue(tp.Topic, out var topic) && tp.Partition < topic.Partitions.Length
+                         && topic.Partitions[tp.Partition].Replicas.Contains(Config.NodeId);
+            if (!placed)
+            {
+                LogStrayLogDeleted(_logger, tp.Topic, tp.Partition);
+                logs.DeleteLog(tp.Topic, tp.Partition);
+            }
         }
     }
 
@@ -484,6 +504,9 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
 
     [LoggerMessage(EventId = 8, EventName = "ControlledShutdownTimedOut", Level = LogLevel.Warning, Message = "Broker {NodeId}: controlled shutdown not confirmed after {ElapsedMs} ms; stopping anyway")]
     private static partial void LogControlledShutdownTimedOut(ILogger logger, int nodeId, long elapsedMs);
+
+    [LoggerMessage(EventId = 9, EventName = "StrayLogDeleted", Level = LogLevel.Warning, Message = "Deleting stray log {Topic}-{Partition}: the metadata no longer places a replica on this broker")]
+    private static partial void LogStrayLogDeleted(ILogger logger, string topic, int partition);
 
     [LoggerMessage(EventId = 3, EventName = "BrokerStopped", Level = LogLevel.Information, Message = "Broker {NodeId} stopped; logs closed cleanly")]
     private static partial void LogStopped(ILogger logger, int nodeId);
