@@ -27,6 +27,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
     private LogManager? _logs;
     private ReplicaManager? _replicas;
     private Groups.GroupCoordinator? _groups;
+    private Groups.OffsetsTopic? _offsetsTopic;
     private Producers.ProducerExpiry? _producerExpiry;
     private IMetadataLog? _metadataLog;
     private MetadataLoader? _loader;
@@ -39,6 +40,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
     private volatile TaskCompletionSource? _controlledShutdown;
     private volatile bool _isFenced = true;
     private long _brokerEpoch = -1;
+    private long _lastHeartbeatOkAt = Environment.TickCount64;
     private volatile string _notReadyReason = "starting";
     private volatile bool _isReady;
 
@@ -249,6 +251,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
 
                 if (reply.IsOk)
                 {
+                    Volatile.Write(ref _lastHeartbeatOkAt, Environment.TickCount64);
                     fenced = reply.IsFenced;
                     _isFenced = reply.IsFenced;
                     if (!reply.IsFenced)
@@ -334,8 +337,9 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
     private Groups.GroupCoordinator StartGroupCoordinator(ControllerGateway controller, ReplicaManager replicas)
     {
         var logger = LoggerFactory.CreateLogger("Tributary.Groups");
-        var groups = new Groups.GroupCoordinator(Groups.GroupCoordinatorOptions.From(Config),
-            new Groups.OffsetsTopic(Config, controller, replicas, logger), TimeProvider.System, logger);
+        var offsetsTopic = new Groups.OffsetsTopic(Config, controller, replicas, logger);
+        _offsetsTopic = offsetsTopic;
+        var groups = new Groups.GroupCoordinator(Groups.GroupCoordinatorOptions.From(Config), offsetsTopic, TimeProvider.System, logger);
         groups.Start();
         _groups = groups;
         return groups;
@@ -370,12 +374,20 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _controlledShutdown = done;
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            try
+            // Wait for the controller's go-ahead, but not for a controller that isn't there: once heartbeats have failed for
+            // a session timeout (no quorum), nobody can move the leaderships anyway.
+            var poll = TimeSpan.FromMilliseconds(100);
+            while (!done.Task.IsCompleted && sw.Elapsed < ControlledShutdownTimeout && !cancellationToken.IsCancellationRequested
+                   && Environment.TickCount64 - Volatile.Read(ref _lastHeartbeatOkAt) < Config.BrokerSessionTimeoutMs)
             {
-                await done.Task.WaitAsync(ControlledShutdownTimeout, cancellationToken).ConfigureAwait(false);
+                await Task.WhenAny(done.Task, Task.Delay(poll, CancellationToken.None)).ConfigureAwait(false);
+            }
+
+            if (done.Task.IsCompleted)
+            {
                 LogControlledShutdown(_logger, Config.NodeId, sw.ElapsedMilliseconds);
             }
-            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+            else
             {
                 LogControlledShutdownTimedOut(_logger, Config.NodeId, sw.ElapsedMilliseconds);
             }
@@ -384,8 +396,8 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
         await _stopping.CancelAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Kafka retries controlled shutdown for a while and then stops anyway; so do we.</summary>
-    private static readonly TimeSpan ControlledShutdownTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>Kafka retries controlled shutdown for a while and then stops anyway; so do we (inside the host's 30 s stop budget).</summary>
+    private static readonly TimeSpan ControlledShutdownTimeout = TimeSpan.FromSeconds(20);
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -412,6 +424,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
         }
 
         _groups?.Dispose();
+        _offsetsTopic?.Dispose();
         _producerExpiry?.Dispose();
         _replicas?.Dispose();
         if (_logs is not null)
@@ -502,7 +515,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
     [LoggerMessage(EventId = 7, EventName = "ControlledShutdownDone", Level = LogLevel.Information, Message = "Broker {NodeId}: controlled shutdown complete after {ElapsedMs} ms (no leaderships left)")]
     private static partial void LogControlledShutdown(ILogger logger, int nodeId, long elapsedMs);
 
-    [LoggerMessage(EventId = 8, EventName = "ControlledShutdownTimedOut", Level = LogLevel.Warning, Message = "Broker {NodeId}: controlled shutdown not confirmed after {ElapsedMs} ms; stopping anyway")]
+    [LoggerMessage(EventId = 8, EventName = "ControlledShutdownTimedOut", Level = LogLevel.Warning, Message = "Broker {NodeId}: controlled shutdown not confirmed after {ElapsedMs} ms (no controller, or it did not finish); stopping anyway")]
     private static partial void LogControlledShutdownTimedOut(ILogger logger, int nodeId, long elapsedMs);
 
     [LoggerMessage(EventId = 9, EventName = "StrayLogDeleted", Level = LogLevel.Warning, Message = "Deleting stray log {Topic}-{Partition}: the metadata no longer places a replica on this broker")]

@@ -64,6 +64,11 @@ internal sealed class FakeGroupRecordLog : IGroupRecordLog
         }
     }
 
+    /// <summary>Partitions the metadata names this broker leader of before the replica manager applied it.</summary>
+    public HashSet<int> AboutToLead { get; } = [];
+
+    public bool WillLead(int partition) => Leads(partition) || AboutToLead.Contains(partition);
+
     public IReadOnlyList<int> LedPartitions()
     {
         lock (_led)

@@ -28,6 +28,16 @@ public class GroupLeadershipTests
     }
 
     [Fact]
+    public void A_partition_the_metadata_already_names_this_broker_leader_of_answers_load_in_progress_until_it_loads()
+    {
+        var f = new CoordinatorFixture(log: new FakeGroupRecordLog(leadAll: false));
+        f.Log.AboutToLead.Add(PartitionOf(Group));
+
+        Assert.Equal(ErrorCode.CoordinatorLoadInProgress, f.Coordinator.FetchOffsets(Group, null).Error);
+        Assert.Equal(ErrorCode.CoordinatorLoadInProgress, Completed(f.Coordinator.JoinGroupAsync(Join())).Error);
+    }
+
+    [Fact]
     public async Task Becoming_the_leader_of_a_partition_loads_its_groups_from_the_log()
     {
         var log = new FakeGroupRecordLog(leadAll: false);

@@ -126,6 +126,7 @@ public sealed class BrokerConfig
         OffsetsTopicReplicationFactor = (short)GetInt("offsets.topic.replication.factor");
         OffsetsTopicSegmentBytes = GetInt("offsets.topic.segment.bytes");
         OffsetsRetentionMinutes = GetInt("offsets.retention.minutes");
+        OffsetsCommitTimeoutMs = GetInt("offsets.commit.timeout.ms");
         OffsetsRetentionCheckIntervalMs = GetLong("offsets.retention.check.interval.ms");
         GroupMinSessionTimeoutMs = GetInt("group.min.session.timeout.ms");
         GroupMaxSessionTimeoutMs = GetInt("group.max.session.timeout.ms");
@@ -304,6 +305,7 @@ public sealed class BrokerConfig
 
     public int OffsetsTopicSegmentBytes { get; }
     public int OffsetsRetentionMinutes { get; }
+    public int OffsetsCommitTimeoutMs { get; }
     public long OffsetsRetentionCheckIntervalMs { get; }
     public int GroupMinSessionTimeoutMs { get; }
     public int GroupMaxSessionTimeoutMs { get; }

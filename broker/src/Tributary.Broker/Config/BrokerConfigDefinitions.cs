@@ -156,6 +156,7 @@ public static class BrokerConfigDefinitions
         yield return new("offsets.topic.num.partitions", Int, "50", "Partitions of __consumer_offsets.", minimum: 1);
         yield return new("offsets.topic.replication.factor", Short, "3", "Replication factor of __consumer_offsets (creation waits for that many brokers).", minimum: 1);
         yield return new("offsets.topic.segment.bytes", Int, "104857600", "Segment size of __consumer_offsets.", minimum: 1);
+        yield return new("offsets.commit.timeout.ms", Int, "5000", "An offset commit waits this long for the offsets topic's replicas before failing.", minimum: 1);
         yield return new("offsets.retention.minutes", Int, "10080", "How long committed offsets of empty groups are kept.", minimum: 1);
         yield return new("offsets.retention.check.interval.ms", Long, "600000", "How often stale offsets are expired.", minimum: 1);
         yield return new("group.min.session.timeout.ms", Int, "6000", "Smallest session timeout a consumer may ask for.");

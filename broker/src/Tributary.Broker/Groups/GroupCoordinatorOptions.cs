@@ -38,5 +38,6 @@ public sealed record GroupCoordinatorOptions
         MaxGroupSize = config.GroupMaxSize,
         OffsetsRetentionMs = config.OffsetsRetentionMinutes * 60_000L,
         OffsetsRetentionCheckIntervalMs = config.OffsetsRetentionCheckIntervalMs,
+        OffsetCommitTimeoutMs = config.OffsetsCommitTimeoutMs,
     };
 }

@@ -27,6 +27,7 @@ public sealed partial class MetadataLoader : IAsyncDisposable
     });
     private readonly CancellationTokenSource _stopping = new();
     private volatile MetadataImage _current;
+    private long _appliedOffset = -1;
     private TaskCompletionSource _published = NewSignal();
     private Task _reading = Task.CompletedTask;
     private Task _publishing = Task.CompletedTask;
@@ -39,6 +40,7 @@ public sealed partial class MetadataLoader : IAsyncDisposable
         _logger = logger;
         _applier = new MetadataApplier(logger);
         _current = initial ?? MetadataImage.Empty;
+        _appliedOffset = _current.Offset;
     }
 
     /// <summary>The latest published image.</summary>
@@ -74,7 +76,7 @@ public sealed partial class MetadataLoader : IAsyncDisposable
         while (true)
         {
             var published = Volatile.Read(ref _published).Task;
-            if (_current.Offset >= offset)
+            if (Volatile.Read(ref _appliedOffset) >= offset)
             {
                 return;
             }
@@ -196,25 +198,26 @@ public sealed partial class MetadataLoader : IAsyncDisposable
     private void Publish(MetadataImage image)
     {
         _current = image;
+        if (ImagePublished is { } handlers)
+        {
+            foreach (var handler in handlers.GetInvocationList().Cast<Action<MetadataImage>>())
+            {
+                try
+                {
+                    handler(image);
+                }
+                catch (Exception e)
+                {
+                    LogSubscriberFailed(_logger, image.Offset, e);
+                }
+            }
+        }
+
+        // Waiters wake only once every subscriber (the replica manager first of all) has applied the image: a client
+        // told "topic created" can produce to it on this broker at once.
+        Volatile.Write(ref _appliedOffset, image.Offset);
         var signal = Interlocked.Exchange(ref _published, NewSignal());
         signal.TrySetResult();
-
-        if (ImagePublished is not { } handlers)
-        {
-            return;
-        }
-
-        foreach (var handler in handlers.GetInvocationList().Cast<Action<MetadataImage>>())
-        {
-            try
-            {
-                handler(image);
-            }
-            catch (Exception e)
-            {
-                LogSubscriberFailed(_logger, image.Offset, e);
-            }
-        }
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
