@@ -201,6 +201,27 @@ public sealed class LeaderReplicationTests : IDisposable
     }
 
     [Fact]
+    public async Task A_follower_fetching_with_a_stale_broker_epoch_is_not_proposed_into_the_isr()
+    {
+        Apply(replicas: [1, 2, 3], isr: [1, 2], leaderEpoch: 0, partitionEpoch: 1);
+        Produce(3);
+        FollowerFetches(2, 3);
+
+        // Broker 3 is registered with epoch 3; a fetch from an older incarnation (epoch 1) must not count (KIP-903).
+        _replicas.ReadForFollower(Partition, 3, 3, 1 << 20, minOneBatch: true, currentLeaderEpoch: 0, lastFetchedEpoch: -1,
+            lagTimeMaxMs: 30_000, replicaBrokerEpoch: 1);
+        await Task.Delay(100);
+        lock (_isrRequests)
+        {
+            Assert.Empty(_isrRequests);
+        }
+
+        _replicas.ReadForFollower(Partition, 3, 3, 1 << 20, minOneBatch: true, currentLeaderEpoch: 0, lastFetchedEpoch: -1,
+            lagTimeMaxMs: 30_000, replicaBrokerEpoch: 3);
+        Assert.Equal([1, 2, 3], (await NextIsrRequestAsync()).NewIsr.Order());
+    }
+
+    [Fact]
     public async Task While_an_isr_expansion_is_pending_the_high_watermark_also_waits_for_the_new_member()
     {
         Apply(replicas: [1, 2, 3], isr: [1, 2], leaderEpoch: 0, partitionEpoch: 1);

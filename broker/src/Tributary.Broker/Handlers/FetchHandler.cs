@@ -138,7 +138,7 @@ public sealed class FetchHandler(BrokerContext broker)
             var outcome = replicaId >= 0
                 ? broker.Replicas.ReadForFollower(target.Partition, replicaId, target.RequestPartition.FetchOffset, limit, minOneBatch: total == 0,
                     target.RequestPartition.CurrentLeaderEpoch, version >= 12 ? target.RequestPartition.LastFetchedEpoch : -1,
-                    broker.Config.ReplicaLagTimeMaxMs)
+                    broker.Config.ReplicaLagTimeMaxMs, version >= 15 ? request.ReplicaState.ReplicaEpoch : -1)
                 : broker.Replicas.Read(target.Partition, target.RequestPartition.FetchOffset, limit,
                     minOneBatch: total == 0, target.RequestPartition.CurrentLeaderEpoch);
             data.ErrorCode = (short)outcome.Error;

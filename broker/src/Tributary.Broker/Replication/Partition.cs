@@ -171,7 +171,7 @@ public sealed class Partition
     }
 
     /// <summary>A follower fetched from <paramref name="fetchOffset"/>: everything below it is on that replica.</summary>
-    internal void RecordFollowerFetch(int replicaId, long fetchOffset, long nowMs)
+    internal void RecordFollowerFetch(int replicaId, long fetchOffset, long nowMs, long brokerEpoch = -1)
     {
         lock (_gate)
         {
@@ -194,6 +194,7 @@ public sealed class Partition
 
             state.LogEndOffset = fetchOffset;
             state.LastFetchMs = nowMs;
+            state.BrokerEpoch = brokerEpoch;
             state.LeaderEndAtLastFetch = leaderEnd;
         }
 
@@ -246,7 +247,9 @@ public sealed class Partition
     /// caught up within <paramref name="lagTimeMaxMs"/> leave; active replicas that reached the high watermark (and this
     /// leader's epoch start) join.
     /// </summary>
-    internal ImmutableArray<int>? ProposeIsrChange(long nowMs, long lagTimeMaxMs, Func<int, bool> isActiveBroker)
+    /// <remarks>KIP-903: a follower whose fetches carry a broker epoch joins only if that epoch is its current registration
+    /// (<paramref name="registeredEpoch"/>), so fetches from a previous incarnation never bring it back.</remarks>
+    internal ImmutableArray<int>? ProposeIsrChange(long nowMs, long lagTimeMaxMs, Func<int, bool> isActiveBroker, Func<int, long> registeredEpoch)
     {
         lock (_gate)
         {
@@ -287,7 +290,8 @@ public sealed class Partition
                     }
                 }
                 else if (state is not null && state.LogEndOffset >= hw && state.LogEndOffset >= _leaderEpochStartOffset
-                         && isActiveBroker(replica) && nowMs - state.LastFetchMs <= lagTimeMaxMs)
+                         && isActiveBroker(replica) && nowMs - state.LastFetchMs <= lagTimeMaxMs
+                         && (state.BrokerEpoch < 0 || state.BrokerEpoch == registeredEpoch(replica)))
                 {
                     next.Add(replica);
                 }
@@ -354,5 +358,6 @@ public sealed class Partition
         public long LastCaughtUpMs { get; set; }
         public long LastFetchMs { get; set; }
         public long LeaderEndAtLastFetch { get; set; } = -1;
+        public long BrokerEpoch { get; set; } = -1;
     }
 }

@@ -245,7 +245,8 @@ public sealed partial class ReplicaManager : IDisposable
         }
 
         var image = AppliedImage;
-        var proposal = partition.ProposeIsrChange(NowMs, lagTimeMaxMs, image.IsActiveBroker);
+        var proposal = partition.ProposeIsrChange(NowMs, lagTimeMaxMs, image.IsActiveBroker,
+            id => image.Brokers.TryGetValue(id, out var broker) ? broker.Epoch : -1);
         if (proposal is not { } isr)
         {
             return;
@@ -468,7 +469,7 @@ public sealed partial class ReplicaManager : IDisposable
     /// bring the follower back into the ISR.
     /// </summary>
     public ReadOutcome ReadForFollower(Partition partition, int replicaId, long fetchOffset, int maxBytes, bool minOneBatch,
-        int currentLeaderEpoch, int lastFetchedEpoch, long lagTimeMaxMs)
+        int currentLeaderEpoch, int lastFetchedEpoch, long lagTimeMaxMs, long replicaBrokerEpoch = -1)
     {
         var epochError = partition.CheckLeaderEpoch(currentLeaderEpoch);
         if (epochError != ErrorCode.None)
@@ -501,7 +502,7 @@ public sealed partial class ReplicaManager : IDisposable
                     log.LogStartOffset);
             }
 
-            partition.RecordFollowerFetch(replicaId, fetchOffset, NowMs);
+            partition.RecordFollowerFetch(replicaId, fetchOffset, NowMs, replicaBrokerEpoch);
             MaybeChangeIsr(partition, lagTimeMaxMs);
             var records = ReadOnlyMemory<byte>.Empty;
             if (fetchOffset < end && (maxBytes > 0 || minOneBatch))
