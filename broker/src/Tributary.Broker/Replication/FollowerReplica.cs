@@ -23,4 +23,13 @@ internal sealed class FollowerReplica(Partition partition) : IFollowerReplica
     public void AppendAsFollower(ReadOnlyMemory<byte> batches) => partition.Log.AppendAsFollower(batches);
 
     public void UpdateHighWatermark(long leaderHighWatermark) => partition.UpdateFollowerHighWatermark(leaderHighWatermark);
+
+    public void FollowLeaderLogStart(long leaderLogStartOffset)
+    {
+        var target = Math.Min(leaderLogStartOffset, partition.Log.HighWatermark);
+        if (target > partition.Log.LogStartOffset)
+        {
+            partition.Log.DeleteRecordsBefore(target);
+        }
+    }
 }

@@ -90,6 +90,17 @@ public sealed class PartitionLogFollowerForTests : IFollowerReplica, IDisposable
     public void UpdateHighWatermark(long leaderHighWatermark) =>
         Volatile.Write(ref _highWatermark, Math.Min(leaderHighWatermark, LogEndOffset));
 
+    /// <summary>The leader's log start offsets this follower was told about, in order.</summary>
+    public List<long> LeaderLogStarts { get; } = [];
+
+    public void FollowLeaderLogStart(long leaderLogStartOffset)
+    {
+        lock (LeaderLogStarts)
+        {
+            LeaderLogStarts.Add(leaderLogStartOffset);
+        }
+    }
+
     /// <summary>Every batch in the log, as bytes, oldest first.</summary>
     public List<byte[]> ReadBatches()
     {

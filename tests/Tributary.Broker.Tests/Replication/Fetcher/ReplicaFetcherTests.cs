@@ -41,6 +41,31 @@ public sealed class ReplicaFetcherTests
     }
 
     [Fact]
+    public async Task The_follower_hears_of_the_leaders_log_start_moving_up_after_delete_records()
+    {
+        await using var leader = await LeaderBrokerForTests.StartAsync();
+        var brokerEpoch = await leader.RegisterBrokerAsync(FollowerId);
+        var (topicId, epoch) = await leader.CreateTopicAsync("trim", Replicas);
+        await leader.ProduceAsync("trim", 3);
+        await leader.ProduceAsync("trim", 3);
+        using var follower = new PartitionLogFollowerForTests("trim", topicId, epoch);
+        await using var fetchers = new ReplicaFetcherManager(FollowerId, () => brokerEpoch, Options, NullLoggerFactory.Instance);
+        fetchers.SetLeader(follower, LeaderBrokerForTests.NodeId, "127.0.0.1", leader.Port);
+        await WaitUntilAsync(() => follower.HighWatermark == 6);
+
+        await leader.DeleteRecordsBeforeAsync("trim", 3);
+        await leader.ProduceAsync("trim", 1);
+
+        await WaitUntilAsync(() =>
+        {
+            lock (follower.LeaderLogStarts)
+            {
+                return follower.LeaderLogStarts.Contains(3);
+            }
+        });
+    }
+
+    [Fact]
     public async Task Follower_high_watermark_follows_the_leader_and_lag_drops_to_zero()
     {
         await using var leader = await LeaderBrokerForTests.StartAsync();

@@ -44,4 +44,8 @@ public interface IFollowerReplica
 
     /// <summary>Follower high watermark = min(<paramref name="leaderHighWatermark"/>, own log end offset).</summary>
     void UpdateHighWatermark(long leaderHighWatermark);
+
+    /// <summary>The leader's log start moved up (retention, DeleteRecords): the follower drops what lies below it too, as
+    /// Kafka's fetcher does (<c>maybeIncrementLogStartOffset</c>), never past its own high watermark.</summary>
+    void FollowLeaderLogStart(long leaderLogStartOffset);
 }

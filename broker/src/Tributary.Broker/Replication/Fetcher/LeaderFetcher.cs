@@ -372,6 +372,11 @@ internal sealed class LeaderFetcher
         }
 
         replica.UpdateHighWatermark(data.HighWatermark);
+        if (data.LogStartOffset > replica.LogStartOffset)
+        {
+            TryMutate(state, entry.FetchOffset, nowTicks, () => replica.FollowLeaderLogStart(data.LogStartOffset));
+        }
+
         return false;
     }
 
