@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# make bench: micro-benchmarks (BenchmarkDotNet) then the end-to-end bench (Tributary vs librdkafka's mock cluster, scale,
-# recovery). Writes bench/results/latest.md (end-to-end table + micro-benchmark summary). Sizes: see BENCH_* in
-# bench/Tributary.Bench.EndToEnd/Report.cs; BENCH_SKIP_MICRO=1 skips the micro-benchmarks.
+# make bench: micro-benchmarks (BenchmarkDotNet) then the end-to-end bench (Tributary vs librdkafka's mock cluster on one
+# broker, then a 3-broker RF=3 acks=all cluster with a replication check, scale, recovery). Writes bench/results/latest.md
+# (end-to-end table + micro-benchmark summary). Sizes: see BENCH_* in bench/Tributary.Bench.EndToEnd/Report.cs;
+# BENCH_SECTIONS=clients,replicated,scale,recovery picks sections; BENCH_SKIP_MICRO=1 skips the micro-benchmarks;
+# BENCH_BROKER_LOGS=<dir> keeps the 3-broker cluster's output.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

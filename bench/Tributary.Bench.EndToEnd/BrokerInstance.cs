@@ -13,26 +13,60 @@ internal sealed partial class BrokerInstance : IDisposable
     private readonly List<string> _output = [];
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
     private Process? _process;
+    private StreamWriter? _outputWriter;
+    private Stopwatch _launchClock = new();
 
-    public BrokerInstance(string brokerDll, string dataDirectory)
+    /// <param name="outputFile">When set, every line the broker prints is also appended there (kept for reading after a run).</param>
+    public BrokerInstance(string brokerDll, string dataDirectory, string? outputFile = null)
     {
         _brokerDll = brokerDll;
         DataDirectory = dataDirectory;
+        OutputFile = outputFile;
+        _outputWriter = outputFile is null ? null : new StreamWriter(outputFile, append: true) { AutoFlush = true };
         Directory.CreateDirectory(dataDirectory);
         KafkaPort = FreePort();
         HttpPort = FreePort();
+        QuorumPort = FreePort();
+        // A single combined node; a cluster replaces these (node.id, listeners, quorum voters, replication factors).
+        Settings = new Dictionary<string, string>
+        {
+            ["node.id"] = "1",
+            ["listeners"] = $"PLAINTEXT://127.0.0.1:{KafkaPort}",
+            ["advertised.listeners"] = $"PLAINTEXT://127.0.0.1:{KafkaPort}",
+            ["http.listeners"] = $"http://127.0.0.1:{HttpPort}",
+            ["log.dirs"] = dataDirectory,
+            ["offsets.topic.replication.factor"] = "1",
+        };
     }
 
     public string DataDirectory { get; }
+    public string? OutputFile { get; }
     public int KafkaPort { get; }
     public int HttpPort { get; }
+
+    /// <summary>A free port reserved for the CONTROLLER listener; used only when <see cref="Settings"/> names it.</summary>
+    public int QuorumPort { get; }
+
+    /// <summary>Broker configuration passed as <c>--override key=value</c>; change it before starting.</summary>
+    public Dictionary<string, string> Settings { get; }
+
     public string BootstrapServers => $"127.0.0.1:{KafkaPort}";
     public int Pid => _process?.Id ?? -1;
 
     /// <summary>Starts the broker (optionally under a lowered soft open-file limit) and returns the time until /readyz answered 200.</summary>
     public TimeSpan Start(TimeSpan timeout, int? openFileLimit = null)
     {
-        var (clock, process) = Launch(openFileLimit);
+        Launch(openFileLimit);
+        return WaitReady(timeout);
+    }
+
+    /// <summary>Starts the process without waiting: a quorum voter cannot be ready before enough of its peers run.</summary>
+    public void Launch() => Launch(null);
+
+    /// <summary>Polls /readyz until 200 (bounded by <paramref name="timeout"/> from launch); returns the time since launch.</summary>
+    public TimeSpan WaitReady(TimeSpan timeout)
+    {
+        var (clock, process) = (_launchClock, _process ?? throw new InvalidOperationException("broker not launched"));
         while (clock.Elapsed < timeout)
         {
             if (process.HasExited)
@@ -125,6 +159,20 @@ internal sealed partial class BrokerInstance : IDisposable
         return double.NaN;
     }
 
+    /// <summary>GET on the broker's HTTP listener (e.g. /metrics); null when it does not answer 200 in time.</summary>
+    public string? HttpGet(string path)
+    {
+        try
+        {
+            using var response = _http.GetAsync(new Uri($"http://127.0.0.1:{HttpPort}{path}")).GetAwaiter().GetResult();
+            return response.StatusCode == HttpStatusCode.OK ? response.Content.ReadAsStringAsync().GetAwaiter().GetResult() : null;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Open file descriptors of the broker process (everything in /proc/PID/fd: files, sockets, pipes).</summary>
     public int OpenFiles() => Directory.GetFiles($"/proc/{Pid}/fd").Length;
 
@@ -141,6 +189,11 @@ internal sealed partial class BrokerInstance : IDisposable
         Kill();
         _process?.Dispose();
         _http.Dispose();
+        lock (_output)
+        {
+            _outputWriter?.Dispose();
+            _outputWriter = null;
+        }
     }
 
     private (Stopwatch Clock, Process Process) Launch(int? openFileLimit)
@@ -153,16 +206,13 @@ internal sealed partial class BrokerInstance : IDisposable
             RedirectStandardError = true,
             WorkingDirectory = DataDirectory,
         };
-        var arguments = new List<string>
+        var arguments = new List<string> { _brokerDll };
+        foreach (var (key, value) in Settings)
         {
-            _brokerDll,
-            "--override", "node.id=1",
-            "--override", $"listeners=PLAINTEXT://127.0.0.1:{KafkaPort}",
-            "--override", $"advertised.listeners=PLAINTEXT://127.0.0.1:{KafkaPort}",
-            "--override", $"http.listeners=http://127.0.0.1:{HttpPort}",
-            "--override", $"log.dirs={DataDirectory}",
-            "--override", "offsets.topic.replication.factor=1",
-        };
+            arguments.Add("--override");
+            arguments.Add($"{key}={value}");
+        }
+
         if (openFileLimit is { } limit)
         {
             // Soft and hard, as `ulimit -n` or LimitNOFILE= do: the .NET runtime raises its soft limit to the hard one at
@@ -187,6 +237,7 @@ internal sealed partial class BrokerInstance : IDisposable
         process.OutputDataReceived += (_, e) => Remember(e.Data);
         process.ErrorDataReceived += (_, e) => Remember(e.Data);
         var clock = Stopwatch.StartNew();
+        _launchClock = clock;
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -203,6 +254,8 @@ internal sealed partial class BrokerInstance : IDisposable
 
         lock (_output)
         {
+            _outputWriter?.WriteLine(line);
+
             _output.Add(line);
             if (_output.Count > 2000)
             {

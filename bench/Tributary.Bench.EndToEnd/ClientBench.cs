@@ -15,20 +15,31 @@ internal readonly record struct Throughput(long Messages, long Bytes, TimeSpan E
 }
 
 /// <summary>Produce-to-acknowledgement latency percentiles in milliseconds at a paced rate.</summary>
-internal readonly record struct Latency(double RatePerSecond, long Samples, double P50, double P99, double P999, long Errors);
+internal readonly record struct Latency(double RatePerSecond, long Samples, double P50, double P99, double P999, long Errors)
+{
+    /// <summary>Messages acknowledged per second from the first send to the last acknowledgement; below the asked rate when the cluster could not keep up.</summary>
+    public double AchievedPerSecond { get; init; }
+
+    /// <summary>Seconds of the run (from its start, by send time) in which some acknowledgement took over 50 ms, with their worst latency: stalls versus spread-out tails.</summary>
+    public string SlowSeconds { get; init; } = "";
+}
 
 /// <summary>The client side of the end-to-end bench: identical Confluent.Kafka code against whichever cluster it is pointed at.</summary>
 internal static class ClientBench
 {
-    /// <summary>Creates the topic (CreateTopics, or with <paramref name="autoCreate"/> a first produce) and returns its partition count.</summary>
+    /// <summary>
+    /// Creates the topic (CreateTopics, or with <paramref name="autoCreate"/> a first produce) and waits until every partition
+    /// has a leader and, for a replicated topic, <paramref name="replicationFactor"/> in-sync replicas; returns its partition count.
+    /// </summary>
     /// <remarks>librdkafka's mock cluster names no controller, so an admin client's CreateTopics only times out against it;
-    /// it auto-creates topics with its default partition count on the first produce instead.</remarks>
-    public static int CreateTopic(string bootstrap, string topic, int partitions, bool autoCreate = false)
+    /// it auto-creates topics with its default partition count (4) and replication factor (min(3, brokers)) on the first
+    /// produce instead.</remarks>
+    public static int CreateTopic(string bootstrap, string topic, int partitions, bool autoCreate = false, short replicationFactor = 1)
     {
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build();
         if (!autoCreate)
         {
-            admin.CreateTopicsAsync([new TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = 1 }])
+            admin.CreateTopicsAsync([new TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = replicationFactor }])
                 .GetAwaiter().GetResult();
         }
         else
@@ -38,27 +49,69 @@ internal static class ClientBench
             producer.Flush(TimeSpan.FromSeconds(30));
             partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions.Count;
         }
-        // Wait until every partition has a leader, so the first produce does not measure leader election or log creation.
+
+        WaitForReplicas(admin, topic, partitions, replicationFactor);
+        return partitions;
+    }
+
+    /// <summary>
+    /// Creates a topic with <paramref name="replicationFactor"/> replicas on librdkafka's mock cluster and returns its
+    /// partition count; throws unless the mock lists that many in-sync replicas for every partition.
+    /// </summary>
+    /// <remarks>
+    /// Its CreateTopics would take the replication factor, but the admin client first waits for a controller the mock
+    /// never names (librdkafka 2.16: "Failed while waiting for controller: Local: Timed out"). Auto-creation gives
+    /// min(3, brokers) replicas, which with 3 mock brokers is the RF=3 wanted.
+    /// </remarks>
+    public static int CreateReplicatedTopicOnMock(string bootstrap, string topic, short replicationFactor) =>
+        CreateTopic(bootstrap, topic, partitions: 0, autoCreate: true, replicationFactor);
+
+    private static void WaitForReplicas(IAdminClient admin, string topic, int partitions, short replicationFactor)
+    {
+        // Wait until every partition has a leader (and a full ISR), so the first produce does not measure leader election,
+        // log creation or followers catching up.
         var deadline = Stopwatch.StartNew();
+        var seen = "no metadata";
         while (deadline.Elapsed < TimeSpan.FromSeconds(120))
         {
             var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(10));
             var t = metadata.Topics.SingleOrDefault(x => x.Topic == topic);
             if (t is { Error.IsError: false } && t.Partitions.Count == partitions && t.Partitions.All(p => p.Leader >= 0))
             {
-                return partitions;
+                seen = string.Join("; ", t.Partitions.Select(p => $"p{p.PartitionId} replicas [{string.Join(',', p.Replicas)}] isr [{string.Join(',', p.InSyncReplicas)}]"));
+                if (t.Partitions.All(p => p.Replicas.Length >= replicationFactor && p.InSyncReplicas.Length >= replicationFactor))
+                {
+                    return;
+                }
             }
 
             Thread.Sleep(50);
         }
 
-        throw new TimeoutException($"topic {topic} has no leaders after 120 s");
+        throw new TimeoutException($"topic {topic} has no leaders or no full ISR after 120 s: {seen}");
     }
 
-    private static ProducerConfig ProducerConfig(string bootstrap, double lingerMs) => new()
+    /// <summary>Replicas of each partition of <paramref name="topic"/>, as the cluster's metadata lists them.</summary>
+    public static string DescribeReplicas(string bootstrap, string topic)
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build();
+        var t = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single(x => x.Topic == topic);
+        return string.Join("; ", t.Partitions.OrderBy(p => p.PartitionId)
+            .Select(p => $"p{p.PartitionId} leader {p.Leader} replicas [{string.Join(',', p.Replicas)}] isr [{string.Join(',', p.InSyncReplicas)}]"));
+    }
+
+    /// <summary>Sum over the partitions of <paramref name="topic"/> of their high watermarks (messages readable, from offset 0).</summary>
+    public static long HighWatermarks(string bootstrap, string topic, int partitions)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = "bench-watermarks" }).Build();
+        return Enumerable.Range(0, partitions)
+            .Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value);
+    }
+
+    private static ProducerConfig ProducerConfig(string bootstrap, double lingerMs, Acks acks) => new()
     {
         BootstrapServers = bootstrap,
-        Acks = Acks.Leader,
+        Acks = acks,
         EnableIdempotence = false,
         CompressionType = CompressionType.None,
         LingerMs = lingerMs,
@@ -69,10 +122,10 @@ internal static class ClientBench
         DeliveryReportFields = "none",
     };
 
-    /// <summary>acks=1 produce of <paramref name="count"/> values as fast as the client can queue them, until every one is acknowledged.</summary>
-    public static Throughput Produce(string bootstrap, string topic, int valueBytes, long count)
+    /// <summary>Produce (acks=1 unless told) of <paramref name="count"/> values as fast as the client can queue them, until every one is acknowledged.</summary>
+    public static Throughput Produce(string bootstrap, string topic, int valueBytes, long count, Acks acks = Acks.Leader)
     {
-        using var producer = new ProducerBuilder<Null, byte[]>(ProducerConfig(bootstrap, lingerMs: 5)).Build();
+        using var producer = new ProducerBuilder<Null, byte[]>(ProducerConfig(bootstrap, lingerMs: 5, acks)).Build();
         var message = new Message<Null, byte[]> { Value = new byte[valueBytes] };
         Random.Shared.NextBytes(message.Value);
         long errors = 0;
@@ -182,10 +235,10 @@ internal static class ClientBench
         return new Throughput(received, bytes, elapsed, errors + (count - received)) { Retained = retained };
     }
 
-    /// <summary>acks=1 produce paced at <paramref name="ratePerSecond"/> for <paramref name="duration"/>; latency = send to delivery report.</summary>
-    public static Latency PacedLatency(string bootstrap, string topic, int valueBytes, double ratePerSecond, TimeSpan duration)
+    /// <summary>Produce (acks=1 unless told) paced at <paramref name="ratePerSecond"/> for <paramref name="duration"/>; latency = send to delivery report.</summary>
+    public static Latency PacedLatency(string bootstrap, string topic, int valueBytes, double ratePerSecond, TimeSpan duration, Acks acks = Acks.Leader)
     {
-        var config = ProducerConfig(bootstrap, lingerMs: 1);
+        var config = ProducerConfig(bootstrap, lingerMs: 1, acks);
         config.DeliveryReportFields = "key";
         using var producer = new ProducerBuilder<long, byte[]>(config).Build();
         var value = new byte[valueBytes];
@@ -231,10 +284,16 @@ internal static class ClientBench
         }
 
         producer.Flush(TimeSpan.FromMinutes(2));
+        var achieved = total / Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var slow = Enumerable.Range(0, (int)sent)
+            .Where(i => latency[i] > Stopwatch.Frequency / 20)
+            .GroupBy(i => (sentAt[i] - start) / Stopwatch.Frequency)
+            .OrderBy(g => g.Key)
+            .Select(g => $"t={g.Key} s: {g.Count():N0} msgs, worst {g.Max(i => latency[i]) * 1000.0 / Stopwatch.Frequency:N0} ms");
         var samples = latency.Where(l => l > 0).Order().ToArray();
         double Percentile(double q) => samples.Length == 0 ? double.NaN
             : samples[Math.Min(samples.Length - 1, (int)(q * samples.Length))] * 1000.0 / Stopwatch.Frequency;
-        return new Latency(ratePerSecond, samples.Length, Percentile(0.50), Percentile(0.99), Percentile(0.999), Interlocked.Read(ref errors));
+        return new Latency(ratePerSecond, samples.Length, Percentile(0.50), Percentile(0.99), Percentile(0.999), Interlocked.Read(ref errors)) { AchievedPerSecond = achieved, SlowSeconds = string.Join("; ", slow) };
     }
 
     /// <summary>Starts librdkafka's in-memory mock cluster inside this process and returns it with its bootstrap servers.</summary>

@@ -8,7 +8,22 @@ internal sealed record BenchSettings(
     string BrokerDll, string ScratchRoot, string? ResultsFile, int Partitions, long Messages100, long Messages1K,
     TimeSpan LatencyDuration, int[] ScalePartitions, long RecoveryMiB, string[] Sections)
 {
-    /// <summary>Whether BENCH_SECTIONS (comma-separated: clients, scale, recovery; default all) includes <paramref name="section"/>.</summary>
+    /// <summary>100 B values produced (and consumed) in the replicated section (BENCH_MESSAGES_RF3).</summary>
+    public long Messages100Rf3 { get; init; }
+
+    /// <summary>1 KiB values produced (and consumed) in the replicated section (BENCH_MESSAGES_RF3_1KIB).</summary>
+    public long Messages1KRf3 { get; init; }
+
+    /// <summary>Fixed rate (msg/s) for the RF=3 latency rows instead of half the measured maximum (BENCH_RF3_LATENCY_RATE); 0: half the maximum.</summary>
+    public double Rf3LatencyRate { get; init; }
+
+    /// <summary>Extra settings for every broker of the 3-broker cluster (BENCH_RF3_BROKER_OVERRIDES="key=value,key=value"), for tuning experiments.</summary>
+    public IReadOnlyDictionary<string, string> Rf3BrokerOverrides { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Where to keep the 3-broker cluster's output (broker-N.out) after the run (BENCH_BROKER_LOGS); null: deleted with the scratch directory.</summary>
+    public string? BrokerLogs { get; init; }
+
+    /// <summary>Whether BENCH_SECTIONS (comma-separated: clients, replicated, scale, recovery; default all) includes <paramref name="section"/>.</summary>
     public bool Runs(string section) => Sections.Contains(section, StringComparer.OrdinalIgnoreCase);
 
     public static BenchSettings FromEnvironment()
@@ -26,7 +41,17 @@ internal sealed record BenchSettings(
             TimeSpan.FromSeconds(Number("BENCH_LATENCY_SECONDS", 5)),
             [.. (Environment.GetEnvironmentVariable("BENCH_SCALE_PARTITIONS") ?? "1000,10000").Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture))],
             Number("BENCH_RECOVERY_MIB", 10240),
-            (Environment.GetEnvironmentVariable("BENCH_SECTIONS") ?? "clients,scale,recovery").Split(',', StringSplitOptions.TrimEntries));
+            (Environment.GetEnvironmentVariable("BENCH_SECTIONS") ?? "clients,replicated,scale,recovery").Split(',', StringSplitOptions.TrimEntries))
+        {
+            Messages100Rf3 = Number("BENCH_MESSAGES_RF3", 2_000_000),
+            Messages1KRf3 = Number("BENCH_MESSAGES_RF3_1KIB", 500_000),
+            BrokerLogs = Environment.GetEnvironmentVariable("BENCH_BROKER_LOGS"),
+            Rf3LatencyRate = Number("BENCH_RF3_LATENCY_RATE", 0),
+            Rf3BrokerOverrides = (Environment.GetEnvironmentVariable("BENCH_RF3_BROKER_OVERRIDES") ?? "")
+                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(pair => pair.Split('=', 2))
+                .ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : ""),
+        };
     }
 
     private static string RepositoryRoot()
@@ -60,6 +85,12 @@ internal sealed class Report
     public (long Bytes, TimeSpan Ready)? Recovery { get; set; }
     public double ThroughputRss { get; set; }
 
+    /// <summary>Lines of the replicated section's replication check (log size of every replica after the produce runs).</summary>
+    public List<string> Replication { get; } = [];
+
+    /// <summary>RSS of each broker of the 3-broker cluster after its client runs (empty when the section did not run).</summary>
+    public string ReplicatedRss { get; set; } = "";
+
     public void Row(string metric, double ours, double mock, string format, string target, long errors) =>
         _rows.Add($"| {metric} | {ours.ToString(format, CultureInfo.InvariantCulture)} | {mock.ToString(format, CultureInfo.InvariantCulture)} | " +
                   $"{(mock > 0 ? (ours / mock).ToString("0.00", CultureInfo.InvariantCulture) + "×" : "-")} | {target}{(errors > 0 ? $" ({errors} errors)" : "")} |");
@@ -80,11 +111,28 @@ internal sealed class Report
             $"{settings.Messages100:N0} × 100 B and {settings.Messages1K:N0} × 1 KiB values; consume = assign from the beginning; latency = send → delivery report " +
             $"over {settings.LatencyDuration.TotalSeconds:N0} s at half of each target's measured 100 B produce rate. Mock = librdkafka's in-process mock cluster " +
             "(test.mock.num.brokers=3) driven by the same code in the same run. MiB/s counts values only.");
+        if (settings.Runs("replicated"))
+        {
+            md.AppendLine();
+            md.AppendLine($"RF=3 rows: 3 Tributary broker processes (each broker and Raft quorum voter, min.insync.replicas=2) vs the mock with a topic of " +
+                $"replication factor 3; acks=all, otherwise the same client settings; {settings.Messages100Rf3:N0} × 100 B and {settings.Messages1KRf3:N0} × 1 KiB values " +
+                "(BENCH_MESSAGES_RF3, BENCH_MESSAGES_RF3_1KIB); latency at half of each target's own acks=all 100 B rate (or BENCH_RF3_LATENCY_RATE). The mock keeps one in-memory log " +
+                "per partition and does not replicate, so its acks=all costs what its acks=1 does.");
+        }
+
         md.AppendLine();
         md.AppendLine("| Metric | Tributary | librdkafka mock | Ratio | Target |");
         md.AppendLine("|---|---:|---:|---:|---|");
         _rows.ForEach(r => md.AppendLine(r));
         md.AppendLine();
+        if (Replication.Count > 0)
+        {
+            md.AppendLine("Replication check (bytes on disk of every replica, from each broker's `kafka_log_log_size`, after the acks=all produce runs):");
+            md.AppendLine();
+            Replication.ForEach(l => md.AppendLine("- " + l));
+            md.AppendLine();
+        }
+
         md.AppendLine("| Partitions | Fresh start to /readyz | Create topics | Clean stop (SIGTERM) | Restart to /readyz | RSS after restart | RSS after create | Open fds | Target / note |");
         md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (var s in Scale)
@@ -105,6 +153,11 @@ internal sealed class Report
 
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Broker RSS after the client runs: {ThroughputRss:N0} MiB.");
+        if (ReplicatedRss.Length > 0)
+        {
+            md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture, $"RSS of the 3 brokers after the RF=3 runs: {ReplicatedRss}.");
+        }
         return md.ToString();
     }
 }
