@@ -114,6 +114,18 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             var gateway = new ControllerGateway((command, cancellation) => client.SendAsync<ControllerReply>(command, cancellation),
                 () => loader.Current, LoggerFactory.CreateLogger("Tributary.Controller"));
             Controller = gateway;
+            if (!Config.ProcessRoles.HasFlag(ProcessRoles.Broker))
+            {
+                // A dedicated controller (process.roles=controller): quorum voter and controller only, no logs, no Kafka
+                // listener. Ready once it has applied the metadata log up to the quorum's committed offset.
+                _notReadyReason = "catching up with the metadata log";
+                await WaitForQuorumCatchUpAsync(metadataLog, loader, stopping).ConfigureAwait(false);
+                Metrics.AttachSource(this);
+                _isReady = true;
+                _ready.TrySetResult();
+                LogControllerReady(_logger, Config.NodeId, started.ElapsedMilliseconds);
+                return;
+            }
 
             _notReadyReason = "registering with the controller";
             var registration = await RegisterAsync(client, stopping).ConfigureAwait(false);
@@ -199,6 +211,22 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
                 LogStrayLogDeleted(_logger, tp.Topic, tp.Partition);
                 logs.DeleteLog(tp.Topic, tp.Partition);
             }
+        }
+    }
+
+    /// <summary>Waits until a quorum leader is known and this node applied everything committed when it looked.</summary>
+    private static async Task WaitForQuorumCatchUpAsync(IMetadataLog log, MetadataLoader loader, CancellationToken stopping)
+    {
+        while (true)
+        {
+            stopping.ThrowIfCancellationRequested();
+            if (log is QuorumMetadataLog quorum && quorum.Leadership.LeaderId >= 0)
+            {
+                await loader.WaitForOffsetAsync(quorum.Quorum.CommittedOffset, stopping).ConfigureAwait(false);
+                return;
+            }
+
+            await Task.Delay(50, stopping).ConfigureAwait(false);
         }
     }
 
@@ -520,6 +548,9 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
 
     [LoggerMessage(EventId = 9, EventName = "StrayLogDeleted", Level = LogLevel.Warning, Message = "Deleting stray log {Topic}-{Partition}: the metadata no longer places a replica on this broker")]
     private static partial void LogStrayLogDeleted(ILogger logger, string topic, int partition);
+
+    [LoggerMessage(EventId = 10, EventName = "ControllerReady", Level = LogLevel.Information, Message = "Controller {NodeId} (process.roles=controller) ready after {ElapsedMs} ms")]
+    private static partial void LogControllerReady(ILogger logger, int nodeId, long elapsedMs);
 
     [LoggerMessage(EventId = 3, EventName = "BrokerStopped", Level = LogLevel.Information, Message = "Broker {NodeId} stopped; logs closed cleanly")]
     private static partial void LogStopped(ILogger logger, int nodeId);

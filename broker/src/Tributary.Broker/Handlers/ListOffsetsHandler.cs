@@ -44,12 +44,23 @@ public sealed class ListOffsetsHandler(BrokerContext broker)
                     continue;
                 }
 
+                // A follower (replica id ≥ 0) or a debug client (-2) asks for the log end; consumers (-1) for what they may read.
+                var fromReplica = request.ReplicaId != -1;
+                if (!fromReplica && partition.LeaderEpochStartOffset > partition.HighWatermark)
+                {
+                    // Kafka (KIP-320 era, Partition.fetchOffsetForTimestamp): a new leader whose high watermark has not yet
+                    // reached its epoch's start offset can't answer consistently; clients retry OFFSET_NOT_AVAILABLE.
+                    result.ErrorCode = (short)ErrorCode.OffsetNotAvailable;
+                    continue;
+                }
+
                 result.LeaderEpoch = partition.LeaderEpoch;
                 var log = partition.Log;
                 switch (p.Timestamp)
                 {
                     case Latest:
-                        result.Offset = request.IsolationLevel == 1 ? partition.LastStableOffset : partition.HighWatermark;
+                        result.Offset = fromReplica ? log.LogEndOffset
+                            : request.IsolationLevel == 1 ? partition.LastStableOffset : partition.HighWatermark;
                         break;
                     case Earliest:
                     case EarliestLocal:

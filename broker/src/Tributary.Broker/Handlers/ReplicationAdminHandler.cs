@@ -29,8 +29,8 @@ public sealed class ReplicationAdminHandler(BrokerContext broker)
                     continue;
                 }
 
-                // Consumers (replica id -1) and debug tools (-2) ask the leader only; a follower id may ask any replica.
-                if (request.ReplicaId < 0 && !partition.IsLeader)
+                // Only the leader answers, whoever asks (Kafka's lastOffsetForLeaderEpoch uses fetchOnlyFromLeader = true).
+                if (!partition.IsLeader)
                 {
                     result.ErrorCode = (short)ErrorCode.NotLeaderOrFollower;
                     continue;

@@ -58,6 +58,9 @@ public sealed class Partition
 
     public long HighWatermark => Log.HighWatermark;
 
+    /// <summary>While leading: the log end offset when this leader's epoch began (-1 before it ever led).</summary>
+    public long LeaderEpochStartOffset => IsLeader ? Volatile.Read(ref _leaderEpochStartOffset) : -1;
+
     /// <summary>Without transactions every record below the high watermark is stable.</summary>
     public long LastStableOffset => HighWatermark;
 

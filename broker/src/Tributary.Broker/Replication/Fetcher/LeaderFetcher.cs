@@ -17,6 +17,9 @@ namespace Tributary.Broker.Replication.Fetcher;
 /// </remarks>
 internal sealed class LeaderFetcher
 {
+    /// <summary>Backoff after an error that means metadata is still propagating between leader and follower.</summary>
+    private const int MetadataRaceBackoffMs = 100;
+
     private const short FetchVersion = 15;
     private const short ListOffsetsVersion = 7;
     private const long EarliestTimestamp = -2;
@@ -328,9 +331,12 @@ internal sealed class LeaderFetcher
                 return true;
             case ErrorCode.NotLeaderOrFollower or ErrorCode.FencedLeaderEpoch or ErrorCode.UnknownLeaderEpoch or ErrorCode.UnknownTopicId
                 or ErrorCode.UnknownTopicOrPartition or ErrorCode.KafkaStorageError:
-                // Metadata is behind on one side; the controller's next image moves or re-epochs the partition.
-                FetcherLog.PartitionFetchError(_logger, replica.Topic, replica.Partition, LeaderId, error.ToString(), _options.BackoffMs);
-                state.Delay(nowTicks, _options.BackoffMs);
+                // Metadata is behind on one side; the controller's next image moves or re-epochs the partition. Usually the
+                // leader just hasn't applied the image the follower acts on yet (a new topic, a new epoch): retry soon, so
+                // acks=all writes to a fresh partition don't wait out a full replica.fetch.backoff.ms.
+                var backoff = Math.Min(_options.BackoffMs, MetadataRaceBackoffMs);
+                FetcherLog.PartitionFetchError(_logger, replica.Topic, replica.Partition, LeaderId, error.ToString(), backoff);
+                state.Delay(nowTicks, backoff);
                 return false;
             default:
                 FetcherLog.PartitionFetchError(_logger, replica.Topic, replica.Partition, LeaderId, error.ToString(), _options.BackoffMs);
