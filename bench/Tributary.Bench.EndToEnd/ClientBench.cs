@@ -258,7 +258,17 @@ internal static class ClientBench
             latency[report.Message.Key] = Stopwatch.GetTimestamp() - sentAt[report.Message.Key];
         }
 
-        producer.Produce(topic, new Message<long, byte[]> { Key = 0, Value = value }, _ => { });
+        // Warm-up outside the measured window: one acknowledged message to every partition, so each partition's replicas
+        // are fetching (a fresh partition's followers join at their next fetch round) before the clock starts.
+        using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build())
+        {
+            var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions.Count;
+            for (var p = 0; p < partitions; p++)
+            {
+                producer.Produce(new TopicPartition(topic, new Partition(p)), new Message<long, byte[]> { Key = 0, Value = value }, _ => { });
+            }
+        }
+
         producer.Flush(TimeSpan.FromSeconds(30));
 
         var start = Stopwatch.GetTimestamp();

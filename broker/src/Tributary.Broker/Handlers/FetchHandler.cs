@@ -36,6 +36,12 @@ public sealed class FetchHandler(BrokerContext broker)
             // for appends (they replicate up to the log end); consumers for the high watermark to move.
             var signals = targets.Where(t => t.Partition is not null)
                 .Select(t => replicaId >= 0 ? t.Partition!.NextAppend : t.Partition!.NextChange).ToList();
+            var leadershipGained = replicaId >= 0 ? broker.Replicas.NextLeadershipGained : null;
+            if (leadershipGained is not null)
+            {
+                signals.Add(leadershipGained);
+            }
+
             var (response, bytes) = ReadAll(request, targets, version, replicaId);
             var remaining = deadline - Environment.TickCount64;
             if (bytes >= request.MinBytes || remaining <= 0 || signals.Count == 0 || HasErrors(response))
@@ -52,6 +58,12 @@ public sealed class FetchHandler(BrokerContext broker)
             catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
             {
                 // Waited the full MaxWaitMs: answer with what there is (usually nothing).
+                return ReadAll(request, targets, version, replicaId).Response;
+            }
+
+            if (leadershipGained is { IsCompleted: true })
+            {
+                // This broker now leads more partitions: let the follower come back with a fetch that includes them.
                 return ReadAll(request, targets, version, replicaId).Response;
             }
         }

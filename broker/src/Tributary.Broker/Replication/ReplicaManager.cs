@@ -39,6 +39,7 @@ public sealed partial class ReplicaManager : IDisposable
     private readonly object _applyGate = new();
     private readonly CancellationTokenSource _stopping = new();
     private MetadataImage _applied = MetadataImage.Empty;
+    private TaskCompletionSource _leadershipGained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _isrMaintenance;
 
     public ReplicaManager(int nodeId, LogManager logs, Func<TopicImage, LogConfig> logConfigFor,
@@ -61,6 +62,13 @@ public sealed partial class ReplicaManager : IDisposable
     /// stops leading it (false; also when it is deleted). The group coordinator loads and unloads its groups on it.
     /// </summary>
     public event Action<Partition, bool>? LeadershipChanged;
+
+    /// <summary>
+    /// Completes the next time this broker starts leading replicas (new partitions, new epochs). Followers' long polls
+    /// wait on it too: a fetch parked for other partitions returns, so the follower's next fetch includes the new ones
+    /// instead of waiting out replica.fetch.wait.max.ms (acks=all on a fresh partition waits for that first fetch).
+    /// </summary>
+    public Task NextLeadershipGained => Volatile.Read(ref _leadershipGained).Task;
 
     /// <summary>The metadata image the replicas were last brought in line with.</summary>
     public MetadataImage AppliedImage => Volatile.Read(ref _applied);
@@ -165,6 +173,8 @@ public sealed partial class ReplicaManager : IDisposable
             {
                 _leading[roleKey] = placement.LeaderEpoch;
                 RaiseLeadershipChanged(partition, true);
+                Interlocked.Exchange(ref _leadershipGained, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously))
+                    .TrySetResult();
             }
         }
         else if (_leading.TryRemove(roleKey, out _))
