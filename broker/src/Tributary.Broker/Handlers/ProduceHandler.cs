@@ -62,6 +62,9 @@ public sealed class ProduceHandler(BrokerContext broker)
             }
         }
 
+        // Every batch of this request is appended (or refused): the connection may read and append the next request while
+        // this one waits for its in-sync replicas. Responses still go out in request order.
+        context.CompleteOrderedPart();
         if (pending is not null)
         {
             var waits = pending.Select(p => broker.Replicas.WaitForCommitAsync(p.Partition, p.RequiredOffset, request.TimeoutMs, cancellation)).ToArray();

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Tributary.Broker.Requests;
@@ -12,9 +13,12 @@ namespace Tributary.Broker.Network;
 
 /// <summary>
 /// Serves one Kafka client connection: reads length-prefixed frames, decodes each request, hands it to the
-/// dispatcher and writes the response. Requests on a connection are handled one at a time, in order, as Kafka
-/// does (it mutes a channel while a request is in flight), so responses need no reordering. Anything malformed
-/// closes only this connection, with a log line saying why.
+/// dispatcher and writes the responses, always in request order. Requests are handled one at a time, as Kafka does
+/// (it mutes a channel while a request is in flight) — with one exception: once a Produce request has appended its
+/// batches, the next request may start while it waits for its in-sync replicas (acks=all), up to
+/// <see cref="MaxPipelinedRequests"/> responses outstanding. Appends stay in request order; only the replication
+/// waits overlap, so a client pipelining acks=all produces is not held to one replication round trip per request.
+/// Anything malformed closes only this connection, with a log line saying why.
 /// </summary>
 public sealed partial class KafkaConnectionHandler : ConnectionHandler
 {
@@ -31,7 +35,6 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
     {
         var remote = connection.RemoteEndPoint?.ToString() ?? "?";
         var session = new ClientSession(connection.ConnectionId, remote);
-        var responseBuffer = new ArrayBufferWriter<byte>(4096);
         var maxFrame = _server.Config.SocketRequestMaxBytes;
         var input = connection.Transport.Input;
         var output = connection.Transport.Output;
@@ -48,37 +51,37 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
             return;
         }
 
+        using var closing = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var pending = Channel.CreateBounded<PendingResponse>(new BoundedChannelOptions(MaxPipelinedRequests)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+        });
+        var writer = Task.Run(() => WriteResponsesAsync(pending.Reader, output, session, closing), CancellationToken.None);
         try
         {
-            while (!aborted.IsCancellationRequested)
+            var reading = closing.Token;
+            while (!reading.IsCancellationRequested)
             {
-                var frame = await ReadFrameAsync(input, maxFrame, session, aborted).ConfigureAwait(false);
+                var frame = await ReadFrameAsync(input, maxFrame, session, reading).ConfigureAwait(false);
                 if (frame is null)
                 {
                     return;
                 }
 
-                try
-                {
-                    var keepOpen = await HandleFrameAsync(frame.Value, session, responseBuffer, output, aborted).ConfigureAwait(false);
-                    if (!keepOpen)
-                    {
-                        return;
-                    }
-                }
-                finally
+                var item = Dispatch(frame.Value, session, reading);
+                if (item is null)
                 {
                     ArrayPool<byte>.Shared.Return(frame.Value.Array);
+                    return;
                 }
 
-                if (responseBuffer.Capacity > 8 * 1024 * 1024)
-                {
-                    // A large fetch response grew the buffer; don't keep megabytes per idle connection.
-                    responseBuffer = new ArrayBufferWriter<byte>(4096);
-                }
+                await pending.Writer.WriteAsync(item, reading).ConfigureAwait(false);
+                // The next request starts once this one is answered, or — for Produce — once its appends are done.
+                await Task.WhenAny(item.Response, item.OrderedPartDone).ConfigureAwait(false);
             }
         }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (closing.IsCancellationRequested)
         {
         }
         catch (ConnectionResetException)
@@ -87,6 +90,82 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
         catch (IOException e)
         {
             LogConnectionError(_logger, session.ConnectionId, remote, e.Message);
+        }
+        finally
+        {
+            // Answer what was accepted before closing (or, if the writer stopped, return the frames it didn't get to).
+            pending.Writer.TryComplete();
+            await writer.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A request being answered: its response (maybe still pending), for writing in order.</summary>
+    private sealed record PendingResponse(RentedFrame Frame, int CorrelationId, short ApiKey, short ApiVersion, string ApiName,
+        Task<IResponseMessage?> Response, Task OrderedPartDone, long StartedTicks);
+
+    /// <summary>Most responses a connection may have outstanding (only Produce requests overlap; memory stays bounded).</summary>
+    private const int MaxPipelinedRequests = 16;
+
+    /// <summary>
+    /// Writes responses in request order as each completes. A handler failure (a bug) or a write failure closes the
+    /// connection, as Kafka does; the client reconnects and retries.
+    /// </summary>
+    private async Task WriteResponsesAsync(ChannelReader<PendingResponse> pending, PipeWriter output, ClientSession session,
+        CancellationTokenSource closing)
+    {
+        var responseBuffer = new ArrayBufferWriter<byte>(4096);
+        var failed = false;
+        await foreach (var item in pending.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            try
+            {
+                if (failed)
+                {
+                    continue;
+                }
+
+                IResponseMessage? response;
+                try
+                {
+                    response = await item.Response.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    failed = true;
+                    continue;
+                }
+                catch (Exception e)
+                {
+                    LogHandlerFailed(_logger, session.ConnectionId, session.Remote, item.ApiName, item.ApiVersion, e);
+                    failed = true;
+                    continue;
+                }
+
+                if (response is not null)
+                {
+                    await WriteResponseAsync(output, responseBuffer, item.CorrelationId, item.ApiKey, item.ApiVersion, response, closing.Token)
+                        .ConfigureAwait(false);
+                }
+
+                _server.Metrics.RecordRequest(item.ApiName, System.Diagnostics.Stopwatch.GetElapsedTime(item.StartedTicks).TotalMilliseconds);
+                if (responseBuffer.Capacity > 8 * 1024 * 1024)
+                {
+                    // A large fetch response grew the buffer; don't keep megabytes per idle connection.
+                    responseBuffer = new ArrayBufferWriter<byte>(4096);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionResetException or InvalidOperationException)
+            {
+                failed = true;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(item.Frame.Array);
+                if (failed)
+                {
+                    await closing.CancelAsync().ConfigureAwait(false);
+                }
+            }
         }
     }
 
@@ -163,18 +242,18 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
         }
     }
 
-    /// <summary>Decodes, dispatches and answers one request; false means close the connection.</summary>
-    private async ValueTask<bool> HandleFrameAsync(RentedFrame frame, ClientSession session, ArrayBufferWriter<byte> responseBuffer,
-        PipeWriter output, CancellationToken aborted)
+    /// <summary>Decodes one request and starts handling it; null means close the connection (the reason is logged).</summary>
+    private PendingResponse? Dispatch(RentedFrame frame, ClientSession session, CancellationToken aborted)
     {
         var memory = new ReadOnlyMemory<byte>(frame.Array, 0, frame.Length);
         var apiKey = BinaryPrimitives.ReadInt16BigEndian(memory.Span);
         var apiVersion = BinaryPrimitives.ReadInt16BigEndian(memory.Span[2..]);
         var correlationId = BinaryPrimitives.ReadInt32BigEndian(memory.Span[4..]);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         if (!ApiCatalog.TryGet(apiKey, out var api))
         {
             LogUnknownApi(_logger, session.ConnectionId, session.Remote, apiKey, apiVersion);
-            return false;
+            return null;
         }
 
         if (apiVersion < api.LowestVersion || apiVersion > api.HighestVersion)
@@ -182,13 +261,12 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
             if (apiKey == ApiVersionsRequest.ApiKey)
             {
                 // KIP-511: a client newer than us learns our versions from a v0 response carrying UNSUPPORTED_VERSION.
-                var reply = RequestDispatcher.UnsupportedApiVersionsResponse();
-                await WriteResponseAsync(output, responseBuffer, correlationId, apiKey, 0, reply, aborted).ConfigureAwait(false);
-                return true;
+                var reply = Task.FromResult<IResponseMessage?>(RequestDispatcher.UnsupportedApiVersionsResponse());
+                return new PendingResponse(frame, correlationId, apiKey, 0, api.Name, reply, reply, started);
             }
 
             LogUnsupportedVersion(_logger, session.ConnectionId, session.Remote, api.Name, apiVersion, api.LowestVersion, api.HighestVersion);
-            return false;
+            return null;
         }
 
         RequestHeader header;
@@ -202,30 +280,21 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
         catch (MalformedMessageException e)
         {
             LogMalformed(_logger, session.ConnectionId, session.Remote, api.Name, apiVersion, e.Message);
-            return false;
+            return null;
         }
 
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var context = new RequestContext(header, session, api.Name);
-        IResponseMessage? response;
+        Task<IResponseMessage?> response;
         try
         {
-            response = await _server.Dispatcher.HandleAsync(context, request, aborted).ConfigureAwait(false);
+            response = _server.Dispatcher.HandleAsync(context, request, aborted).AsTask();
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // A bug, not a client error: Kafka closes the connection too; the client reconnects and retries.
-            LogHandlerFailed(_logger, session.ConnectionId, session.Remote, api.Name, apiVersion, e);
-            return false;
+            response = Task.FromException<IResponseMessage?>(e);
         }
 
-        if (response is not null)
-        {
-            await WriteResponseAsync(output, responseBuffer, header.CorrelationId, apiKey, apiVersion, response, aborted).ConfigureAwait(false);
-        }
-
-        _server.Metrics.RecordRequest(api.Name, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        return true;
+        return new PendingResponse(frame, header.CorrelationId, apiKey, apiVersion, api.Name, response, context.OrderedPartDone, started);
     }
 
     private static async ValueTask WriteResponseAsync(PipeWriter output, ArrayBufferWriter<byte> buffer, int correlationId,
