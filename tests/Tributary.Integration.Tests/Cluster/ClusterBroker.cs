@@ -85,40 +85,21 @@ public sealed class ClusterBroker : IAsyncDisposable
                 $"Broker executable not built: {brokerDll}. Build tests/Tributary.Integration.Tests (it references Tributary.Host).");
         }
 
-        var command = new List<string>(launchPrefix) { DotnetHost(), brokerDll };
+        var command = new List<string>(launchPrefix) { BrokerLaunch.DotnetHost(), brokerDll };
         foreach (var (key, value) in overrides)
         {
             command.Add("--override");
             command.Add($"{key}={value}");
         }
 
-        var start = new ProcessStartInfo(command[0])
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = DataDirectory,
-        };
-        foreach (var argument in command.Skip(1))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // The broker is not a librdkafka user; keep the test runner's native-library path away from it.
-        start.Environment.Remove("LD_LIBRARY_PATH");
-
-        var prefix = $"[b{NodeId}] ";
-        var launched = new Process { StartInfo = start, EnableRaisingEvents = true };
-        launched.OutputDataReceived += (_, e) => { if (e.Data is not null) { Log.WriteLine(prefix + e.Data); } };
-        launched.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Log.WriteLine(prefix + "[err] " + e.Data); } };
-        launched.Start();
-        process = launched;
         IsPaused = false;
         LastExitCode = null;
-        AppDomain.CurrentDomain.ProcessExit -= KillOnRunnerExit;
-        AppDomain.CurrentDomain.ProcessExit += KillOnRunnerExit;
-        launched.BeginOutputReadLine();
-        launched.BeginErrorReadLine();
+        var launched = BrokerLaunch.Start(command, DataDirectory, Log, $"[b{NodeId}] ", started =>
+        {
+            process = started;
+            AppDomain.CurrentDomain.ProcessExit -= KillOnRunnerExit;
+            AppDomain.CurrentDomain.ProcessExit += KillOnRunnerExit;
+        });
         // `ip netns exec` execs the command in place, so the PID is the broker's in both launch modes.
         Log.WriteLine($"[harness] started broker {NodeId} PID {launched.Id}: kafka {BootstrapServer}, quorum {Ports.Quorum}, http {Ports.Http}, data {DataDirectory}");
     }
@@ -273,20 +254,7 @@ public sealed class ClusterBroker : IAsyncDisposable
     {
         if (process is not null)
         {
-            try
-            {
-                if (!process.HasExited)
-                {
-                    PosixSignals.Send(process.Id, PosixSignals.SigKill);
-                    process.WaitForExit(ExitTimeout);
-                }
-            }
-            catch (InvalidOperationException)
-            {
-                // The process object never got as far as a running process.
-            }
-
-            process.Dispose();
+            BrokerLaunch.KillAndDispose(process, ExitTimeout);
             process = null;
         }
 
@@ -298,27 +266,7 @@ public sealed class ClusterBroker : IAsyncDisposable
     private Uri Endpoint(string path) => new($"http://{Host}:{Ports.Http}{path}");
 
     /// <summary>Last line of defence against orphaned brokers when the test runner exits without disposing the cluster.</summary>
-    private void KillOnRunnerExit(object? sender, EventArgs e)
-    {
-        try
-        {
-            if (process is { HasExited: false } running)
-            {
-                PosixSignals.Send(running.Id, PosixSignals.SigKill);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Already disposed.
-        }
-    }
-
-    private static string DotnetHost()
-    {
-        // The SDK tells child processes which muxer is running them; fall back to PATH otherwise.
-        var fromSdk = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        return !string.IsNullOrEmpty(fromSdk) && File.Exists(fromSdk) ? fromSdk : "dotnet";
-    }
+    private void KillOnRunnerExit(object? sender, EventArgs e) => BrokerLaunch.KillIfRunning(process);
 
     /// <summary>Formats an int for a config value.</summary>
     internal static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);

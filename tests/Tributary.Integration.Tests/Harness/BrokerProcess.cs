@@ -167,20 +167,7 @@ public sealed class BrokerProcess : IAsyncDisposable
     {
         if (process is not null)
         {
-            try
-            {
-                if (!process.HasExited)
-                {
-                    PosixSignals.Send(process.Id, PosixSignals.SigKill);
-                    process.WaitForExit(ExitTimeout);
-                }
-            }
-            catch (InvalidOperationException)
-            {
-                // The process object never got as far as a running process.
-            }
-
-            process.Dispose();
+            BrokerLaunch.KillAndDispose(process, ExitTimeout);
             process = null;
         }
 
@@ -202,35 +189,20 @@ public sealed class BrokerProcess : IAsyncDisposable
                 $"Broker executable not built: {brokerDll}. Build tests/Tributary.Integration.Tests (it references Tributary.Host).");
         }
 
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = false,
-            WorkingDirectory = DataDirectory,
-        };
-        start.ArgumentList.Add(brokerDll);
+        var command = new List<string> { BrokerLaunch.DotnetHost(), brokerDll };
         foreach (var (key, value) in overrides)
         {
-            start.ArgumentList.Add("--override");
-            start.ArgumentList.Add($"{key}={value}");
+            command.Add("--override");
+            command.Add($"{key}={value}");
         }
 
-        // The broker is not a librdkafka user; keep the test runner's native-library path away from it.
-        start.Environment.Remove("LD_LIBRARY_PATH");
-
-        var launched = new Process { StartInfo = start, EnableRaisingEvents = true };
-        launched.OutputDataReceived += (_, e) => { if (e.Data is not null) { Log.WriteLine("[broker] " + e.Data); } };
-        launched.ErrorDataReceived += (_, e) => { if (e.Data is not null) { Log.WriteLine("[broker:err] " + e.Data); } };
-
         var clock = Stopwatch.StartNew();
-        launched.Start();
-        process = launched;
-        AppDomain.CurrentDomain.ProcessExit -= KillOnRunnerExit;
-        AppDomain.CurrentDomain.ProcessExit += KillOnRunnerExit;
-        launched.BeginOutputReadLine();
-        launched.BeginErrorReadLine();
+        var launched = BrokerLaunch.Start(command, DataDirectory, Log, "[broker] ", started =>
+        {
+            process = started;
+            AppDomain.CurrentDomain.ProcessExit -= KillOnRunnerExit;
+            AppDomain.CurrentDomain.ProcessExit += KillOnRunnerExit;
+        });
         Log.WriteLine($"[harness] started broker PID {launched.Id}: kafka {BootstrapServers}, http {HttpPort}, data {DataDirectory}");
 
         await WaitUntilReadyAsync(launched, clock);
@@ -239,20 +211,7 @@ public sealed class BrokerProcess : IAsyncDisposable
     }
 
     /// <summary>Last line of defence against orphaned brokers when the test runner exits without disposing fixtures.</summary>
-    private void KillOnRunnerExit(object? sender, EventArgs e)
-    {
-        try
-        {
-            if (process is { HasExited: false } running)
-            {
-                PosixSignals.Send(running.Id, PosixSignals.SigKill);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Already disposed.
-        }
-    }
+    private void KillOnRunnerExit(object? sender, EventArgs e) => BrokerLaunch.KillIfRunning(process);
 
     private async Task WaitUntilReadyAsync(Process launched, Stopwatch clock)
     {
@@ -290,13 +249,6 @@ public sealed class BrokerProcess : IAsyncDisposable
 
         throw new TimeoutException(
             $"Broker PID {launched.Id} not ready within {ReadyTimeout} (last /readyz: {lastAnswer}). Last output:{Environment.NewLine}{Log.RecentLines()}");
-    }
-
-    private static string DotnetHost()
-    {
-        // The SDK tells child processes which muxer is running them; fall back to PATH otherwise.
-        var fromSdk = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        return !string.IsNullOrEmpty(fromSdk) && File.Exists(fromSdk) ? fromSdk : "dotnet";
     }
 
     private static async Task DeleteWithRetriesAsync(string directory)
