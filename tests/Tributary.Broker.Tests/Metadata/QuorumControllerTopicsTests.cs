@@ -13,6 +13,21 @@ public sealed class QuorumControllerTopicsTests
         new(new NewTopic(name, partitions, replicationFactor, null, configs ?? NoConfigs), validateOnly);
 
     [Fact]
+    public async Task A_topic_with_more_partitions_than_one_quorum_entry_holds_is_written_in_consecutive_batches()
+    {
+        await using var cluster = await ControllerFixture.StartAsync();
+        await cluster.AddBrokersAsync(1, 2, 3);
+        var before = cluster.Log.Batches.Count;
+
+        var reply = await cluster.SendAsync(Create("wide", 12_000, 1));
+
+        Assert.Equal(ErrorCode.None, reply.Error);
+        Assert.True(cluster.Log.Batches.Count - before > 1);
+        Assert.Equal(12_000, cluster.Image.Topics["wide"].Partitions.Length);
+        Assert.True(cluster.Image.Topics["wide"].Partitions.Select(p => p.Partition).SequenceEqual(Enumerable.Range(0, 12_000)));
+    }
+
+    [Fact]
     public async Task Creating_a_topic_writes_the_topic_its_partitions_and_configs_in_one_batch()
     {
         await using var cluster = await ControllerFixture.StartAsync();

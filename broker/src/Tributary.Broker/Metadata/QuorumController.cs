@@ -295,8 +295,41 @@ public sealed partial class QuorumController : IAsyncDisposable
     /// controller is no longer active.</summary>
     private async Task<(ErrorCode Error, long Offset)> WriteAsync(IReadOnlyList<MetadataRecord> records)
     {
+        if (records.Count <= MaxRecordsPerWrite)
+        {
+            return await WriteBatchAsync(records).ConfigureAwait(false);
+        }
+
+        // More than one quorum entry holds (a topic with thousands of partitions, thousands of leaderships moving at once):
+        // consecutive batches, each atomic, the whole not — readers may briefly see part of it, as with Kafka's
+        // non-atomic controller batches. Each batch is applied before the next is written.
+        (ErrorCode Error, long Offset) last = (ErrorCode.None, -1);
+        for (var start = 0; start < records.Count; start += MaxRecordsPerWrite)
+        {
+            last = await WriteBatchAsync(records.Skip(start).Take(MaxRecordsPerWrite).ToList()).ConfigureAwait(false);
+            if (last.Error != ErrorCode.None)
+            {
+                return last;
+            }
+        }
+
+        return last;
+    }
+
+    /// <summary>Records per quorum entry this controller writes (the quorum accepts 10,000 and 1 MiB per entry).</summary>
+    private const int MaxRecordsPerWrite = 2_000;
+
+    private async Task<(ErrorCode Error, long Offset)> WriteBatchAsync(IReadOnlyList<MetadataRecord> records)
+    {
         var epoch = Interlocked.Read(ref _activeEpoch);
         var result = await _log.TryAppendAsync(records, epoch, _stopping.Token).ConfigureAwait(false);
+        if (result.Error == ErrorCode.MessageTooLarge)
+        {
+            // Nothing was written and leadership is intact: refuse this change, stay the active controller.
+            LogAppendFailed(_logger, records.Count, epoch, result.Error, result.LeaderId);
+            return (ErrorCode.MessageTooLarge, -1);
+        }
+
         if (result.Error != ErrorCode.None)
         {
             LogAppendFailed(_logger, records.Count, epoch, result.Error, result.LeaderId);
