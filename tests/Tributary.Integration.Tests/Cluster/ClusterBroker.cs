@@ -52,6 +52,9 @@ public sealed class ClusterBroker : IAsyncDisposable
     /// <summary>True for controller-quorum voters (<c>process.roles=broker,controller</c>), false for observers.</summary>
     public bool IsVoter { get; }
 
+    /// <summary>A dedicated controller (<c>process.roles=controller</c>): no Kafka listener.</summary>
+    public bool IsControllerOnly { get; init; }
+
     public string DataDirectory { get; }
 
     public string BootstrapServer => $"{Host}:{Ports.Kafka}";

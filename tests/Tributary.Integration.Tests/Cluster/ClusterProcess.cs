@@ -21,6 +21,10 @@ public sealed record ClusterOptions
     /// <summary>How many of them (the lowest node ids) are controller-quorum voters; default min(Brokers, 3). The rest are observers.</summary>
     public int? Voters { get; init; }
 
+    /// <summary>Voters run as dedicated controllers (<c>process.roles=controller</c>: quorum and controller only, no Kafka
+    /// listener, no logs); only the observers are brokers.</summary>
+    public bool DedicatedControllers { get; init; }
+
     /// <summary>Extra broker configuration for every broker; wins over the cluster defaults.</summary>
     public IReadOnlyDictionary<string, string> Overrides { get; init; } = new Dictionary<string, string>();
 
@@ -63,7 +67,7 @@ public sealed class ClusterProcess : IAsyncDisposable
     public string ClusterId { get; }
 
     /// <summary>Every broker's Kafka listener, comma-separated, as clients take it.</summary>
-    public string BootstrapServers => string.Join(',', brokers.Select(b => b.BootstrapServer));
+    public string BootstrapServers => string.Join(',', brokers.Where(b => !b.IsControllerOnly).Select(b => b.BootstrapServer));
 
     /// <summary>The broker with node id <paramref name="nodeId"/>.</summary>
     public ClusterBroker Broker(int nodeId) =>
@@ -106,18 +110,21 @@ public sealed class ClusterProcess : IAsyncDisposable
         {
             var host = placements[id].Host;
             var isVoter = id <= voterCount;
+            var controllerOnly = isVoter && options.DedicatedControllers;
             var dataDirectory = Path.Combine(root, $"broker-{id}");
             Directory.CreateDirectory(dataDirectory);
-            var replication = ClusterBroker.Text(Math.Min(options.Brokers, 3));
+            var brokerCount = options.DedicatedControllers ? options.Brokers - voterCount : options.Brokers;
+            var replication = ClusterBroker.Text(Math.Max(1, Math.Min(brokerCount, 3)));
             var settings = new Dictionary<string, string>
             {
                 ["node.id"] = ClusterBroker.Text(id),
                 ["cluster.id"] = clusterId,
-                ["process.roles"] = isVoter ? "broker,controller" : "broker",
-                ["listeners"] = isVoter
-                    ? $"PLAINTEXT://{host}:{ports[id].Kafka},CONTROLLER://{host}:{ports[id].Quorum}"
-                    : $"PLAINTEXT://{host}:{ports[id].Kafka}",
-                ["advertised.listeners"] = $"PLAINTEXT://{host}:{ports[id].Kafka}",
+                ["process.roles"] = controllerOnly ? "controller" : isVoter ? "broker,controller" : "broker",
+                ["listeners"] = controllerOnly
+                    ? $"CONTROLLER://{host}:{ports[id].Quorum}"
+                    : isVoter
+                        ? $"PLAINTEXT://{host}:{ports[id].Kafka},CONTROLLER://{host}:{ports[id].Quorum}"
+                        : $"PLAINTEXT://{host}:{ports[id].Kafka}",
                 ["controller.listener.names"] = "CONTROLLER",
                 ["controller.quorum.voters"] = voters,
                 ["http.listeners"] = $"http://{host}:{ports[id].Http}",
@@ -132,12 +139,20 @@ public sealed class ClusterProcess : IAsyncDisposable
                 ["broker.session.timeout.ms"] = "1500",
                 ["replica.lag.time.max.ms"] = "2000",
             };
+            if (!controllerOnly)
+            {
+                settings["advertised.listeners"] = $"PLAINTEXT://{host}:{ports[id].Kafka}";
+            }
+
             foreach (var (key, value) in options.Overrides)
             {
                 settings[key] = value;
             }
 
-            brokers.Add(new ClusterBroker(id, host, ports[id], isVoter, dataDirectory, settings.ToList(), placements[id].LaunchPrefix, log));
+            brokers.Add(new ClusterBroker(id, host, ports[id], isVoter, dataDirectory, settings.ToList(), placements[id].LaunchPrefix, log)
+            {
+                IsControllerOnly = controllerOnly,
+            });
         }
 
         var cluster = new ClusterProcess(brokers, root, log, clusterId);
