@@ -110,43 +110,9 @@ public sealed class ClusterBroker : IAsyncDisposable
     /// <summary>Polls <c>/readyz</c> every 100 ms until it answers 200; throws with the broker's last output otherwise.</summary>
     public async Task WaitReadyAsync(TimeSpan timeout)
     {
-        var clock = Stopwatch.StartNew();
-        var lastAnswer = "no answer yet";
-        while (clock.Elapsed < timeout)
-        {
-            var running = process ?? throw new InvalidOperationException($"Broker {NodeId} was never started.");
-            if (running.HasExited)
-            {
-                running.WaitForExit();
-                throw new InvalidOperationException(
-                    $"Broker {NodeId} exited with code {running.ExitCode} before becoming ready. Last output:{Environment.NewLine}{Log.RecentLines()}");
-            }
-
-            try
-            {
-                using var response = await http.GetAsync(Endpoint("/readyz"));
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    Log.WriteLine($"[harness] broker {NodeId} ready");
-                    return;
-                }
-
-                lastAnswer = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
-            }
-            catch (HttpRequestException e)
-            {
-                lastAnswer = e.Message;
-            }
-            catch (TaskCanceledException)
-            {
-                lastAnswer = "request timed out";
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException(
-            $"Broker {NodeId} not ready within {timeout} (last /readyz: {lastAnswer}). Last output:{Environment.NewLine}{Log.RecentLines()}");
+        var running = process ?? throw new InvalidOperationException($"Broker {NodeId} was never started.");
+        await BrokerLaunch.WaitReadyAsync(running, http, Endpoint("/readyz"), Stopwatch.StartNew(), timeout, Log, $"Broker {NodeId}");
+        Log.WriteLine($"[harness] broker {NodeId} ready");
     }
 
     /// <summary>SIGKILL: no controlled shutdown, no flush; returns once the process is gone.</summary>

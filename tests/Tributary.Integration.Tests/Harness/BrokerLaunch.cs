@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 
 namespace Tributary.Integration.Tests.Harness;
 
@@ -43,6 +44,49 @@ internal static class BrokerLaunch
         launched.BeginOutputReadLine();
         launched.BeginErrorReadLine();
         return launched;
+    }
+
+    /// <summary>
+    /// Polls <paramref name="readyz"/> every 100 ms until it answers 200, while <paramref name="clock"/> is below
+    /// <paramref name="timeout"/>; throws with the broker's last output when the process exits first or time runs out.
+    /// </summary>
+    public static async Task WaitReadyAsync(Process process, HttpClient http, Uri readyz, Stopwatch clock, TimeSpan timeout,
+        TestOutputSink log, string name)
+    {
+        var lastAnswer = "no answer yet";
+        while (clock.Elapsed < timeout)
+        {
+            if (process.HasExited)
+            {
+                process.WaitForExit();
+                throw new InvalidOperationException(
+                    $"{name} exited with code {process.ExitCode} before becoming ready. Last output:{Environment.NewLine}{log.RecentLines()}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(readyz);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+
+                lastAnswer = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+            }
+            catch (HttpRequestException e)
+            {
+                lastAnswer = e.Message;
+            }
+            catch (TaskCanceledException)
+            {
+                lastAnswer = "request timed out";
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException(
+            $"{name} not ready within {timeout} (last /readyz: {lastAnswer}). Last output:{Environment.NewLine}{log.RecentLines()}");
     }
 
     /// <summary>SIGKILLs the process if it still runs, waits for it (bounded) and disposes it.</summary>

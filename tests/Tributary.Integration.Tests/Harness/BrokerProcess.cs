@@ -213,43 +213,8 @@ public sealed class BrokerProcess : IAsyncDisposable
     /// <summary>Last line of defence against orphaned brokers when the test runner exits without disposing fixtures.</summary>
     private void KillOnRunnerExit(object? sender, EventArgs e) => BrokerLaunch.KillIfRunning(process);
 
-    private async Task WaitUntilReadyAsync(Process launched, Stopwatch clock)
-    {
-        var lastAnswer = "no answer yet";
-        while (clock.Elapsed < ReadyTimeout)
-        {
-            if (launched.HasExited)
-            {
-                launched.WaitForExit();
-                throw new InvalidOperationException(
-                    $"Broker exited with code {launched.ExitCode} before becoming ready. Last output:{Environment.NewLine}{Log.RecentLines()}");
-            }
-
-            try
-            {
-                using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{HttpPort}/readyz"));
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-
-                lastAnswer = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
-            }
-            catch (HttpRequestException e)
-            {
-                lastAnswer = e.Message;
-            }
-            catch (TaskCanceledException)
-            {
-                lastAnswer = "request timed out";
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException(
-            $"Broker PID {launched.Id} not ready within {ReadyTimeout} (last /readyz: {lastAnswer}). Last output:{Environment.NewLine}{Log.RecentLines()}");
-    }
+    private Task WaitUntilReadyAsync(Process launched, Stopwatch clock) =>
+        BrokerLaunch.WaitReadyAsync(launched, http, new Uri($"http://127.0.0.1:{HttpPort}/readyz"), clock, ReadyTimeout, Log, $"Broker PID {launched.Id}");
 
     private static async Task DeleteWithRetriesAsync(string directory)
     {
