@@ -172,7 +172,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             Metrics.AttachConsumerGroupLagSource(new Groups.ConsumerGroupLag(groups, replicas));
 
             _notReadyReason = "waiting for the controller to unfence this broker";
-            _heartbeats = Task.Run(() => HeartbeatLoopAsync(client, loader, registration.BrokerEpoch, stopping), CancellationToken.None);
+            _heartbeats = Task.Run(() => HeartbeatLoopAsync(client, loader, registration.BrokerEpoch), CancellationToken.None);
             await _unfenced.Task.WaitAsync(stopping).ConfigureAwait(false);
 
             _isReady = true;
@@ -256,7 +256,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
     /// keeps the session alive, reports the applied metadata offset (which unfences a caught-up broker), re-registers
     /// after a STALE_BROKER_EPOCH, and carries the controlled-shutdown request.
     /// </summary>
-    private async Task HeartbeatLoopAsync(ControllerClient client, MetadataLoader loader, long epoch, CancellationToken stopping)
+    private async Task HeartbeatLoopAsync(ControllerClient client, MetadataLoader loader, long epoch)
     {
         var interval = TimeSpan.FromMilliseconds(Config.BrokerHeartbeatIntervalMs);
         var fastInterval = TimeSpan.FromMilliseconds(Math.Min(Config.BrokerHeartbeatIntervalMs, 100));
@@ -312,8 +312,6 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
                 return;
             }
         }
-
-        _ = stopping;
     }
 
     private IReadOnlyList<Controller.Records.BrokerEndpoint> RegisteredEndpoints()

@@ -44,7 +44,7 @@ public sealed class FetchHandler(BrokerContext broker)
 
             var (response, bytes) = ReadAll(request, targets, version, replicaId);
             var remaining = deadline - Environment.TickCount64;
-            if (bytes >= request.MinBytes || remaining <= 0 || signals.Count == 0 || HasErrors(response))
+            if (bytes >= request.MinBytes || remaining <= 0 || signals.Count == 0 || MustAnswerNow(response))
             {
                 return response;
             }
@@ -118,7 +118,6 @@ public sealed class FetchHandler(BrokerContext broker)
         var response = new FetchResponse { SessionId = 0 };
         var budget = request.MaxBytes > 0 ? request.MaxBytes : int.MaxValue;
         long total = 0;
-        var diverged = false;
         FetchResponse.FetchableTopicResponse? current = null;
         FetchRequest.FetchTopic? currentRequestTopic = null;
         foreach (var target in targets)
@@ -157,7 +156,6 @@ public sealed class FetchHandler(BrokerContext broker)
             if (outcome.DivergingEpoch >= 0 || outcome.DivergingEndOffset >= 0)
             {
                 data.DivergingEpoch = new FetchResponse.EpochEndOffset { Epoch = outcome.DivergingEpoch, EndOffset = outcome.DivergingEndOffset };
-                diverged = true;
             }
 
             data.HighWatermark = outcome.HighWatermark;
@@ -177,12 +175,12 @@ public sealed class FetchHandler(BrokerContext broker)
             }
         }
 
-        // A diverging epoch must reach the follower at once, like data.
-        return (response, diverged ? Math.Max(total, long.MaxValue / 2) : total);
+        return (response, total);
     }
 
-    private static bool HasErrors(FetchResponse response) =>
-        response.Responses.Any(t => t.Partitions.Any(p => p.ErrorCode != 0));
+    /// <summary>Errors and diverging epochs (the follower must truncate first) are answered at once, not long-polled.</summary>
+    private static bool MustAnswerNow(FetchResponse response) =>
+        response.Responses.Any(t => t.Partitions.Any(p => p.ErrorCode != 0 || p.DivergingEpoch is { } d && (d.Epoch >= 0 || d.EndOffset >= 0)));
 
     private sealed record FetchTarget(FetchRequest.FetchTopic RequestTopic, FetchRequest.FetchPartition RequestPartition,
         string? TopicName, Partition? Partition, ErrorCode Error);

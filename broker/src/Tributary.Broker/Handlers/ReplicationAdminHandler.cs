@@ -71,26 +71,12 @@ public sealed class ReplicationAdminHandler(BrokerContext broker)
 
         var partitions = request.TopicPartitions?.SelectMany(t => t.Partitions.Select(p => new TopicPartitionRef(t.Topic, p))).ToList();
         var reply = await broker.Controller.ElectLeadersAsync(type, partitions, cancellation).ConfigureAwait(false);
-        if (!reply.IsOk)
-        {
-            // Kafka reports a request-level failure (e.g. no controller) on every partition asked about.
-            response.ErrorCode = (short)reply.Error;
-            foreach (var group in (partitions ?? []).GroupBy(p => p.Topic))
-            {
-                response.ReplicaElectionResults.Add(new ElectLeadersResponse.ReplicaElectionResult
-                {
-                    Topic = group.Key,
-                    PartitionResult = group.Select(p => new ElectLeadersResponse.PartitionResult
-                    {
-                        PartitionId = p.Partition, ErrorCode = (short)reply.Error, ErrorMessage = reply.Message,
-                    }).ToList(),
-                });
-            }
-
-            return response;
-        }
-
-        foreach (var group in reply.Partitions.GroupBy(p => p.Topic))
+        // Kafka reports a request-level failure (e.g. no controller) on every partition asked about.
+        var outcomes = reply.IsOk
+            ? reply.Partitions
+            : (partitions ?? []).Select(p => new PartitionOutcome(p.Topic, p.Partition, reply.Error, reply.Message)).ToList();
+        response.ErrorCode = (short)(reply.IsOk ? ErrorCode.None : reply.Error);
+        foreach (var group in outcomes.GroupBy(p => p.Topic))
         {
             response.ReplicaElectionResults.Add(new ElectLeadersResponse.ReplicaElectionResult
             {

@@ -75,26 +75,27 @@ public sealed partial class ControllerGateway
 
     public async Task<AlterPartitionReply> AlterPartitionAsync(AlterPartitionCommand command, CancellationToken cancellation)
     {
-        var reply = await _send(command, cancellation).ConfigureAwait(false);
-        return reply as AlterPartitionReply ?? new AlterPartitionReply(reply.Error, -1, -1, -1, [], reply.Message);
+        return Typed<AlterPartitionReply>(await _send(command, cancellation).ConfigureAwait(false));
     }
 
     public async Task<PartitionOutcomesReply> ElectLeadersAsync(ElectionType type, IReadOnlyList<TopicPartitionRef>? partitions,
         CancellationToken cancellation)
     {
-        var reply = await _send(new ElectLeadersCommand(type, partitions), cancellation).ConfigureAwait(false);
-        return reply as PartitionOutcomesReply ?? new PartitionOutcomesReply(reply.Error, [], reply.Message);
+        return Typed<PartitionOutcomesReply>(await _send(new ElectLeadersCommand(type, partitions), cancellation).ConfigureAwait(false));
     }
 
     public async Task<PartitionOutcomesReply> AlterReassignmentsAsync(IReadOnlyList<ReassignmentTarget> targets, CancellationToken cancellation)
     {
-        var reply = await _send(new AlterReassignmentsCommand(targets), cancellation).ConfigureAwait(false);
-        return reply as PartitionOutcomesReply ?? new PartitionOutcomesReply(reply.Error, [], reply.Message);
+        return Typed<PartitionOutcomesReply>(await _send(new AlterReassignmentsCommand(targets), cancellation).ConfigureAwait(false));
     }
 
     public Task<ControllerReply> SendAsync(ControllerCommand command, CancellationToken cancellation) => _send(command, cancellation);
 
     private static ControllerResult ToResult(ControllerReply reply) => new(reply.Error, reply.Message);
+
+    /// <summary>The reply as the type the command expects; a plain error reply becomes that type carrying its error.</summary>
+    private static TReply Typed<TReply>(ControllerReply reply) where TReply : ControllerReply =>
+        reply as TReply ?? ControllerClient.ErrorReply<TReply>(reply.Error, reply.Message);
 
     [LoggerMessage(EventId = 114, EventName = "ProducerIdsUnavailable", Level = LogLevel.Warning, Message = "No producer id block from the controller: {Error} {Reason}")]
     private static partial void LogProducerIdsUnavailable(ILogger logger, ErrorCode error, string reason);
