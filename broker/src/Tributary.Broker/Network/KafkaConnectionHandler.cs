@@ -57,7 +57,8 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
             SingleReader = true,
             SingleWriter = true,
         });
-        var writer = Task.Run(() => WriteResponsesAsync(pending.Reader, output, session, closing), CancellationToken.None);
+        var writer = Task.Run(() => WriteResponsesAsync(pending.Reader, output, session, closing,
+            () => connection.Abort(new ConnectionAbortedException("response could not be written"))), CancellationToken.None);
         try
         {
             var reading = closing.Token;
@@ -111,9 +112,8 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
     /// connection, as Kafka does; the client reconnects and retries.
     /// </summary>
     private async Task WriteResponsesAsync(ChannelReader<PendingResponse> pending, PipeWriter output, ClientSession session,
-        CancellationTokenSource closing)
+        CancellationTokenSource closing, Action abort)
     {
-        var responseBuffer = new ArrayBufferWriter<byte>(4096);
         var failed = false;
         await foreach (var item in pending.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
         {
@@ -143,19 +143,33 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
 
                 if (response is not null)
                 {
-                    await WriteResponseAsync(output, responseBuffer, item.CorrelationId, item.ApiKey, item.ApiVersion, response, closing.Token)
+                    await WriteResponseAsync(output, item.CorrelationId, item.ApiKey, item.ApiVersion, response, closing.Token)
                         .ConfigureAwait(false);
                 }
 
                 _server.Metrics.RecordRequest(item.ApiName, System.Diagnostics.Stopwatch.GetElapsedTime(item.StartedTicks).TotalMilliseconds);
-                if (responseBuffer.Capacity > 8 * 1024 * 1024)
-                {
-                    // A large fetch response grew the buffer; don't keep megabytes per idle connection.
-                    responseBuffer = new ArrayBufferWriter<byte>(4096);
-                }
             }
-            catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionResetException or InvalidOperationException)
+            catch (OperationCanceledException)
             {
+                failed = true;
+            }
+            catch (Exception e)
+            {
+                if (e is ConnectionResetException || closing.IsCancellationRequested)
+                {
+                }
+                else if (e is IOException)
+                {
+                    // Typically a fetched segment deleted or truncated while its bytes were being written.
+                    LogConnectionError(_logger, session.ConnectionId, session.Remote, e.Message);
+                }
+                else
+                {
+                    LogWriteFailed(_logger, session.ConnectionId, session.Remote, item.ApiName, item.ApiVersion, e);
+                }
+
+                // Part of a response may sit unflushed in the output: drop the connection rather than let it be sent.
+                abort();
                 failed = true;
             }
             finally
@@ -297,18 +311,27 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
         return new PendingResponse(frame, header.CorrelationId, apiKey, apiVersion, api.Name, response, context.OrderedPartDone, started);
     }
 
-    private static async ValueTask WriteResponseAsync(PipeWriter output, ArrayBufferWriter<byte> buffer, int correlationId,
-        short apiKey, short apiVersion, IResponseMessage response, CancellationToken aborted)
+    /// <summary>
+    /// Serializes a response straight into the connection's output (fetched records go from the segment file into it, see
+    /// <see cref="DeferredBytes"/>), then fills in the size prefix it reserved and flushes. Nothing is visible to the peer before
+    /// the flush, so a response that fails half-way (a segment deleted under a fetch) is never sent: the caller aborts the
+    /// connection instead.
+    /// </summary>
+    private static async ValueTask WriteResponseAsync(PipeWriter output, int correlationId, short apiKey, short apiVersion,
+        IResponseMessage response, CancellationToken aborted)
     {
-        buffer.Clear();
-        buffer.GetSpan(4);
-        buffer.Advance(4);
-        var writer = new KafkaWriter(buffer);
+        var sizePrefix = output.GetMemory(4)[..4];
+        output.Advance(4);
+        var writer = new KafkaWriter(output);
         new ResponseHeader(correlationId).Write(writer, HeaderVersions.ResponseHeaderIsFlexible(apiKey, apiVersion));
         response.Write(writer, apiVersion);
-        var bytes = buffer.WrittenMemory;
-        BinaryPrimitives.WriteInt32BigEndian(MemoryMarshalHelpers.AsWritable(bytes).Span, bytes.Length - 4);
-        await output.WriteAsync(bytes, aborted).ConfigureAwait(false);
+        if (writer.WrittenBytes > int.MaxValue)
+        {
+            throw new InvalidOperationException($"A response of {writer.WrittenBytes} bytes cannot be framed.");
+        }
+
+        BinaryPrimitives.WriteInt32BigEndian(sizePrefix.Span, (int)writer.WrittenBytes);
+        await output.FlushAsync(aborted).ConfigureAwait(false);
     }
 
     private readonly record struct RentedFrame(byte[] Array, int Length);
@@ -333,6 +356,9 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
 
     [LoggerMessage(EventId = 207, EventName = "HandlerFailed", Level = LogLevel.Error, Message = "Closing connection {ConnectionId} from {Remote}: {Api} v{ApiVersion} handler failed")]
     private static partial void LogHandlerFailed(ILogger logger, string connectionId, string remote, string api, short apiVersion, Exception exception);
+
+    [LoggerMessage(EventId = 208, EventName = "ResponseWriteFailed", Level = LogLevel.Error, Message = "Closing connection {ConnectionId} from {Remote}: writing the {Api} v{ApiVersion} response failed")]
+    private static partial void LogWriteFailed(ILogger logger, string connectionId, string remote, string api, short apiVersion, Exception exception);
 
     [LoggerMessage(EventId = 206, EventName = "ConnectionError", Level = LogLevel.Information, Message = "Connection {ConnectionId} from {Remote} failed: {Reason}")]
     private static partial void LogConnectionError(ILogger logger, string connectionId, string remote, string reason);

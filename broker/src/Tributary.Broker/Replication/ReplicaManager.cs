@@ -426,7 +426,10 @@ public sealed partial class ReplicaManager : IDisposable
         }
     }
 
-    /// <summary>Reads committed batches (below the high watermark) starting at <paramref name="fetchOffset"/>.</summary>
+    /// <summary>
+    /// Reads committed batches (below the high watermark) starting at <paramref name="fetchOffset"/>, as a region of the segment
+    /// file that is copied when the response is written (<see cref="PartitionLog.ReadRegion"/>).
+    /// </summary>
     public ReadOutcome Read(Partition partition, long fetchOffset, int maxBytes, bool minOneBatch, int currentLeaderEpoch)
     {
         var log = partition.Log;
@@ -451,7 +454,7 @@ public sealed partial class ReplicaManager : IDisposable
         LogReadResult read;
         try
         {
-            read = log.Read(fetchOffset, maxBytes, highWatermark, minOneBatch);
+            read = log.ReadRegion(fetchOffset, maxBytes, highWatermark, minOneBatch);
         }
         catch (ObjectDisposedException)
         {
@@ -517,7 +520,7 @@ public sealed partial class ReplicaManager : IDisposable
             var records = ReadOnlyMemory<byte>.Empty;
             if (fetchOffset < end && (maxBytes > 0 || minOneBatch))
             {
-                var read = log.Read(fetchOffset, maxBytes, end, minOneBatch);
+                var read = log.ReadRegion(fetchOffset, maxBytes, end, minOneBatch);
                 if (read.Error == LogReadError.OffsetOutOfRange)
                 {
                     return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, partition.HighWatermark, partition.LastStableOffset,

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Tributary.Protocol;
@@ -158,12 +159,24 @@ public sealed class KafkaWriter
         WriteBytes(value, compact);
     }
 
-    /// <summary>Record batches, written like nullable bytes.</summary>
+    /// <summary>
+    /// Record batches, written like nullable bytes. Memory backed by a whole <see cref="DeferredBytes"/> region is copied from its
+    /// source straight into the output.
+    /// </summary>
     public void WriteRecords(ReadOnlyMemory<byte>? records, bool compact)
     {
         if (records is not { } value)
         {
             WriteLength(-1, compact, shortLength: false);
+            return;
+        }
+
+        if (MemoryMarshal.TryGetMemoryManager(value, out DeferredBytes? deferred, out int start, out int length)
+            && start == 0 && length == deferred.Length)
+        {
+            WriteLength(length, compact, shortLength: false);
+            deferred.WriteTo(_output);
+            WrittenBytes += length;
             return;
         }
 

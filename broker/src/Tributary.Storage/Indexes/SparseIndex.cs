@@ -103,6 +103,34 @@ internal sealed class SparseIndex : IDisposable
         }
     }
 
+    /// <summary>The last entry whose value (a file position, for the offset index) is not greater than <paramref name="value"/>.</summary>
+    public bool TryFindFloorByValue(long value, out long foundKey, out int foundValue)
+    {
+        lock (_lock)
+        {
+            int low = 0;
+            int high = _count - 1;
+            int found = -1;
+            while (low <= high)
+            {
+                int middle = low + ((high - low) >> 1);
+                if (_values[middle] <= value)
+                {
+                    found = middle;
+                    low = middle + 1;
+                }
+                else
+                {
+                    high = middle - 1;
+                }
+            }
+
+            foundKey = found < 0 ? 0 : _keys[found];
+            foundValue = found < 0 ? 0 : _values[found];
+            return found >= 0;
+        }
+    }
+
     public bool TryGetLast(out long key, out int value)
     {
         lock (_lock)

@@ -31,9 +31,9 @@ public enum LogReadError
 /// <summary>Whole batches read from a partition log.</summary>
 /// <param name="Error">None, or OffsetOutOfRange (then <paramref name="Records"/> is empty).</param>
 /// <param name="Records">
-/// Concatenated whole batches in a freshly allocated (unpooled) array that belongs to the caller: nothing to return or dispose,
-/// and the log never touches it again. It may be a slice of a slightly larger array (the read is one pread sized by maxBytes,
-/// trimmed to whole batches). Empty when nothing is readable.
+/// Concatenated whole batches, empty when nothing is readable. From <see cref="PartitionLog.Read"/> an array that belongs to the
+/// caller (nothing to return or dispose; the log never touches it again). From <see cref="PartitionLog.ReadRegion"/> memory backed
+/// by a region of the segment file (<see cref="Tributary.Protocol.DeferredBytes"/>), read when written or first touched.
 /// </param>
 /// <param name="FirstOffset">baseOffset of the first returned batch (may be below the requested offset), -1 if empty.</param>
 /// <param name="NextOffset">offset after the last returned batch, or the requested offset when empty.</param>

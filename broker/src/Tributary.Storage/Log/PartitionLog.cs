@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Tributary.Protocol;
 using Tributary.Protocol.Records;
 
 namespace Tributary.Storage;
@@ -384,9 +386,23 @@ public sealed partial class PartitionLog
     /// <summary>
     /// Reads whole batches starting with the batch that contains <paramref name="startOffset"/>, from a single segment, stopping
     /// before any batch reaching <paramref name="maxOffsetExclusive"/> (the high watermark) and once <paramref name="maxBytes"/> would
-    /// be exceeded — except that with <paramref name="minOneBatch"/> the first batch is returned whatever its size (KIP-74).
+    /// be exceeded — except that with <paramref name="minOneBatch"/> the first batch is returned whatever its size (KIP-74). The
+    /// records are read before this returns, into an array of their own.
     /// </summary>
     public LogReadResult Read(long startOffset, int maxBytes, long maxOffsetExclusive, bool minOneBatch)
+    {
+        LogReadResult result = ReadRegion(startOffset, maxBytes, maxOffsetExclusive, minOneBatch);
+        return MemoryMarshal.TryGetMemoryManager(result.Records, out DeferredBytes? region)
+            ? result with { Records = region.Materialize() }
+            : result;
+    }
+
+    /// <summary>
+    /// Like <see cref="Read"/>, but the records are a region of the segment file (<see cref="DeferredBytes"/>), copied from the file
+    /// only when written into a response: the fetch path's bytes go from the page cache into the connection's output once,
+    /// with no array per read. Reading a region whose segment was deleted or truncated meanwhile throws <see cref="IOException"/>.
+    /// </summary>
+    public LogReadResult ReadRegion(long startOffset, int maxBytes, long maxOffsetExclusive, bool minOneBatch)
     {
         for (int attempt = 0; ; attempt++)
         {

@@ -135,20 +135,23 @@ internal sealed class LogSegment : IDisposable
     }
 
     /// <summary>
-    /// Reads whole batches starting with the first whose last offset is at least <paramref name="startOffset"/>, excluding batches
-    /// reaching <paramref name="maxOffsetExclusive"/>. Found=false means the segment holds no batch at or after the offset.
+    /// Describes whole batches starting with the first whose last offset is at least <paramref name="startOffset"/>, excluding
+    /// batches reaching <paramref name="maxOffsetExclusive"/> and stopping before <paramref name="maxBytes"/> would be exceeded (with
+    /// <paramref name="minOneBatch"/> the first batch counts whatever its size). The bytes are not read: the result is a
+    /// <see cref="SegmentFileRegion"/> copied from the file when a response is written (or materialized by whoever reads it).
+    /// Found=false means the segment holds no batch at or after the offset.
     /// </summary>
+    /// <remarks>
+    /// The end is found without reading the batches in between: the offset index (sorted by offset and by position) gives the last
+    /// indexed batch inside both bounds, and only the batches after it — at most about index.interval.bytes — are walked.
+    /// </remarks>
     public SegmentReadResult Read(long startOffset, long maxOffsetExclusive, int maxBytes, bool minOneBatch)
     {
         long limit = Size;
-        long start;
-        RecordBatchHeader first;
-        using (var reader = new SegmentFileReader(_log, limit, 8 * 1024))
+        using var reader = new SegmentFileReader(_log, limit, 8 * 1024);
+        if (!TryFindBatch(reader, startOffset, out long start, out RecordBatchHeader first))
         {
-            if (!TryFindBatch(reader, startOffset, out start, out first))
-            {
-                return new SegmentReadResult(false, ReadOnlyMemory<byte>.Empty, -1, startOffset);
-            }
+            return new SegmentReadResult(false, ReadOnlyMemory<byte>.Empty, -1, startOffset);
         }
 
         if (first.LastOffset >= maxOffsetExclusive || (first.TotalSize > maxBytes && !minOneBatch))
@@ -156,36 +159,59 @@ internal sealed class LogSegment : IDisposable
             return new SegmentReadResult(true, ReadOnlyMemory<byte>.Empty, -1, startOffset);
         }
 
-        // One pread of everything that may be returned, then trim to whole batches in memory.
-        long budget = Math.Min(Math.Max(maxBytes, first.TotalSize), limit - start);
-        var buffer = GC.AllocateUninitializedArray<byte>((int)budget);
-        int read = SegmentFileReader.ReadFully(_log, buffer, start);
-        if (read != buffer.Length)
+        // Every batch before scanFrom is inside both bounds; the walk from there adds batches while they fit.
+        long byteBound = Math.Min(limit, start + Math.Max(maxBytes, first.TotalSize));
+        long scanFrom = start;
+        if (OffsetIndex.TryFindFloorByValue(byteBound - 1, out _, out int bytePosition)
+            && OffsetIndex.TryFindFloor(maxOffsetExclusive - 1 - BaseOffset, out _, out int offsetPosition))
         {
-            throw new IOException($"Segment {LogPath} is shorter than its published size.");
+            scanFrom = Math.Max(start, Math.Min(bytePosition, offsetPosition));
         }
 
-        int end = 0;
-        long next = startOffset;
-        var batches = new RecordBatchEnumerator(buffer);
-        while (batches.MoveNext())
+        (long end, long next) = WalkBatches(reader, start, scanFrom, startOffset, maxOffsetExclusive, byteBound);
+        if (next < 0)
         {
-            RecordBatchHeader header = batches.CurrentHeader;
-            if (header.LastOffset >= maxOffsetExclusive || header.BaseOffset < next && end > 0)
-            {
-                break;
-            }
-
-            end = batches.ConsumedBytes;
-            next = header.NextOffset;
+            // The indexed batch vanished under us (a concurrent truncation): walk from the first batch instead.
+            (end, next) = WalkBatches(reader, start, start, startOffset, maxOffsetExclusive, byteBound);
         }
 
-        if (end == 0)
+        if (end == start)
         {
             throw new CorruptRecordException($"Segment {LogPath} has an unreadable batch at position {start}.");
         }
 
-        return new SegmentReadResult(true, buffer.AsMemory(0, end), first.BaseOffset, next);
+        var region = new SegmentFileRegion(_log, LogPath, start, (int)(end - start));
+        return new SegmentReadResult(true, region.AsMemory(), first.BaseOffset, next);
+    }
+
+    /// <summary>
+    /// Extends a read whose batches from <paramref name="start"/> up to <paramref name="scanFrom"/> are already known to fit, batch by
+    /// batch, while each stays below <paramref name="maxOffsetExclusive"/> and ends by <paramref name="byteBound"/>. Returns the end
+    /// position and the offset after the last included batch (-1 if the batch at scanFrom could not be read).
+    /// </summary>
+    private static (long End, long Next) WalkBatches(SegmentFileReader reader, long start, long scanFrom, long startOffset,
+        long maxOffsetExclusive, long byteBound)
+    {
+        long end = scanFrom;
+        long next = scanFrom == start ? startOffset : -1;
+        while (reader.TryReadHeader(end, out RecordBatchHeader header) && header.BatchLength >= RecordBatchLayout.MinBatchLength)
+        {
+            if (next < 0)
+            {
+                // scanFrom is the indexed batch following an included one: no offset lies between them.
+                next = header.BaseOffset;
+            }
+
+            if (header.LastOffset >= maxOffsetExclusive || end + header.TotalSize > byteBound || header.BaseOffset < next && end > start)
+            {
+                break;
+            }
+
+            end += header.TotalSize;
+            next = header.NextOffset;
+        }
+
+        return (end, next);
     }
 
     /// <summary>Position and header of the first batch whose last offset is at least <paramref name="targetOffset"/>.</summary>
