@@ -10,8 +10,51 @@ internal readonly record struct Throughput(long Messages, long Bytes, TimeSpan E
     /// <summary>For a consume: messages the cluster still held (fewer than produced when it keeps only the newest).</summary>
     public long Retained { get; init; }
 
+    /// <summary>CPU the broker processes used during the run, in cores (NaN when the broker is this process: the mock).</summary>
+    public double BrokerCores { get; init; } = double.NaN;
+
+    /// <summary>CPU this process (the client, and the mock cluster when it is the target) used during the run, in cores.</summary>
+    public double ClientCores { get; init; } = double.NaN;
+
     public double MessagesPerSecond => Messages / Elapsed.TotalSeconds;
     public double MiBPerSecond => Bytes / Elapsed.TotalSeconds / (1024 * 1024);
+
+    /// <summary>"broker 0.31 + client 1.40 cores", or "client + mock 1.62 cores".</summary>
+    public string Cpu => double.IsNaN(BrokerCores) ? $"client + mock {ClientCores:0.00}" : $"broker {BrokerCores:0.00} + client {ClientCores:0.00}";
+}
+
+/// <summary>CPU time of processes, from /proc: what bounds a run (broker, client, or neither) on these shared cores.</summary>
+internal sealed class CpuMeter
+{
+    private readonly IReadOnlyList<int> _brokerPids;
+    private readonly double _broker0;
+    private readonly double _self0;
+    private readonly long _started = Stopwatch.GetTimestamp();
+
+    /// <summary>Starts measuring this process and <paramref name="brokerPids"/> (none: the broker runs in this process).</summary>
+    public CpuMeter(IReadOnlyList<int> brokerPids)
+    {
+        _brokerPids = brokerPids;
+        _broker0 = brokerPids.Sum(ProcessSeconds);
+        _self0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+    }
+
+    /// <summary>Cores used since the start: (brokers or NaN, this process).</summary>
+    public (double Broker, double Client) Cores()
+    {
+        var elapsed = Stopwatch.GetElapsedTime(_started).TotalSeconds;
+        var broker = _brokerPids.Count == 0 ? double.NaN : (_brokerPids.Sum(ProcessSeconds) - _broker0) / elapsed;
+        return (broker, (Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - _self0) / elapsed);
+    }
+
+    /// <summary>User + system CPU seconds of a process (fields 14 and 15 of /proc/PID/stat, in clock ticks of 1/100 s).</summary>
+    private static double ProcessSeconds(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture)
+            + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
+    }
 }
 
 /// <summary>Produce-to-acknowledgement latency percentiles in milliseconds at a paced rate.</summary>
@@ -123,7 +166,7 @@ internal static class ClientBench
     };
 
     /// <summary>Produce (acks=1 unless told) of <paramref name="count"/> values as fast as the client can queue them, until every one is acknowledged.</summary>
-    public static Throughput Produce(string bootstrap, string topic, int valueBytes, long count, Acks acks = Acks.Leader)
+    public static Throughput Produce(string bootstrap, string topic, int valueBytes, long count, IReadOnlyList<int> brokerPids, Acks acks = Acks.Leader)
     {
         using var producer = new ProducerBuilder<Null, byte[]>(ProducerConfig(bootstrap, lingerMs: 5, acks)).Build();
         var message = new Message<Null, byte[]> { Value = new byte[valueBytes] };
@@ -143,6 +186,7 @@ internal static class ClientBench
         Interlocked.Exchange(ref errors, 0);
 
         var clock = Stopwatch.StartNew();
+        var cpu = new CpuMeter(brokerPids);
         for (long i = 0; i < count; i++)
         {
             while (true)
@@ -164,7 +208,8 @@ internal static class ClientBench
             throw new TimeoutException("produce did not complete within 5 minutes");
         }
 
-        return new Throughput(count, count * valueBytes, clock.Elapsed, Interlocked.Read(ref errors));
+        var (brokerCores, clientCores) = cpu.Cores();
+        return new Throughput(count, count * valueBytes, clock.Elapsed, Interlocked.Read(ref errors)) { BrokerCores = brokerCores, ClientCores = clientCores };
     }
 
     /// <summary>
@@ -173,7 +218,7 @@ internal static class ClientBench
     /// newest few MB per partition, so against it the retained range is read several times; Tributary keeps everything
     /// and is read once.
     /// </summary>
-    public static Throughput Consume(string bootstrap, string topic, int partitions, long target)
+    public static Throughput Consume(string bootstrap, string topic, int partitions, long target, IReadOnlyList<int> brokerPids)
     {
         var config = new ConsumerConfig
         {
@@ -185,6 +230,11 @@ internal static class ClientBench
             FetchWaitMaxMs = 100,
             QueuedMinMessages = 1_000_000,
             EnablePartitionEof = false,
+            // librdkafka (2.4+) stops fetching a partition for fetch.queue.backoff.ms (default 1,000 ms) whenever its local queue
+            // holds queued.min.messages or queued.max.messages.kbytes (64 MiB): against a broker holding more than that, a
+            // reader faster than the application idles half of every second. The mock holds less than the limits, so only
+            // the other target was paying for it; 10 ms keeps the fetcher busy for both.
+            FetchQueueBackoffMs = 10,
         };
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(config).Build();
         var low = new long[partitions];
@@ -204,6 +254,7 @@ internal static class ClientBench
         }
 
         var clock = Stopwatch.StartNew();
+        var cpu = new CpuMeter(brokerPids);
         consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, low[p])));
         long received = 0, bytes = 0, errors = 0;
         var idleSince = Stopwatch.StartNew();
@@ -231,8 +282,14 @@ internal static class ClientBench
         }
 
         var elapsed = clock.Elapsed;
+        var (brokerCores, clientCores) = cpu.Cores();
         consumer.Close();
-        return new Throughput(received, bytes, elapsed, errors + (count - received)) { Retained = retained };
+        return new Throughput(received, bytes, elapsed, errors + (count - received))
+        {
+            Retained = retained,
+            BrokerCores = brokerCores,
+            ClientCores = clientCores,
+        };
     }
 
     /// <summary>Produce (acks=1 unless told) paced at <paramref name="ratePerSecond"/> for <paramref name="duration"/>; latency = send to delivery report.</summary>

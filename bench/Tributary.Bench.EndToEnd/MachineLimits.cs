@@ -5,7 +5,7 @@ using Microsoft.Win32.SafeHandles;
 
 namespace Tributary.Bench.EndToEnd;
 
-/// <summary>What this machine can do at all, printed beside the broker's figures: loopback TCP copy and sequential write + fsync.</summary>
+/// <summary>What this machine can do at all, printed beside the broker's figures: loopback TCP copy, page-cache writes, sequential write + fsync.</summary>
 internal static class MachineLimits
 {
     /// <summary>One TCP connection over 127.0.0.1, one sender and one receiver thread, 256 KiB writes.</summary>
@@ -67,6 +67,40 @@ internal static class MachineLimits
             }
 
             return bytes / clock.Elapsed.TotalSeconds / (1024 * 1024);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>
+    /// Sequential 1 MiB writes of <paramref name="bytes"/> into the page cache without fsync, first into a new file (the kernel takes
+    /// fresh pages), then again over the same range (pages already cached): what appending to a log costs before any disk I/O.
+    /// On a virtual machine whose free memory is handed back to the host, the first figure can be an order of magnitude below the
+    /// second: every new page-cache page is a first touch of guest memory.
+    /// </summary>
+    public static (double NewPages, double CachedPages) PageCacheWriteMiBPerSecond(string directory, long bytes)
+    {
+        var path = Path.Combine(directory, "bench-pagecache-" + Guid.NewGuid().ToString("N"));
+        var chunk = new byte[1024 * 1024];
+        Random.Shared.NextBytes(chunk);
+        try
+        {
+            using SafeFileHandle file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write);
+            double Pass()
+            {
+                var clock = Stopwatch.StartNew();
+                for (long written = 0; written < bytes; written += chunk.Length)
+                {
+                    RandomAccess.Write(file, chunk, written);
+                }
+
+                return bytes / clock.Elapsed.TotalSeconds / (1024 * 1024);
+            }
+
+            var fresh = Pass();
+            return (fresh, Pass());
         }
         finally
         {

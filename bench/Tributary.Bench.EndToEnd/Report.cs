@@ -91,11 +91,11 @@ internal sealed class Report
     /// <summary>RSS of each broker of the 3-broker cluster after its client runs (empty when the section did not run).</summary>
     public string ReplicatedRss { get; set; } = "";
 
-    public void Row(string metric, double ours, double mock, string format, string target, long errors) =>
+    public void Row(string metric, double ours, double mock, string format, string target, long errors, string cpu = "") =>
         _rows.Add($"| {metric} | {ours.ToString(format, CultureInfo.InvariantCulture)} | {mock.ToString(format, CultureInfo.InvariantCulture)} | " +
-                  $"{(mock > 0 ? (ours / mock).ToString("0.00", CultureInfo.InvariantCulture) + "×" : "-")} | {target}{(errors > 0 ? $" ({errors} errors)" : "")} |");
+                  $"{(mock > 0 ? (ours / mock).ToString("0.00", CultureInfo.InvariantCulture) + "×" : "-")} | {cpu} | {target}{(errors > 0 ? $" ({errors} errors)" : "")} |");
 
-    public void NotAvailable(string metric, string why) => _rows.Add($"| {metric} | {why} | | | |");
+    public void NotAvailable(string metric, string why) => _rows.Add($"| {metric} | {why} | | | | |");
 
     public string ToMarkdown(BenchSettings settings)
     {
@@ -110,7 +110,9 @@ internal sealed class Report
         md.AppendLine($"Clients: Confluent.Kafka, acks=1, linger.ms=5 (1 for latency), no compression, topic of {settings.Partitions} partitions RF=1, " +
             $"{settings.Messages100:N0} × 100 B and {settings.Messages1K:N0} × 1 KiB values; consume = assign from the beginning; latency = send → delivery report " +
             $"over {settings.LatencyDuration.TotalSeconds:N0} s at half of each target's measured 100 B produce rate. Mock = librdkafka's in-process mock cluster " +
-            "(test.mock.num.brokers=3) driven by the same code in the same run. MiB/s counts values only.");
+            "(test.mock.num.brokers=3) driven by the same code in the same run. MiB/s counts values only. CPU: cores used during the run by the " +
+            "broker process(es) and by the bench process (the client; with the mock also the mock cluster, which runs inside it), from /proc: " +
+            "a side near its share of the 2 cores is what bounds the row. Consumers use fetch.queue.backoff.ms=10 (see ClientBench.Consume).");
         if (settings.Runs("replicated"))
         {
             md.AppendLine();
@@ -121,8 +123,8 @@ internal sealed class Report
         }
 
         md.AppendLine();
-        md.AppendLine("| Metric | Tributary | librdkafka mock | Ratio | Target |");
-        md.AppendLine("|---|---:|---:|---:|---|");
+        md.AppendLine("| Metric | Tributary | librdkafka mock | Ratio | CPU in cores (Tributary run / mock run) | Target |");
+        md.AppendLine("|---|---:|---:|---:|---|---|");
         _rows.ForEach(r => md.AppendLine(r));
         md.AppendLine();
         if (Replication.Count > 0)
