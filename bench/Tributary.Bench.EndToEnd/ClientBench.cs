@@ -19,15 +19,19 @@ internal readonly record struct Throughput(long Messages, long Bytes, TimeSpan E
     public double MessagesPerSecond => Messages / Elapsed.TotalSeconds;
     public double MiBPerSecond => Bytes / Elapsed.TotalSeconds / (1024 * 1024);
 
-    /// <summary>"broker 0.31 + client 1.40 cores", or "client + mock 1.62 cores".</summary>
-    public string Cpu => double.IsNaN(BrokerCores) ? $"client + mock {ClientCores:0.00}" : $"broker {BrokerCores:0.00} + client {ClientCores:0.00}";
+    /// <summary>Of <see cref="BrokerCores"/>, the part spent in the kernel (socket copies, page-cache writes).</summary>
+    public double BrokerKernelCores { get; init; } = double.NaN;
+
+    /// <summary>"broker 0.31 (kernel 0.12) + client 1.40", or "client + mock 1.62".</summary>
+    public string Cpu => double.IsNaN(BrokerCores) ? $"client + mock {ClientCores:0.00}"
+        : $"broker {BrokerCores:0.00} (kernel {BrokerKernelCores:0.00}) + client {ClientCores:0.00}";
 }
 
 /// <summary>CPU time of processes, from /proc: what bounds a run (broker, client, or neither) on these shared cores.</summary>
 internal sealed class CpuMeter
 {
     private readonly IReadOnlyList<int> _brokerPids;
-    private readonly double _broker0;
+    private readonly (double User, double Kernel) _broker0;
     private readonly double _self0;
     private readonly long _started = Stopwatch.GetTimestamp();
 
@@ -35,25 +39,41 @@ internal sealed class CpuMeter
     public CpuMeter(IReadOnlyList<int> brokerPids)
     {
         _brokerPids = brokerPids;
-        _broker0 = brokerPids.Sum(ProcessSeconds);
+        _broker0 = BrokerSeconds();
         _self0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
     }
 
-    /// <summary>Cores used since the start: (brokers or NaN, this process).</summary>
-    public (double Broker, double Client) Cores()
+    /// <summary>Cores used since the start: brokers (NaN without broker processes), the brokers' kernel part, this process.</summary>
+    public (double Broker, double BrokerKernel, double Client) Cores()
     {
         var elapsed = Stopwatch.GetElapsedTime(_started).TotalSeconds;
-        var broker = _brokerPids.Count == 0 ? double.NaN : (_brokerPids.Sum(ProcessSeconds) - _broker0) / elapsed;
-        return (broker, (Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - _self0) / elapsed);
+        var (user, kernel) = BrokerSeconds();
+        var client = (Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - _self0) / elapsed;
+        return _brokerPids.Count == 0
+            ? (double.NaN, double.NaN, client)
+            : ((user - _broker0.User + kernel - _broker0.Kernel) / elapsed, (kernel - _broker0.Kernel) / elapsed, client);
     }
 
-    /// <summary>User + system CPU seconds of a process (fields 14 and 15 of /proc/PID/stat, in clock ticks of 1/100 s).</summary>
-    private static double ProcessSeconds(int pid)
+    private (double User, double Kernel) BrokerSeconds()
+    {
+        double user = 0, kernel = 0;
+        foreach (var pid in _brokerPids)
+        {
+            var (u, k) = ProcessSeconds(pid);
+            user += u;
+            kernel += k;
+        }
+
+        return (user, kernel);
+    }
+
+    /// <summary>User and system CPU seconds of a process (fields 14 and 15 of /proc/PID/stat, in clock ticks of 1/100 s).</summary>
+    private static (double User, double Kernel) ProcessSeconds(int pid)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture)
-            + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
+        return (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) / 100.0,
+            long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture) / 100.0);
     }
 }
 
@@ -208,8 +228,13 @@ internal static class ClientBench
             throw new TimeoutException("produce did not complete within 5 minutes");
         }
 
-        var (brokerCores, clientCores) = cpu.Cores();
-        return new Throughput(count, count * valueBytes, clock.Elapsed, Interlocked.Read(ref errors)) { BrokerCores = brokerCores, ClientCores = clientCores };
+        var (brokerCores, brokerKernel, clientCores) = cpu.Cores();
+        return new Throughput(count, count * valueBytes, clock.Elapsed, Interlocked.Read(ref errors))
+        {
+            BrokerCores = brokerCores,
+            BrokerKernelCores = brokerKernel,
+            ClientCores = clientCores,
+        };
     }
 
     /// <summary>
@@ -282,12 +307,13 @@ internal static class ClientBench
         }
 
         var elapsed = clock.Elapsed;
-        var (brokerCores, clientCores) = cpu.Cores();
+        var (brokerCores, brokerKernel, clientCores) = cpu.Cores();
         consumer.Close();
         return new Throughput(received, bytes, elapsed, errors + (count - received))
         {
             Retained = retained,
             BrokerCores = brokerCores,
+            BrokerKernelCores = brokerKernel,
             ClientCores = clientCores,
         };
     }

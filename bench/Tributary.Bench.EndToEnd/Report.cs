@@ -14,6 +14,9 @@ internal sealed record BenchSettings(
     /// <summary>1 KiB values produced (and consumed) in the replicated section (BENCH_MESSAGES_RF3_1KIB).</summary>
     public long Messages1KRf3 { get; init; }
 
+    /// <summary>100 B values (and a fifth as many 1 KiB ones) produced and consumed before each target's measured runs (BENCH_WARMUP_MESSAGES; 0: none).</summary>
+    public long WarmupMessages { get; init; }
+
     /// <summary>Fixed rate (msg/s) for the RF=3 latency rows instead of half the measured maximum (BENCH_RF3_LATENCY_RATE); 0: half the maximum.</summary>
     public double Rf3LatencyRate { get; init; }
 
@@ -47,6 +50,7 @@ internal sealed record BenchSettings(
             Messages1KRf3 = Number("BENCH_MESSAGES_RF3_1KIB", 500_000),
             BrokerLogs = Environment.GetEnvironmentVariable("BENCH_BROKER_LOGS"),
             Rf3LatencyRate = Number("BENCH_RF3_LATENCY_RATE", 0),
+            WarmupMessages = Number("BENCH_WARMUP_MESSAGES", 1_000_000),
             Rf3BrokerOverrides = (Environment.GetEnvironmentVariable("BENCH_RF3_BROKER_OVERRIDES") ?? "")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(pair => pair.Split('=', 2))
@@ -112,7 +116,9 @@ internal sealed class Report
             $"over {settings.LatencyDuration.TotalSeconds:N0} s at half of each target's measured 100 B produce rate. Mock = librdkafka's in-process mock cluster " +
             "(test.mock.num.brokers=3) driven by the same code in the same run. MiB/s counts values only. CPU: cores used during the run by the " +
             "broker process(es) and by the bench process (the client; with the mock also the mock cluster, which runs inside it), from /proc: " +
-            "a side near its share of the 2 cores is what bounds the row. Consumers use fetch.queue.backoff.ms=10 (see ClientBench.Consume).");
+            "a side near its share of the 2 cores is what bounds the row. Consumers use fetch.queue.backoff.ms=10 (see ClientBench.Consume). " +
+            $"Before its measured runs each target (Tributary and the mock alike) gets an unmeasured warm-up: {settings.WarmupMessages:N0} × 100 B and " +
+            $"{settings.WarmupMessages / 5:N0} × 1 KiB produced and consumed (BENCH_WARMUP_MESSAGES), so a fresh broker process is past its JIT compilation.");
         if (settings.Runs("replicated"))
         {
             md.AppendLine();
