@@ -22,6 +22,48 @@ public class PartitionLogMaintenanceTests
     }
 
     [Fact]
+    public void Close_fsyncs_data_written_since_the_last_flush_and_nothing_else()
+    {
+        using var dir = new TempDirectory();
+        PartitionLog log = Logs.Open(dir.Path, LogConfig.Default with { SegmentBytes = 1024 });
+        for (int i = 0; i < 20; i++)
+        {
+            Batches.Append(log);
+        }
+
+        log.Flush();
+        long afterFlush = log.DataSyncCount;
+        Batches.Append(log);
+        log.Close();
+
+        // Only the active segment changed after the flush.
+        Assert.True(log.Segments.Count > 2);
+        Assert.Equal(afterFlush + 1, log.DataSyncCount);
+
+        // Reopened after the clean close and closed again unchanged: no data fsync at all.
+        PartitionLog reopened = Logs.Open(dir.Path, LogConfig.Default with { SegmentBytes = 1024 }, clean: true);
+        reopened.Close();
+        Assert.Equal(0, reopened.DataSyncCount);
+        PartitionLog again = Logs.Open(dir.Path, clean: true);
+        Assert.Equal(Enumerable.Range(0, 63).Select(o => (long)o), Batches.ReadAllOffsets(again));
+        again.Close();
+    }
+
+    [Fact]
+    public void Close_writes_a_producer_snapshot_only_when_the_log_holds_batches()
+    {
+        using var empty = new TempDirectory();
+        Logs.Open(empty.Path).Close();
+        Assert.Empty(Directory.GetFiles(empty.Path, "*.snapshot"));
+
+        using var written = new TempDirectory();
+        PartitionLog log = Logs.Open(written.Path);
+        Batches.Append(log);
+        log.Close();
+        Assert.Single(Directory.GetFiles(written.Path, "*.snapshot"));
+    }
+
+    [Fact]
     public void Append_does_not_fsync_under_the_default_flush_policy()
     {
         using var dir = new TempDirectory();

@@ -125,6 +125,42 @@ public sealed class MetadataQuorumTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_only_voter_elects_itself_without_waiting_for_the_election_timeout()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "tributary-quorum-" + Guid.NewGuid().ToString("N"));
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        var options = new MetadataQuorumOptions
+        {
+            NodeId = 1,
+            Voters = [new QuorumVoter(1, "127.0.0.1", port)],
+            DataDirectory = directory,
+            // Far beyond the wait below: a leader within it can only come from electing itself at once.
+            ElectionTimeout = TimeSpan.FromSeconds(60),
+            HeartbeatInterval = TimeSpan.FromMilliseconds(50),
+            Listener = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port),
+        };
+        try
+        {
+            await using (var node = MetadataQuorum.Start(options))
+            {
+                await WaitUntilAsync(() => node.IsLeader);
+                Assert.Equal(1, node.LeaderId);
+            }
+
+            // Restarted with its log and vote on disk: again at once, in a later epoch.
+            await using var restarted = MetadataQuorum.Start(options);
+            await WaitUntilAsync(() => restarted.IsLeader);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_single_voter_of_three_cannot_commit()
     {
         await using var cluster = new TestCluster();

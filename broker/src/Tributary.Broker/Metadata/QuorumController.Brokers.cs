@@ -306,6 +306,7 @@ public sealed partial class QuorumController
             .SelectMany(t => t.Partitions.Where(p => p.Replicas.Length > 0).Select(p => (Topic: t, Partition: p)))
             .GroupBy(x => x.Partition.Replicas[0]);
         var records = new List<MetadataRecord>();
+        var rebalanced = new PartitionChangeLog(_logger, "Preferred-leader rebalance");
         foreach (var group in byPreferred)
         {
             var preferred = group.Key;
@@ -323,11 +324,12 @@ public sealed partial class QuorumController
                 if (ElectPreferred(plan, brokers).Item1 == ErrorCode.None && plan.ToRecord() is { } change)
                 {
                     records.Add(change);
-                    LogLeaderElected(_logger, topic.Name, partition.Partition, preferred, "preferred (rebalance)");
+                    LogLeaderElected(_logger, rebalanced.NextLevel(), topic.Name, partition.Partition, preferred, "preferred (rebalance)");
                 }
             }
         }
 
+        rebalanced.Summarize();
         if (records.Count > 0)
         {
             await WriteAsync(records).ConfigureAwait(false);

@@ -137,7 +137,7 @@ public sealed partial class QuorumController
             if (error == ErrorCode.None && plan.ToRecord() is { } change)
             {
                 records.Add(change);
-                LogLeaderElected(_logger, topic.Name, target.Partition, plan.Leader, command.Type.ToString());
+                LogLeaderElected(_logger, LogLevel.Information, topic.Name, target.Partition, plan.Leader, command.Type.ToString());
             }
         }
 
@@ -360,6 +360,7 @@ public sealed partial class QuorumController
     private List<MetadataRecord> MoveAwayFrom(MetadataImage image, IReadOnlySet<int> leaving, BrokerView brokers)
     {
         var records = new List<MetadataRecord>();
+        var changes = new PartitionChangeLog(_logger, "Moving away from brokers " + string.Join(",", leaving));
         foreach (var topic in image.Topics.Values)
         {
             var allowUnclean = AllowsUnclean(topic);
@@ -375,7 +376,7 @@ public sealed partial class QuorumController
                 if (plan.ToRecord() is { } change)
                 {
                     records.Add(change);
-                    LogPartitionMoved(_logger, topic.Name, partition.Partition, partition.Leader, plan.Leader, string.Join(",", plan.Isr));
+                    LogPartitionMoved(_logger, changes.NextLevel(), topic.Name, partition.Partition, partition.Leader, plan.Leader, string.Join(",", plan.Isr));
                     if (plan.Unclean)
                     {
                         LogUncleanElection(_logger, topic.Name, partition.Partition, plan.Leader);
@@ -384,6 +385,7 @@ public sealed partial class QuorumController
             }
         }
 
+        changes.Summarize();
         return records;
     }
 
@@ -391,6 +393,7 @@ public sealed partial class QuorumController
     private List<MetadataRecord> ElectOffline(MetadataImage image, BrokerView brokers, Func<PartitionImage, bool> filter)
     {
         var records = new List<MetadataRecord>();
+        var changes = new PartitionChangeLog(_logger, "Offline elections");
         foreach (var topic in image.Topics.Values)
         {
             foreach (var partition in topic.Partitions)
@@ -405,7 +408,7 @@ public sealed partial class QuorumController
                 if (plan.Leader >= 0 && plan.ToRecord() is { } change)
                 {
                     records.Add(change);
-                    LogLeaderElected(_logger, topic.Name, partition.Partition, plan.Leader, plan.Unclean ? "unclean" : "offline");
+                    LogLeaderElected(_logger, changes.NextLevel(), topic.Name, partition.Partition, plan.Leader, plan.Unclean ? "unclean" : "offline");
                     if (plan.Unclean)
                     {
                         LogUncleanElection(_logger, topic.Name, partition.Partition, plan.Leader);
@@ -414,6 +417,7 @@ public sealed partial class QuorumController
             }
         }
 
+        changes.Summarize();
         return records;
     }
 
@@ -479,14 +483,37 @@ public sealed partial class QuorumController
     [LoggerMessage(EventId = 1270, EventName = "ControllerIsrChanged", Level = LogLevel.Information, Message = "Partition {Topic}-{Partition} ISR [{Before}] -> [{After}] at the request of leader {BrokerId}")]
     private static partial void LogIsrChanged(ILogger logger, string topic, int partition, string before, string after, int brokerId);
 
-    [LoggerMessage(EventId = 1271, EventName = "ControllerLeaderElected", Level = LogLevel.Information, Message = "Partition {Topic}-{Partition} leader is now {Leader} ({Reason} election)")]
-    private static partial void LogLeaderElected(ILogger logger, string topic, int partition, int leader, string reason);
+    [LoggerMessage(EventId = 1271, EventName = "ControllerLeaderElected", Message = "Partition {Topic}-{Partition} leader is now {Leader} ({Reason} election)")]
+    private static partial void LogLeaderElected(ILogger logger, LogLevel level, string topic, int partition, int leader, string reason);
 
     [LoggerMessage(EventId = 1272, EventName = "ControllerUncleanElection", Level = LogLevel.Warning, Message = "Partition {Topic}-{Partition}: out-of-sync replica {Leader} elected leader; acknowledged records may be lost")]
     private static partial void LogUncleanElection(ILogger logger, string topic, int partition, int leader);
 
-    [LoggerMessage(EventId = 1273, EventName = "ControllerPartitionMoved", Level = LogLevel.Information, Message = "Partition {Topic}-{Partition} leader {Before} -> {After}, ISR [{Isr}]")]
-    private static partial void LogPartitionMoved(ILogger logger, string topic, int partition, int before, int after, string isr);
+    [LoggerMessage(EventId = 1273, EventName = "ControllerPartitionMoved", Message = "Partition {Topic}-{Partition} leader {Before} -> {After}, ISR [{Isr}]")]
+    private static partial void LogPartitionMoved(ILogger logger, LogLevel level, string topic, int partition, int before, int after, string isr);
+
+    [LoggerMessage(EventId = 1276, EventName = "ControllerMorePartitionChanges", Level = LogLevel.Information, Message = "{What}: {Count} more partition changes like the above (logged at Debug)")]
+    private static partial void LogMorePartitionChanges(ILogger logger, string what, int count);
+
+    /// <summary>
+    /// Per-partition lines of one controller decision: the first <see cref="InformationLines"/> at Information, the rest at Debug
+    /// with one summary line, so moving 10,000 leaderships does not write 10,000 lines while a broker waits on this controller.
+    /// </summary>
+    private sealed class PartitionChangeLog(ILogger logger, string what)
+    {
+        private const int InformationLines = 20;
+        private int _lines;
+
+        public LogLevel NextLevel() => _lines++ < InformationLines ? LogLevel.Information : LogLevel.Debug;
+
+        public void Summarize()
+        {
+            if (_lines > InformationLines)
+            {
+                LogMorePartitionChanges(logger, what, _lines - InformationLines);
+            }
+        }
+    }
 
     [LoggerMessage(EventId = 1274, EventName = "ControllerReassignment", Level = LogLevel.Information, Message = "Reassignment of {Topic}-{Partition} {Action}; replicas [{Replicas}]")]
     private static partial void LogReassignment(ILogger logger, string topic, int partition, string action, string replicas);

@@ -89,6 +89,12 @@ public sealed partial class ReplicaManager : IDisposable
         {
             var previous = _applied;
             var now = NowMs;
+            // Three phases: decide (and stop fetchers) in order; apply placements and create replicas in parallel — each
+            // touches only its own partition and log, and a new leader epoch means an fsynced leader-epoch checkpoint, so
+            // 10,000 leaderships moving at once are thousands of fsyncs; then roles (fetchers, leadership events) in order.
+            var ordered = new List<(string Topic, int Partition)>();
+            var changed = new List<(Partition Replica, PartitionImage Placement)>();
+            var toCreate = new List<(TopicImage Topic, PartitionImage Placement, LogConfig Log, int MinInsyncReplicas)>();
             foreach (var topic in image.Topics.Values)
             {
                 previous.Topics.TryGetValue(topic.Name, out var before);
@@ -105,6 +111,7 @@ public sealed partial class ReplicaManager : IDisposable
                     }
 
                     var key = (topic.Name, placement.Partition);
+                    ordered.Add(key);
                     if (_partitions.TryGetValue(key, out var existing) && existing.TopicId == topic.Id)
                     {
                         if (configChanged)
@@ -123,21 +130,37 @@ public sealed partial class ReplicaManager : IDisposable
                                 StopFollowing(existing);
                             }
 
-                            existing.ApplyImage(placement, now);
+                            changed.Add((existing, placement));
                         }
 
-                        UpdateRole(existing, image);
                         continue;
                     }
 
-                    var log = _logs.GetOrCreateLog(topic.Name, placement.Partition, Settings().Log);
-                    var created = new Partition(topic.Name, topic.Id, placement.Partition, log, placement, _nodeId, now)
-                    {
-                        MinInsyncReplicas = Settings().MinInsyncReplicas,
-                    };
-                    _partitions[key] = created;
-                    UpdateRole(created, image);
+                    toCreate.Add((topic, placement, Settings().Log, Settings().MinInsyncReplicas));
                 }
+            }
+
+            var parallelism = new ParallelOptions { MaxDegreeOfParallelism = changed.Count + toCreate.Count > 16 ? ApplyParallelism : 1 };
+            Parallel.ForEach(changed, parallelism, c => c.Replica.ApplyImage(c.Placement, now));
+            var created = new Partition[toCreate.Count];
+            Parallel.For(0, toCreate.Count, parallelism, i =>
+            {
+                var (topic, placement, logConfig, minInsyncReplicas) = toCreate[i];
+                var log = _logs.GetOrCreateLog(topic.Name, placement.Partition, logConfig);
+                created[i] = new Partition(topic.Name, topic.Id, placement.Partition, log, placement, _nodeId, now)
+                {
+                    MinInsyncReplicas = minInsyncReplicas,
+                };
+            });
+
+            foreach (var replica in created)
+            {
+                _partitions[(replica.Topic, replica.Index)] = replica;
+            }
+
+            foreach (var key in ordered)
+            {
+                UpdateRole(_partitions[key], image);
             }
 
             foreach (var ((name, index), replica) in _partitions)
@@ -162,6 +185,9 @@ public sealed partial class ReplicaManager : IDisposable
             Volatile.Write(ref _applied, image);
         }
     }
+
+    /// <summary>Partitions whose placement (and leader-epoch checkpoint) one image application handles at once.</summary>
+    private const int ApplyParallelism = 8;
 
     private void UpdateRole(Partition partition, MetadataImage image)
     {

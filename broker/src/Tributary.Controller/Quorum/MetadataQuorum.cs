@@ -565,7 +565,14 @@ public sealed class MetadataQuorum : IAsyncDisposable
             }
             else
             {
+                // The only voter has nobody to wait for (Kafka's KRaft also elects itself at once): a single-node cluster
+                // is ready an election timeout sooner.
                 ResetElectionDeadline(Environment.TickCount64);
+                if (_options.Voters.Count == 1)
+                {
+                    _electionDeadline = 0;
+                }
+
                 _logger.QuorumStarted(NodeId, _options.Listener!.ToString(), _epoch, _log.LastIndex, string.Join(',', _options.Voters));
             }
         }

@@ -17,10 +17,10 @@ internal static partial class ReplicationStorageLog
         Message = "Appended a batch of {Partition} at offset {Offset} with leader epoch {Epoch} below the latest epoch {LatestEpoch}; the epoch cache keeps {LatestEpoch}")]
     public static partial void StaleLeaderEpochIgnored(this ILogger logger, TopicPartition partition, long offset, int epoch, int latestEpoch);
 
-    [LoggerMessage(EventId = 3403, EventName = "LeaderEpochCacheRepaired", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 3403, EventName = "LeaderEpochCacheRepaired",
         Message = "Leader-epoch cache of {Partition} adjusted at open to the log [{LogStartOffset}, {LogEndOffset}): {EntryCount} epochs")]
-    public static partial void LeaderEpochCacheRepaired(this ILogger logger, TopicPartition partition, long logStartOffset, long logEndOffset,
-        int entryCount);
+    public static partial void LeaderEpochCacheRepaired(this ILogger logger, LogLevel level, TopicPartition partition, long logStartOffset,
+        long logEndOffset, int entryCount);
 
     [LoggerMessage(EventId = 3404, EventName = "LogTruncatedFully", Level = LogLevel.Information,
         Message = "Emptied {Partition} and restarted it at offset {Offset}: log was [{PreviousLogStartOffset}, {PreviousLogEndOffset})")]

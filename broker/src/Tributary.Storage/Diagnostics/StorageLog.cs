@@ -18,10 +18,11 @@ internal static partial class StorageLog
         Message = "Rebuilt the indexes of {Partition} segment {SegmentBaseOffset}: missing or inconsistent index files")]
     public static partial void IndexRebuilt(this ILogger logger, TopicPartition partition, long segmentBaseOffset);
 
-    [LoggerMessage(EventId = 1004, EventName = "LogLoaded", Level = LogLevel.Information,
-        Message = "Loaded {Partition}: log start {LogStartOffset}, log end {LogEndOffset}, {SegmentCount} segments, clean shutdown {CleanShutdown}, {ElapsedMs} ms")]
-    public static partial void LogLoaded(this ILogger logger, TopicPartition partition, long logStartOffset, long logEndOffset,
-        int segmentCount, bool cleanShutdown, long elapsedMs);
+    /// <summary>Information when the load recovered segments, Debug otherwise (a broker opening 10,000 clean logs writes one summary line).</summary>
+    [LoggerMessage(EventId = 1004, EventName = "LogLoaded",
+        Message = "Loaded {Partition}: log start {LogStartOffset}, log end {LogEndOffset}, {SegmentCount} segments, clean shutdown {CleanShutdown}, {SegmentsScanned} segments scanned, {ElapsedMs} ms")]
+    public static partial void LogLoaded(this ILogger logger, LogLevel level, TopicPartition partition, long logStartOffset, long logEndOffset,
+        int segmentCount, bool cleanShutdown, int segmentsScanned, long elapsedMs);
 
     [LoggerMessage(EventId = 1005, EventName = "SegmentRolled", Level = LogLevel.Debug,
         Message = "Rolled {Partition} to a new segment at offset {BaseOffset} ({Reason})")]

@@ -250,6 +250,8 @@ internal sealed class SparseIndex : IDisposable
 
             _count = entries;
             _entriesInFile = entries;
+            // Loaded only after a clean shutdown, whose close fsynced the file: nothing to sync until an entry is added.
+            _unsynced = false;
             return true;
         }
     }

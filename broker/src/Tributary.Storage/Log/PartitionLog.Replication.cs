@@ -309,13 +309,17 @@ public sealed partial class PartitionLog
             rebuildReason = exception.Message;
         }
 
-        bool changed;
+        // Only entries the file lacks are written now. Dropping entries (epochs at or past the log end that never wrote data,
+        // epochs wholly below the log start) leaves the file ahead of the log, which the cache's invariant allows and the next
+        // open repeats in memory; Kafka likewise does not fsync truncations. A broker opening 10,000 logs that each led an
+        // epoch without data would otherwise rewrite and fsync 10,000 files.
+        bool added;
         if (stored is null)
         {
             _epochs.Reset([]);
             AssignEpochsFromLog(_segments[0].BaseOffset);
-            changed = fileExisted || _epochs.Entries.Count > 0;
-            if (changed)
+            added = fileExisted || _epochs.Entries.Count > 0;
+            if (added)
             {
                 _logger.LeaderEpochCacheRebuilt(TopicPartition, rebuildReason ?? "unknown", _epochs.Entries.Count);
             }
@@ -323,20 +327,22 @@ public sealed partial class PartitionLog
         else
         {
             _epochs.Reset(stored);
-            changed = _epochs.TruncateFromEnd(_logEndOffset);
+            added = false;
+            bool truncated = _epochs.TruncateFromEnd(_logEndOffset);
             if (scannedFrom is { } from)
             {
-                changed |= AssignEpochsFromLog(from);
+                added = AssignEpochsFromLog(from);
+            }
+
+            if (truncated || added)
+            {
+                _logger.LeaderEpochCacheRepaired(added ? LogLevel.Information : LogLevel.Debug, TopicPartition, _logStartOffset, _logEndOffset,
+                    _epochs.Entries.Count);
             }
         }
 
-        bool trimmed = _epochs.TruncateFromStart(_logStartOffset);
-        if (stored is not null && (changed || trimmed))
-        {
-            _logger.LeaderEpochCacheRepaired(TopicPartition, _logStartOffset, _logEndOffset, _epochs.Entries.Count);
-        }
-
-        if (changed || trimmed)
+        _epochs.TruncateFromStart(_logStartOffset);
+        if (added)
         {
             _epochs.Persist();
         }

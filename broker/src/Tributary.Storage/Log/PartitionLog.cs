@@ -218,8 +218,8 @@ public sealed partial class PartitionLog
             log.RebuildProducerState();
             log.LoadLeaderEpochs(scanned.Count > 0 ? scanned[0].BaseOffset : null);
             log.LoadHighWatermark(state.HighWatermark);
-            logger.LogLoaded(topicPartition, log._logStartOffset, logEndOffset, segments.Count, state.HadCleanShutdown,
-                stopwatch.ElapsedMilliseconds);
+            logger.LogLoaded(scanned.Count > 0 ? LogLevel.Information : LogLevel.Debug, topicPartition, log._logStartOffset, logEndOffset,
+                segments.Count, state.HadCleanShutdown, scanned.Count, stopwatch.ElapsedMilliseconds);
             return log;
         }
         catch
@@ -637,7 +637,11 @@ public sealed partial class PartitionLog
                     }
 
                     // After the data is durable: a clean restart loads the producer state from here without reading the log.
-                    WriteProducerSnapshot(_logEndOffset, durable: true);
+                    // A log with no batches and no producers has nothing to keep (as Kafka, which snapshots only new state).
+                    if (_logEndOffset != _segments[0].BaseOffset || _producers.Count > 0)
+                    {
+                        WriteProducerSnapshot(_logEndOffset, durable: true);
+                    }
                     if (_directoryDirty)
                     {
                         DirectorySync.TrySync(Directory);

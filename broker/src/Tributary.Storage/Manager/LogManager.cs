@@ -198,10 +198,12 @@ public sealed partial class LogManager : IDisposable
         _stopping.Cancel();
         WaitQuietly(_background);
         StopCleaner(checkpoint: true);
+        // Logs close in parallel, num.recovery.threads.per.data.dir at a time (as Kafka shuts down): each close is mostly fsyncs.
+        var parallelism = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.RecoveryThreadsPerDataDir) };
         foreach (LogDirectory directory in _directories)
         {
-            bool allClosedCleanly = true;
-            foreach (PartitionLog log in directory.Logs.Values)
+            int failures = 0;
+            Parallel.ForEach(directory.Logs.Values, parallelism, log =>
             {
                 try
                 {
@@ -210,10 +212,12 @@ public sealed partial class LogManager : IDisposable
                 catch (IOException exception)
                 {
                     // Without the marker the next start scans this directory's logs from their recovery points.
-                    allClosedCleanly = false;
+                    Interlocked.Increment(ref failures);
                     _logger.BackgroundFlushFailed(exception, log.TopicPartition.ToString());
                 }
-            }
+            });
+
+            bool allClosedCleanly = failures == 0;
 
             directory.CheckpointRecoveryPoints();
             directory.CheckpointLogStartOffsets();

@@ -33,6 +33,10 @@ internal sealed class LogSegment : IDisposable
     private int _bytesSinceLastIndexEntry;
     private volatile bool _deleted;
 
+    // Bytes written or removed since the last fsync. A segment opened from disk starts clean: it was fsynced by the clean close,
+    // lies below the recovery point, or recovery scanned and flushed it.
+    private volatile bool _unflushed;
+
     private LogSegment(string directory, long baseOffset, SafeFileHandle log, long size, LogConfig config, long rollBaseTimeMs)
     {
         BaseOffset = baseOffset;
@@ -81,7 +85,8 @@ internal sealed class LogSegment : IDisposable
         File.Delete(FilePath(directory, baseOffset, TimeIndexSuffix));
         SafeFileHandle log = File.OpenHandle(FilePath(directory, baseOffset, LogSuffix), FileMode.Create, FileAccess.ReadWrite,
             FileShare.ReadWrite | FileShare.Delete);
-        return new LogSegment(directory, baseOffset, log, 0, config, nowMs);
+        // A new file (possibly replacing a stale one): its first flush must reach the disk even if nothing is appended.
+        return new LogSegment(directory, baseOffset, log, 0, config, nowMs) { _unflushed = true };
     }
 
     /// <summary>Opens an existing segment file; indexes and offsets are unknown until <see cref="TryLoadIndexes"/> or <see cref="Scan"/>.</summary>
@@ -114,6 +119,7 @@ internal sealed class LogSegment : IDisposable
             throw new IOException($"Segment {LogPath} would exceed {MaxSegmentFileSize} bytes.");
         }
 
+        _unflushed = true;
         RandomAccess.Write(_log, batches, position);
         if (position == 0)
         {
@@ -247,6 +253,8 @@ internal sealed class LogSegment : IDisposable
     /// </summary>
     public SegmentScanOutcome Scan(bool verifyCrc, long minBaseOffset, int indexIntervalBytes)
     {
+        // What is scanned is not known to be on disk (a crashed machine may have held it only in its page cache).
+        _unflushed = true;
         OffsetIndex.Clear();
         TimeIndex.Clear();
         lock (_statsLock)
@@ -279,6 +287,7 @@ internal sealed class LogSegment : IDisposable
         long dropped = RandomAccess.GetLength(_log) - position;
         if (dropped > 0)
         {
+            _unflushed = true;
             RandomAccess.SetLength(_log, position);
         }
 
@@ -334,6 +343,7 @@ internal sealed class LogSegment : IDisposable
             }
         }
 
+        _unflushed = true;
         RandomAccess.SetLength(_log, position);
         long next = position == 0 ? BaseOffset : Math.Min(offset, header.BaseOffset);
         Volatile.Write(ref _size, position);
@@ -362,7 +372,10 @@ internal sealed class LogSegment : IDisposable
     /// <summary>Adds the final time-index entry so a reload knows the segment's max timestamp; done on roll and close.</summary>
     public void SealTimeIndex() => AppendTimeIndexEntry();
 
-    /// <summary>fsync of the data file, then index entries written and fsynced. Skipped once deleted.</summary>
+    /// <summary>
+    /// fsync of the data file if anything changed it since the last one, then index entries written and fsynced. Skipped once
+    /// deleted.
+    /// </summary>
     /// <returns>true if the data file was synced.</returns>
     public bool Flush()
     {
@@ -371,10 +384,17 @@ internal sealed class LogSegment : IDisposable
             return false;
         }
 
-        RandomAccess.FlushToDisk(_log);
+        // Cleared before the fsync: a write racing it sets the flag again and the next flush covers it.
+        bool synced = _unflushed;
+        if (synced)
+        {
+            _unflushed = false;
+            RandomAccess.FlushToDisk(_log);
+        }
+
         OffsetIndex.Persist(fsync: true);
         TimeIndex.Persist(fsync: true);
-        return true;
+        return synced;
     }
 
     /// <summary>Writes pending index entries without fsync.</summary>
@@ -389,6 +409,7 @@ internal sealed class LogSegment : IDisposable
     {
         if (RandomAccess.GetLength(_log) > Size)
         {
+            _unflushed = true;
             RandomAccess.SetLength(_log, Size);
         }
     }
