@@ -81,7 +81,7 @@ test:
 	@set -o pipefail; $(MAKE) --no-print-directory verify && $(MAKE) --no-print-directory unit-test && $(MAKE) --no-print-directory integration-test; \
 	status=$$?; scripts/test-summary.sh .test-output.log; exit $$status
 
-## bench: micro-benchmarks + end-to-end vs librdkafka's mock cluster, scale, recovery (~15 min; not part of `make test`).
+## bench: micro-benchmarks + end-to-end vs librdkafka's mock cluster, scale, recovery (~5 min here; not part of `make test`).
 bench:
 	bench/run.sh
 
