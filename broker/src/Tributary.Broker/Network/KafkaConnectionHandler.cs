@@ -155,17 +155,18 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
             }
             catch (Exception e)
             {
-                if (e is ConnectionResetException || closing.IsCancellationRequested)
+                // A peer that went away or a connection already closing needs no line; anything else says why.
+                if (e is not ConnectionResetException && !closing.IsCancellationRequested)
                 {
-                }
-                else if (e is IOException)
-                {
-                    // Typically a fetched segment deleted or truncated while its bytes were being written.
-                    LogConnectionError(_logger, session.ConnectionId, session.Remote, e.Message);
-                }
-                else
-                {
-                    LogWriteFailed(_logger, session.ConnectionId, session.Remote, item.ApiName, item.ApiVersion, e);
+                    if (e is IOException)
+                    {
+                        // Typically a fetched segment deleted or truncated while its bytes were being written.
+                        LogConnectionError(_logger, session.ConnectionId, session.Remote, e.Message);
+                    }
+                    else
+                    {
+                        LogWriteFailed(_logger, session.ConnectionId, session.Remote, item.ApiName, item.ApiVersion, e);
+                    }
                 }
 
                 // Part of a response may sit unflushed in the output: drop the connection rather than let it be sent.
