@@ -369,14 +369,18 @@ public sealed partial class QuorumController : IAsyncDisposable
     }
 
     /// <summary>An error in the reply type the command expects, so callers can always cast.</summary>
-    internal static ControllerReply ErrorReply(ControllerCommand command, ErrorCode error, string? message) => command switch
+    internal static ControllerReply ErrorReply(ControllerCommand command, ErrorCode error, string? message) =>
+        ControllerClient.ErrorReply(ReplyTypeOf(command), error, message);
+
+    /// <summary>The reply type a command is answered with.</summary>
+    private static Type ReplyTypeOf(ControllerCommand command) => command switch
     {
-        RegisterBrokerCommand => new RegisterBrokerReply(error, -1, message),
-        BrokerHeartbeatCommand => new BrokerHeartbeatReply(error, IsCaughtUp: false, IsFenced: true, ShouldShutdown: false, message),
-        AllocateProducerIdsCommand => new ProducerIdsReply(error, -1, 0, message),
-        AlterPartitionCommand => new AlterPartitionReply(error, -1, -1, -1, [], message),
-        ElectLeadersCommand or AlterReassignmentsCommand => new PartitionOutcomesReply(error, [], message),
-        _ => new ControllerReply(error, message),
+        RegisterBrokerCommand => typeof(RegisterBrokerReply),
+        BrokerHeartbeatCommand => typeof(BrokerHeartbeatReply),
+        AllocateProducerIdsCommand => typeof(ProducerIdsReply),
+        AlterPartitionCommand => typeof(AlterPartitionReply),
+        ElectLeadersCommand or AlterReassignmentsCommand => typeof(PartitionOutcomesReply),
+        _ => typeof(ControllerReply),
     };
 
     /// <summary>A command (or, with a null command, a tick) and where its reply goes.</summary>

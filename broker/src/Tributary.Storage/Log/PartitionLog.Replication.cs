@@ -313,13 +313,14 @@ public sealed partial class PartitionLog
         // epochs wholly below the log start) leaves the file ahead of the log, which the cache's invariant allows and the next
         // open repeats in memory; Kafka likewise does not fsync truncations. A broker opening 10,000 logs that each led an
         // epoch without data would otherwise rewrite and fsync 10,000 files.
-        bool added;
+        bool write;
         if (stored is null)
         {
+            // Missing or unreadable: the rebuilt cache replaces whatever file there was.
             _epochs.Reset([]);
             AssignEpochsFromLog(_segments[0].BaseOffset);
-            added = fileExisted || _epochs.Entries.Count > 0;
-            if (added)
+            write = fileExisted || _epochs.Entries.Count > 0;
+            if (write)
             {
                 _logger.LeaderEpochCacheRebuilt(TopicPartition, rebuildReason ?? "unknown", _epochs.Entries.Count);
             }
@@ -327,22 +328,17 @@ public sealed partial class PartitionLog
         else
         {
             _epochs.Reset(stored);
-            added = false;
             bool truncated = _epochs.TruncateFromEnd(_logEndOffset);
-            if (scannedFrom is { } from)
+            write = scannedFrom is { } from && AssignEpochsFromLog(from);
+            if (truncated || write)
             {
-                added = AssignEpochsFromLog(from);
-            }
-
-            if (truncated || added)
-            {
-                _logger.LeaderEpochCacheRepaired(added ? LogLevel.Information : LogLevel.Debug, TopicPartition, _logStartOffset, _logEndOffset,
+                _logger.LeaderEpochCacheRepaired(write ? LogLevel.Information : LogLevel.Debug, TopicPartition, _logStartOffset, _logEndOffset,
                     _epochs.Entries.Count);
             }
         }
 
         _epochs.TruncateFromStart(_logStartOffset);
-        if (added)
+        if (write)
         {
             _epochs.Persist();
         }

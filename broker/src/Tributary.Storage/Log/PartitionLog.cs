@@ -642,6 +642,7 @@ public sealed partial class PartitionLog
                     {
                         WriteProducerSnapshot(_logEndOffset, durable: true);
                     }
+
                     if (_directoryDirty)
                     {
                         DirectorySync.TrySync(Directory);
