@@ -11,7 +11,7 @@ SASL_DIR := $(ROOT)/.tools/sasl
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all build run run-single chaos test unit-test integration-test verify generate deps clean sasl bench
+.PHONY: all build run broker-up run-single chaos test unit-test integration-test verify generate deps clean sasl bench
 
 all: build
 
@@ -29,9 +29,15 @@ deps:
 build:
 	$(DOTNET) build Cluster.sln -c $(CONFIG) -v q -nologo
 
-## run: a local three-broker cluster (Kafka 9092/9192/9292, HTTP 9094/9194/9294, data in ./.data/broker-N); Ctrl-C stops it gracefully.
+## run: a local three-broker cluster (Kafka 9092/9192/9292, HTTP 9094/9194/9294, data in ./.data/broker-N); one broker exiting
+## leaves the others running (`make broker-up N=…` starts it again); Ctrl-C stops them all gracefully.
 run:
 	CONFIG=$(CONFIG) DOTNET=$(DOTNET) scripts/run-cluster.sh
+
+## broker-up: start broker N (1, 2 or 3) of the running `make run` again after it exited; it rejoins with its data in
+## ./.data/broker-N and its output joins make run's terminal (run this in a second terminal).
+broker-up:
+	@scripts/broker-up.sh $(N)
 
 ## run-single: one local broker from config/server.properties (Kafka 9092, HTTP 9094, data in ./.data/broker-1).
 run-single:

@@ -1,58 +1,147 @@
 #!/usr/bin/env bash
 # `make run`: a local three-broker Tributary cluster from config/broker-{1,2,3}.properties.
-# Builds once, starts the three brokers (all controller voters), waits until each answers 200 on /readyz, prints the
-# bootstrap string, and on Ctrl-C or SIGTERM sends SIGTERM to each broker it started (controlled shutdown: leadership
+# Builds once, starts the three brokers (all controller voters), waits until each answers 200 on /readyz and prints the
+# bootstrap string. A broker that exits on its own (crash, kill -9) is reported with its exit status and the command
+# that starts it again; the others keep running. `make broker-up N=n` (scripts/broker-up.sh) asks this script, through
+# a request file and SIGUSR1, to start broker n again with the same config and data; its output joins this terminal.
+# Ctrl-C or SIGTERM sends SIGTERM to every broker this script started or restarted (controlled shutdown: leadership
 # moves away first) and waits for them to exit.
+#
+# Files in $DATA_DIR (default .data): run-cluster.pid (this script), broker-N.pid (each running broker),
+# broker-N.up (a pending restart request from broker-up). DATA_DIR other than .data moves the brokers' log.dirs there
+# too (tests use a temporary one); NO_BUILD=1 runs whatever broker is already built.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 CONFIG=${CONFIG:-Release}
 DOTNET=${DOTNET:-dotnet}
+DATA_DIR=${DATA_DIR:-.data}
 HOST_DLL=broker/src/Tributary.Host/bin/$CONFIG/net10.0/tributary-broker.dll
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-90}
 BROKERS=(1 2 3)
 BOOTSTRAP=127.0.0.1:9092,127.0.0.1:9192,127.0.0.1:9292
+PID_FILE=$DATA_DIR/run-cluster.pid
 
-# NO_BUILD=1 runs whatever broker is already built.
+say() { echo "run-cluster: $*"; }
+sorted() { printf '%s\n' "$@" | sort -n | paste -sd' '; }
+
+# Kafka, quorum and HTTP ports of broker n (ARCHITECTURE.md: 9092/9093/9094 + 100·(n−1)).
+ports_of() { local base=$((9092 + 100 * ($1 - 1))); echo "$base $((base + 1)) $((base + 2))"; }
+
+if [ -f "$PID_FILE" ] && other=$(cat "$PID_FILE" 2>/dev/null) && [ -n "$other" ] \
+   && grep -qs run-cluster.sh "/proc/$other/cmdline"; then
+  say "another make run is already running (PID $other, $PID_FILE); stop it with Ctrl-C in its terminal first" >&2
+  exit 1
+fi
+
+# A port already taken would make one broker fail after the others started; say which one instead.
+for n in "${BROKERS[@]}"; do
+  for port in $(ports_of "$n"); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      say "port $port (broker $n) is already in use on 127.0.0.1; stop whatever listens there (another make run, a broker started by hand) first" >&2
+      exit 1
+    fi
+  done
+done
+
 if [ "${NO_BUILD:-0}" != 1 ]; then
   "$DOTNET" build broker/src/Tributary.Host -c "$CONFIG" -v q -nologo || exit 1
 fi
 
-pids=()
+mkdir -p "$DATA_DIR"
+echo $$ > "$PID_FILE"
+
+declare -A pid_of=()     # broker number → PID, for running brokers
+declare -A broker_of=()  # PID → broker number
 stopping=0
+
+start_broker() {
+  local n=$1 extra=()
+  mkdir -p "$DATA_DIR/broker-$n"
+  [ "$DATA_DIR" != .data ] && extra=(--override "log.dirs=$DATA_DIR/broker-$n")
+  # Process substitution keeps $! the broker's own PID (a pipe into sed would make it sed's).
+  "$DOTNET" "$HOST_DLL" --config "config/broker-$n.properties" "${extra[@]}" > >(sed -u "s/^/[broker-$n] /") 2>&1 &
+  local pid=$!
+  pid_of[$n]=$pid
+  broker_of[$pid]=$n
+  echo "$pid" > "$DATA_DIR/broker-$n.pid"
+}
+
+forget_broker() {
+  local pid=$1 n=${broker_of[$1]}
+  unset "pid_of[$n]" "broker_of[$pid]"
+  rm -f "$DATA_DIR/broker-$n.pid"
+}
+
 stop_brokers() {
   [ "$stopping" = 1 ] && return
   stopping=1
-  echo "run-cluster: SIGTERM to broker PIDs ${pids[*]}"
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for i in "${!pids[@]}"; do
-    wait "${pids[$i]}"
-    echo "run-cluster: broker ${BROKERS[$i]} (PID ${pids[$i]}) exited with $?"
+  [ "${#pid_of[@]}" -eq 0 ] && { say "no broker running"; return; }
+  say "SIGTERM to brokers $(sorted "${!pid_of[@]}"); waiting for their controlled shutdown"
+  for pid in "${pid_of[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for n in $(sorted "${!pid_of[@]}"); do
+    local pid=${pid_of[$n]}
+    wait "$pid"
+    say "broker $n (PID $pid) exited with $?"
+    forget_broker "$pid"
   done
 }
+
+cleanup() {
+  rm -f "$PID_FILE" "$DATA_DIR"/broker-[0-9]*.pid "$DATA_DIR"/broker-[0-9]*.up
+}
+
+describe_status() {
+  local status=$1
+  if [ "$status" -gt 128 ]; then
+    local name
+    name=$(kill -l "$((status - 128))" 2>/dev/null) || name="signal $((status - 128))"
+    echo "status $status (killed by SIG$name)"
+  else
+    echo "status $status"
+  fi
+}
+
+# Restart requests from scripts/broker-up.sh: one file per broker, then SIGUSR1 to wake the wait below.
+serve_restart_requests() {
+  local request n
+  for request in "$DATA_DIR"/broker-[0-9]*.up; do
+    [ -e "$request" ] || continue
+    n=${request##*/broker-}; n=${n%.up}
+    if [ ! -f "config/broker-$n.properties" ]; then
+      say "ignoring a restart request for unknown broker $n"
+    elif [ -n "${pid_of[$n]:-}" ]; then
+      say "broker $n is already running (PID ${pid_of[$n]})"
+    else
+      start_broker "$n"
+      say "broker $n started again, PID ${pid_of[$n]} (config/broker-$n.properties, data in $DATA_DIR/broker-$n)"
+    fi
+    # Removed only now: broker-up reads the PID file once the request is gone.
+    rm -f "$request"
+  done
+}
+
 trap 'stop_brokers; exit 130' INT
 trap 'stop_brokers; exit 143' TERM
+trap ':' USR1
+trap cleanup EXIT
 
 for n in "${BROKERS[@]}"; do
-  mkdir -p ".data/broker-$n"
-  # Process substitution keeps $! the broker's own PID (a pipe into sed would make it sed's).
-  "$DOTNET" "$HOST_DLL" --config "config/broker-$n.properties" > >(sed -u "s/^/[broker-$n] /") 2>&1 &
-  pids+=($!)
-  echo "run-cluster: broker $n started, PID $!"
+  start_broker "$n"
+  say "broker $n started, PID ${pid_of[$n]}"
 done
 
 deadline=$((SECONDS + READY_TIMEOUT_S))
-for i in "${!BROKERS[@]}"; do
-  n=${BROKERS[$i]}
-  port=$((9094 + 100 * (n - 1)))
-  until curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz"; do
-    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
-      echo "run-cluster: broker $n exited before it was ready" >&2
+for n in "${BROKERS[@]}"; do
+  read -r _ _ http_port <<< "$(ports_of "$n")"
+  until curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$http_port/readyz"; do
+    if ! kill -0 "${pid_of[$n]}" 2>/dev/null; then
+      say "broker $n exited before it was ready" >&2
       stop_brokers
       exit 1
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "run-cluster: broker $n not ready on http://127.0.0.1:$port/readyz within ${READY_TIMEOUT_S}s" >&2
+      say "broker $n not ready on http://127.0.0.1:$http_port/readyz within ${READY_TIMEOUT_S}s" >&2
       stop_brokers
       exit 1
     fi
@@ -60,10 +149,30 @@ for i in "${!BROKERS[@]}"; do
   done
 done
 
-echo "run-cluster: 3 brokers ready; bootstrap.servers=$BOOTSTRAP (Ctrl-C stops them)"
-# Returns when any broker exits on its own, or when a trap fires.
-wait -n "${pids[@]}"
-status=$?
-echo "run-cluster: a broker exited with $status; stopping the others"
-stop_brokers
-exit "$status"
+say "3 brokers ready; bootstrap.servers=$BOOTSTRAP (Ctrl-C stops them)"
+say "if one broker exits the others keep running; 'make broker-up N=<n>' starts broker n again"
+
+while true; do
+  unset exited
+  if [ "${#pid_of[@]}" -gt 0 ]; then
+    # Returns when a broker exits (exited = its PID) or a trapped signal arrives (exited unset).
+    wait -n -p exited "${pid_of[@]}"
+    status=$?
+  else
+    sleep 1 &
+    wait $!
+  fi
+
+  if [ -n "${exited:-}" ] && [ -n "${broker_of[$exited]:-}" ]; then
+    n=${broker_of[$exited]}
+    forget_broker "$exited"
+    say "broker $n (PID $exited) exited with $(describe_status "$status")" >&2
+    if [ "${#pid_of[@]}" -gt 0 ]; then
+      say "brokers $(sorted "${!pid_of[@]}") keep running; start broker $n again with: make broker-up N=$n" >&2
+    else
+      say "no broker is running now; start broker $n again with: make broker-up N=$n (or Ctrl-C to quit)" >&2
+    fi
+  fi
+
+  serve_restart_requests
+done
