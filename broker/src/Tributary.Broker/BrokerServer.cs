@@ -140,7 +140,8 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             var fetchers = new ReplicaFetcherManager(Config.NodeId, () => Volatile.Read(ref _brokerEpoch), Replication.Fetcher.FetcherOptions.FromConfig(Config), LoggerFactory);
             _fetchers = fetchers;
             var replicas = new ReplicaManager(Config.NodeId, logs, t => LogConfigFor(t.Configs),
-                t => TopicConfigCatalog.Resolve(Config, t.Configs).MinInsyncReplicas, LoggerFactory.CreateLogger("Tributary.Replicas"))
+                t => TopicConfigCatalog.Resolve(Config, t.Configs).MinInsyncReplicas, LoggerFactory.CreateLogger("Tributary.Replicas"),
+                TimeProvider.System)
             {
                 Hooks = new ReplicationHooks
                 {
@@ -332,6 +333,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
         LeaderImbalanceCheckInterval = TimeSpan.FromSeconds(Config.LeaderImbalanceCheckIntervalSeconds),
         LeaderImbalancePerBrokerPercentage = Config.LeaderImbalancePerBrokerPercentage,
         ValidateTopicConfig = TopicConfigCatalog.Validate,
+        MinInsyncReplicasFor = overrides => TopicConfigCatalog.Resolve(Config, overrides).MinInsyncReplicas,
     };
 
     private QuorumDescription DescribeQuorum() => _metadataLog is QuorumMetadataLog log ? log.Describe() : QuorumDescription.Unknown;

@@ -44,6 +44,18 @@ public sealed class ProduceHandler(BrokerContext broker)
                 result.LogAppendTimeMs = outcome.LogAppendTimeMs;
                 result.LogStartOffset = outcome.LogStartOffset;
                 result.ErrorMessage = outcome.Message;
+                if (outcome.RecordErrors is { } recordErrors)
+                {
+                    foreach (var index in recordErrors)
+                    {
+                        result.RecordErrors.Add(new ProduceResponse.BatchIndexAndErrorMessage
+                        {
+                            BatchIndex = index,
+                            BatchIndexErrorMessage = outcome.RecordErrorMessage,
+                        });
+                    }
+                }
+
                 if (outcome.Error == ErrorCode.None)
                 {
                     broker.Metrics.RecordMessagesIn(topic.Name, outcome.RecordCount);

@@ -67,6 +67,8 @@ public sealed partial class QuorumController
         }
 
         LogTopicCreated(_logger, topic.Name, topicId.ToString(), placement.Replicas!.Count, placement.Replicas[0].Length);
+        WarnIfReplicationBelowMinIsr(topic.Name, placement.Replicas[0].Length,
+            topic.Configs.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal), previous: null);
         return new ControllerReply(ErrorCode.None, Offset: offset);
     }
 
@@ -199,6 +201,10 @@ public sealed partial class QuorumController
         }
 
         LogConfigsChanged(_logger, topic.Name, string.Join(",", command.Overrides.Select(kv => kv.Key + "=" + kv.Value)));
+        if (topic.Partitions.Length > 0)
+        {
+            WarnIfReplicationBelowMinIsr(topic.Name, topic.Partitions[0].TargetReplicas.Count(), command.Overrides, previous: topic.Configs);
+        }
         return new ControllerReply(ErrorCode.None, Offset: offset);
     }
 
@@ -227,6 +233,24 @@ public sealed partial class QuorumController
         return null;
     }
 
+    /// <summary>
+    /// Kafka accepts a topic whose replication factor is below its min.insync.replicas, and then refuses every acks=all
+    /// produce to it with NOT_ENOUGH_REPLICAS, which clients retry silently until they time out; say so where the user
+    /// looks (the broker log), at creation and when a config change (min.insync.replicas raised) brings it about.
+    /// </summary>
+    private void WarnIfReplicationBelowMinIsr(string topic, int replicationFactor, IReadOnlyDictionary<string, string> overrides,
+        IReadOnlyDictionary<string, string>? previous)
+    {
+        var minInsyncReplicas = _options.MinInsyncReplicasFor(overrides);
+        if (replicationFactor >= minInsyncReplicas
+            || (previous is not null && replicationFactor < _options.MinInsyncReplicasFor(previous)))
+        {
+            return;
+        }
+
+        LogReplicationBelowMinIsr(_logger, topic, replicationFactor, minInsyncReplicas);
+    }
+
     private static string Normalize(string name) => name.Replace('.', '_');
 
     [LoggerMessage(EventId = 1280, EventName = "ControllerTopicCreated", Level = LogLevel.Information, Message = "Created topic {Topic} (id {TopicId}) with {Partitions} partitions, replication factor {ReplicationFactor}")]
@@ -237,6 +261,12 @@ public sealed partial class QuorumController
 
     [LoggerMessage(EventId = 1282, EventName = "ControllerPartitionsAdded", Level = LogLevel.Information, Message = "Topic {Topic} grew from {Before} to {After} partitions")]
     private static partial void LogPartitionsAdded(ILogger logger, string topic, int before, int after);
+
+    [LoggerMessage(EventId = 1290, EventName = "ControllerTopicReplicationBelowMinIsr", Level = LogLevel.Warning,
+        Message = "Topic {Topic} has replication factor {ReplicationFactor}, below its min.insync.replicas {MinInsyncReplicas}: every acks=all "
+            + "produce to it will fail with NOT_ENOUGH_REPLICAS (clients retry until they time out). Produce with acks=1, or set the topic's "
+            + "min.insync.replicas to at most {ReplicationFactor}")]
+    private static partial void LogReplicationBelowMinIsr(ILogger logger, string topic, int replicationFactor, int minInsyncReplicas);
 
     [LoggerMessage(EventId = 1283, EventName = "ControllerTopicConfigsChanged", Level = LogLevel.Information, Message = "Topic {Topic} config overrides are now [{Configs}]")]
     private static partial void LogConfigsChanged(ILogger logger, string topic, string configs);

@@ -22,6 +22,10 @@ public sealed record QuorumControllerOptions
     /// its leadership is moved back.</summary>
     public int LeaderImbalancePerBrokerPercentage { get; init; } = 10;
 
+    /// <summary>A topic's effective min.insync.replicas from its overrides (the broker default when it has none); only
+    /// used to warn about topics whose replication factor can never satisfy it.</summary>
+    public Func<IReadOnlyDictionary<string, string>, int> MinInsyncReplicasFor { get; init; } = static _ => 1;
+
     /// <summary>Returns why a topic config (key, value) is invalid, or null (TopicConfigCatalog.Validate).</summary>
     public Func<string, string?, string?> ValidateTopicConfig { get; init; } = static (_, _) => null;
 

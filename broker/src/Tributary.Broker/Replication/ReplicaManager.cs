@@ -11,8 +11,11 @@ namespace Tributary.Broker.Replication;
 
 /// <summary>Result of appending one partition's records for a Produce request.</summary>
 /// <param name="NextOffset">One past the last appended offset: what acks=all waits for the high watermark to reach.</param>
+/// <param name="RecordErrors">KIP-467: the indexes within the batch of the records that made it fail, each with the same
+/// <paramref name="RecordErrorMessage"/>; null when no single record is to blame.</param>
 public readonly record struct AppendOutcome(ErrorCode Error, long BaseOffset, long LogAppendTimeMs, long LogStartOffset,
-    string? Message = null, int RecordCount = 0, int Bytes = 0, long NextOffset = -1);
+    string? Message = null, int RecordCount = 0, int Bytes = 0, long NextOffset = -1,
+    IReadOnlyList<int>? RecordErrors = null, string? RecordErrorMessage = null);
 
 /// <summary>Result of reading one partition for a Fetch request.</summary>
 /// <param name="DivergingEpoch">For a follower whose last fetched epoch ends before its fetch offset on the leader: the
@@ -33,6 +36,7 @@ public sealed partial class ReplicaManager : IDisposable
     private readonly Func<TopicImage, LogConfig> _logConfigFor;
     private readonly Func<TopicImage, int> _minInsyncReplicasFor;
     private readonly ILogger _logger;
+    private readonly TopicWarningLimiter _unsatisfiableMinIsrWarnings;
     private readonly ConcurrentDictionary<(string Topic, int Partition), Partition> _partitions = new();
     private readonly ConcurrentDictionary<(string Topic, int Partition), (int Leader, int Epoch)> _following = new();
     private readonly ConcurrentDictionary<(string Topic, int Partition), int> _leading = new();
@@ -43,8 +47,9 @@ public sealed partial class ReplicaManager : IDisposable
     private Task? _isrMaintenance;
 
     public ReplicaManager(int nodeId, LogManager logs, Func<TopicImage, LogConfig> logConfigFor,
-        Func<TopicImage, int> minInsyncReplicasFor, ILogger logger)
+        Func<TopicImage, int> minInsyncReplicasFor, ILogger logger, TimeProvider? time = null)
     {
+        _unsatisfiableMinIsrWarnings = new TopicWarningLimiter(time ?? TimeProvider.System, UnsatisfiableMinIsrWarningInterval);
         _nodeId = nodeId;
         _logs = logs;
         _logConfigFor = logConfigFor;
@@ -175,6 +180,7 @@ public sealed partial class ReplicaManager : IDisposable
                     }
 
                     _partitions.TryRemove((name, index), out _);
+                    _unsatisfiableMinIsrWarnings.Forget(name);
                     _logs.DeleteLog(name, index);
                     replica.SignalAppended();
                     replica.SignalChanged();
@@ -331,6 +337,13 @@ public sealed partial class ReplicaManager : IDisposable
         var config = partition.Log.Config;
         if (acks == -1 && partition.Image.Isr.Length < partition.MinInsyncReplicas)
         {
+            // Fewer replicas than min.insync.replicas: no ISR can ever be large enough, and clients retry this error silently.
+            if (partition.Image.Replicas.Length < partition.MinInsyncReplicas
+                && _unsatisfiableMinIsrWarnings.ShouldWarn(topic.Name, out var heldBack))
+            {
+                LogUnsatisfiableMinIsrProduce(_logger, topic.Name, partition.Image.Replicas.Length, partition.MinInsyncReplicas, heldBack);
+            }
+
             return new(ErrorCode.NotEnoughReplicas, -1, -1, partition.Log.LogStartOffset,
                 $"The size of the current ISR {partition.Image.Isr.Length} is insufficient to satisfy the min.isr requirement of {partition.MinInsyncReplicas}.");
         }
@@ -354,6 +367,12 @@ public sealed partial class ReplicaManager : IDisposable
             // No transaction coordinator yet, so no producer can have begun a transaction here (InitProducerId refuses
             // transactional ids); Kafka answers a transactional batch outside a transaction with INVALID_TXN_STATE, fatal for clients.
             return new(ErrorCode.InvalidTxnState, -1, -1, partition.Log.LogStartOffset, "Transactions are not supported by this broker yet.");
+        }
+
+        if ((config.CleanupPolicy & CleanupPolicy.Compact) != 0 && RefuseKeylessRecords(topic.Name, partitionIndex, payload.Span, config,
+                partition.Log.LogStartOffset) is { } keylessRefusal)
+        {
+            return keylessRefusal;
         }
 
         if (payload.Length > config.SegmentBytes)
@@ -413,6 +432,47 @@ public sealed partial class ReplicaManager : IDisposable
         return new(ErrorCode.None, info.FirstOffset, info.LogAppendTimeMs, info.LogStartOffset, null, info.RecordCount, info.SizeInBytes,
             info.LastOffset + 1);
     }
+
+    /// <summary>At most one "acks=all can never succeed on this topic" warning per topic per interval.</summary>
+    private static readonly TimeSpan UnsatisfiableMinIsrWarningInterval = TimeSpan.FromMinutes(1);
+
+    /// <summary>Decompressed size bound for the key scan of a compressed batch on a compacted topic (the cleaner's bound).</summary>
+    private const int MaxDecompressedBatchBytes = 256 * 1024 * 1024;
+
+    private const string KeylessRecordMessage = "The record has no key; a compacted topic keeps records by key, so every record needs one.";
+
+    /// <summary>
+    /// A compacted topic keeps the latest record per key, so, as Kafka's log validator does, it refuses a batch holding any
+    /// record with a null key: INVALID_RECORD with one record error per keyless record. The policy is read from the log's
+    /// current config, so a topic switched to compact at runtime refuses the next such batch. Null when every record has a key.
+    /// </summary>
+    private AppendOutcome? RefuseKeylessRecords(string topic, int partitionIndex, ReadOnlySpan<byte> batch, LogConfig config, long logStartOffset)
+    {
+        List<int>? keyless = null;
+        var scan = KeylessRecordScan.Find(batch, MaxDecompressedBatchBytes, ref keyless, out var unreadable);
+        if (scan != RecordValidationError.None)
+        {
+            LogProduceRejected(_logger, topic, partitionIndex, unreadable ?? scan.ToString());
+            return new(scan.ToErrorCode(), -1, -1, logStartOffset, unreadable);
+        }
+
+        if (keyless is null)
+        {
+            return null;
+        }
+
+        var reason = $"Topic {topic} is compacted (cleanup.policy={PolicyName(config.CleanupPolicy)}) and keeps records only by key: "
+            + $"partition {topic}-{partitionIndex} refused the batch because {keyless.Count} of its records (first at index {keyless[0]}) have no key.";
+        LogProduceRejected(_logger, topic, partitionIndex, reason);
+        return new(ErrorCode.InvalidRecord, -1, -1, logStartOffset, reason, RecordErrors: keyless, RecordErrorMessage: KeylessRecordMessage);
+    }
+
+    private static string PolicyName(CleanupPolicy policy) => policy switch
+    {
+        CleanupPolicy.Compact => "compact",
+        CleanupPolicy.Compact | CleanupPolicy.Delete => "compact,delete",
+        _ => "delete",
+    };
 
     /// <summary>
     /// Waits until everything below <paramref name="requiredOffset"/> is replicated to the ISR (the high watermark passed
@@ -607,6 +667,12 @@ public sealed partial class ReplicaManager : IDisposable
         Message = "Batch of producer {ProducerId} to {Topic}-{Partition} not appended: {Status}")]
     private static partial void LogProducerBatchNotAppended(ILogger logger, string topic, int partition, long producerId,
         ProducerAppendStatus status);
+
+    [LoggerMessage(EventId = 310, EventName = "ProduceRefusedReplicationBelowMinIsr", Level = LogLevel.Warning,
+        Message = "Refused an acks=all produce to topic {Topic} with NOT_ENOUGH_REPLICAS: its replication factor {ReplicationFactor} is below "
+            + "min.insync.replicas {MinInsyncReplicas}, so acks=all produces to it can never succeed (clients retry until they time out). "
+            + "Produce with acks=1, or lower the topic's min.insync.replicas ({HeldBack} more such refusals since the last warning)")]
+    private static partial void LogUnsatisfiableMinIsrProduce(ILogger logger, string topic, int replicationFactor, int minInsyncReplicas, int heldBack);
 
     [LoggerMessage(EventId = 301, EventName = "ProduceRejected", Level = LogLevel.Warning, Message = "Rejected produce to {Topic}-{Partition}: {Reason}")]
     private static partial void LogProduceRejected(ILogger logger, string topic, int partition, string reason);
