@@ -1,7 +1,10 @@
 using System.Text;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
+using Tributary.Integration.Tests.Cluster;
 using Tributary.Integration.Tests.Harness;
+using Tributary.Protocol.Messages;
+using Tributary.Protocol.Records;
 using Xunit.Abstractions;
 
 namespace Tributary.Integration.Tests.Confluent;
@@ -73,6 +76,32 @@ public sealed class CompactedTopicKeyTests : IClassFixture<DefaultBrokerFixture>
         var refused = await Assert.ThrowsAsync<ProduceException<byte[]?, byte[]?>>(
             () => producer.ProduceAsync(topic, Message(key: null)).WaitAsync(Timeout));
         Assert.Equal(ErrorCode.InvalidRecord, refused.Error.Code);
+    }
+
+    [Fact]
+    public async Task Produce_v9_names_each_record_without_a_key_in_record_errors_with_an_error_message()
+    {
+        var topic = KafkaClients.UniqueTopic("compact-kip467");
+        await clients.CreateTopicAsync(topic, 1, new Dictionary<string, string> { ["cleanup.policy"] = "compact" });
+        var batch = new RecordBatchBuilder()
+            .Append(1_700_000_000_000, Encoding.UTF8.GetBytes("k"), Encoding.UTF8.GetBytes("v"))
+            .Append(1_700_000_000_000, null, Encoding.UTF8.GetBytes("v"))
+            .Append(1_700_000_000_000, null, Encoding.UTF8.GetBytes("v"))
+            .Build();
+        var request = new ProduceRequest
+        {
+            Acks = 1,
+            TimeoutMs = 10_000,
+            TopicData = [new ProduceRequest.TopicProduceData { Name = topic, PartitionData = [new() { Index = 0, Records = batch }] }],
+        };
+
+        var response = await RawKafkaExchange.SendAsync<ProduceResponse>("127.0.0.1", broker.KafkaPort, request, version: 9, Timeout);
+
+        var partition = Assert.Single(Assert.Single(response.Responses).PartitionResponses);
+        Assert.Equal(87, partition.ErrorCode); // INVALID_RECORD
+        Assert.Equal([1, 2], partition.RecordErrors.Select(e => e.BatchIndex));
+        Assert.All(partition.RecordErrors, e => Assert.False(string.IsNullOrEmpty(e.BatchIndexErrorMessage)));
+        Assert.Contains($"{topic}-0", partition.ErrorMessage, StringComparison.Ordinal);
     }
 
     private static Message<byte[]?, byte[]?> Message(string? key) =>
