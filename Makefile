@@ -15,12 +15,14 @@ export DOTNET_NOLOGO := 1
 
 all: build
 
-## deps: Debian packages the tests drive (kcat, python Kafka clients); needs root.
+## deps: Debian packages the tests drive (kcat, python Kafka clients, Burrow + the ZooKeeper it locks in); needs root.
 deps:
 	@missing=""; \
 	command -v kcat >/dev/null || missing="$$missing kcat"; \
 	/usr/bin/python3 -c 'import kafka' 2>/dev/null || missing="$$missing python3-kafka"; \
 	/usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null || missing="$$missing python3-confluent-kafka"; \
+	[ -x /usr/bin/Burrow ] || missing="$$missing burrow"; \
+	[ -f /usr/share/java/zookeeper.jar ] || missing="$$missing zookeeper"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

@@ -48,6 +48,24 @@ public sealed class PythonClientTests : IClassFixture<DefaultBrokerFixture>, IDi
         Assert.Equal(summary.GetProperty("expected_offset_for_time").GetInt64(), summary.GetProperty("offset_for_time").GetInt64());
     }
 
+    [Fact]
+    public async Task Kafka_python_told_kafka_0_10_0_finds_beginning_and_end_offsets_with_ListOffsets_v0()
+    {
+        var topic = KafkaClients.UniqueTopic("kafka-python-v0-offsets");
+        await clients.CreateTopicAsync(topic, PartitionCount);
+
+        var summary = await PythonScript.RunAsync(
+            "kafka_python_legacy_offsets.py",
+            ["--bootstrap", broker.BootstrapServers, "--topic", topic, "--partitions", PartitionCount.ToString(CultureInfo.InvariantCulture)],
+            broker.Log,
+            RunTimeout);
+
+        Assert.Equal(
+            summary.GetProperty("expected_end_offsets").EnumerateArray().Select(e => e.GetInt64()),
+            summary.GetProperty("end_offsets_v0").EnumerateArray().Select(e => e.GetInt64()));
+        Assert.All(summary.GetProperty("beginning_offsets_v0").EnumerateArray(), e => Assert.Equal(0, e.GetInt64()));
+    }
+
     private async Task<JsonElement> RunScriptAsync(string script, string topicPurpose)
     {
         var topic = KafkaClients.UniqueTopic(topicPurpose);

@@ -75,6 +75,8 @@ public sealed class ConfigsHandler(BrokerContext broker)
                     Value = entry.IsSensitive ? null : entry.Value,
                     ReadOnly = entry.ReadOnly,
                     ConfigSource = entry.Source,
+                    // v0 has no ConfigSource; Kafka's clients read IsDefault as "the built-in default" (source 5).
+                    IsDefault = entry.Source == 5,
                     IsSensitive = entry.IsSensitive,
                     ConfigType = entry.Type,
                     Documentation = request.IncludeDocumentation ? entry.Documentation : null,

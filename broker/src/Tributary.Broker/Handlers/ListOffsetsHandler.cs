@@ -37,6 +37,12 @@ public sealed class ListOffsetsHandler(BrokerContext broker)
                     continue;
                 }
 
+                if (context.ApiVersion == 0)
+                {
+                    AnswerV0(request.ReplicaId, p, partition, result);
+                    continue;
+                }
+
                 var epochError = partition.CheckLeaderEpoch(p.CurrentLeaderEpoch);
                 if (epochError != ErrorCode.None)
                 {
@@ -92,5 +98,40 @@ public sealed class ListOffsetsHandler(BrokerContext broker)
         }
 
         return response;
+    }
+
+    /// <summary>
+    /// ListOffsets v0 (Kafka's handleListOffsetRequestV0): only -1 and -2 among the special timestamps, up to
+    /// MaxNumOffsets segment-boundary offsets, newest first; a consumer never sees one above the high watermark (the
+    /// high watermark takes their place at the front).
+    /// </summary>
+    private static void AnswerV0(int replicaId, ListOffsetsRequest.ListOffsetsPartition p, Replication.Partition partition,
+        ListOffsetsResponse.ListOffsetsPartitionResponse result)
+    {
+        if (p.Timestamp < Earliest)
+        {
+            result.ErrorCode = (short)ErrorCode.UnsupportedVersion;
+            return;
+        }
+
+        if (p.MaxNumOffsets < 0)
+        {
+            // Kafka fails the partition with an unexpected error here; v0 has no error message, so say what is wrong.
+            result.ErrorCode = (short)ErrorCode.InvalidRequest;
+            return;
+        }
+
+        var offsets = partition.Log.LegacyOffsetsBefore(p.Timestamp, p.MaxNumOffsets);
+        if (replicaId == -1)
+        {
+            var highWatermark = partition.HighWatermark;
+            if (offsets.Any(o => o > highWatermark))
+            {
+                result.OldStyleOffsets = [highWatermark, .. offsets.SkipWhile(o => o > highWatermark)];
+                return;
+            }
+        }
+
+        result.OldStyleOffsets = [.. offsets];
     }
 }

@@ -7,11 +7,11 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>CreateTopics request (API key 19), versions 2-7.</summary>
+/// <summary>CreateTopics request (API key 19), versions 0-7.</summary>
 public sealed partial class CreateTopicsRequest : IRequestMessage
 {
     public const short ApiKey = 19;
-    public const short LowestVersion = 2;
+    public const short LowestVersion = 0;
     public const short HighestVersion = 7;
     public const short FirstFlexibleVersion = 5;
 
@@ -45,7 +45,10 @@ public sealed partial class CreateTopicsRequest : IRequestMessage
             result.Topics = topicsList;
         }
         result.TimeoutMs = reader.ReadInt32();
-        result.ValidateOnly = reader.ReadBool();
+        if (version >= 1)
+        {
+            result.ValidateOnly = reader.ReadBool();
+        }
         if (flexible)
         {
             reader.SkipTaggedFields();
@@ -76,7 +79,10 @@ public sealed partial class CreateTopicsRequest : IRequestMessage
             }
         }
         writer.WriteInt32(TimeoutMs);
-        writer.WriteBool(ValidateOnly);
+        if (version >= 1)
+        {
+            writer.WriteBool(ValidateOnly);
+        }
         if (flexible)
         {
             writer.WriteEmptyTaggedFields();

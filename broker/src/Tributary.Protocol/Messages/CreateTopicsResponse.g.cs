@@ -7,11 +7,11 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>CreateTopics response (API key 19), versions 2-7.</summary>
+/// <summary>CreateTopics response (API key 19), versions 0-7.</summary>
 public sealed partial class CreateTopicsResponse : IResponseMessage
 {
     public const short ApiKey = 19;
-    public const short LowestVersion = 2;
+    public const short LowestVersion = 0;
     public const short HighestVersion = 7;
     public const short FirstFlexibleVersion = 5;
 
@@ -29,7 +29,10 @@ public sealed partial class CreateTopicsResponse : IResponseMessage
 
         bool flexible = version >= 5;
         var result = new CreateTopicsResponse();
-        result.ThrottleTimeMs = reader.ReadInt32();
+        if (version >= 2)
+        {
+            result.ThrottleTimeMs = reader.ReadInt32();
+        }
         int topicsCount = reader.ReadArrayLength(flexible);
         if (topicsCount < 0)
         {
@@ -60,7 +63,10 @@ public sealed partial class CreateTopicsResponse : IResponseMessage
         }
 
         bool flexible = version >= 5;
-        writer.WriteInt32(ThrottleTimeMs);
+        if (version >= 2)
+        {
+            writer.WriteInt32(ThrottleTimeMs);
+        }
         var topicsList = Topics;
         if (topicsList is null)
         {
@@ -143,7 +149,10 @@ public sealed partial class CreateTopicsResponse : IResponseMessage
                 result.TopicId = reader.ReadUuid();
             }
             result.ErrorCode = reader.ReadInt16();
-            result.ErrorMessage = reader.ReadNullableString(flexible);
+            if (version >= 1)
+            {
+                result.ErrorMessage = reader.ReadNullableString(flexible);
+            }
             if (version >= 5)
             {
                 result.NumPartitions = reader.ReadInt32();
@@ -197,7 +206,10 @@ public sealed partial class CreateTopicsResponse : IResponseMessage
                 writer.WriteUuid(TopicId);
             }
             writer.WriteInt16(ErrorCode);
-            writer.WriteNullableString(ErrorMessage, flexible);
+            if (version >= 1)
+            {
+                writer.WriteNullableString(ErrorMessage, flexible);
+            }
             if (version >= 5)
             {
                 writer.WriteInt32(NumPartitions);

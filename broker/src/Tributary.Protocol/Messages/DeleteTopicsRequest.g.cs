@@ -7,11 +7,11 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>DeleteTopics request (API key 20), versions 1-6.</summary>
+/// <summary>DeleteTopics request (API key 20), versions 0-6.</summary>
 public sealed partial class DeleteTopicsRequest : IRequestMessage
 {
     public const short ApiKey = 20;
-    public const short LowestVersion = 1;
+    public const short LowestVersion = 0;
     public const short HighestVersion = 6;
     public const short FirstFlexibleVersion = 4;
 

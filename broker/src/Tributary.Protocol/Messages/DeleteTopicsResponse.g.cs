@@ -7,11 +7,11 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>DeleteTopics response (API key 20), versions 1-6.</summary>
+/// <summary>DeleteTopics response (API key 20), versions 0-6.</summary>
 public sealed partial class DeleteTopicsResponse : IResponseMessage
 {
     public const short ApiKey = 20;
-    public const short LowestVersion = 1;
+    public const short LowestVersion = 0;
     public const short HighestVersion = 6;
     public const short FirstFlexibleVersion = 4;
 
@@ -29,7 +29,10 @@ public sealed partial class DeleteTopicsResponse : IResponseMessage
 
         bool flexible = version >= 4;
         var result = new DeleteTopicsResponse();
-        result.ThrottleTimeMs = reader.ReadInt32();
+        if (version >= 1)
+        {
+            result.ThrottleTimeMs = reader.ReadInt32();
+        }
         int responsesCount = reader.ReadArrayLength(flexible);
         if (responsesCount < 0)
         {
@@ -60,7 +63,10 @@ public sealed partial class DeleteTopicsResponse : IResponseMessage
         }
 
         bool flexible = version >= 4;
-        writer.WriteInt32(ThrottleTimeMs);
+        if (version >= 1)
+        {
+            writer.WriteInt32(ThrottleTimeMs);
+        }
         var responsesList = Responses;
         if (responsesList is null)
         {

@@ -7,11 +7,11 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>DescribeConfigs request (API key 32), versions 1-4.</summary>
+/// <summary>DescribeConfigs request (API key 32), versions 0-4.</summary>
 public sealed partial class DescribeConfigsRequest : IRequestMessage
 {
     public const short ApiKey = 32;
-    public const short LowestVersion = 1;
+    public const short LowestVersion = 0;
     public const short HighestVersion = 4;
     public const short FirstFlexibleVersion = 4;
 
@@ -44,7 +44,10 @@ public sealed partial class DescribeConfigsRequest : IRequestMessage
             }
             result.Resources = resourcesList;
         }
-        result.IncludeSynonyms = reader.ReadBool();
+        if (version >= 1)
+        {
+            result.IncludeSynonyms = reader.ReadBool();
+        }
         if (version >= 3)
         {
             result.IncludeDocumentation = reader.ReadBool();
@@ -78,7 +81,10 @@ public sealed partial class DescribeConfigsRequest : IRequestMessage
                 (element ?? throw new InvalidOperationException($"DescribeConfigsRequest.Resources holds a null element")).Write(writer, version);
             }
         }
-        writer.WriteBool(IncludeSynonyms);
+        if (version >= 1)
+        {
+            writer.WriteBool(IncludeSynonyms);
+        }
         if (version >= 3)
         {
             writer.WriteBool(IncludeDocumentation);

@@ -7,11 +7,11 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>DescribeConfigs response (API key 32), versions 1-4.</summary>
+/// <summary>DescribeConfigs response (API key 32), versions 0-4.</summary>
 public sealed partial class DescribeConfigsResponse : IResponseMessage
 {
     public const short ApiKey = 32;
-    public const short LowestVersion = 1;
+    public const short LowestVersion = 0;
     public const short HighestVersion = 4;
     public const short FirstFlexibleVersion = 4;
 
@@ -121,6 +121,7 @@ public sealed partial class DescribeConfigsResponse : IResponseMessage
         public string Name { get; set; } = "";
         public string? Value { get; set; }
         public bool ReadOnly { get; set; }
+        public bool IsDefault { get; set; }
         public sbyte ConfigSource { get; set; } = -1;
         public bool IsSensitive { get; set; }
         public List<DescribeConfigsSynonym> Synonyms { get; set; } = new();
@@ -134,21 +135,31 @@ public sealed partial class DescribeConfigsResponse : IResponseMessage
             result.Name = reader.ReadString(flexible);
             result.Value = reader.ReadNullableString(flexible);
             result.ReadOnly = reader.ReadBool();
-            result.ConfigSource = reader.ReadInt8();
-            result.IsSensitive = reader.ReadBool();
-            int synonymsCount = reader.ReadArrayLength(flexible);
-            if (synonymsCount < 0)
+            if (version <= 0)
             {
-                throw new MalformedMessageException($"DescribeConfigsResourceResult.Synonyms is null but not nullable in version {version}");
+                result.IsDefault = reader.ReadBool();
             }
-            else
+            if (version >= 1)
             {
-                var synonymsList = new List<DescribeConfigsSynonym>(synonymsCount);
-                for (int i = 0; i < synonymsCount; i++)
+                result.ConfigSource = reader.ReadInt8();
+            }
+            result.IsSensitive = reader.ReadBool();
+            if (version >= 1)
+            {
+                int synonymsCount = reader.ReadArrayLength(flexible);
+                if (synonymsCount < 0)
                 {
-                    synonymsList.Add(DescribeConfigsResponse.DescribeConfigsSynonym.Read(ref reader, version));
+                    throw new MalformedMessageException($"DescribeConfigsResourceResult.Synonyms is null but not nullable in version {version}");
                 }
-                result.Synonyms = synonymsList;
+                else
+                {
+                    var synonymsList = new List<DescribeConfigsSynonym>(synonymsCount);
+                    for (int i = 0; i < synonymsCount; i++)
+                    {
+                        synonymsList.Add(DescribeConfigsResponse.DescribeConfigsSynonym.Read(ref reader, version));
+                    }
+                    result.Synonyms = synonymsList;
+                }
             }
             if (version >= 3)
             {
@@ -169,19 +180,29 @@ public sealed partial class DescribeConfigsResponse : IResponseMessage
             writer.WriteString(Name ?? throw new InvalidOperationException($"DescribeConfigsResourceResult.Name is null but not nullable in version {version}"), flexible);
             writer.WriteNullableString(Value, flexible);
             writer.WriteBool(ReadOnly);
-            writer.WriteInt8(ConfigSource);
-            writer.WriteBool(IsSensitive);
-            var synonymsList = Synonyms;
-            if (synonymsList is null)
+            if (version <= 0)
             {
-                throw new InvalidOperationException($"DescribeConfigsResourceResult.Synonyms is null but not nullable in version {version}");
+                writer.WriteBool(IsDefault);
             }
-            else
+            if (version >= 1)
             {
-                writer.WriteArrayLength(synonymsList.Count, flexible);
-                foreach (var element in synonymsList)
+                writer.WriteInt8(ConfigSource);
+            }
+            writer.WriteBool(IsSensitive);
+            if (version >= 1)
+            {
+                var synonymsList = Synonyms;
+                if (synonymsList is null)
                 {
-                    (element ?? throw new InvalidOperationException($"DescribeConfigsResourceResult.Synonyms holds a null element")).Write(writer, version);
+                    throw new InvalidOperationException($"DescribeConfigsResourceResult.Synonyms is null but not nullable in version {version}");
+                }
+                else
+                {
+                    writer.WriteArrayLength(synonymsList.Count, flexible);
+                    foreach (var element in synonymsList)
+                    {
+                        (element ?? throw new InvalidOperationException($"DescribeConfigsResourceResult.Synonyms holds a null element")).Write(writer, version);
+                    }
                 }
             }
             if (version >= 3)

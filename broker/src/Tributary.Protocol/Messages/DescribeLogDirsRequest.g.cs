@@ -7,11 +7,11 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>DescribeLogDirs request (API key 35), versions 1-4.</summary>
+/// <summary>DescribeLogDirs request (API key 35), versions 0-4.</summary>
 public sealed partial class DescribeLogDirsRequest : IRequestMessage
 {
     public const short ApiKey = 35;
-    public const short LowestVersion = 1;
+    public const short LowestVersion = 0;
     public const short HighestVersion = 4;
     public const short FirstFlexibleVersion = 2;
 

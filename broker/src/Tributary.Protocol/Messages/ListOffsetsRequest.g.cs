@@ -7,11 +7,11 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>ListOffsets request (API key 2), versions 1-8.</summary>
+/// <summary>ListOffsets request (API key 2), versions 0-8.</summary>
 public sealed partial class ListOffsetsRequest : IRequestMessage
 {
     public const short ApiKey = 2;
-    public const short LowestVersion = 1;
+    public const short LowestVersion = 0;
     public const short HighestVersion = 8;
     public const short FirstFlexibleVersion = 6;
 
@@ -95,6 +95,7 @@ public sealed partial class ListOffsetsRequest : IRequestMessage
         public int PartitionIndex { get; set; }
         public int CurrentLeaderEpoch { get; set; } = -1;
         public long Timestamp { get; set; }
+        public int MaxNumOffsets { get; set; } = 1;
 
         public static ListOffsetsPartition Read(ref KafkaReader reader, short version)
         {
@@ -106,6 +107,10 @@ public sealed partial class ListOffsetsRequest : IRequestMessage
                 result.CurrentLeaderEpoch = reader.ReadInt32();
             }
             result.Timestamp = reader.ReadInt64();
+            if (version <= 0)
+            {
+                result.MaxNumOffsets = reader.ReadInt32();
+            }
             if (flexible)
             {
                 reader.SkipTaggedFields();
@@ -123,6 +128,10 @@ public sealed partial class ListOffsetsRequest : IRequestMessage
                 writer.WriteInt32(CurrentLeaderEpoch);
             }
             writer.WriteInt64(Timestamp);
+            if (version <= 0)
+            {
+                writer.WriteInt32(MaxNumOffsets);
+            }
             if (flexible)
             {
                 writer.WriteEmptyTaggedFields();

@@ -7,11 +7,11 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>ListOffsets response (API key 2), versions 1-8.</summary>
+/// <summary>ListOffsets response (API key 2), versions 0-8.</summary>
 public sealed partial class ListOffsetsResponse : IResponseMessage
 {
     public const short ApiKey = 2;
-    public const short LowestVersion = 1;
+    public const short LowestVersion = 0;
     public const short HighestVersion = 8;
     public const short FirstFlexibleVersion = 6;
 
@@ -91,6 +91,7 @@ public sealed partial class ListOffsetsResponse : IResponseMessage
     {
         public int PartitionIndex { get; set; }
         public short ErrorCode { get; set; }
+        public List<long> OldStyleOffsets { get; set; } = new();
         public long Timestamp { get; set; } = -1;
         public long Offset { get; set; } = -1;
         public int LeaderEpoch { get; set; } = -1;
@@ -101,8 +102,28 @@ public sealed partial class ListOffsetsResponse : IResponseMessage
             var result = new ListOffsetsPartitionResponse();
             result.PartitionIndex = reader.ReadInt32();
             result.ErrorCode = reader.ReadInt16();
-            result.Timestamp = reader.ReadInt64();
-            result.Offset = reader.ReadInt64();
+            if (version <= 0)
+            {
+                int oldStyleOffsetsCount = reader.ReadArrayLength(flexible);
+                if (oldStyleOffsetsCount < 0)
+                {
+                    throw new MalformedMessageException($"ListOffsetsPartitionResponse.OldStyleOffsets is null but not nullable in version {version}");
+                }
+                else
+                {
+                    var oldStyleOffsetsList = new List<long>(oldStyleOffsetsCount);
+                    for (int i = 0; i < oldStyleOffsetsCount; i++)
+                    {
+                        oldStyleOffsetsList.Add(reader.ReadInt64());
+                    }
+                    result.OldStyleOffsets = oldStyleOffsetsList;
+                }
+            }
+            if (version >= 1)
+            {
+                result.Timestamp = reader.ReadInt64();
+                result.Offset = reader.ReadInt64();
+            }
             if (version >= 4)
             {
                 result.LeaderEpoch = reader.ReadInt32();
@@ -120,8 +141,27 @@ public sealed partial class ListOffsetsResponse : IResponseMessage
             bool flexible = version >= 6;
             writer.WriteInt32(PartitionIndex);
             writer.WriteInt16(ErrorCode);
-            writer.WriteInt64(Timestamp);
-            writer.WriteInt64(Offset);
+            if (version <= 0)
+            {
+                var oldStyleOffsetsList = OldStyleOffsets;
+                if (oldStyleOffsetsList is null)
+                {
+                    throw new InvalidOperationException($"ListOffsetsPartitionResponse.OldStyleOffsets is null but not nullable in version {version}");
+                }
+                else
+                {
+                    writer.WriteArrayLength(oldStyleOffsetsList.Count, flexible);
+                    foreach (var element in oldStyleOffsetsList)
+                    {
+                        writer.WriteInt64(element);
+                    }
+                }
+            }
+            if (version >= 1)
+            {
+                writer.WriteInt64(Timestamp);
+                writer.WriteInt64(Offset);
+            }
             if (version >= 4)
             {
                 writer.WriteInt32(LeaderEpoch);

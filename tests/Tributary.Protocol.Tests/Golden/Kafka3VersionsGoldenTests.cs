@@ -1,0 +1,251 @@
+using System.Globalization;
+using System.Text;
+using Tributary.Protocol.Messages;
+
+namespace Tributary.Protocol.Tests.Golden;
+
+/// <summary>
+/// The old versions Kafka 3.9 still serves and Tributary added (ListOffsets v0, CreateTopics v0–1, DeleteTopics v0,
+/// DescribeConfigs v0, DescribeLogDirs v0): hand-built request bytes, laid out field by field from Kafka's message
+/// specs, decode to the right values and re-encode to the same bytes; responses encode to the bytes the spec prescribes.
+/// </summary>
+public class Kafka3VersionsGoldenTests
+{
+    /// <summary>A non-flexible string: int16 length, then UTF-8.</summary>
+    private static string Str(string s) => s.Length.ToString("X4", CultureInfo.InvariantCulture) + Convert.ToHexString(Encoding.UTF8.GetBytes(s));
+
+    private static T ReadAll<T>(string hex, short version, ReadDelegate<T> read)
+    {
+        var reader = new KafkaReader(Convert.FromHexString(hex));
+        T message = read(ref reader, version);
+        Assert.Equal(0, reader.Remaining);
+        return message;
+    }
+
+    private delegate T ReadDelegate<out T>(ref KafkaReader reader, short version);
+
+    private static string Hex(IKafkaMessage message, short version) => Convert.ToHexString(GoldenFrames.EncodeBody(message, version));
+
+    // ---- ListOffsets v0: MaxNumOffsets in the request, an array of offsets (OldStyleOffsets) in the response.
+
+    private static readonly string ListOffsetsV0Request =
+        "FFFFFFFF" +                 // replica_id -1 (a consumer)
+        "00000001" + Str("t") +      // topics: 1, name "t"
+        "00000001" +                 //   partitions: 1
+        "00000002" +                 //     partition_index 2
+        "FFFFFFFFFFFFFFFF" +         //     timestamp -1 (latest)
+        "00000001";                  //     max_num_offsets 1
+
+    [Fact]
+    public void ListOffsets_v0_request_carries_max_num_offsets_after_the_timestamp()
+    {
+        var request = ReadAll<ListOffsetsRequest>(ListOffsetsV0Request, 0, ListOffsetsRequest.Read);
+
+        var partition = Assert.Single(Assert.Single(request.Topics).Partitions);
+        Assert.Equal((-1, 2, -1L, 1), (request.ReplicaId, partition.PartitionIndex, partition.Timestamp, partition.MaxNumOffsets));
+        Assert.Equal(ListOffsetsV0Request, Hex(request, 0));
+    }
+
+    [Fact]
+    public void ListOffsets_v0_response_answers_an_int32_counted_array_of_offsets_and_no_timestamp_or_throttle()
+    {
+        var response = new ListOffsetsResponse
+        {
+            ThrottleTimeMs = 100,
+            Topics =
+            [
+                new ListOffsetsResponse.ListOffsetsTopicResponse
+                {
+                    Name = "t",
+                    Partitions = [new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = 2, OldStyleOffsets = [42, 0], Offset = 7 }],
+                },
+            ],
+        };
+
+        string expected =
+            "00000001" + Str("t") +                           // topics: 1, name "t"
+            "00000001" + "00000002" + "0000" +                //   partitions: 1, index 2, error NONE
+            "00000002" + "000000000000002A" + "0000000000000000"; //   old_style_offsets [42, 0]
+        Assert.Equal(expected, Hex(response, 0));
+        Assert.Equal(new long[] { 42, 0 }, ReadAll<ListOffsetsResponse>(expected, 0, ListOffsetsResponse.Read).Topics[0].Partitions[0].OldStyleOffsets);
+    }
+
+    [Fact]
+    public void ListOffsets_v0_frame_as_sarama_sends_it_decodes_with_a_v1_header()
+    {
+        string frame =
+            "0002" + "0000" + "0000002A" + Str("sarama") + // api key 2, version 0, correlation 42, client id
+            ListOffsetsV0Request;
+
+        DecodedRequest decoded = GoldenFrames.Decode(Convert.FromHexString(frame));
+
+        Assert.Equal(((short)2, (short)0, 42, "sarama"), (decoded.Header.ApiKey, decoded.Header.ApiVersion, decoded.Header.CorrelationId, decoded.Header.ClientId));
+        Assert.Equal(0, decoded.UnreadBytes);
+        Assert.Equal(frame, Convert.ToHexString(GoldenFrames.Encode(decoded)));
+    }
+
+    // ---- CreateTopics v0 (no validate_only, no error message) and v1 (both, still no throttle time).
+
+    private static readonly string CreateTopicsTopic =
+        "00000001" + Str("t") +                    // topics: 1, name "t"
+        "00000003" + "0001" +                      //   num_partitions 3, replication_factor 1
+        "00000000" +                               //   assignments: 0
+        "00000001" + Str("cleanup.policy") + Str("compact") + //   configs: 1
+        "00007530";                                // timeout_ms 30000
+
+    [Fact]
+    public void CreateTopics_v0_request_ends_with_the_timeout()
+    {
+        var request = ReadAll<CreateTopicsRequest>(CreateTopicsTopic, 0, CreateTopicsRequest.Read);
+
+        var topic = Assert.Single(request.Topics);
+        Assert.Equal(("t", 3, (short)1, 30000, false), (topic.Name, topic.NumPartitions, topic.ReplicationFactor, request.TimeoutMs, request.ValidateOnly));
+        Assert.Equal(("cleanup.policy", "compact"), (topic.Configs[0].Name, topic.Configs[0].Value));
+        Assert.Equal(CreateTopicsTopic, Hex(request, 0));
+    }
+
+    [Fact]
+    public void CreateTopics_v1_request_adds_validate_only()
+    {
+        var request = ReadAll<CreateTopicsRequest>(CreateTopicsTopic + "01", 1, CreateTopicsRequest.Read);
+
+        Assert.True(request.ValidateOnly);
+        Assert.Equal(CreateTopicsTopic + "01", Hex(request, 1));
+    }
+
+    private static CreateTopicsResponse TopicExists() => new()
+    {
+        ThrottleTimeMs = 5,
+        Topics = [new CreateTopicsResponse.CreatableTopicResult { Name = "t", ErrorCode = 36, ErrorMessage = "exists" }],
+    };
+
+    [Fact]
+    public void CreateTopics_v0_response_is_name_and_error_code_only()
+    {
+        Assert.Equal("00000001" + Str("t") + "0024", Hex(TopicExists(), 0));
+    }
+
+    [Fact]
+    public void CreateTopics_v1_response_adds_the_error_message_but_no_throttle_time()
+    {
+        Assert.Equal("00000001" + Str("t") + "0024" + Str("exists"), Hex(TopicExists(), 1));
+    }
+
+    // ---- DeleteTopics v0: v1 without the throttle time.
+
+    [Fact]
+    public void DeleteTopics_v0_request_is_names_then_timeout()
+    {
+        string bytes = "00000002" + Str("a") + Str("b") + "00001388";
+
+        var request = ReadAll<DeleteTopicsRequest>(bytes, 0, DeleteTopicsRequest.Read);
+
+        Assert.Equal(new[] { "a", "b" }, request.TopicNames);
+        Assert.Equal(5000, request.TimeoutMs);
+        Assert.Equal(bytes, Hex(request, 0));
+    }
+
+    [Fact]
+    public void DeleteTopics_v0_response_has_no_throttle_time()
+    {
+        var response = new DeleteTopicsResponse
+        {
+            ThrottleTimeMs = 5,
+            Responses = [new DeleteTopicsResponse.DeletableTopicResult { Name = "a", ErrorCode = 3 }],
+        };
+
+        Assert.Equal("00000001" + Str("a") + "0003", Hex(response, 0));
+    }
+
+    // ---- DescribeConfigs v0: no include_synonyms; configs carry is_default instead of config_source and synonyms.
+
+    [Fact]
+    public void DescribeConfigs_v0_request_has_no_include_synonyms()
+    {
+        string bytes = "00000001" + "02" + Str("t") + "FFFFFFFF"; // resources: 1, TOPIC "t", every key (null)
+
+        var request = ReadAll<DescribeConfigsRequest>(bytes, 0, DescribeConfigsRequest.Read);
+
+        var resource = Assert.Single(request.Resources);
+        Assert.Equal(((sbyte)2, "t", true), (resource.ResourceType, resource.ResourceName, resource.ConfigurationKeys is null));
+        Assert.Equal(bytes, Hex(request, 0));
+    }
+
+    [Fact]
+    public void DescribeConfigs_v0_response_writes_is_default_between_read_only_and_is_sensitive()
+    {
+        var response = new DescribeConfigsResponse
+        {
+            ThrottleTimeMs = 0,
+            Results =
+            [
+                new DescribeConfigsResponse.DescribeConfigsResult
+                {
+                    ResourceType = 2,
+                    ResourceName = "t",
+                    Configs =
+                    [
+                        new DescribeConfigsResponse.DescribeConfigsResourceResult
+                        {
+                            Name = "segment.ms", Value = "1000", ReadOnly = false, IsDefault = false, ConfigSource = 1,
+                            Synonyms = [new DescribeConfigsResponse.DescribeConfigsSynonym { Name = "segment.ms", Value = "1000", Source = 1 }],
+                        },
+                        new DescribeConfigsResponse.DescribeConfigsResourceResult
+                        {
+                            Name = "preallocate", Value = "false", IsDefault = true, ConfigSource = 5,
+                        },
+                    ],
+                },
+            ],
+        };
+
+        string expected =
+            "00000000" +                                    // throttle_time_ms
+            "00000001" + "0000" + "FFFF" + "02" + Str("t") + // results: 1, error NONE, message null, TOPIC "t"
+            "00000002" +                                    //   configs: 2
+            Str("segment.ms") + Str("1000") + "00" + "00" + "00" + // read_only, is_default, is_sensitive
+            Str("preallocate") + Str("false") + "00" + "01" + "00";
+        Assert.Equal(expected, Hex(response, 0));
+        var read = ReadAll<DescribeConfigsResponse>(expected, 0, DescribeConfigsResponse.Read);
+        Assert.Equal(new[] { false, true }, read.Results[0].Configs.Select(c => c.IsDefault));
+    }
+
+    // ---- DescribeLogDirs v0: the same layout as v1.
+
+    [Fact]
+    public void DescribeLogDirs_v0_request_and_response_are_laid_out_as_v1()
+    {
+        string requestBytes = "00000001" + Str("t") + "00000001" + "00000000";
+        var request = ReadAll<DescribeLogDirsRequest>(requestBytes, 0, DescribeLogDirsRequest.Read);
+        Assert.Equal(("t", 0), (request.Topics![0].Topic, request.Topics[0].Partitions[0]));
+        Assert.Equal(requestBytes, Hex(request, 0));
+
+        var response = new DescribeLogDirsResponse
+        {
+            Results =
+            [
+                new DescribeLogDirsResponse.DescribeLogDirsResult
+                {
+                    LogDir = "/d",
+                    Topics =
+                    [
+                        new DescribeLogDirsResponse.DescribeLogDirsTopic
+                        {
+                            Name = "t",
+                            Partitions = [new DescribeLogDirsResponse.DescribeLogDirsPartition { PartitionIndex = 0, PartitionSize = 512, OffsetLag = 0 }],
+                        },
+                    ],
+                    TotalBytes = 1,
+                },
+            ],
+        };
+
+        string expected =
+            "00000000" +                                  // throttle_time_ms
+            "00000001" + "0000" + Str("/d") +             // results: 1, error NONE, log_dir
+            "00000001" + Str("t") +                       //   topics: 1
+            "00000001" + "00000000" + "0000000000000200" + "0000000000000000" + "00"; // partition 0, 512 B, lag 0, not future
+        Assert.Equal(expected, Hex(response, 0));
+        Assert.Equal(Hex(response, 1), Hex(response, 0));
+    }
+}
