@@ -1,0 +1,155 @@
+using Tributary.Integration.Tests.Cluster;
+using Tributary.Integration.Tests.Harness;
+using Tributary.Protocol;
+using Tributary.Protocol.Messages;
+using Xunit.Abstractions;
+
+namespace Tributary.Integration.Tests.Compat;
+
+/// <summary>
+/// The old request versions Kafka 3.9 still serves, sent on the wire to a real broker: the broker answers them (instead
+/// of closing the connection) with the version's own fields.
+/// </summary>
+public sealed class Kafka3OldVersionsTests : IClassFixture<DefaultBrokerFixture>, IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private readonly BrokerProcess broker;
+    private readonly KafkaClients clients;
+
+    public Kafka3OldVersionsTests(DefaultBrokerFixture fixture, ITestOutputHelper output)
+    {
+        broker = fixture.Broker;
+        broker.Log.Attach(output);
+        clients = new KafkaClients(broker, broker.Log);
+    }
+
+    public void Dispose() => broker.Log.Attach(null);
+
+    private Task<T> SendAsync<T>(IRequestMessage request, short version)
+        where T : class, IResponseMessage =>
+        RawKafkaExchange.SendAsync<T>("127.0.0.1", broker.KafkaPort, request, version, Timeout);
+
+    [Fact]
+    public async Task ListOffsets_v0_answers_the_high_watermark_for_latest_and_the_log_start_for_earliest()
+    {
+        var topic = KafkaClients.UniqueTopic("v0-offsets");
+        await clients.CreateTopicAsync(topic, partitions: 1);
+        using (var producer = clients.CreateProducer())
+        {
+            KafkaClients.ProduceAll(producer, topic, KafkaClients.NumberedMessages(7, 1_700_000_000_000, 1), Timeout);
+        }
+
+        var response = await SendAsync<ListOffsetsResponse>(V0Lookup(topic, (-1, 1), (-2, 1), (-1, 10), (-3, 1)), version: 0);
+
+        var answers = Assert.Single(response.Topics).Partitions;
+        Assert.Equal(new short[] { 0, 0, 0, (short)ErrorCode.UnsupportedVersion }, answers.Select(a => a.ErrorCode));
+        Assert.Equal([7L], answers[0].OldStyleOffsets);
+        Assert.Equal([0L], answers[1].OldStyleOffsets);
+        Assert.Equal([7L, 0L], answers[2].OldStyleOffsets); // the log end, then the one segment's base offset
+    }
+
+    [Fact]
+    public async Task ListOffsets_v0_answers_unknown_topic_or_partition_for_a_missing_topic()
+    {
+        var response = await SendAsync<ListOffsetsResponse>(V0Lookup(KafkaClients.UniqueTopic("v0-missing"), (-1, 1)), version: 0);
+
+        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, Assert.Single(Assert.Single(response.Topics).Partitions).ErrorCode);
+    }
+
+    [Fact]
+    public async Task CreateTopics_v0_creates_and_DeleteTopics_v0_deletes()
+    {
+        var topic = KafkaClients.UniqueTopic("v0-create");
+        var create = new CreateTopicsRequest
+        {
+            Topics = [new CreateTopicsRequest.CreatableTopic { Name = topic, NumPartitions = 2, ReplicationFactor = 1 }],
+            TimeoutMs = 30_000,
+        };
+
+        var created = await SendAsync<CreateTopicsResponse>(create, version: 0);
+        Assert.Equal(0, Assert.Single(created.Topics).ErrorCode);
+        using (var admin = clients.CreateAdmin())
+        {
+            var metadata = admin.GetMetadata(topic, Timeout);
+            Assert.Equal(2, Assert.Single(metadata.Topics).Partitions.Count);
+        }
+
+        var deleted = await SendAsync<DeleteTopicsResponse>(new DeleteTopicsRequest { TopicNames = [topic], TimeoutMs = 30_000 }, version: 0);
+        Assert.Equal((topic, (short)0), (Assert.Single(deleted.Responses).Name, deleted.Responses[0].ErrorCode));
+    }
+
+    [Fact]
+    public async Task CreateTopics_v1_validate_only_creates_nothing_and_reports_errors_with_a_message()
+    {
+        var topic = KafkaClients.UniqueTopic("v1-validate");
+        var request = new CreateTopicsRequest
+        {
+            Topics =
+            [
+                new CreateTopicsRequest.CreatableTopic { Name = topic, NumPartitions = 1, ReplicationFactor = 1 },
+                new CreateTopicsRequest.CreatableTopic { Name = topic + "-bad", NumPartitions = 1, ReplicationFactor = 1,
+                    Configs = [new CreateTopicsRequest.CreatableTopicConfig { Name = "retention.ms", Value = "soon" }] },
+            ],
+            TimeoutMs = 30_000,
+            ValidateOnly = true,
+        };
+
+        var response = await SendAsync<CreateTopicsResponse>(request, version: 1);
+
+        Assert.Equal(0, response.Topics[0].ErrorCode);
+        Assert.Equal((short)ErrorCode.InvalidConfig, response.Topics[1].ErrorCode);
+        Assert.Contains("retention.ms", response.Topics[1].ErrorMessage);
+        using var admin = clients.CreateAdmin();
+        Assert.DoesNotContain(admin.GetMetadata(Timeout).Topics, t => t.Topic == topic);
+    }
+
+    [Fact]
+    public async Task DescribeConfigs_v0_marks_built_in_defaults_with_is_default_and_overrides_without()
+    {
+        var topic = KafkaClients.UniqueTopic("v0-describe");
+        await clients.CreateTopicAsync(topic, partitions: 1, new Dictionary<string, string> { ["retention.ms"] = "3600000" });
+        var request = new DescribeConfigsRequest
+        {
+            Resources = [new DescribeConfigsRequest.DescribeConfigsResource { ResourceType = 2, ResourceName = topic, ConfigurationKeys = ["retention.ms", "preallocate"] }],
+        };
+
+        var response = await SendAsync<DescribeConfigsResponse>(request, version: 0);
+
+        var configs = Assert.Single(response.Results).Configs.ToDictionary(c => c.Name);
+        Assert.Equal(("3600000", false), (configs["retention.ms"].Value, configs["retention.ms"].IsDefault));
+        Assert.Equal(("false", true), (configs["preallocate"].Value, configs["preallocate"].IsDefault));
+    }
+
+    [Fact]
+    public async Task DescribeLogDirs_v0_lists_the_partitions_of_a_topic()
+    {
+        var topic = KafkaClients.UniqueTopic("v0-logdirs");
+        await clients.CreateTopicAsync(topic, partitions: 2);
+        var request = new DescribeLogDirsRequest
+        {
+            Topics = [new DescribeLogDirsRequest.DescribableLogDirTopic { Topic = topic, Partitions = [0, 1] }],
+        };
+
+        var response = await SendAsync<DescribeLogDirsResponse>(request, version: 0);
+
+        var dir = Assert.Single(response.Results);
+        Assert.Equal(0, dir.ErrorCode);
+        Assert.Equal([0, 1], Assert.Single(dir.Topics, t => t.Name == topic).Partitions.Select(p => p.PartitionIndex).Order());
+    }
+
+    private static ListOffsetsRequest V0Lookup(string topic, params (long Timestamp, int MaxNumOffsets)[] lookups) => new()
+    {
+        ReplicaId = -1,
+        Topics =
+        [
+            new ListOffsetsRequest.ListOffsetsTopic
+            {
+                Name = topic,
+                Partitions = lookups.Select(l => new ListOffsetsRequest.ListOffsetsPartition
+                {
+                    PartitionIndex = 0, Timestamp = l.Timestamp, MaxNumOffsets = l.MaxNumOffsets,
+                }).ToList(),
+            },
+        ],
+    };
+}
