@@ -40,7 +40,7 @@ public sealed partial class ListOffsetsResponse : IResponseMessage
         }
         else
         {
-            var topicsList = new List<ListOffsetsTopicResponse>(topicsCount);
+            var topicsList = new List<ListOffsetsTopicResponse>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(ListOffsetsResponse.ListOffsetsTopicResponse.Read(ref reader, version));
@@ -151,7 +151,7 @@ public sealed partial class ListOffsetsResponse : IResponseMessage
             }
             else
             {
-                var partitionsList = new List<ListOffsetsPartitionResponse>(partitionsCount);
+                var partitionsList = new List<ListOffsetsPartitionResponse>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(ListOffsetsResponse.ListOffsetsPartitionResponse.Read(ref reader, version));
