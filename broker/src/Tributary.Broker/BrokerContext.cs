@@ -37,6 +37,9 @@ public sealed class BrokerContext
     /// <summary>The group coordinator (consumer groups and committed offsets).</summary>
     public Groups.GroupCoordinator Groups { get; init; } = null!;
 
+    /// <summary>KIP-599 controller mutation quota (partitions created, added or deleted per second), broker-wide.</summary>
+    public Quotas.ControllerMutationQuota MutationQuota { get; init; } = new(-1, TimeProvider.System);
+
     /// <summary>
     /// Looks a topic up, creating it with the broker's defaults when auto-creation is allowed by both the broker
     /// (auto.create.topics.enable) and the request.

@@ -49,12 +49,16 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
         _lifetime = lifetime;
         Config = config;
         Metrics = metrics;
+        RequestMemory = new Network.RequestMemoryBudget(config.GetLong("queued.max.request.bytes") is var queued and > 0 ? queued : long.MaxValue);
         LoggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("Tributary.Broker");
     }
 
     public BrokerConfig Config { get; }
     public BrokerMetrics Metrics { get; }
+
+    /// <summary>Request frame bytes held broker-wide (queued.max.request.bytes; -1 = unbounded).</summary>
+    public Network.RequestMemoryBudget RequestMemory { get; }
     public ILoggerFactory LoggerFactory { get; }
     public bool IsReady => _isReady;
     public string NotReadyReason => _isReady ? "" : _notReadyReason;
@@ -167,6 +171,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
                 Groups = groups,
                 ProducerIds = producerIds,
                 QuorumState = DescribeQuorum,
+                MutationQuota = new Quotas.ControllerMutationQuota(Config.GetDouble("tributary.controller.mutation.rate"), TimeProvider.System),
             };
             Dispatcher = new RequestDispatcher(context);
             Metrics.AttachSource(this);
@@ -334,7 +339,29 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
         LeaderImbalancePerBrokerPercentage = Config.LeaderImbalancePerBrokerPercentage,
         ValidateTopicConfig = TopicConfigCatalog.Validate,
         MinInsyncReplicasFor = overrides => TopicConfigCatalog.Resolve(Config, overrides).MinInsyncReplicas,
+        MaxPartitionsPerBroker = MaxPartitionsPerBroker(out var reason),
+        MaxPartitionsPerBrokerReason = reason,
     };
+
+    /// <summary>
+    /// max.broker.partitions, lowered on a node that is also a broker to what its open-file limit holds: every partition
+    /// keeps its active segment open, plus <see cref="FileLimitCheck.Headroom"/> descriptors for everything else. A create
+    /// beyond it is refused with a clear error instead of failing later with errno 24 (EMFILE).
+    /// </summary>
+    private int MaxPartitionsPerBroker(out string reason)
+    {
+        var configured = Config.GetInt("max.broker.partitions");
+        reason = $"max.broker.partitions={configured}";
+        if (Config.ProcessRoles.HasFlag(ProcessRoles.Broker) && FileLimitCheck.ReadSoftLimit() is { } limit
+            && limit - FileLimitCheck.Headroom < configured)
+        {
+            var byFiles = (int)Math.Max(0, limit - FileLimitCheck.Headroom);
+            reason = $"the open-file limit {limit} of this node leaves room for {byFiles} partitions beside {FileLimitCheck.Headroom} other descriptors; raise `ulimit -n`";
+            return byFiles;
+        }
+
+        return configured;
+    }
 
     private QuorumDescription DescribeQuorum() => _metadataLog is QuorumMetadataLog log ? log.Describe() : QuorumDescription.Unknown;
 

@@ -19,12 +19,12 @@ public sealed class QuorumControllerTopicsTests
         await cluster.AddBrokersAsync(1, 2, 3);
         var before = cluster.Log.Batches.Count;
 
-        var reply = await cluster.SendAsync(Create("wide", 12_000, 1));
+        var reply = await cluster.SendAsync(Create("wide", 10_000, 1));
 
         Assert.Equal(ErrorCode.None, reply.Error);
         Assert.True(cluster.Log.Batches.Count - before > 1);
-        Assert.Equal(12_000, cluster.Image.Topics["wide"].Partitions.Length);
-        Assert.True(cluster.Image.Topics["wide"].Partitions.Select(p => p.Partition).SequenceEqual(Enumerable.Range(0, 12_000)));
+        Assert.Equal(10_000, cluster.Image.Topics["wide"].Partitions.Length);
+        Assert.True(cluster.Image.Topics["wide"].Partitions.Select(p => p.Partition).SequenceEqual(Enumerable.Range(0, 10_000)));
     }
 
     [Fact]

@@ -136,6 +136,11 @@ public sealed class BrokerConfig
         {
             throw Invalid("group.min.session.timeout.ms", $"a value <= group.max.session.timeout.ms ({GroupMaxSessionTimeoutMs})");
         }
+
+        if (GetLong("queued.max.request.bytes") is var queued and not -1 && queued < SocketRequestMaxBytes)
+        {
+            throw Invalid("queued.max.request.bytes", $"-1 or a value >= socket.request.max.bytes ({SocketRequestMaxBytes}), so every accepted frame fits");
+        }
     }
 
     /// <summary>All defaults: one broker+controller on PLAINTEXT://:9092, HTTP on 0.0.0.0:9094.</summary>

@@ -84,6 +84,16 @@ public static class BrokerConfigDefinitions
         yield return new("auto.create.topics.enable", Bool, "true", "Create topics on first metadata request or produce.");
         yield return new("delete.topic.enable", Bool, "true", "Allow DeleteTopics.");
         yield return new("socket.request.max.bytes", Int, "104857600", "Largest request frame accepted on a connection.", minimum: 1);
+        // Request memory and admin-operation bounds (issue 16). Kafka's queued.max.request.bytes defaults to -1 (unbounded);
+        // ours to 200 MiB, twice the largest frame. max.broker.partitions is KIP-578's name (not in Kafka releases).
+        yield return new("queued.max.request.bytes", Long, "209715200",
+            "Bytes of request frames held in memory at once, broker-wide; reading waits when they are spent (-1 = unbounded). At least socket.request.max.bytes.",
+            minimum: -1, extraValidation: v => ConfigValues.ParseLong(v) is -1 or > 0 ? null : "-1 or a positive number of bytes");
+        yield return new("max.broker.partitions", Int, "20000",
+            "Most partition replicas one broker may hold; creating more is refused (a combined node also stays below its open-file limit).", minimum: 1);
+        yield return new("tributary.controller.mutation.rate", Double, "1000",
+            "Partitions per second this broker lets clients create, add or delete (KIP-599's controller_mutation_rate as one broker-wide quota; bursts of 10 s; -1 = unlimited).",
+            extraValidation: v => ConfigValues.ParseDouble(v) is -1 or > 0 ? null : "-1 or a positive rate");
         yield return new("message.max.bytes", Int, "1048588", "Largest record batch accepted (topic: max.message.bytes).", minimum: 0);
         yield return new("compression.type", Text, "producer", "Final compression of appended batches (topic: compression.type).", allowedValues: CompressionTypes);
         yield return new("compression.gzip.level", Int, "-1", "gzip level when compression.type=gzip (KIP-390).",

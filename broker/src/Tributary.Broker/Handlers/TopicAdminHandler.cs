@@ -13,6 +13,10 @@ public sealed class TopicAdminHandler(BrokerContext broker)
     {
         var response = new CreateTopicsResponse();
         var duplicates = request.Topics.GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        // Kafka's validateTotalNumberOfPartitions: the whole request is refused before anything is placed.
+        var tooMany = QuorumController.RefuseIfTooManyRecords(request.Topics.Sum(t => (long)(t.Assignments.Count > 0 ? t.Assignments.Count
+            : t.NumPartitions == -1 ? broker.Config.NumPartitions : Math.Max(t.NumPartitions, 0))), "this CreateTopics request asks for");
+        var strict = context.ApiVersion >= 6; // KIP-599: older versions are throttled, never refused
         foreach (var topic in request.Topics)
         {
             var result = new CreateTopicsResponse.CreatableTopicResult { Name = topic.Name, NumPartitions = -1, ReplicationFactor = -1, Configs = null };
@@ -20,6 +24,12 @@ public sealed class TopicAdminHandler(BrokerContext broker)
             if (duplicates.Contains(topic.Name))
             {
                 Fail(result, ErrorCode.InvalidRequest, $"Create topics request from client `{context.ClientId}` contains multiple entries for the following topics: {topic.Name}");
+                continue;
+            }
+
+            if (tooMany is not null)
+            {
+                Fail(result, tooMany.Error, tooMany.Message);
                 continue;
             }
 
@@ -43,6 +53,11 @@ public sealed class TopicAdminHandler(BrokerContext broker)
 
             var partitions = topic.NumPartitions == -1 ? broker.Config.NumPartitions : topic.NumPartitions;
             var replication = topic.ReplicationFactor == -1 ? (short)broker.Config.DefaultReplicationFactor : topic.ReplicationFactor;
+            if (!request.ValidateOnly && Throttled(strict, assignments?.Count ?? partitions, response) is { } throttled)
+            {
+                Fail(result, ErrorCode.ThrottlingQuotaExceeded, throttled);
+                continue;
+            }
             var (outcome, created) = await broker.Controller.CreateTopicAsync(new NewTopic(topic.Name, partitions, replication, assignments, configs),
                 request.ValidateOnly, cancellation).ConfigureAwait(false);
             if (!outcome.IsOk)
@@ -77,6 +92,7 @@ public sealed class TopicAdminHandler(BrokerContext broker)
     public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, DeleteTopicsRequest request, CancellationToken cancellation)
     {
         var response = new DeleteTopicsResponse();
+        var strict = context.ApiVersion >= 5;
         var requested = context.ApiVersion >= 6
             ? request.Topics.Select(t => (t.Name, t.TopicId)).ToList()
             : request.TopicNames.Select(n => ((string?)n, Uuid.Zero)).ToList();
@@ -103,6 +119,13 @@ public sealed class TopicAdminHandler(BrokerContext broker)
 
             result.Name = topic!.Name;
             result.TopicId = topic.Id;
+            if (Throttled(strict, topic.Partitions.Length, response) is { } throttled)
+            {
+                result.ErrorCode = (short)ErrorCode.ThrottlingQuotaExceeded;
+                result.ErrorMessage = throttled;
+                continue;
+            }
+
             var outcome = await broker.Controller.DeleteTopicAsync(topic.Name, cancellation).ConfigureAwait(false);
             result.ErrorCode = (short)outcome.Error;
             result.ErrorMessage = outcome.Message;
@@ -115,6 +138,11 @@ public sealed class TopicAdminHandler(BrokerContext broker)
     {
         var response = new CreatePartitionsResponse();
         var duplicates = request.Topics.GroupBy(t => t.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        var image = broker.Image;
+        long Added(CreatePartitionsRequest.CreatePartitionsTopic t) =>
+            image.Topics.TryGetValue(t.Name, out var existing) ? Math.Max(0L, (long)t.Count - existing.Partitions.Length) : 0;
+        var tooMany = QuorumController.RefuseIfTooManyRecords(request.Topics.Sum(Added), "this CreatePartitions request adds");
+        var strict = context.ApiVersion >= 3;
         foreach (var topic in request.Topics)
         {
             var result = new CreatePartitionsResponse.CreatePartitionsTopicResult { Name = topic.Name };
@@ -123,6 +151,20 @@ public sealed class TopicAdminHandler(BrokerContext broker)
             {
                 result.ErrorCode = (short)ErrorCode.InvalidRequest;
                 result.ErrorMessage = "Duplicate topic in request.";
+                continue;
+            }
+
+            if (tooMany is not null)
+            {
+                result.ErrorCode = (short)tooMany.Error;
+                result.ErrorMessage = tooMany.Message;
+                continue;
+            }
+
+            if (!request.ValidateOnly && Throttled(strict, (int)Math.Min(Added(topic), int.MaxValue), response) is { } throttled)
+            {
+                result.ErrorCode = (short)ErrorCode.ThrottlingQuotaExceeded;
+                result.ErrorMessage = throttled;
                 continue;
             }
 
@@ -177,6 +219,33 @@ public sealed class TopicAdminHandler(BrokerContext broker)
         }
 
         return response;
+    }
+
+    /// <summary>
+    /// Charges <paramref name="partitions"/> to the controller mutation quota (KIP-599). Strict versions: a message for
+    /// THROTTLING_QUOTA_EXCEEDED when the quota is in debt (nothing charged), else null. Older versions are always let
+    /// through. Either way the response's throttle_time_ms says how long the client should wait.
+    /// </summary>
+    private string? Throttled(bool strict, int partitions, IResponseMessage response)
+    {
+        var quota = broker.MutationQuota;
+        var throttleMs = strict ? quota.TryAcquire(partitions) : quota.Record(partitions);
+        var refused = strict && throttleMs > 0;
+        if (!refused)
+        {
+            throttleMs = quota.CurrentThrottleMs();
+        }
+
+        switch (response)
+        {
+            case CreateTopicsResponse r: r.ThrottleTimeMs = Math.Max(r.ThrottleTimeMs, throttleMs); break;
+            case DeleteTopicsResponse r: r.ThrottleTimeMs = Math.Max(r.ThrottleTimeMs, throttleMs); break;
+            case CreatePartitionsResponse r: r.ThrottleTimeMs = Math.Max(r.ThrottleTimeMs, throttleMs); break;
+        }
+
+        return refused
+            ? $"The controller mutation quota (tributary.controller.mutation.rate) is exceeded; retry after {throttleMs} ms."
+            : null;
     }
 
     private static void Fail(CreateTopicsResponse.CreatableTopicResult result, ErrorCode error, string? message)

@@ -245,6 +245,13 @@ public sealed partial class QuorumController
                 _sessionDeadlines[broker.NodeId] = deadline = now + _options.BrokerSessionTimeout;
             }
 
+            if (!broker.Fenced && deadline <= now && _heartbeatArrivals.TryGetValue(broker.NodeId, out var arrival)
+                && arrival.Epoch == broker.Epoch && arrival.At + _options.BrokerSessionTimeout > now)
+            {
+                // A heartbeat arrived in time but still waits in the queue behind earlier work.
+                _sessionDeadlines[broker.NodeId] = deadline = arrival.At + _options.BrokerSessionTimeout;
+            }
+
             if (!broker.Fenced && deadline <= now)
             {
                 expired.Add(broker);

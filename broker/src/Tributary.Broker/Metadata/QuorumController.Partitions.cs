@@ -186,6 +186,11 @@ public sealed partial class QuorumController
 
     private async Task<ControllerReply> AlterReassignmentsAsync(AlterReassignmentsCommand command)
     {
+        if (RefuseIfTooManyRecords(command.Targets.Count, "reassigning partitions:") is { } tooMany)
+        {
+            return ErrorReply(command, tooMany.Error, tooMany.Message);
+        }
+
         var image = _current();
         var brokers = new BrokerView(image);
         var outcomes = new List<PartitionOutcome>();

@@ -37,12 +37,22 @@ public sealed partial class QuorumController
             return new ControllerReply(ErrorCode.InvalidConfig, configError);
         }
 
+        if (RefuseIfTooManyRecords(topic.Assignments is { Count: > 0 } a ? a.Count : topic.Partitions, $"topic '{topic.Name}' asks for") is { } tooMany)
+        {
+            return tooMany;
+        }
+
         var placement = topic.Assignments is { Count: > 0 }
             ? ValidateAssignments(image, topic.Assignments, 0)
             : PlaceReplicas(image, 0, topic.Partitions, topic.ReplicationFactor);
         if (placement.Error is { } placementError)
         {
             return placementError;
+        }
+
+        if (RefuseIfOverBrokerCapacity(image, placement.Replicas!) is { } overCapacity)
+        {
+            return overCapacity;
         }
 
         if (command.ValidateOnly)
@@ -111,6 +121,11 @@ public sealed partial class QuorumController
         }
 
         var added = command.NewTotal - existing;
+        if (RefuseIfTooManyRecords(added, $"adding to topic '{command.Name}'") is { } tooMany)
+        {
+            return tooMany;
+        }
+
         Placement placement;
         if (command.Assignments is { Count: > 0 } assignments)
         {
@@ -137,6 +152,11 @@ public sealed partial class QuorumController
         if (placement.Error is { } placementError)
         {
             return placementError;
+        }
+
+        if (RefuseIfOverBrokerCapacity(image, placement.Replicas!) is { } overCapacity)
+        {
+            return overCapacity;
         }
 
         if (command.ValidateOnly)

@@ -39,6 +39,7 @@ public sealed partial class QuorumController : IAsyncDisposable
     private long _activationOffset = -1;
     private DateTimeOffset _nextRebalance;
     private readonly Dictionary<int, DateTimeOffset> _sessionDeadlines = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, (long Epoch, DateTimeOffset At)> _heartbeatArrivals = new();
     private readonly Dictionary<int, long> _registrationOffsets = [];
     private readonly Dictionary<int, long> _shutdownOffsets = [];
 
@@ -94,6 +95,12 @@ public sealed partial class QuorumController : IAsyncDisposable
         if (_loop is null || _stopping.IsCancellationRequested || !_log.IsVoter)
         {
             return ErrorReply(command, ErrorCode.NotController, "This node is not the active controller.");
+        }
+
+        if (command is BrokerHeartbeatCommand heartbeat)
+        {
+            // Noted on arrival, not when the queue gets to it: a broker is never fenced for time this controller spent busy.
+            _heartbeatArrivals[heartbeat.BrokerId] = (heartbeat.BrokerEpoch, _time.GetUtcNow());
         }
 
         var item = new WorkItem(command, cancellationToken);

@@ -43,4 +43,11 @@ public sealed record QuorumControllerOptions
 
     /// <summary>Seed for placement's random start broker (Kafka randomizes it per topic); null: unseeded.</summary>
     public int? PlacementSeed { get; init; }
+
+    /// <summary>Most partition replicas one broker may hold; more are refused with POLICY_VIOLATION (max.broker.partitions,
+    /// and on a node that is also a broker its open-file limit).</summary>
+    public int MaxPartitionsPerBroker { get; init; } = int.MaxValue;
+
+    /// <summary>Where <see cref="MaxPartitionsPerBroker"/> comes from, for the refusal message.</summary>
+    public string MaxPartitionsPerBrokerReason { get; init; } = "max.broker.partitions";
 }

@@ -52,19 +52,21 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
         }
 
         using var closing = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        // Frame bytes this connection holds (pipelined Produce requests included): at most one largest frame's worth.
+        var connectionBudget = new RequestMemoryBudget(maxFrame);
         var pending = Channel.CreateBounded<PendingResponse>(new BoundedChannelOptions(MaxPipelinedRequests)
         {
             SingleReader = true,
             SingleWriter = true,
         });
-        var writer = Task.Run(() => WriteResponsesAsync(pending.Reader, output, session, closing,
+        var writer = Task.Run(() => WriteResponsesAsync(pending.Reader, output, session, closing, connectionBudget,
             () => connection.Abort(new ConnectionAbortedException("response could not be written"))), CancellationToken.None);
         try
         {
             var reading = closing.Token;
             while (!reading.IsCancellationRequested)
             {
-                var frame = await ReadFrameAsync(input, maxFrame, session, reading).ConfigureAwait(false);
+                var frame = await ReadFrameAsync(input, maxFrame, session, connectionBudget, reading).ConfigureAwait(false);
                 if (frame is null)
                 {
                     return;
@@ -73,7 +75,7 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
                 var item = Dispatch(frame.Value, session, reading);
                 if (item is null)
                 {
-                    ArrayPool<byte>.Shared.Return(frame.Value.Array);
+                    ReturnFrame(frame.Value, connectionBudget);
                     return;
                 }
 
@@ -112,7 +114,7 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
     /// connection, as Kafka does; the client reconnects and retries.
     /// </summary>
     private async Task WriteResponsesAsync(ChannelReader<PendingResponse> pending, PipeWriter output, ClientSession session,
-        CancellationTokenSource closing, Action abort)
+        CancellationTokenSource closing, RequestMemoryBudget connectionBudget, Action abort)
     {
         var failed = false;
         await foreach (var item in pending.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
@@ -175,7 +177,7 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(item.Frame.Array);
+                ReturnFrame(item.Frame, connectionBudget);
                 if (failed)
                 {
                     await closing.CancelAsync().ConfigureAwait(false);
@@ -184,13 +186,26 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
         }
     }
 
+    /// <summary>Gives a frame's array back to the pool and its bytes back to both budgets.</summary>
+    private void ReturnFrame(RentedFrame frame, RequestMemoryBudget connectionBudget)
+    {
+        ArrayPool<byte>.Shared.Return(frame.Array);
+        _server.RequestMemory.Release(frame.Length);
+        connectionBudget.Release(frame.Length);
+    }
+
     /// <summary>
     /// Reads the next frame into a pooled array of exactly the declared size, copying as bytes arrive so the
-    /// transport never has to buffer a whole large request. Returns null when the connection should close.
+    /// transport never has to buffer a whole large request. Before the body is read its bytes are reserved from this
+    /// connection's budget and from the broker's (queued.max.request.bytes); while either is spent nothing more is read
+    /// from the socket, so TCP holds the sender back. Returns null when the connection should close.
     /// </summary>
-    private async ValueTask<RentedFrame?> ReadFrameAsync(PipeReader input, int maxFrame, ClientSession session, CancellationToken aborted)
+    private async ValueTask<RentedFrame?> ReadFrameAsync(PipeReader input, int maxFrame, ClientSession session,
+        RequestMemoryBudget connectionBudget, CancellationToken aborted)
     {
         byte[]? array = null;
+        var reservedConnection = false;
+        var reservedBroker = false;
         var size = 0;
         var filled = 0;
         try
@@ -225,6 +240,15 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
                             continue;
                     }
 
+                    await connectionBudget.ReserveAsync(size, aborted).ConfigureAwait(false);
+                    reservedConnection = true;
+                    if (!_server.RequestMemory.TryReserve(size))
+                    {
+                        LogRequestMemoryFull(_logger, session.ConnectionId, session.Remote, size, _server.RequestMemory.Capacity);
+                        await _server.RequestMemory.ReserveAsync(size, aborted).ConfigureAwait(false);
+                    }
+
+                    reservedBroker = true;
                     array = ArrayPool<byte>.Shared.Rent(size);
                 }
 
@@ -237,6 +261,7 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
                     input.AdvanceTo(consumed);
                     var frame = new RentedFrame(array, size);
                     array = null;
+                    reservedConnection = reservedBroker = false;
                     return frame;
                 }
 
@@ -253,6 +278,16 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
             if (array is not null)
             {
                 ArrayPool<byte>.Shared.Return(array);
+            }
+
+            if (reservedBroker)
+            {
+                _server.RequestMemory.Release(size);
+            }
+
+            if (reservedConnection)
+            {
+                connectionBudget.Release(size);
             }
         }
     }
@@ -360,6 +395,9 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
 
     [LoggerMessage(EventId = 208, EventName = "ResponseWriteFailed", Level = LogLevel.Error, Message = "Closing connection {ConnectionId} from {Remote}: writing the {Api} v{ApiVersion} response failed")]
     private static partial void LogWriteFailed(ILogger logger, string connectionId, string remote, string api, short apiVersion, Exception exception);
+
+    [LoggerMessage(EventId = 209, EventName = "RequestMemoryFull", Level = LogLevel.Debug, Message = "Connection {ConnectionId} from {Remote} waits to read a frame of {Size} bytes: queued.max.request.bytes={Max} are in use")]
+    private static partial void LogRequestMemoryFull(ILogger logger, string connectionId, string remote, int size, long max);
 
     [LoggerMessage(EventId = 206, EventName = "ConnectionError", Level = LogLevel.Information, Message = "Connection {ConnectionId} from {Remote} failed: {Reason}")]
     private static partial void LogConnectionError(ILogger logger, string connectionId, string remote, string reason);

@@ -36,7 +36,7 @@ public sealed partial class AlterConfigsRequest : IRequestMessage
         }
         else
         {
-            var resourcesList = new List<AlterConfigsResource>(resourcesCount);
+            var resourcesList = new List<AlterConfigsResource>(KafkaReader.PresizedCapacity(resourcesCount));
             for (int i = 0; i < resourcesCount; i++)
             {
                 resourcesList.Add(AlterConfigsRequest.AlterConfigsResource.Read(ref reader, version));
@@ -132,7 +132,7 @@ public sealed partial class AlterConfigsRequest : IRequestMessage
             }
             else
             {
-                var configsList = new List<AlterableConfig>(configsCount);
+                var configsList = new List<AlterableConfig>(KafkaReader.PresizedCapacity(configsCount));
                 for (int i = 0; i < configsCount; i++)
                 {
                     configsList.Add(AlterConfigsRequest.AlterableConfig.Read(ref reader, version));

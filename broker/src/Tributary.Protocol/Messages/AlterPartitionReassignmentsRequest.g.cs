@@ -37,7 +37,7 @@ public sealed partial class AlterPartitionReassignmentsRequest : IRequestMessage
         }
         else
         {
-            var topicsList = new List<ReassignableTopic>(topicsCount);
+            var topicsList = new List<ReassignableTopic>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(AlterPartitionReassignmentsRequest.ReassignableTopic.Read(ref reader, version));
@@ -98,7 +98,7 @@ public sealed partial class AlterPartitionReassignmentsRequest : IRequestMessage
             }
             else
             {
-                var replicasList = new List<int>(replicasCount);
+                var replicasList = new List<int>(KafkaReader.PresizedCapacity(replicasCount));
                 for (int i = 0; i < replicasCount; i++)
                 {
                     replicasList.Add(reader.ReadInt32());
@@ -155,7 +155,7 @@ public sealed partial class AlterPartitionReassignmentsRequest : IRequestMessage
             }
             else
             {
-                var partitionsList = new List<ReassignablePartition>(partitionsCount);
+                var partitionsList = new List<ReassignablePartition>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(AlterPartitionReassignmentsRequest.ReassignablePartition.Read(ref reader, version));

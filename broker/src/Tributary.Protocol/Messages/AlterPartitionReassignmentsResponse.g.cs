@@ -41,7 +41,7 @@ public sealed partial class AlterPartitionReassignmentsResponse : IResponseMessa
         }
         else
         {
-            var responsesList = new List<ReassignableTopicResponse>(responsesCount);
+            var responsesList = new List<ReassignableTopicResponse>(KafkaReader.PresizedCapacity(responsesCount));
             for (int i = 0; i < responsesCount; i++)
             {
                 responsesList.Add(AlterPartitionReassignmentsResponse.ReassignableTopicResponse.Read(ref reader, version));
@@ -139,7 +139,7 @@ public sealed partial class AlterPartitionReassignmentsResponse : IResponseMessa
             }
             else
             {
-                var partitionsList = new List<ReassignablePartitionResponse>(partitionsCount);
+                var partitionsList = new List<ReassignablePartitionResponse>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(AlterPartitionReassignmentsResponse.ReassignablePartitionResponse.Read(ref reader, version));

@@ -42,7 +42,7 @@ public sealed partial class ApiVersionsResponse : IResponseMessage
         }
         else
         {
-            var apiKeysList = new List<ApiVersion>(apiKeysCount);
+            var apiKeysList = new List<ApiVersion>(KafkaReader.PresizedCapacity(apiKeysCount));
             for (int i = 0; i < apiKeysCount; i++)
             {
                 apiKeysList.Add(ApiVersionsResponse.ApiVersion.Read(ref reader, version));
@@ -71,7 +71,7 @@ public sealed partial class ApiVersionsResponse : IResponseMessage
                         }
                         else
                         {
-                            var supportedFeaturesList = new List<SupportedFeatureKey>(supportedFeaturesCount);
+                            var supportedFeaturesList = new List<SupportedFeatureKey>(KafkaReader.PresizedCapacity(supportedFeaturesCount));
                             for (int i = 0; i < supportedFeaturesCount; i++)
                             {
                                 supportedFeaturesList.Add(ApiVersionsResponse.SupportedFeatureKey.Read(ref tagReader, version));
@@ -96,7 +96,7 @@ public sealed partial class ApiVersionsResponse : IResponseMessage
                         }
                         else
                         {
-                            var finalizedFeaturesList = new List<FinalizedFeatureKey>(finalizedFeaturesCount);
+                            var finalizedFeaturesList = new List<FinalizedFeatureKey>(KafkaReader.PresizedCapacity(finalizedFeaturesCount));
                             for (int i = 0; i < finalizedFeaturesCount; i++)
                             {
                                 finalizedFeaturesList.Add(ApiVersionsResponse.FinalizedFeatureKey.Read(ref tagReader, version));

@@ -37,7 +37,7 @@ public sealed partial class CreatePartitionsRequest : IRequestMessage
         }
         else
         {
-            var topicsList = new List<CreatePartitionsTopic>(topicsCount);
+            var topicsList = new List<CreatePartitionsTopic>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(CreatePartitionsRequest.CreatePartitionsTopic.Read(ref reader, version));
@@ -99,7 +99,7 @@ public sealed partial class CreatePartitionsRequest : IRequestMessage
             }
             else
             {
-                var brokerIdsList = new List<int>(brokerIdsCount);
+                var brokerIdsList = new List<int>(KafkaReader.PresizedCapacity(brokerIdsCount));
                 for (int i = 0; i < brokerIdsCount; i++)
                 {
                     brokerIdsList.Add(reader.ReadInt32());
@@ -157,7 +157,7 @@ public sealed partial class CreatePartitionsRequest : IRequestMessage
             }
             else
             {
-                var assignmentsList = new List<CreatePartitionsAssignment>(assignmentsCount);
+                var assignmentsList = new List<CreatePartitionsAssignment>(KafkaReader.PresizedCapacity(assignmentsCount));
                 for (int i = 0; i < assignmentsCount; i++)
                 {
                     assignmentsList.Add(CreatePartitionsRequest.CreatePartitionsAssignment.Read(ref reader, version));

@@ -37,7 +37,7 @@ public sealed partial class CreatePartitionsResponse : IResponseMessage
         }
         else
         {
-            var resultsList = new List<CreatePartitionsTopicResult>(resultsCount);
+            var resultsList = new List<CreatePartitionsTopicResult>(KafkaReader.PresizedCapacity(resultsCount));
             for (int i = 0; i < resultsCount; i++)
             {
                 resultsList.Add(CreatePartitionsResponse.CreatePartitionsTopicResult.Read(ref reader, version));

@@ -37,7 +37,7 @@ public sealed partial class CreateTopicsRequest : IRequestMessage
         }
         else
         {
-            var topicsList = new List<CreatableTopic>(topicsCount);
+            var topicsList = new List<CreatableTopic>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(CreateTopicsRequest.CreatableTopic.Read(ref reader, version));
@@ -107,7 +107,7 @@ public sealed partial class CreateTopicsRequest : IRequestMessage
             }
             else
             {
-                var brokerIdsList = new List<int>(brokerIdsCount);
+                var brokerIdsList = new List<int>(KafkaReader.PresizedCapacity(brokerIdsCount));
                 for (int i = 0; i < brokerIdsCount; i++)
                 {
                     brokerIdsList.Add(reader.ReadInt32());
@@ -201,7 +201,7 @@ public sealed partial class CreateTopicsRequest : IRequestMessage
             }
             else
             {
-                var assignmentsList = new List<CreatableReplicaAssignment>(assignmentsCount);
+                var assignmentsList = new List<CreatableReplicaAssignment>(KafkaReader.PresizedCapacity(assignmentsCount));
                 for (int i = 0; i < assignmentsCount; i++)
                 {
                     assignmentsList.Add(CreateTopicsRequest.CreatableReplicaAssignment.Read(ref reader, version));
@@ -215,7 +215,7 @@ public sealed partial class CreateTopicsRequest : IRequestMessage
             }
             else
             {
-                var configsList = new List<CreatableTopicConfig>(configsCount);
+                var configsList = new List<CreatableTopicConfig>(KafkaReader.PresizedCapacity(configsCount));
                 for (int i = 0; i < configsCount; i++)
                 {
                     configsList.Add(CreateTopicsRequest.CreatableTopicConfig.Read(ref reader, version));

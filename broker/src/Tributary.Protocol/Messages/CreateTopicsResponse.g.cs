@@ -40,7 +40,7 @@ public sealed partial class CreateTopicsResponse : IResponseMessage
         }
         else
         {
-            var topicsList = new List<CreatableTopicResult>(topicsCount);
+            var topicsList = new List<CreatableTopicResult>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(CreateTopicsResponse.CreatableTopicResult.Read(ref reader, version));
@@ -164,7 +164,7 @@ public sealed partial class CreateTopicsResponse : IResponseMessage
                 }
                 else
                 {
-                    var configsList = new List<CreatableTopicConfigs>(configsCount);
+                    var configsList = new List<CreatableTopicConfigs>(KafkaReader.PresizedCapacity(configsCount));
                     for (int i = 0; i < configsCount; i++)
                     {
                         configsList.Add(CreateTopicsResponse.CreatableTopicConfigs.Read(ref reader, version));

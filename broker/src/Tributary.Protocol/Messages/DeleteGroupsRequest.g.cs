@@ -35,7 +35,7 @@ public sealed partial class DeleteGroupsRequest : IRequestMessage
         }
         else
         {
-            var groupsNamesList = new List<string>(groupsNamesCount);
+            var groupsNamesList = new List<string>(KafkaReader.PresizedCapacity(groupsNamesCount));
             for (int i = 0; i < groupsNamesCount; i++)
             {
                 groupsNamesList.Add(reader.ReadString(flexible));

@@ -37,7 +37,7 @@ public sealed partial class DeleteGroupsResponse : IResponseMessage
         }
         else
         {
-            var resultsList = new List<DeletableGroupResult>(resultsCount);
+            var resultsList = new List<DeletableGroupResult>(KafkaReader.PresizedCapacity(resultsCount));
             for (int i = 0; i < resultsCount; i++)
             {
                 resultsList.Add(DeleteGroupsResponse.DeletableGroupResult.Read(ref reader, version));

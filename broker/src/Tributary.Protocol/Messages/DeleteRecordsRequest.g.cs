@@ -36,7 +36,7 @@ public sealed partial class DeleteRecordsRequest : IRequestMessage
         }
         else
         {
-            var topicsList = new List<DeleteRecordsTopic>(topicsCount);
+            var topicsList = new List<DeleteRecordsTopic>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(DeleteRecordsRequest.DeleteRecordsTopic.Read(ref reader, version));
@@ -130,7 +130,7 @@ public sealed partial class DeleteRecordsRequest : IRequestMessage
             }
             else
             {
-                var partitionsList = new List<DeleteRecordsPartition>(partitionsCount);
+                var partitionsList = new List<DeleteRecordsPartition>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(DeleteRecordsRequest.DeleteRecordsPartition.Read(ref reader, version));

@@ -37,7 +37,7 @@ public sealed partial class DeleteRecordsResponse : IResponseMessage
         }
         else
         {
-            var topicsList = new List<DeleteRecordsTopicResult>(topicsCount);
+            var topicsList = new List<DeleteRecordsTopicResult>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(DeleteRecordsResponse.DeleteRecordsTopicResult.Read(ref reader, version));
@@ -133,7 +133,7 @@ public sealed partial class DeleteRecordsResponse : IResponseMessage
             }
             else
             {
-                var partitionsList = new List<DeleteRecordsPartitionResult>(partitionsCount);
+                var partitionsList = new List<DeleteRecordsPartitionResult>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(DeleteRecordsResponse.DeleteRecordsPartitionResult.Read(ref reader, version));

@@ -39,7 +39,7 @@ public sealed partial class DeleteTopicsRequest : IRequestMessage
             }
             else
             {
-                var topicsList = new List<DeleteTopicState>(topicsCount);
+                var topicsList = new List<DeleteTopicState>(KafkaReader.PresizedCapacity(topicsCount));
                 for (int i = 0; i < topicsCount; i++)
                 {
                     topicsList.Add(DeleteTopicsRequest.DeleteTopicState.Read(ref reader, version));
@@ -56,7 +56,7 @@ public sealed partial class DeleteTopicsRequest : IRequestMessage
             }
             else
             {
-                var topicNamesList = new List<string>(topicNamesCount);
+                var topicNamesList = new List<string>(KafkaReader.PresizedCapacity(topicNamesCount));
                 for (int i = 0; i < topicNamesCount; i++)
                 {
                     topicNamesList.Add(reader.ReadString(flexible));

@@ -40,7 +40,7 @@ public sealed partial class DeleteTopicsResponse : IResponseMessage
         }
         else
         {
-            var responsesList = new List<DeletableTopicResult>(responsesCount);
+            var responsesList = new List<DeletableTopicResult>(KafkaReader.PresizedCapacity(responsesCount));
             for (int i = 0; i < responsesCount; i++)
             {
                 responsesList.Add(DeleteTopicsResponse.DeletableTopicResult.Read(ref reader, version));

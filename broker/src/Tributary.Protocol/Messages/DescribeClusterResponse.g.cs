@@ -51,7 +51,7 @@ public sealed partial class DescribeClusterResponse : IResponseMessage
         }
         else
         {
-            var brokersList = new List<DescribeClusterBroker>(brokersCount);
+            var brokersList = new List<DescribeClusterBroker>(KafkaReader.PresizedCapacity(brokersCount));
             for (int i = 0; i < brokersCount; i++)
             {
                 brokersList.Add(DescribeClusterResponse.DescribeClusterBroker.Read(ref reader, version));

@@ -37,7 +37,7 @@ public sealed partial class DescribeConfigsRequest : IRequestMessage
         }
         else
         {
-            var resourcesList = new List<DescribeConfigsResource>(resourcesCount);
+            var resourcesList = new List<DescribeConfigsResource>(KafkaReader.PresizedCapacity(resourcesCount));
             for (int i = 0; i < resourcesCount; i++)
             {
                 resourcesList.Add(DescribeConfigsRequest.DescribeConfigsResource.Read(ref reader, version));
@@ -115,7 +115,7 @@ public sealed partial class DescribeConfigsRequest : IRequestMessage
             }
             else
             {
-                var configurationKeysList = new List<string>(configurationKeysCount);
+                var configurationKeysList = new List<string>(KafkaReader.PresizedCapacity(configurationKeysCount));
                 for (int i = 0; i < configurationKeysCount; i++)
                 {
                     configurationKeysList.Add(reader.ReadString(flexible));

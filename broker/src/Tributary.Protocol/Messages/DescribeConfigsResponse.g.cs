@@ -37,7 +37,7 @@ public sealed partial class DescribeConfigsResponse : IResponseMessage
         }
         else
         {
-            var resultsList = new List<DescribeConfigsResult>(resultsCount);
+            var resultsList = new List<DescribeConfigsResult>(KafkaReader.PresizedCapacity(resultsCount));
             for (int i = 0; i < resultsCount; i++)
             {
                 resultsList.Add(DescribeConfigsResponse.DescribeConfigsResult.Read(ref reader, version));
@@ -153,7 +153,7 @@ public sealed partial class DescribeConfigsResponse : IResponseMessage
                 }
                 else
                 {
-                    var synonymsList = new List<DescribeConfigsSynonym>(synonymsCount);
+                    var synonymsList = new List<DescribeConfigsSynonym>(KafkaReader.PresizedCapacity(synonymsCount));
                     for (int i = 0; i < synonymsCount; i++)
                     {
                         synonymsList.Add(DescribeConfigsResponse.DescribeConfigsSynonym.Read(ref reader, version));
@@ -241,7 +241,7 @@ public sealed partial class DescribeConfigsResponse : IResponseMessage
             }
             else
             {
-                var configsList = new List<DescribeConfigsResourceResult>(configsCount);
+                var configsList = new List<DescribeConfigsResourceResult>(KafkaReader.PresizedCapacity(configsCount));
                 for (int i = 0; i < configsCount; i++)
                 {
                     configsList.Add(DescribeConfigsResponse.DescribeConfigsResourceResult.Read(ref reader, version));

@@ -36,7 +36,7 @@ public sealed partial class DescribeGroupsRequest : IRequestMessage
         }
         else
         {
-            var groupsList = new List<string>(groupsCount);
+            var groupsList = new List<string>(KafkaReader.PresizedCapacity(groupsCount));
             for (int i = 0; i < groupsCount; i++)
             {
                 groupsList.Add(reader.ReadString(flexible));

@@ -40,7 +40,7 @@ public sealed partial class DescribeGroupsResponse : IResponseMessage
         }
         else
         {
-            var groupsList = new List<DescribedGroup>(groupsCount);
+            var groupsList = new List<DescribedGroup>(KafkaReader.PresizedCapacity(groupsCount));
             for (int i = 0; i < groupsCount; i++)
             {
                 groupsList.Add(DescribeGroupsResponse.DescribedGroup.Read(ref reader, version));
@@ -163,7 +163,7 @@ public sealed partial class DescribeGroupsResponse : IResponseMessage
             }
             else
             {
-                var membersList = new List<DescribedGroupMember>(membersCount);
+                var membersList = new List<DescribedGroupMember>(KafkaReader.PresizedCapacity(membersCount));
                 for (int i = 0; i < membersCount; i++)
                 {
                     membersList.Add(DescribeGroupsResponse.DescribedGroupMember.Read(ref reader, version));

@@ -35,7 +35,7 @@ public sealed partial class DescribeLogDirsRequest : IRequestMessage
         }
         else
         {
-            var topicsList = new List<DescribableLogDirTopic>(topicsCount);
+            var topicsList = new List<DescribableLogDirTopic>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(DescribeLogDirsRequest.DescribableLogDirTopic.Read(ref reader, version));
@@ -95,7 +95,7 @@ public sealed partial class DescribeLogDirsRequest : IRequestMessage
             }
             else
             {
-                var partitionsList = new List<int>(partitionsCount);
+                var partitionsList = new List<int>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(reader.ReadInt32());

@@ -42,7 +42,7 @@ public sealed partial class DescribeLogDirsResponse : IResponseMessage
         }
         else
         {
-            var resultsList = new List<DescribeLogDirsResult>(resultsCount);
+            var resultsList = new List<DescribeLogDirsResult>(KafkaReader.PresizedCapacity(resultsCount));
             for (int i = 0; i < resultsCount; i++)
             {
                 resultsList.Add(DescribeLogDirsResponse.DescribeLogDirsResult.Read(ref reader, version));
@@ -145,7 +145,7 @@ public sealed partial class DescribeLogDirsResponse : IResponseMessage
             }
             else
             {
-                var partitionsList = new List<DescribeLogDirsPartition>(partitionsCount);
+                var partitionsList = new List<DescribeLogDirsPartition>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(DescribeLogDirsResponse.DescribeLogDirsPartition.Read(ref reader, version));
@@ -206,7 +206,7 @@ public sealed partial class DescribeLogDirsResponse : IResponseMessage
             }
             else
             {
-                var topicsList = new List<DescribeLogDirsTopic>(topicsCount);
+                var topicsList = new List<DescribeLogDirsTopic>(KafkaReader.PresizedCapacity(topicsCount));
                 for (int i = 0; i < topicsCount; i++)
                 {
                     topicsList.Add(DescribeLogDirsResponse.DescribeLogDirsTopic.Read(ref reader, version));

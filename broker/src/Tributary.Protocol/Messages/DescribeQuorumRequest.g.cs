@@ -35,7 +35,7 @@ public sealed partial class DescribeQuorumRequest : IRequestMessage
         }
         else
         {
-            var topicsList = new List<TopicData>(topicsCount);
+            var topicsList = new List<TopicData>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(DescribeQuorumRequest.TopicData.Read(ref reader, version));
@@ -124,7 +124,7 @@ public sealed partial class DescribeQuorumRequest : IRequestMessage
             }
             else
             {
-                var partitionsList = new List<PartitionData>(partitionsCount);
+                var partitionsList = new List<PartitionData>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(DescribeQuorumRequest.PartitionData.Read(ref reader, version));

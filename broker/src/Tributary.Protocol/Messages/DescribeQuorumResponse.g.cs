@@ -37,7 +37,7 @@ public sealed partial class DescribeQuorumResponse : IResponseMessage
         }
         else
         {
-            var topicsList = new List<TopicData>(topicsCount);
+            var topicsList = new List<TopicData>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(DescribeQuorumResponse.TopicData.Read(ref reader, version));
@@ -151,7 +151,7 @@ public sealed partial class DescribeQuorumResponse : IResponseMessage
             }
             else
             {
-                var currentVotersList = new List<ReplicaState>(currentVotersCount);
+                var currentVotersList = new List<ReplicaState>(KafkaReader.PresizedCapacity(currentVotersCount));
                 for (int i = 0; i < currentVotersCount; i++)
                 {
                     currentVotersList.Add(DescribeQuorumResponse.ReplicaState.Read(ref reader, version));
@@ -165,7 +165,7 @@ public sealed partial class DescribeQuorumResponse : IResponseMessage
             }
             else
             {
-                var observersList = new List<ReplicaState>(observersCount);
+                var observersList = new List<ReplicaState>(KafkaReader.PresizedCapacity(observersCount));
                 for (int i = 0; i < observersCount; i++)
                 {
                     observersList.Add(DescribeQuorumResponse.ReplicaState.Read(ref reader, version));
@@ -239,7 +239,7 @@ public sealed partial class DescribeQuorumResponse : IResponseMessage
             }
             else
             {
-                var partitionsList = new List<PartitionData>(partitionsCount);
+                var partitionsList = new List<PartitionData>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(DescribeQuorumResponse.PartitionData.Read(ref reader, version));

@@ -41,7 +41,7 @@ public sealed partial class ElectLeadersRequest : IRequestMessage
         }
         else
         {
-            var topicPartitionsList = new List<ElectionTopic>(topicPartitionsCount);
+            var topicPartitionsList = new List<ElectionTopic>(KafkaReader.PresizedCapacity(topicPartitionsCount));
             for (int i = 0; i < topicPartitionsCount; i++)
             {
                 topicPartitionsList.Add(ElectLeadersRequest.ElectionTopic.Read(ref reader, version));
@@ -107,7 +107,7 @@ public sealed partial class ElectLeadersRequest : IRequestMessage
             }
             else
             {
-                var partitionsList = new List<int>(partitionsCount);
+                var partitionsList = new List<int>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(reader.ReadInt32());

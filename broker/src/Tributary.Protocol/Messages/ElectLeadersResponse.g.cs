@@ -42,7 +42,7 @@ public sealed partial class ElectLeadersResponse : IResponseMessage
         }
         else
         {
-            var replicaElectionResultsList = new List<ReplicaElectionResult>(replicaElectionResultsCount);
+            var replicaElectionResultsList = new List<ReplicaElectionResult>(KafkaReader.PresizedCapacity(replicaElectionResultsCount));
             for (int i = 0; i < replicaElectionResultsCount; i++)
             {
                 replicaElectionResultsList.Add(ElectLeadersResponse.ReplicaElectionResult.Read(ref reader, version));
@@ -142,7 +142,7 @@ public sealed partial class ElectLeadersResponse : IResponseMessage
             }
             else
             {
-                var partitionResultList = new List<PartitionResult>(partitionResultCount);
+                var partitionResultList = new List<PartitionResult>(KafkaReader.PresizedCapacity(partitionResultCount));
                 for (int i = 0; i < partitionResultCount; i++)
                 {
                     partitionResultList.Add(ElectLeadersResponse.PartitionResult.Read(ref reader, version));

@@ -59,7 +59,7 @@ public sealed partial class FetchRequest : IRequestMessage
         }
         else
         {
-            var topicsList = new List<FetchTopic>(topicsCount);
+            var topicsList = new List<FetchTopic>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(FetchRequest.FetchTopic.Read(ref reader, version));
@@ -75,7 +75,7 @@ public sealed partial class FetchRequest : IRequestMessage
             }
             else
             {
-                var forgottenTopicsDataList = new List<ForgottenTopic>(forgottenTopicsDataCount);
+                var forgottenTopicsDataList = new List<ForgottenTopic>(KafkaReader.PresizedCapacity(forgottenTopicsDataCount));
                 for (int i = 0; i < forgottenTopicsDataCount; i++)
                 {
                     forgottenTopicsDataList.Add(FetchRequest.ForgottenTopic.Read(ref reader, version));
@@ -330,7 +330,7 @@ public sealed partial class FetchRequest : IRequestMessage
             }
             else
             {
-                var partitionsList = new List<FetchPartition>(partitionsCount);
+                var partitionsList = new List<FetchPartition>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(FetchRequest.FetchPartition.Read(ref reader, version));
@@ -402,7 +402,7 @@ public sealed partial class FetchRequest : IRequestMessage
             }
             else
             {
-                var partitionsList = new List<int>(partitionsCount);
+                var partitionsList = new List<int>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(reader.ReadInt32());

@@ -45,7 +45,7 @@ public sealed partial class FetchResponse : IResponseMessage
         }
         else
         {
-            var responsesList = new List<FetchableTopicResponse>(responsesCount);
+            var responsesList = new List<FetchableTopicResponse>(KafkaReader.PresizedCapacity(responsesCount));
             for (int i = 0; i < responsesCount; i++)
             {
                 responsesList.Add(FetchResponse.FetchableTopicResponse.Read(ref reader, version));
@@ -70,7 +70,7 @@ public sealed partial class FetchResponse : IResponseMessage
                         }
                         else
                         {
-                            var nodeEndpointsList = new List<NodeEndpoint>(nodeEndpointsCount);
+                            var nodeEndpointsList = new List<NodeEndpoint>(KafkaReader.PresizedCapacity(nodeEndpointsCount));
                             for (int i = 0; i < nodeEndpointsCount; i++)
                             {
                                 nodeEndpointsList.Add(FetchResponse.NodeEndpoint.Read(ref tagReader, version));
@@ -322,7 +322,7 @@ public sealed partial class FetchResponse : IResponseMessage
             }
             else
             {
-                var abortedTransactionsList = new List<AbortedTransaction>(abortedTransactionsCount);
+                var abortedTransactionsList = new List<AbortedTransaction>(KafkaReader.PresizedCapacity(abortedTransactionsCount));
                 for (int i = 0; i < abortedTransactionsCount; i++)
                 {
                     abortedTransactionsList.Add(FetchResponse.AbortedTransaction.Read(ref reader, version));
@@ -475,7 +475,7 @@ public sealed partial class FetchResponse : IResponseMessage
             }
             else
             {
-                var partitionsList = new List<PartitionData>(partitionsCount);
+                var partitionsList = new List<PartitionData>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(FetchResponse.PartitionData.Read(ref reader, version));

@@ -47,7 +47,7 @@ public sealed partial class FindCoordinatorRequest : IRequestMessage
             }
             else
             {
-                var coordinatorKeysList = new List<string>(coordinatorKeysCount);
+                var coordinatorKeysList = new List<string>(KafkaReader.PresizedCapacity(coordinatorKeysCount));
                 for (int i = 0; i < coordinatorKeysCount; i++)
                 {
                     coordinatorKeysList.Add(reader.ReadString(flexible));

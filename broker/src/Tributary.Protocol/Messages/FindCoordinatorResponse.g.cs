@@ -61,7 +61,7 @@ public sealed partial class FindCoordinatorResponse : IResponseMessage
             }
             else
             {
-                var coordinatorsList = new List<Coordinator>(coordinatorsCount);
+                var coordinatorsList = new List<Coordinator>(KafkaReader.PresizedCapacity(coordinatorsCount));
                 for (int i = 0; i < coordinatorsCount; i++)
                 {
                     coordinatorsList.Add(FindCoordinatorResponse.Coordinator.Read(ref reader, version));

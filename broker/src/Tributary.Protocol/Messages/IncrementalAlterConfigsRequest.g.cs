@@ -36,7 +36,7 @@ public sealed partial class IncrementalAlterConfigsRequest : IRequestMessage
         }
         else
         {
-            var resourcesList = new List<AlterConfigsResource>(resourcesCount);
+            var resourcesList = new List<AlterConfigsResource>(KafkaReader.PresizedCapacity(resourcesCount));
             for (int i = 0; i < resourcesCount; i++)
             {
                 resourcesList.Add(IncrementalAlterConfigsRequest.AlterConfigsResource.Read(ref reader, version));
@@ -135,7 +135,7 @@ public sealed partial class IncrementalAlterConfigsRequest : IRequestMessage
             }
             else
             {
-                var configsList = new List<AlterableConfig>(configsCount);
+                var configsList = new List<AlterableConfig>(KafkaReader.PresizedCapacity(configsCount));
                 for (int i = 0; i < configsCount; i++)
                 {
                     configsList.Add(IncrementalAlterConfigsRequest.AlterableConfig.Read(ref reader, version));

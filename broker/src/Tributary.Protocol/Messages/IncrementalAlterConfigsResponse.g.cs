@@ -37,7 +37,7 @@ public sealed partial class IncrementalAlterConfigsResponse : IResponseMessage
         }
         else
         {
-            var responsesList = new List<AlterConfigsResourceResponse>(responsesCount);
+            var responsesList = new List<AlterConfigsResourceResponse>(KafkaReader.PresizedCapacity(responsesCount));
             for (int i = 0; i < responsesCount; i++)
             {
                 responsesList.Add(IncrementalAlterConfigsResponse.AlterConfigsResourceResponse.Read(ref reader, version));

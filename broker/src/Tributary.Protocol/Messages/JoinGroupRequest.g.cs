@@ -54,7 +54,7 @@ public sealed partial class JoinGroupRequest : IRequestMessage
         }
         else
         {
-            var protocolsList = new List<JoinGroupRequestProtocol>(protocolsCount);
+            var protocolsList = new List<JoinGroupRequestProtocol>(KafkaReader.PresizedCapacity(protocolsCount));
             for (int i = 0; i < protocolsCount; i++)
             {
                 protocolsList.Add(JoinGroupRequest.JoinGroupRequestProtocol.Read(ref reader, version));

@@ -60,7 +60,7 @@ public sealed partial class JoinGroupResponse : IResponseMessage
         }
         else
         {
-            var membersList = new List<JoinGroupResponseMember>(membersCount);
+            var membersList = new List<JoinGroupResponseMember>(KafkaReader.PresizedCapacity(membersCount));
             for (int i = 0; i < membersCount; i++)
             {
                 membersList.Add(JoinGroupResponse.JoinGroupResponseMember.Read(ref reader, version));

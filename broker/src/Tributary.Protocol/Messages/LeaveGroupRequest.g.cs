@@ -44,7 +44,7 @@ public sealed partial class LeaveGroupRequest : IRequestMessage
             }
             else
             {
-                var membersList = new List<MemberIdentity>(membersCount);
+                var membersList = new List<MemberIdentity>(KafkaReader.PresizedCapacity(membersCount));
                 for (int i = 0; i < membersCount; i++)
                 {
                     membersList.Add(LeaveGroupRequest.MemberIdentity.Read(ref reader, version));

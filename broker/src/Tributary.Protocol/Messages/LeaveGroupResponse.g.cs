@@ -44,7 +44,7 @@ public sealed partial class LeaveGroupResponse : IResponseMessage
             }
             else
             {
-                var membersList = new List<MemberResponse>(membersCount);
+                var membersList = new List<MemberResponse>(KafkaReader.PresizedCapacity(membersCount));
                 for (int i = 0; i < membersCount; i++)
                 {
                     membersList.Add(LeaveGroupResponse.MemberResponse.Read(ref reader, version));

@@ -37,7 +37,7 @@ public sealed partial class ListGroupsRequest : IRequestMessage
             }
             else
             {
-                var statesFilterList = new List<string>(statesFilterCount);
+                var statesFilterList = new List<string>(KafkaReader.PresizedCapacity(statesFilterCount));
                 for (int i = 0; i < statesFilterCount; i++)
                 {
                     statesFilterList.Add(reader.ReadString(flexible));

@@ -42,7 +42,7 @@ public sealed partial class ListGroupsResponse : IResponseMessage
         }
         else
         {
-            var groupsList = new List<ListedGroup>(groupsCount);
+            var groupsList = new List<ListedGroup>(KafkaReader.PresizedCapacity(groupsCount));
             for (int i = 0; i < groupsCount; i++)
             {
                 groupsList.Add(ListGroupsResponse.ListedGroup.Read(ref reader, version));

@@ -42,7 +42,7 @@ public sealed partial class ListOffsetsRequest : IRequestMessage
         }
         else
         {
-            var topicsList = new List<ListOffsetsTopic>(topicsCount);
+            var topicsList = new List<ListOffsetsTopic>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(ListOffsetsRequest.ListOffsetsTopic.Read(ref reader, version));
@@ -157,7 +157,7 @@ public sealed partial class ListOffsetsRequest : IRequestMessage
             }
             else
             {
-                var partitionsList = new List<ListOffsetsPartition>(partitionsCount);
+                var partitionsList = new List<ListOffsetsPartition>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(ListOffsetsRequest.ListOffsetsPartition.Read(ref reader, version));

@@ -40,7 +40,7 @@ public sealed partial class ListOffsetsResponse : IResponseMessage
         }
         else
         {
-            var topicsList = new List<ListOffsetsTopicResponse>(topicsCount);
+            var topicsList = new List<ListOffsetsTopicResponse>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(ListOffsetsResponse.ListOffsetsTopicResponse.Read(ref reader, version));
@@ -111,7 +111,7 @@ public sealed partial class ListOffsetsResponse : IResponseMessage
                 }
                 else
                 {
-                    var oldStyleOffsetsList = new List<long>(oldStyleOffsetsCount);
+                    var oldStyleOffsetsList = new List<long>(KafkaReader.PresizedCapacity(oldStyleOffsetsCount));
                     for (int i = 0; i < oldStyleOffsetsCount; i++)
                     {
                         oldStyleOffsetsList.Add(reader.ReadInt64());
@@ -191,7 +191,7 @@ public sealed partial class ListOffsetsResponse : IResponseMessage
             }
             else
             {
-                var partitionsList = new List<ListOffsetsPartitionResponse>(partitionsCount);
+                var partitionsList = new List<ListOffsetsPartitionResponse>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(ListOffsetsResponse.ListOffsetsPartitionResponse.Read(ref reader, version));

@@ -37,7 +37,7 @@ public sealed partial class ListPartitionReassignmentsRequest : IRequestMessage
         }
         else
         {
-            var topicsList = new List<ListPartitionReassignmentsTopics>(topicsCount);
+            var topicsList = new List<ListPartitionReassignmentsTopics>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics.Read(ref reader, version));
@@ -98,7 +98,7 @@ public sealed partial class ListPartitionReassignmentsRequest : IRequestMessage
             }
             else
             {
-                var partitionIndexesList = new List<int>(partitionIndexesCount);
+                var partitionIndexesList = new List<int>(KafkaReader.PresizedCapacity(partitionIndexesCount));
                 for (int i = 0; i < partitionIndexesCount; i++)
                 {
                     partitionIndexesList.Add(reader.ReadInt32());

@@ -41,7 +41,7 @@ public sealed partial class ListPartitionReassignmentsResponse : IResponseMessag
         }
         else
         {
-            var topicsList = new List<OngoingTopicReassignment>(topicsCount);
+            var topicsList = new List<OngoingTopicReassignment>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(ListPartitionReassignmentsResponse.OngoingTopicReassignment.Read(ref reader, version));
@@ -106,7 +106,7 @@ public sealed partial class ListPartitionReassignmentsResponse : IResponseMessag
             }
             else
             {
-                var replicasList = new List<int>(replicasCount);
+                var replicasList = new List<int>(KafkaReader.PresizedCapacity(replicasCount));
                 for (int i = 0; i < replicasCount; i++)
                 {
                     replicasList.Add(reader.ReadInt32());
@@ -120,7 +120,7 @@ public sealed partial class ListPartitionReassignmentsResponse : IResponseMessag
             }
             else
             {
-                var addingReplicasList = new List<int>(addingReplicasCount);
+                var addingReplicasList = new List<int>(KafkaReader.PresizedCapacity(addingReplicasCount));
                 for (int i = 0; i < addingReplicasCount; i++)
                 {
                     addingReplicasList.Add(reader.ReadInt32());
@@ -134,7 +134,7 @@ public sealed partial class ListPartitionReassignmentsResponse : IResponseMessag
             }
             else
             {
-                var removingReplicasList = new List<int>(removingReplicasCount);
+                var removingReplicasList = new List<int>(KafkaReader.PresizedCapacity(removingReplicasCount));
                 for (int i = 0; i < removingReplicasCount; i++)
                 {
                     removingReplicasList.Add(reader.ReadInt32());
@@ -217,7 +217,7 @@ public sealed partial class ListPartitionReassignmentsResponse : IResponseMessag
             }
             else
             {
-                var partitionsList = new List<OngoingPartitionReassignment>(partitionsCount);
+                var partitionsList = new List<OngoingPartitionReassignment>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(ListPartitionReassignmentsResponse.OngoingPartitionReassignment.Read(ref reader, version));

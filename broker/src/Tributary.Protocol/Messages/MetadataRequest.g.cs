@@ -43,7 +43,7 @@ public sealed partial class MetadataRequest : IRequestMessage
         }
         else
         {
-            var topicsList = new List<MetadataRequestTopic>(topicsCount);
+            var topicsList = new List<MetadataRequestTopic>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(MetadataRequest.MetadataRequestTopic.Read(ref reader, version));

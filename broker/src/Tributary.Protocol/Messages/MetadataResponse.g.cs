@@ -44,7 +44,7 @@ public sealed partial class MetadataResponse : IResponseMessage
         }
         else
         {
-            var brokersList = new List<MetadataResponseBroker>(brokersCount);
+            var brokersList = new List<MetadataResponseBroker>(KafkaReader.PresizedCapacity(brokersCount));
             for (int i = 0; i < brokersCount; i++)
             {
                 brokersList.Add(MetadataResponse.MetadataResponseBroker.Read(ref reader, version));
@@ -66,7 +66,7 @@ public sealed partial class MetadataResponse : IResponseMessage
         }
         else
         {
-            var topicsList = new List<MetadataResponseTopic>(topicsCount);
+            var topicsList = new List<MetadataResponseTopic>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(MetadataResponse.MetadataResponseTopic.Read(ref reader, version));
@@ -214,7 +214,7 @@ public sealed partial class MetadataResponse : IResponseMessage
             }
             else
             {
-                var replicaNodesList = new List<int>(replicaNodesCount);
+                var replicaNodesList = new List<int>(KafkaReader.PresizedCapacity(replicaNodesCount));
                 for (int i = 0; i < replicaNodesCount; i++)
                 {
                     replicaNodesList.Add(reader.ReadInt32());
@@ -228,7 +228,7 @@ public sealed partial class MetadataResponse : IResponseMessage
             }
             else
             {
-                var isrNodesList = new List<int>(isrNodesCount);
+                var isrNodesList = new List<int>(KafkaReader.PresizedCapacity(isrNodesCount));
                 for (int i = 0; i < isrNodesCount; i++)
                 {
                     isrNodesList.Add(reader.ReadInt32());
@@ -244,7 +244,7 @@ public sealed partial class MetadataResponse : IResponseMessage
                 }
                 else
                 {
-                    var offlineReplicasList = new List<int>(offlineReplicasCount);
+                    var offlineReplicasList = new List<int>(KafkaReader.PresizedCapacity(offlineReplicasCount));
                     for (int i = 0; i < offlineReplicasCount; i++)
                     {
                         offlineReplicasList.Add(reader.ReadInt32());
@@ -350,7 +350,7 @@ public sealed partial class MetadataResponse : IResponseMessage
             }
             else
             {
-                var partitionsList = new List<MetadataResponsePartition>(partitionsCount);
+                var partitionsList = new List<MetadataResponsePartition>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(MetadataResponse.MetadataResponsePartition.Read(ref reader, version));

@@ -54,7 +54,7 @@ public sealed partial class OffsetCommitRequest : IRequestMessage
         }
         else
         {
-            var topicsList = new List<OffsetCommitRequestTopic>(topicsCount);
+            var topicsList = new List<OffsetCommitRequestTopic>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(OffsetCommitRequest.OffsetCommitRequestTopic.Read(ref reader, version));
@@ -181,7 +181,7 @@ public sealed partial class OffsetCommitRequest : IRequestMessage
             }
             else
             {
-                var partitionsList = new List<OffsetCommitRequestPartition>(partitionsCount);
+                var partitionsList = new List<OffsetCommitRequestPartition>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(OffsetCommitRequest.OffsetCommitRequestPartition.Read(ref reader, version));

@@ -40,7 +40,7 @@ public sealed partial class OffsetCommitResponse : IResponseMessage
         }
         else
         {
-            var topicsList = new List<OffsetCommitResponseTopic>(topicsCount);
+            var topicsList = new List<OffsetCommitResponseTopic>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(OffsetCommitResponse.OffsetCommitResponseTopic.Read(ref reader, version));
@@ -136,7 +136,7 @@ public sealed partial class OffsetCommitResponse : IResponseMessage
             }
             else
             {
-                var partitionsList = new List<OffsetCommitResponsePartition>(partitionsCount);
+                var partitionsList = new List<OffsetCommitResponsePartition>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(OffsetCommitResponse.OffsetCommitResponsePartition.Read(ref reader, version));

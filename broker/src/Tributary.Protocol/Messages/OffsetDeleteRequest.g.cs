@@ -37,7 +37,7 @@ public sealed partial class OffsetDeleteRequest : IRequestMessage
         }
         else
         {
-            var topicsList = new List<OffsetDeleteRequestTopic>(topicsCount);
+            var topicsList = new List<OffsetDeleteRequestTopic>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(OffsetDeleteRequest.OffsetDeleteRequestTopic.Read(ref reader, version));
@@ -109,7 +109,7 @@ public sealed partial class OffsetDeleteRequest : IRequestMessage
             }
             else
             {
-                var partitionsList = new List<OffsetDeleteRequestPartition>(partitionsCount);
+                var partitionsList = new List<OffsetDeleteRequestPartition>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(OffsetDeleteRequest.OffsetDeleteRequestPartition.Read(ref reader, version));

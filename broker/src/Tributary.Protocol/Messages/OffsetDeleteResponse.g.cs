@@ -39,7 +39,7 @@ public sealed partial class OffsetDeleteResponse : IResponseMessage
         }
         else
         {
-            var topicsList = new List<OffsetDeleteResponseTopic>(topicsCount);
+            var topicsList = new List<OffsetDeleteResponseTopic>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(OffsetDeleteResponse.OffsetDeleteResponseTopic.Read(ref reader, version));
@@ -115,7 +115,7 @@ public sealed partial class OffsetDeleteResponse : IResponseMessage
             }
             else
             {
-                var partitionsList = new List<OffsetDeleteResponsePartition>(partitionsCount);
+                var partitionsList = new List<OffsetDeleteResponsePartition>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(OffsetDeleteResponse.OffsetDeleteResponsePartition.Read(ref reader, version));

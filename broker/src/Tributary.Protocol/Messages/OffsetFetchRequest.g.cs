@@ -46,7 +46,7 @@ public sealed partial class OffsetFetchRequest : IRequestMessage
             }
             else
             {
-                var topicsList = new List<OffsetFetchRequestTopic>(topicsCount);
+                var topicsList = new List<OffsetFetchRequestTopic>(KafkaReader.PresizedCapacity(topicsCount));
                 for (int i = 0; i < topicsCount; i++)
                 {
                     topicsList.Add(OffsetFetchRequest.OffsetFetchRequestTopic.Read(ref reader, version));
@@ -63,7 +63,7 @@ public sealed partial class OffsetFetchRequest : IRequestMessage
             }
             else
             {
-                var groupsList = new List<OffsetFetchRequestGroup>(groupsCount);
+                var groupsList = new List<OffsetFetchRequestGroup>(KafkaReader.PresizedCapacity(groupsCount));
                 for (int i = 0; i < groupsCount; i++)
                 {
                     groupsList.Add(OffsetFetchRequest.OffsetFetchRequestGroup.Read(ref reader, version));
@@ -157,7 +157,7 @@ public sealed partial class OffsetFetchRequest : IRequestMessage
             }
             else
             {
-                var partitionIndexesList = new List<int>(partitionIndexesCount);
+                var partitionIndexesList = new List<int>(KafkaReader.PresizedCapacity(partitionIndexesCount));
                 for (int i = 0; i < partitionIndexesCount; i++)
                 {
                     partitionIndexesList.Add(reader.ReadInt32());
@@ -214,7 +214,7 @@ public sealed partial class OffsetFetchRequest : IRequestMessage
             }
             else
             {
-                var partitionIndexesList = new List<int>(partitionIndexesCount);
+                var partitionIndexesList = new List<int>(KafkaReader.PresizedCapacity(partitionIndexesCount));
                 for (int i = 0; i < partitionIndexesCount; i++)
                 {
                     partitionIndexesList.Add(reader.ReadInt32());
@@ -271,7 +271,7 @@ public sealed partial class OffsetFetchRequest : IRequestMessage
             }
             else
             {
-                var topicsList = new List<OffsetFetchRequestTopics>(topicsCount);
+                var topicsList = new List<OffsetFetchRequestTopics>(KafkaReader.PresizedCapacity(topicsCount));
                 for (int i = 0; i < topicsCount; i++)
                 {
                     topicsList.Add(OffsetFetchRequest.OffsetFetchRequestTopics.Read(ref reader, version));

@@ -44,7 +44,7 @@ public sealed partial class OffsetFetchResponse : IResponseMessage
             }
             else
             {
-                var topicsList = new List<OffsetFetchResponseTopic>(topicsCount);
+                var topicsList = new List<OffsetFetchResponseTopic>(KafkaReader.PresizedCapacity(topicsCount));
                 for (int i = 0; i < topicsCount; i++)
                 {
                     topicsList.Add(OffsetFetchResponse.OffsetFetchResponseTopic.Read(ref reader, version));
@@ -65,7 +65,7 @@ public sealed partial class OffsetFetchResponse : IResponseMessage
             }
             else
             {
-                var groupsList = new List<OffsetFetchResponseGroup>(groupsCount);
+                var groupsList = new List<OffsetFetchResponseGroup>(KafkaReader.PresizedCapacity(groupsCount));
                 for (int i = 0; i < groupsCount; i++)
                 {
                     groupsList.Add(OffsetFetchResponse.OffsetFetchResponseGroup.Read(ref reader, version));
@@ -200,7 +200,7 @@ public sealed partial class OffsetFetchResponse : IResponseMessage
             }
             else
             {
-                var partitionsList = new List<OffsetFetchResponsePartition>(partitionsCount);
+                var partitionsList = new List<OffsetFetchResponsePartition>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(OffsetFetchResponse.OffsetFetchResponsePartition.Read(ref reader, version));
@@ -298,7 +298,7 @@ public sealed partial class OffsetFetchResponse : IResponseMessage
             }
             else
             {
-                var partitionsList = new List<OffsetFetchResponsePartitions>(partitionsCount);
+                var partitionsList = new List<OffsetFetchResponsePartitions>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(OffsetFetchResponse.OffsetFetchResponsePartitions.Read(ref reader, version));
@@ -356,7 +356,7 @@ public sealed partial class OffsetFetchResponse : IResponseMessage
             }
             else
             {
-                var topicsList = new List<OffsetFetchResponseTopics>(topicsCount);
+                var topicsList = new List<OffsetFetchResponseTopics>(KafkaReader.PresizedCapacity(topicsCount));
                 for (int i = 0; i < topicsCount; i++)
                 {
                     topicsList.Add(OffsetFetchResponse.OffsetFetchResponseTopics.Read(ref reader, version));

@@ -40,7 +40,7 @@ public sealed partial class OffsetForLeaderEpochRequest : IRequestMessage
         }
         else
         {
-            var topicsList = new List<OffsetForLeaderTopic>(topicsCount);
+            var topicsList = new List<OffsetForLeaderTopic>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(OffsetForLeaderEpochRequest.OffsetForLeaderTopic.Read(ref reader, version));
@@ -145,7 +145,7 @@ public sealed partial class OffsetForLeaderEpochRequest : IRequestMessage
             }
             else
             {
-                var partitionsList = new List<OffsetForLeaderPartition>(partitionsCount);
+                var partitionsList = new List<OffsetForLeaderPartition>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(OffsetForLeaderEpochRequest.OffsetForLeaderPartition.Read(ref reader, version));

@@ -40,7 +40,7 @@ public sealed partial class OffsetForLeaderEpochResponse : IResponseMessage
         }
         else
         {
-            var topicsList = new List<OffsetForLeaderTopicResult>(topicsCount);
+            var topicsList = new List<OffsetForLeaderTopicResult>(KafkaReader.PresizedCapacity(topicsCount));
             for (int i = 0; i < topicsCount; i++)
             {
                 topicsList.Add(OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult.Read(ref reader, version));
@@ -148,7 +148,7 @@ public sealed partial class OffsetForLeaderEpochResponse : IResponseMessage
             }
             else
             {
-                var partitionsList = new List<EpochEndOffset>(partitionsCount);
+                var partitionsList = new List<EpochEndOffset>(KafkaReader.PresizedCapacity(partitionsCount));
                 for (int i = 0; i < partitionsCount; i++)
                 {
                     partitionsList.Add(OffsetForLeaderEpochResponse.EpochEndOffset.Read(ref reader, version));

@@ -41,7 +41,7 @@ public sealed partial class ProduceRequest : IRequestMessage
         }
         else
         {
-            var topicDataList = new List<TopicProduceData>(topicDataCount);
+            var topicDataList = new List<TopicProduceData>(KafkaReader.PresizedCapacity(topicDataCount));
             for (int i = 0; i < topicDataCount; i++)
             {
                 topicDataList.Add(ProduceRequest.TopicProduceData.Read(ref reader, version));
@@ -136,7 +136,7 @@ public sealed partial class ProduceRequest : IRequestMessage
             }
             else
             {
-                var partitionDataList = new List<PartitionProduceData>(partitionDataCount);
+                var partitionDataList = new List<PartitionProduceData>(KafkaReader.PresizedCapacity(partitionDataCount));
                 for (int i = 0; i < partitionDataCount; i++)
                 {
                     partitionDataList.Add(ProduceRequest.PartitionProduceData.Read(ref reader, version));

@@ -37,7 +37,7 @@ public sealed partial class ProduceResponse : IResponseMessage
         }
         else
         {
-            var responsesList = new List<TopicProduceResponse>(responsesCount);
+            var responsesList = new List<TopicProduceResponse>(KafkaReader.PresizedCapacity(responsesCount));
             for (int i = 0; i < responsesCount; i++)
             {
                 responsesList.Add(ProduceResponse.TopicProduceResponse.Read(ref reader, version));
@@ -63,7 +63,7 @@ public sealed partial class ProduceResponse : IResponseMessage
                         }
                         else
                         {
-                            var nodeEndpointsList = new List<NodeEndpoint>(nodeEndpointsCount);
+                            var nodeEndpointsList = new List<NodeEndpoint>(KafkaReader.PresizedCapacity(nodeEndpointsCount));
                             for (int i = 0; i < nodeEndpointsCount; i++)
                             {
                                 nodeEndpointsList.Add(ProduceResponse.NodeEndpoint.Read(ref tagReader, version));
@@ -239,7 +239,7 @@ public sealed partial class ProduceResponse : IResponseMessage
                 }
                 else
                 {
-                    var recordErrorsList = new List<BatchIndexAndErrorMessage>(recordErrorsCount);
+                    var recordErrorsList = new List<BatchIndexAndErrorMessage>(KafkaReader.PresizedCapacity(recordErrorsCount));
                     for (int i = 0; i < recordErrorsCount; i++)
                     {
                         recordErrorsList.Add(ProduceResponse.BatchIndexAndErrorMessage.Read(ref reader, version));
@@ -342,7 +342,7 @@ public sealed partial class ProduceResponse : IResponseMessage
             }
             else
             {
-                var partitionResponsesList = new List<PartitionProduceResponse>(partitionResponsesCount);
+                var partitionResponsesList = new List<PartitionProduceResponse>(KafkaReader.PresizedCapacity(partitionResponsesCount));
                 for (int i = 0; i < partitionResponsesCount; i++)
                 {
                     partitionResponsesList.Add(ProduceResponse.PartitionProduceResponse.Read(ref reader, version));

@@ -53,7 +53,7 @@ public sealed partial class SyncGroupRequest : IRequestMessage
         }
         else
         {
-            var assignmentsList = new List<SyncGroupRequestAssignment>(assignmentsCount);
+            var assignmentsList = new List<SyncGroupRequestAssignment>(KafkaReader.PresizedCapacity(assignmentsCount));
             for (int i = 0; i < assignmentsCount; i++)
             {
                 assignmentsList.Add(SyncGroupRequest.SyncGroupRequestAssignment.Read(ref reader, version));

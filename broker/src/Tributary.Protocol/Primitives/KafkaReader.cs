@@ -15,6 +15,13 @@ public struct KafkaReader
     /// <summary>Longest string Kafka accepts, compact or not (its readers reject anything longer).</summary>
     public const int MaxStringBytes = short.MaxValue;
 
+    /// <summary>Most list capacity reserved up front from a count read off the wire; larger lists grow as their
+    /// elements are read, so a count that the bytes cannot back never turns into a large allocation.</summary>
+    public const int MaxPresizedElements = 1024;
+
+    /// <summary>The capacity to reserve for <paramref name="count"/> elements read from the wire.</summary>
+    public static int PresizedCapacity(int count) => Math.Clamp(count, 0, MaxPresizedElements);
+
     private readonly ReadOnlyMemory<byte> _memory;
     private int _position;
 

@@ -282,7 +282,9 @@ public sealed class MessageEmitter
                     EmitNullRead(w, className, field, target, nullableCondition);
                     w.Close();
                     w.Open("else");
-                    w.Line($"var {local}List = new List<{ElementType(type.Element!)}>({local}Count);");
+                    // The count is only checked against the bytes remaining; each element costs far more in memory than
+                    // its one wire byte, so the list grows with the elements actually read rather than trusting the count.
+                    w.Line($"var {local}List = new List<{ElementType(type.Element!)}>(KafkaReader.PresizedCapacity({local}Count));");
                     w.Open($"for (int i = 0; i < {local}Count; i++)");
                     w.Line($"{local}List.Add({ReadValue(type.Element!, reader, nullable: false)});");
                     w.Close();
