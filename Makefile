@@ -11,11 +11,11 @@ SASL_DIR := $(ROOT)/.tools/sasl
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all build run broker-up run-single chaos test unit-test integration-test verify generate deps clean sasl bench
+.PHONY: all build run broker-up run-single chaos test unit-test integration-test verify generate deps clean sasl bench monitoring monitoring-test
 
 all: build
 
-## deps: Debian packages the tests drive (kcat, python Kafka clients, Burrow + the ZooKeeper it locks in); needs root.
+## deps: Debian packages the tests drive (kcat, python Kafka clients, Burrow + the ZooKeeper it locks in, prometheus + promtool); needs root.
 deps:
 	@missing=""; \
 	command -v kcat >/dev/null || missing="$$missing kcat"; \
@@ -23,6 +23,7 @@ deps:
 	/usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null || missing="$$missing python3-confluent-kafka"; \
 	[ -x /usr/bin/Burrow ] || missing="$$missing burrow"; \
 	[ -f /usr/share/java/zookeeper.jar ] || missing="$$missing zookeeper"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -66,6 +67,16 @@ verify: generate
 	  echo "verify: generated messages differ from the checked-in ones: run 'make generate' and commit"; exit 1; \
 	fi
 	@echo "verify: generated code matches the definitions"
+	@scripts/gen-monitoring.sh --check
+
+## monitoring: regenerate the chart's PrometheusRule from monitoring/prometheus/tributary-rules.yaml.
+monitoring:
+	scripts/gen-monitoring.sh
+
+## monitoring-test: promtool checks the alert rules and runs their unit tests (every alert firing and not firing).
+monitoring-test: deps
+	promtool check rules monitoring/prometheus/tributary-rules.yaml 2>&1 | tee -a .test-output.log
+	cd monitoring/prometheus && promtool test rules tributary-rules.test.yaml 2>&1 | tee -a $(ROOT)/.test-output.log
 
 # librdkafka from Confluent.Kafka's package needs libsasl2.so.3; Debian 12 has .so.2 (same ABI for our use).
 sasl:
@@ -77,6 +88,7 @@ unit-test:
 	$(DOTNET) test tests/Tributary.Storage.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 	$(DOTNET) test tests/Tributary.Broker.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 	$(DOTNET) test tests/Tributary.Controller.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
+	$(MAKE) --no-print-directory monitoring-test
 
 integration-test: deps sasl
 	$(DOTNET) build tests/Tributary.Integration.Tests -c $(CONFIG) -v q -nologo

@@ -125,6 +125,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
                 _notReadyReason = "catching up with the metadata log";
                 await WaitForQuorumCatchUpAsync(metadataLog, loader, stopping).ConfigureAwait(false);
                 Metrics.AttachSource(this);
+                AttachMonitoring(loader, offsets: null);
                 _isReady = true;
                 _ready.TrySetResult();
                 LogControllerReady(_logger, Config.NodeId, started.ElapsedMilliseconds);
@@ -175,7 +176,9 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             };
             Dispatcher = new RequestDispatcher(context);
             Metrics.AttachSource(this);
-            Metrics.AttachConsumerGroupLagSource(new Groups.ConsumerGroupLag(groups, replicas));
+            var groupLag = new Groups.ConsumerGroupLag(groups, replicas);
+            Metrics.AttachConsumerGroupLagSource(groupLag);
+            AttachMonitoring(loader, groupLag);
 
             _notReadyReason = "waiting for the controller to unfence this broker";
             _heartbeats = Task.Run(() => HeartbeatLoopAsync(client, loader, registration.BrokerEpoch), CancellationToken.None);
@@ -473,6 +476,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
 
         Metrics.DetachSource();
         Metrics.DetachConsumerGroupLagSource();
+        DetachMonitoring();
         if (_fetchers is not null)
         {
             await _fetchers.DisposeAsync().ConfigureAwait(false);

@@ -159,6 +159,20 @@ public sealed class BrokerHost : IAsyncDisposable
             return;
         }
 
+        if (config.LogFormatJson)
+        {
+            // One JSON object per line (EventId, LogLevel, Category, Message, State with the structured fields): what log
+            // collectors (Fluent Bit, Vector, Promtail) parse without a custom pattern.
+            logging.AddJsonConsole(console =>
+            {
+                console.UseUtcTimestamp = true;
+                console.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+                console.IncludeScopes = false;
+                console.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
+            });
+            return;
+        }
+
         logging.AddSimpleConsole(console =>
         {
             console.SingleLine = true;

@@ -55,6 +55,7 @@ public sealed class BrokerConfig
         HttpListeners = ListenerEndpoint.ParseHttpList(Definition("http.listeners"), GetString("http.listeners") ?? "", OriginOf("http.listeners"));
         BrokerConfigDefinitions.TryParseLogLevel(GetString("tributary.log.level")!, out var logLevel);
         LogLevel = logLevel;
+        LogFormatJson = GetString("tributary.log.format") == "json";
 
         LogDirs = GetList(IsDefault("log.dirs") ? "log.dir" : "log.dirs");
         if (LogDirs.Count == 0)
@@ -209,6 +210,9 @@ public sealed class BrokerConfig
 
     /// <summary><c>tributary.log.level</c> (ours, default Information).</summary>
     public LogLevel LogLevel { get; }
+
+    /// <summary><c>tributary.log.format</c> (ours): true for one JSON object per console line, false (default) for text lines.</summary>
+    public bool LogFormatJson { get; }
 
     // ---- Storage and topic defaults -----------------------------------------------------------------------------
 

@@ -74,6 +74,8 @@ public static class BrokerConfigDefinitions
         yield return new("http.listeners", Text, "http://0.0.0.0:9094", "Tributary: http://host:port endpoints serving /healthz, /readyz and /metrics.");
         yield return new("tributary.log.level", Text, "Information", "Tributary: minimum log level (Trace, Debug, Information, Warning, Error, Critical, None; log4j spellings accepted).",
             extraValidation: v => TryParseLogLevel(v, out _) ? null : "one of [Trace, Debug, Information, Warning, Error, Critical, None]");
+        yield return new("tributary.log.format", Text, "text", "Tributary: console log format: text (one line per event) or json (one JSON object per line, with event id and name, for log collectors).",
+            allowedValues: ["text", "json"]);
 
         // Storage layout and topic defaults.
         yield return new("log.dirs", Text, null, "Comma-separated data directories; falls back to log.dir.");

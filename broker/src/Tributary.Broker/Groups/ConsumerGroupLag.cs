@@ -4,7 +4,7 @@ using Tributary.Broker.Replication;
 namespace Tributary.Broker.Groups;
 
 /// <summary>Feeds <c>kafka_consumergroup_lag</c>: high watermark minus committed offset, never negative.</summary>
-public sealed class ConsumerGroupLag : IConsumerGroupLagSource
+public sealed class ConsumerGroupLag : IConsumerGroupLagSource, IConsumerGroupOffsetSource
 {
     private readonly GroupCoordinator _coordinator;
     private readonly ReplicaManager _replicas;
@@ -22,6 +22,17 @@ public sealed class ConsumerGroupLag : IConsumerGroupLagSource
             if (offset >= 0 && _replicas.TryGetPartition(topic, partition, out var replica))
             {
                 yield return (group, topic, partition, Math.Max(0, replica.HighWatermark - offset));
+            }
+        }
+    }
+
+    public IEnumerable<(string Group, string Topic, int Partition, long CommittedOffset, long Lag)> ConsumerGroupOffsets()
+    {
+        foreach (var (group, topic, partition, offset) in _coordinator.CommittedOffsets())
+        {
+            if (offset >= 0 && _replicas.TryGetPartition(topic, partition, out var replica))
+            {
+                yield return (group, topic, partition, offset, Math.Max(0, replica.HighWatermark - offset));
             }
         }
     }

@@ -53,6 +53,7 @@ public sealed class FetchHandler(BrokerContext broker)
             timeout.CancelAfter(TimeSpan.FromMilliseconds(remaining));
             try
             {
+                using var waiting = broker.Metrics.Monitoring.EnterPurgatory(Metrics.DelayedOperation.Fetch);
                 await Task.WhenAny(signals).WaitAsync(timeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)

@@ -80,7 +80,12 @@ public sealed class ProduceHandler(BrokerContext broker)
         if (pending is not null)
         {
             var waits = pending.Select(p => broker.Replicas.WaitForCommitAsync(p.Partition, p.RequiredOffset, request.TimeoutMs, cancellation)).ToArray();
-            var errors = await Task.WhenAll(waits).ConfigureAwait(false);
+            ErrorCode[] errors;
+            using (broker.Metrics.Monitoring.EnterPurgatory(Metrics.DelayedOperation.Produce))
+            {
+                errors = await Task.WhenAll(waits).ConfigureAwait(false);
+            }
+
             for (var i = 0; i < errors.Length; i++)
             {
                 if (errors[i] != ErrorCode.None)

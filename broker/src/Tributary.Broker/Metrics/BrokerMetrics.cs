@@ -65,10 +65,14 @@ public sealed class BrokerMetrics : IDisposable
 
         meter.CreateObservableGauge(BrokerMetricNames.ConsumerGroupLag, ObserveConsumerGroupLags, unit: null,
             description: "Committed offset behind the high watermark, per consumer group and partition (kafka-exporter's name).");
+        Monitoring = new MonitoringMetrics(meter);
     }
 
     /// <summary>The meter all instruments live on.</summary>
     public Meter Meter { get; }
+
+    /// <summary>The metrics alerting and dashboards read beyond this core set (purgatories, ISR changes, offsets, quorum, …).</summary>
+    public MonitoringMetrics Monitoring { get; }
 
     /// <summary>Starts reporting gauges from <paramref name="source"/>; attaching again replaces the previous source.</summary>
     public void AttachSource(IBrokerMetricsSource source) => _source = source ?? throw new ArgumentNullException(nameof(source));
@@ -96,6 +100,7 @@ public sealed class BrokerMetrics : IDisposable
     {
         _source = null;
         _lagSource = null;
+        Monitoring.Detach();
         if (_ownsMeter)
         {
             Meter.Dispose();

@@ -27,7 +27,8 @@ public static class MetricsExport
                 serviceInstanceId: config.NodeId.ToString(System.Globalization.CultureInfo.InvariantCulture)))
             .WithMetrics(metrics => metrics
                 .AddMeter(BrokerMetrics.MeterName)
-                .AddMeter("System.Runtime")
+                // GC, heap, thread pool, JIT, exceptions (on .NET 9+ the runtime's own System.Runtime meter, which this enables).
+                .AddRuntimeInstrumentation()
                 .AddMeter("Microsoft.AspNetCore.Server.Kestrel")
                 .AddPrometheusExporter(options =>
                 {
