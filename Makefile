@@ -11,7 +11,7 @@ SASL_DIR := $(ROOT)/.tools/sasl
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all build run run-single chaos test unit-test integration-test verify generate deps clean sasl bench
+.PHONY: all build run run-single chaos test unit-test integration-test verify generate deps clean sasl bench crds chart-lint
 
 all: build
 
@@ -51,11 +51,19 @@ chaos: sasl
 generate:
 	$(DOTNET) run --project broker/tools/ProtocolGen -c $(CONFIG) -- broker/src/Tributary.Protocol/Definitions broker/src/Tributary.Protocol/Messages
 
+## crds: regenerate the CRDs (crds/ and the chart's copy) from the CR types in operator/src/Tributary.Operator.Api.
+crds:
+	$(DOTNET) run --project operator/tools/CrdGen -c $(CONFIG) -- crds charts/tributary/crds
+
 ## verify: generated code is up to date with its definitions.
-verify: generate
+verify: generate crds
 	@if [ -n "$$(git status --porcelain -- broker/src/Tributary.Protocol/Messages)" ]; then \
 	  git status --porcelain -- broker/src/Tributary.Protocol/Messages; \
 	  echo "verify: generated messages differ from the checked-in ones: run 'make generate' and commit"; exit 1; \
+	fi
+	@if [ -n "$$(git status --porcelain -- crds charts/tributary/crds)" ]; then \
+	  git status --porcelain -- crds charts/tributary/crds; \
+	  echo "verify: CRDs differ from the CR types: run 'make crds' and commit"; exit 1; \
 	fi
 	@echo "verify: generated code matches the definitions"
 
