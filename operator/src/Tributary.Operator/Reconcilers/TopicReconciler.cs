@@ -56,6 +56,23 @@ public sealed class TopicReconciler(KubeApi kube, IClusterAdminFactory admins, I
                 $"spec.replicas {topic.Spec.Replicas} exceeds the {broker.Spec.Replicas} brokers of {broker.Metadata.Name}", cancellationToken).ConfigureAwait(false);
         }
 
+        if (Conditions.Find(broker.Status?.Conditions, Condition.Ready) is not { Status: "True" } && broker.Status?.ReadyReplicas is not > 0)
+        {
+            // A cluster still starting: say so and look again soon, rather than failing admin calls into a long back-off.
+            var waiting = $"waiting for Broker {broker.Metadata.Name} to have a ready broker";
+            await kube.PatchStatusAsync(Topic.Plural, key.Namespace, key.Name, new TopicStatus
+            {
+                ObservedGeneration = topic.Status?.ObservedGeneration,
+                TopicName = topic.Status?.TopicName,
+                TopicId = topic.Status?.TopicId,
+                Partitions = topic.Status?.Partitions,
+                Replicas = topic.Status?.Replicas,
+                Conditions = Conditions.Build(topic.Status?.Conditions, topic.Metadata.Generation, time.GetUtcNow(),
+                    (false, "ClusterNotReady", waiting), (true, "ClusterNotReady", waiting), (false, "NoError", "")),
+            }, cancellationToken).ConfigureAwait(false);
+            return ReconcileResult.After(TimeSpan.FromSeconds(5), waiting);
+        }
+
         if (!(topic.Metadata.Finalizers?.Contains(TributaryApi.TopicFinalizer) ?? false))
         {
             var finalizers = (topic.Metadata.Finalizers ?? []).Append(TributaryApi.TopicFinalizer).ToList();
