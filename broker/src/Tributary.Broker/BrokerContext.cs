@@ -34,6 +34,9 @@ public sealed class BrokerContext
     /// <summary>The metadata quorum as this node sees it (DescribeQuorum).</summary>
     public Func<QuorumDescription> QuorumState { get; init; } = () => QuorumDescription.Unknown;
 
+    /// <summary>Which operations clients may perform (the authorized-operations fields); allow-all until ACLs exist.</summary>
+    public Security.Authorization Authorization { get; init; } = Security.Authorization.AllowAll;
+
     /// <summary>The group coordinator (consumer groups and committed offsets).</summary>
     public Groups.GroupCoordinator Groups { get; init; } = null!;
 

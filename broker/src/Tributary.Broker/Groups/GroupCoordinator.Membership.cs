@@ -294,7 +294,7 @@ public sealed partial class GroupCoordinator
 
         if (group.PendingMembers.Remove(leaving.MemberId))
         {
-            TryCompleteJoin(group, now);
+            CompleteJoinAfterRemoval(group, now);
             return ErrorCode.None;
         }
 
@@ -536,6 +536,21 @@ public sealed partial class GroupCoordinator
         LogRebalanceStarted(_logger, group.GroupId, group.Generation, reason);
     }
 
+    /// <summary>
+    /// After a member or pending member left (LeaveGroup, session or pending-join expiry) during PreparingRebalance: completes
+    /// the join as soon as everyone left has rejoined, even inside group.initial.rebalance.delay.ms. The delay waits for
+    /// members to arrive, not to go; Kafka's group coordinator (removeMemberAndUpdateClassicGroup) completes here too, so a
+    /// group whose last member left is Empty at once and DeleteGroups succeeds instead of answering NON_EMPTY_GROUP.
+    /// </summary>
+    private void CompleteJoinAfterRemoval(ClassicGroup group, long now)
+    {
+        if (group.State == GroupState.PreparingRebalance && group.PendingMembers.Count == 0
+            && group.Members.Values.All(m => m.AwaitingJoin is not null))
+        {
+            CompleteJoin(group, now);
+        }
+    }
+
     /// <summary>Completes the join phase once every known member rejoined and no KIP-394 join is outstanding.</summary>
     private void TryCompleteJoin(ClassicGroup group, long now)
     {
@@ -684,7 +699,7 @@ public sealed partial class GroupCoordinator
                 TryCompleteJoin(group, now);
                 break;
             case GroupState.PreparingRebalance:
-                TryCompleteJoin(group, now);
+                CompleteJoinAfterRemoval(group, now);
                 break;
         }
     }
@@ -724,7 +739,7 @@ public sealed partial class GroupCoordinator
                 if (now >= deadline)
                 {
                     group.PendingMembers.Remove(pendingId);
-                    TryCompleteJoin(group, now);
+                    CompleteJoinAfterRemoval(group, now);
                 }
             }
         }

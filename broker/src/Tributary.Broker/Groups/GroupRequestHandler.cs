@@ -359,6 +359,11 @@ public sealed class GroupRequestHandler(BrokerContext broker)
                 ProtocolType = description.ProtocolType,
                 ProtocolData = description.Protocol,
             };
+            if (context.ApiVersion >= 3 && request.IncludeAuthorizedOperations && description.Error == ErrorCode.None)
+            {
+                described.AuthorizedOperations = broker.Authorization.AuthorizedOperations(Security.AclResourceType.Group, groupId);
+            }
+
             foreach (var member in description.Members)
             {
                 described.Members.Add(new DescribeGroupsResponse.DescribedGroupMember

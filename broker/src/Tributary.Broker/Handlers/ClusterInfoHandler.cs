@@ -17,6 +17,12 @@ public sealed class ClusterInfoHandler(BrokerContext broker)
             ControllerId = image.ClientVisibleControllerId,
             EndpointType = request.EndpointType,
         };
+        if (request.IncludeClusterAuthorizedOperations)
+        {
+            response.ClusterAuthorizedOperations = broker.Authorization.AuthorizedOperations(
+                Security.AclResourceType.Cluster, MetadataHandler.ClusterResourceName);
+        }
+
         if (request.EndpointType != 1)
         {
             // 1 = brokers; 2 = controllers is for KIP-919 clients talking to a controller listener, which we don't expose.

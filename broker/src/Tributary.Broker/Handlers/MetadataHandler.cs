@@ -1,5 +1,6 @@
 using Tributary.Broker.Metadata;
 using Tributary.Broker.Requests;
+using Tributary.Broker.Security;
 using Tributary.Protocol;
 using Tributary.Protocol.Messages;
 
@@ -8,6 +9,9 @@ namespace Tributary.Broker.Handlers;
 /// <summary>Describes brokers, the controller and topics; creates requested topics when auto-creation is on.</summary>
 public sealed class MetadataHandler(BrokerContext broker)
 {
+    /// <summary>Kafka's name of the one CLUSTER resource ("kafka-cluster").</summary>
+    public const string ClusterResourceName = "kafka-cluster";
+
     public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, MetadataRequest request, CancellationToken cancellation)
     {
         var version = context.ApiVersion;
@@ -54,6 +58,11 @@ public sealed class MetadataHandler(BrokerContext broker)
         }
 
         response.ClusterId = image.ClusterId;
+        if (version is >= 8 and <= 10 && request.IncludeClusterAuthorizedOperations)
+        {
+            response.ClusterAuthorizedOperations = broker.Authorization.AuthorizedOperations(AclResourceType.Cluster, ClusterResourceName);
+        }
+
         response.ControllerId = image.ClientVisibleControllerId;
         foreach (var (topic, name, id, error) in topics)
         {
@@ -64,6 +73,11 @@ public sealed class MetadataHandler(BrokerContext broker)
                 TopicId = id,
                 IsInternal = topic?.IsInternal ?? false,
             };
+            if (version >= 8 && request.IncludeTopicAuthorizedOperations && name is not null)
+            {
+                entry.TopicAuthorizedOperations = broker.Authorization.AuthorizedOperations(AclResourceType.Topic, name);
+            }
+
             if (topic is not null)
             {
                 foreach (var partition in topic.Partitions)
