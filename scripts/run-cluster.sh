@@ -60,8 +60,9 @@ start_broker() {
   mkdir -p "$DATA_DIR/broker-$n"
   [ "$DATA_DIR" != .data ] && extra=(--override "log.dirs=$DATA_DIR/broker-$n")
   # Process substitution keeps $! the broker's own PID (a pipe into sed would make it sed's). Ctrl-C reaches the whole
-  # foreground process group: the prefixer ignores it, so the brokers' shutdown lines still reach the terminal.
-  "$DOTNET" "$HOST_DLL" --config "config/broker-$n.properties" "${extra[@]}" > >(trap '' INT; exec sed -u "s/^/[broker-$n] /") 2>&1 &
+  # foreground process group (and `timeout`'s SIGTERM its own group): the prefixer ignores both, so the brokers'
+  # shutdown lines still reach the terminal; it ends when its broker closes the pipe.
+  "$DOTNET" "$HOST_DLL" --config "config/broker-$n.properties" "${extra[@]}" > >(trap '' INT TERM; exec sed -u "s/^/[broker-$n] /") 2>&1 &
   local pid=$!
   pid_of[$n]=$pid
   broker_of[$pid]=$n
