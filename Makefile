@@ -15,10 +15,11 @@ export DOTNET_NOLOGO := 1
 
 all: build
 
-## deps: Debian packages the tests drive (kcat, python Kafka clients, Burrow + the ZooKeeper it locks in, prometheus + promtool); needs root.
+## deps: Debian packages the tests drive (kcat, curl, python Kafka clients, Burrow + the ZooKeeper it locks in, prometheus + promtool); needs root.
 deps:
 	@missing=""; \
 	command -v kcat >/dev/null || missing="$$missing kcat"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
 	/usr/bin/python3 -c 'import kafka' 2>/dev/null || missing="$$missing python3-kafka"; \
 	/usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null || missing="$$missing python3-confluent-kafka"; \
 	[ -x /usr/bin/Burrow ] || missing="$$missing burrow"; \

@@ -59,8 +59,10 @@ start_broker() {
   local n=$1 extra=()
   mkdir -p "$DATA_DIR/broker-$n"
   [ "$DATA_DIR" != .data ] && extra=(--override "log.dirs=$DATA_DIR/broker-$n")
-  # Process substitution keeps $! the broker's own PID (a pipe into sed would make it sed's).
-  "$DOTNET" "$HOST_DLL" --config "config/broker-$n.properties" "${extra[@]}" > >(sed -u "s/^/[broker-$n] /") 2>&1 &
+  # Process substitution keeps $! the broker's own PID (a pipe into sed would make it sed's). Ctrl-C reaches the whole
+  # foreground process group (and `timeout`'s SIGTERM its own group): the prefixer ignores both, so the brokers'
+  # shutdown lines still reach the terminal; it ends when its broker closes the pipe.
+  "$DOTNET" "$HOST_DLL" --config "config/broker-$n.properties" "${extra[@]}" > >(trap '' INT TERM; exec sed -u "s/^/[broker-$n] /") 2>&1 &
   local pid=$!
   pid_of[$n]=$pid
   broker_of[$pid]=$n
@@ -81,8 +83,8 @@ stop_brokers() {
   for pid in "${pid_of[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for n in $(sorted "${!pid_of[@]}"); do
     local pid=${pid_of[$n]}
-    wait "$pid"
-    say "broker $n (PID $pid) exited with $?"
+    wait "$pid" 2>/dev/null
+    say "broker $n (PID $pid) exited with $(describe_status $?)"
     forget_broker "$pid"
   done
 }
@@ -156,7 +158,8 @@ while true; do
   unset exited
   if [ "${#pid_of[@]}" -gt 0 ]; then
     # Returns when a broker exits (exited = its PID) or a trapped signal arrives (exited unset).
-    wait -n -p exited "${pid_of[@]}"
+    # (stderr: bash's own "Killed …" job notice; the line below says it better.)
+    wait -n -p exited "${pid_of[@]}" 2>/dev/null
     status=$?
   else
     sleep 1 &

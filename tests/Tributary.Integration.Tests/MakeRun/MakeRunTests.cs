@@ -74,7 +74,7 @@ public sealed class MakeRunTests(ITestOutputHelper output)
             Assert.False(RunClusterScript.IsAlive(pid), $"broker {node} (PID {pid}) still runs after the script exited");
             Assert.Matches(new Regex($@"^\[broker-{node}\] .*Broker {node}: controlled shutdown (complete|not confirmed)", RegexOptions.Multiline), outputText);
             Assert.Matches(new Regex($@"^\[broker-{node}\] .*Broker {node} stopped; logs closed cleanly", RegexOptions.Multiline), outputText);
-            Assert.Contains($"run-cluster: broker {node} (PID {pid}) exited with 0", outputText, StringComparison.Ordinal);
+            Assert.Contains($"run-cluster: broker {node} (PID {pid}) exited with status 0", outputText, StringComparison.Ordinal);
         }
     }
 }

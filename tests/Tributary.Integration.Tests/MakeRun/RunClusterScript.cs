@@ -50,6 +50,8 @@ public sealed partial class RunClusterScript : IAsyncDisposable
         foreach (var port in FixedPorts)
         {
             using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            // As the brokers' listeners do: connections of an earlier run in TIME_WAIT must not count as busy, a listener does.
+            probe.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             try
             {
                 probe.Bind(new IPEndPoint(IPAddress.Loopback, port));

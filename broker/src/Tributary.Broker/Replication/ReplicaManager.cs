@@ -341,7 +341,14 @@ public sealed partial class ReplicaManager : IDisposable
             if (partition.Image.Replicas.Length < partition.MinInsyncReplicas
                 && _unsatisfiableMinIsrWarnings.ShouldWarn(topic.Name, out var heldBack))
             {
-                LogUnsatisfiableMinIsrProduce(_logger, topic.Name, partition.Image.Replicas.Length, partition.MinInsyncReplicas, heldBack);
+                if (heldBack == 0)
+                {
+                    LogUnsatisfiableMinIsrProduce(_logger, topic.Name, partition.Image.Replicas.Length, partition.MinInsyncReplicas);
+                }
+                else
+                {
+                    LogUnsatisfiableMinIsrProduceAgain(_logger, topic.Name, partition.Image.Replicas.Length, partition.MinInsyncReplicas, heldBack);
+                }
             }
 
             return new(ErrorCode.NotEnoughReplicas, -1, -1, partition.Log.LogStartOffset,
@@ -671,8 +678,15 @@ public sealed partial class ReplicaManager : IDisposable
     [LoggerMessage(EventId = 310, EventName = "ProduceRefusedReplicationBelowMinIsr", Level = LogLevel.Warning,
         Message = "Refused an acks=all produce to topic {Topic} with NOT_ENOUGH_REPLICAS: its replication factor {ReplicationFactor} is below "
             + "min.insync.replicas {MinInsyncReplicas}, so acks=all produces to it can never succeed (clients retry until they time out). "
+            + "Produce with acks=1, or lower the topic's min.insync.replicas")]
+    private static partial void LogUnsatisfiableMinIsrProduce(ILogger logger, string topic, int replicationFactor, int minInsyncReplicas);
+
+    [LoggerMessage(EventId = 311, EventName = "ProduceRefusedReplicationBelowMinIsrAgain", Level = LogLevel.Warning,
+        Message = "Refused an acks=all produce to topic {Topic} with NOT_ENOUGH_REPLICAS: its replication factor {ReplicationFactor} is below "
+            + "min.insync.replicas {MinInsyncReplicas}, so acks=all produces to it can never succeed (clients retry until they time out). "
             + "Produce with acks=1, or lower the topic's min.insync.replicas ({HeldBack} more such refusals since the last warning)")]
-    private static partial void LogUnsatisfiableMinIsrProduce(ILogger logger, string topic, int replicationFactor, int minInsyncReplicas, int heldBack);
+    private static partial void LogUnsatisfiableMinIsrProduceAgain(ILogger logger, string topic, int replicationFactor, int minInsyncReplicas,
+        int heldBack);
 
     [LoggerMessage(EventId = 301, EventName = "ProduceRejected", Level = LogLevel.Warning, Message = "Rejected produce to {Topic}-{Partition}: {Reason}")]
     private static partial void LogProduceRejected(ILogger logger, string topic, int partition, string reason);
