@@ -8,7 +8,7 @@ namespace Tributary.Integration.Tests.Monitoring;
 /// <summary>
 /// The alert rules and the dashboard against the real thing: Prometheus (Debian's package) scrapes a real 3-broker
 /// cluster and evaluates the checked-in rules with test-sized durations; alerts are read from Prometheus' own
-/// <c>/api/v1/alerts</c>. (Two active controllers cannot be produced for real; promtool covers that alert.)
+/// <c>/api/v1/alerts</c>. (Two active controllers cannot be produced for real, nor a full disk here; promtool covers those.)
 /// </summary>
 public sealed class AlertingEndToEndTests : IClassFixture<MonitoredClusterFixture>, IDisposable
 {
@@ -17,6 +17,7 @@ public sealed class AlertingEndToEndTests : IClassFixture<MonitoredClusterFixtur
     private const string ConsumerGroupStuck = "TributaryConsumerGroupStuck";
     private const string OfflinePartitions = "TributaryOfflinePartitions";
     private const string UnderMinIsr = "TributaryUnderMinIsrPartitions";
+    private const string NoActiveController = "TributaryNoActiveController";
 
     /// <summary>Fencing (1.5 s session timeout) or an ISR shrink (2 s lag time), plus the test `for:` of 5 s, plus scrapes and
     /// evaluations every second: well under this, but the machine is shared.</summary>
@@ -78,6 +79,34 @@ public sealed class AlertingEndToEndTests : IClassFixture<MonitoredClusterFixtur
         Assert.Contains(down, a => a is { Name: OfflinePartitions, State: "firing" } && a.Labels["severity"] == "critical");
         Assert.Contains(down, a => a is { Name: UnderMinIsr, State: "firing" } && a.Labels["severity"] == "critical");
         Assert.DoesNotContain(healed, a => watched.Contains(a.Name));
+    }
+
+    /// <summary>Two of the three quorum voters killed: the survivor cannot be elected, so no node is the active controller.</summary>
+    [Fact]
+    public async Task Losing_the_quorum_majority_fires_the_no_active_controller_alert_and_restoring_it_resolves_it()
+    {
+        var before = await UntilAsync(prometheus.AlertsAsync, a => !a.Any(x => x.Name == NoActiveController), AlertTimeout);
+        var controller = await cluster.ActiveControllerIdAsync();
+        var victims = cluster.Brokers.Where(b => b.NodeId != controller).ToList();
+        var clock = Stopwatch.StartNew();
+        foreach (var victim in victims)
+        {
+            victim.Kill();
+        }
+
+        var down = await UntilAsync(prometheus.AlertsAsync, a => a.Any(x => x is { Name: NoActiveController, State: "firing" }), AlertTimeout);
+        var firedAfter = clock.Elapsed;
+
+        clock.Restart();
+        await Task.WhenAll(victims.Select(v => v.RestartAsync()));
+        await cluster.ActiveControllerIdAsync(TimeSpan.FromSeconds(30));
+        var healed = await UntilAsync(prometheus.AlertsAsync, a => !a.Any(x => x.Name == NoActiveController), AlertTimeout);
+        output.WriteLine($"killed b{string.Join(", b", victims.Select(v => v.NodeId))} (controller b{controller}): fired {firedAfter.TotalSeconds:F1} s " +
+                         $"after the kills, resolved {clock.Elapsed.TotalSeconds:F1} s after the restarts began");
+
+        Assert.DoesNotContain(before, a => a.Name == NoActiveController);
+        Assert.Contains(down, a => a is { Name: NoActiveController, State: "firing" } && a.Labels["severity"] == "critical");
+        Assert.DoesNotContain(healed, a => a.Name == NoActiveController);
     }
 
     private async Task WaitForFullIsrAsync(string topic, int partitions)
