@@ -161,15 +161,9 @@ public sealed class BrokerHost : IAsyncDisposable
 
         if (config.LogFormatJson)
         {
-            // One JSON object per line (EventId, LogLevel, Category, Message, State with the structured fields): what log
-            // collectors (Fluent Bit, Vector, Promtail) parse without a custom pattern.
-            logging.AddJsonConsole(console =>
-            {
-                console.UseUtcTimestamp = true;
-                console.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
-                console.IncludeScopes = false;
-                console.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
-            });
+            // One JSON object per line with event id and name: what log collectors (Fluent Bit, Vector, Promtail) parse
+            // without a custom pattern.
+            logging.AddJsonLineConsole();
             return;
         }
 

@@ -8,13 +8,16 @@ namespace Tributary.Integration.Tests.Monitoring;
 /// <summary>
 /// The alert rules and the dashboard against the real thing: Prometheus (Debian's package) scrapes a real 3-broker
 /// cluster and evaluates the checked-in rules with test-sized durations; alerts are read from Prometheus' own
-/// <c>/api/v1/alerts</c>. (Two active controllers cannot be produced for real; promtool covers that alert.)
+/// <c>/api/v1/alerts</c>. (Two active controllers cannot be produced for real, nor a full disk here; promtool covers those.)
 /// </summary>
 public sealed class AlertingEndToEndTests : IClassFixture<MonitoredClusterFixture>, IDisposable
 {
     private const string UnderReplicated = "TributaryUnderReplicatedPartitions";
     private const string BrokersBelowExpected = "TributaryBrokersBelowExpected";
     private const string ConsumerGroupStuck = "TributaryConsumerGroupStuck";
+    private const string OfflinePartitions = "TributaryOfflinePartitions";
+    private const string UnderMinIsr = "TributaryUnderMinIsrPartitions";
+    private const string NoActiveController = "TributaryNoActiveController";
 
     /// <summary>Fencing (1.5 s session timeout) or an ISR shrink (2 s lag time), plus the test `for:` of 5 s, plus scrapes and
     /// evaluations every second: well under this, but the machine is shared.</summary>
@@ -36,17 +39,27 @@ public sealed class AlertingEndToEndTests : IClassFixture<MonitoredClusterFixtur
 
     public void Dispose() => cluster.Log.Attach(null);
 
+    /// <summary>
+    /// Three topics watch one kill, as in ClusterMetricsTests: RF 3 (under-replicated while a replica is down), RF 3 with
+    /// min.insync.replicas=3 (under min ISR) and RF 1 on the victim (offline). The controller's broker counts see the
+    /// victim fenced. All four alerts fire, and all resolve once the victim is back in every ISR.
+    /// </summary>
     [Fact]
-    public async Task Killing_a_broker_fires_the_under_replicated_and_broker_count_alerts_and_restarting_it_resolves_them()
+    public async Task Killing_a_broker_fires_the_replication_and_broker_count_alerts_and_restarting_it_resolves_them()
     {
-        var topic = ClusterSteps.UniqueTopic("alerts-rf3");
-        await clients.CreateTopicAsync(topic, partitions: 3, replicationFactor: 3);
-        await WaitForFullIsrAsync(topic, 3);
-        string[] watched = [UnderReplicated, BrokersBelowExpected];
-        var before = await UntilAsync(prometheus.AlertsAsync, a => !a.Any(x => watched.Contains(x.Name)), AlertTimeout);
-
         var controller = await cluster.ActiveControllerIdAsync();
         var victim = cluster.Brokers.First(b => b.NodeId != controller);
+        var replicated = ClusterSteps.UniqueTopic("alerts-rf3");
+        var strict = ClusterSteps.UniqueTopic("alerts-minisr3");
+        var single = ClusterSteps.UniqueTopic("alerts-rf1");
+        await clients.CreateTopicAsync(replicated, partitions: 3, replicationFactor: 3);
+        await clients.CreateTopicAsync(strict, partitions: 1, replicationFactor: 3, new Dictionary<string, string> { ["min.insync.replicas"] = "3" });
+        await ClusterSteps.CreatePlacedTopicAsync(clients, single, [victim.NodeId]);
+        await WaitForFullIsrAsync(replicated, 3);
+        await WaitForFullIsrAsync(strict, 1);
+        string[] watched = [UnderReplicated, BrokersBelowExpected, OfflinePartitions, UnderMinIsr];
+        var before = await UntilAsync(prometheus.AlertsAsync, a => !a.Any(x => watched.Contains(x.Name)), AlertTimeout);
+
         var clock = Stopwatch.StartNew();
         victim.Kill();
         var down = await UntilAsync(prometheus.AlertsAsync, a => watched.All(n => a.Any(x => x.Name == n && x.State == "firing")), AlertTimeout);
@@ -54,7 +67,8 @@ public sealed class AlertingEndToEndTests : IClassFixture<MonitoredClusterFixtur
 
         clock.Restart();
         await victim.RestartAsync();
-        await WaitForFullIsrAsync(topic, 3);
+        await WaitForFullIsrAsync(replicated, 3);
+        await WaitForFullIsrAsync(strict, 1);
         var healed = await UntilAsync(prometheus.AlertsAsync, a => !a.Any(x => watched.Contains(x.Name)), AlertTimeout);
         output.WriteLine($"victim b{victim.NodeId} (controller b{controller}): fired {firedAfter.TotalSeconds:F1} s after the kill, " +
                          $"resolved {clock.Elapsed.TotalSeconds:F1} s after the restart began; while down: {string.Join("; ", down)}");
@@ -62,7 +76,45 @@ public sealed class AlertingEndToEndTests : IClassFixture<MonitoredClusterFixtur
         Assert.DoesNotContain(before, a => watched.Contains(a.Name));
         Assert.Contains(down, a => a is { Name: UnderReplicated, State: "firing" } && a.Labels["job"] == PrometheusServer.Job && a.Labels["severity"] == "warning");
         Assert.Contains(down, a => a is { Name: BrokersBelowExpected, State: "firing" } && a.Labels["job"] == PrometheusServer.Job);
+        Assert.Contains(down, a => a is { Name: OfflinePartitions, State: "firing" } && a.Labels["severity"] == "critical");
+        Assert.Contains(down, a => a is { Name: UnderMinIsr, State: "firing" } && a.Labels["severity"] == "critical");
         Assert.DoesNotContain(healed, a => watched.Contains(a.Name));
+    }
+
+    /// <summary>Two of the three quorum voters killed: the survivor cannot be elected, so no node is the active controller.</summary>
+    [Fact]
+    public async Task Losing_the_quorum_majority_fires_the_no_active_controller_alert_and_restoring_it_resolves_it()
+    {
+        var before = await UntilAsync(prometheus.AlertsAsync, a => !a.Any(x => x.Name == NoActiveController), AlertTimeout);
+        var controller = await cluster.ActiveControllerIdAsync();
+        var victims = cluster.Brokers.Where(b => b.NodeId != controller).ToList();
+        var clock = Stopwatch.StartNew();
+        foreach (var victim in victims)
+        {
+            victim.Kill();
+        }
+
+        var down = await UntilAsync(prometheus.AlertsAsync, a => a.Any(x => x is { Name: NoActiveController, State: "firing" }), AlertTimeout);
+        var firedAfter = clock.Elapsed;
+
+        clock.Restart();
+        await Task.WhenAll(victims.Select(v => v.RestartAsync()));
+        await cluster.ActiveControllerIdAsync(TimeSpan.FromSeconds(30));
+        var healed = await UntilAsync(prometheus.AlertsAsync, a => !a.Any(x => x.Name == NoActiveController), AlertTimeout);
+        output.WriteLine($"killed b{string.Join(", b", victims.Select(v => v.NodeId))} (controller b{controller}): fired {firedAfter.TotalSeconds:F1} s " +
+                         $"after the kills, resolved {clock.Elapsed.TotalSeconds:F1} s after the restarts began");
+
+        Assert.DoesNotContain(before, a => a.Name == NoActiveController);
+        Assert.Contains(down, a => a is { Name: NoActiveController, State: "firing" } && a.Labels["severity"] == "critical");
+        Assert.DoesNotContain(healed, a => a.Name == NoActiveController);
+    }
+
+    private async Task WaitForFullIsrAsync(string topic, int partitions)
+    {
+        for (var p = 0; p < partitions; p++)
+        {
+            await clients.WaitForPartitionAsync(topic, p, s => s.Isr.Count == 3, TimeSpan.FromSeconds(30));
+        }
     }
 
     /// <summary>
@@ -186,14 +238,6 @@ public sealed class AlertingEndToEndTests : IClassFixture<MonitoredClusterFixtur
         config.AutoOffsetReset = AutoOffsetReset.Earliest;
         config.EnablePartitionEof = false;
         return config;
-    }
-
-    private async Task WaitForFullIsrAsync(string topic, int partitions)
-    {
-        for (var p = 0; p < partitions; p++)
-        {
-            await clients.WaitForPartitionAsync(topic, p, s => s.Isr.Count == 3, TimeSpan.FromSeconds(30));
-        }
     }
 
     /// <summary>Polls every 500 ms (Prometheus evaluates every second) until <paramref name="done"/> or the timeout; returns the last value.</summary>
