@@ -60,6 +60,9 @@ public sealed class LogCleaner : IDisposable
         }
     }
 
+    /// <summary>log.cleaner.enable: false means no worker ever runs (and Kafka registers no cleaner gauges).</summary>
+    public bool IsEnabled => _options.Enabled;
+
     /// <summary>The figures behind Kafka's LogCleaner and LogCleanerManager gauges, as of now.</summary>
     public LogCleanerSnapshot Snapshot()
     {
