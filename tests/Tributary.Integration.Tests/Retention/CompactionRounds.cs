@@ -4,7 +4,7 @@ using Confluent.Kafka;
 namespace Tributary.Integration.Tests.Retention;
 
 /// <summary>A record as a consumer reads it back.</summary>
-public readonly record struct Record(long Offset, string Key, string? Value);
+public readonly record struct ReadBackRecord(long Offset, string Key, string? Value);
 
 /// <summary>
 /// Rounds of random updates and deletes for a compacted topic, and what the topic must hold once everything written is cleaned:
@@ -43,16 +43,16 @@ public sealed class CompactionRounds(int seed)
     public Dictionary<string, string> LiveKeys() =>
         _last.Where(entry => entry.Value is not null && entry.Key != MarkerKey).ToDictionary(entry => entry.Key, entry => entry.Value!);
 
-    public bool IsCompacted(IReadOnlyList<Record> read) => Problem(read) is null;
+    public bool IsCompacted(IReadOnlyList<ReadBackRecord> read) => Problem(read) is null;
 
-    public void AssertCompacted(IReadOnlyList<Record> read, string when)
+    public void AssertCompacted(IReadOnlyList<ReadBackRecord> read, string when)
     {
         string? problem = Problem(read);
         Assert.True(problem is null, $"{when}: {problem}");
     }
 
     /// <summary>What is wrong with <paramref name="read"/> as the compacted topic, or null.</summary>
-    public string? Problem(IReadOnlyList<Record> all)
+    public string? Problem(IReadOnlyList<ReadBackRecord> all)
     {
         // The latest marker sits in the active segment, which is never cleaned, so the one before it stays too (as in Kafka).
         if (all.Count == 0 || all[^1].Key != MarkerKey || all[^1].Value != _last[MarkerKey])
@@ -67,7 +67,7 @@ public sealed class CompactionRounds(int seed)
             return $"{duplicates.Count} keys appear more than once, e.g. {duplicates[0]} ({read.Count} records read)";
         }
 
-        foreach (Record record in read)
+        foreach (ReadBackRecord record in read)
         {
             if (!_last.TryGetValue(record.Key, out string? latest))
             {

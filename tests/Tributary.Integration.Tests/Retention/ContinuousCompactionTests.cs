@@ -52,12 +52,12 @@ public sealed class ContinuousCompactionTests : IClassFixture<RetentionBrokerFix
             await Task.Delay(SegmentMs + 100);
             AssertPersisted(KafkaClients.ProduceAll(producer, topic, [rounds.Marker(round)], Timeout));
 
-            List<Record> read = await Eventually.ValueAsync(() => ReadAll(topic), rounds.IsCompacted, Timeout);
+            List<ReadBackRecord> read = await Eventually.ValueAsync(() => ReadAll(topic), rounds.IsCompacted, Timeout);
             rounds.AssertCompacted(read, $"after round {round}");
         }
 
         // With no writes at all, the tombstones still go once delete.retention.ms has passed since the cleaning that reached them.
-        List<Record> final = await Eventually.ValueAsync(() => ReadAll(topic), read => rounds.IsCompacted(read) && read.All(r => r.Value is not null),
+        List<ReadBackRecord> final = await Eventually.ValueAsync(() => ReadAll(topic), read => rounds.IsCompacted(read) && read.All(r => r.Value is not null),
             Timeout);
         Assert.Equal(rounds.LiveKeys(), final.Where(r => r.Key != "marker").ToDictionary(r => r.Key, r => r.Value!));
         int cleanings = broker.Log.RecentLines().Split('\n').Count(line => line.Contains($"Cleaned {topic}-0 ", StringComparison.Ordinal));
@@ -95,8 +95,8 @@ public sealed class ContinuousCompactionTests : IClassFixture<RetentionBrokerFix
     private static double Sample(string metrics, string name) =>
         MetricsScrape.FindSample(metrics, name, new Dictionary<string, string>()) ?? throw new Xunit.Sdk.XunitException($"{name} is not on /metrics");
 
-    private List<Record> ReadAll(string topic) =>
-        [.. clients.ReadToEnd(topic, 1, Timeout)[0].Select(r => new Record(r.Offset.Value, Encoding.UTF8.GetString(r.Message.Key!),
+    private List<ReadBackRecord> ReadAll(string topic) =>
+        [.. clients.ReadToEnd(topic, 1, Timeout)[0].Select(r => new ReadBackRecord(r.Offset.Value, Encoding.UTF8.GetString(r.Message.Key!),
             r.Message.Value is null ? null : Encoding.UTF8.GetString(r.Message.Value)))];
 
     private static void AssertPersisted(IReadOnlyList<DeliveryReport<byte[]?, byte[]?>> reports) =>
