@@ -155,6 +155,17 @@ public sealed class LogCleaner : IDisposable
 
             return result;
         }
+        catch (CorruptRecordException exception)
+        {
+            // Not transient: retried, this log would fail every pass and, as the dirtiest, keep every other log from being cleaned.
+            _logger.LogMarkedUncleanable(exception, log.TopicPartition);
+            lock (_selectionLock)
+            {
+                _uncleanable.Add(log);
+            }
+
+            return null;
+        }
         catch (Exception exception) when (exception is IOException or ObjectDisposedException or UnauthorizedAccessException)
         {
             // A log deleted or closed under the cleaner lands here too; its uncommitted .cleaned file is discarded at the next open.
