@@ -141,6 +141,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             _notReadyReason = "recovering logs";
             var logs = OpenLogs(image.Topics);
             _logs = logs;
+            Metrics.LogCleaner.AttachSource(() => logs.Cleaner is { IsEnabled: true } cleaner ? cleaner.Snapshot() : null, () => Config.LogDirs);
 
             var fetchers = new ReplicaFetcherManager(Config.NodeId, () => Volatile.Read(ref _brokerEpoch), Replication.Fetcher.FetcherOptions.FromConfig(Config), LoggerFactory);
             _fetchers = fetchers;
@@ -477,6 +478,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
         Metrics.DetachSource();
         Metrics.DetachConsumerGroupLagSource();
         DetachMonitoring();
+        Metrics.LogCleaner.DetachSource();
         if (_fetchers is not null)
         {
             await _fetchers.DisposeAsync().ConfigureAwait(false);

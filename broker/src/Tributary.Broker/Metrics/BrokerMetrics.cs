@@ -66,7 +66,11 @@ public sealed class BrokerMetrics : IDisposable
         meter.CreateObservableGauge(BrokerMetricNames.ConsumerGroupLag, ObserveConsumerGroupLags, unit: null,
             description: "Committed offset behind the high watermark, per consumer group and partition (kafka-exporter's name).");
         Monitoring = new MonitoringMetrics(meter);
+        LogCleaner = new LogCleanerMetrics(meter);
     }
+
+    /// <summary>Kafka's log cleaner gauges (kafka_log_logcleaner_*, kafka_log_logcleanermanager_*).</summary>
+    public LogCleanerMetrics LogCleaner { get; }
 
     /// <summary>The meter all instruments live on.</summary>
     public Meter Meter { get; }

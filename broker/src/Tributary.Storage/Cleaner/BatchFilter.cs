@@ -37,6 +37,9 @@ internal sealed class BatchFilter(int maxDecompressedBytes)
     /// <summary>Records removed by the filter so far.</summary>
     public long RecordsRemoved { get; private set; }
 
+    /// <summary>Tombstones among <see cref="RecordsRemoved"/>.</summary>
+    public long TombstonesRemoved { get; private set; }
+
     /// <summary>Earliest delete horizon among batches written with retained tombstones (long.MaxValue if none).</summary>
     public long EarliestDeleteHorizonMs { get; private set; } = long.MaxValue;
 
@@ -82,6 +85,7 @@ internal sealed class BatchFilter(int maxDecompressedBytes)
         long horizon = hasHorizon ? header.BaseTimestamp : nowMs + deleteRetentionMs;
         int total = 0;
         int retained = 0;
+        int tombstonesRemoved = 0;
         bool retainedTombstone = false;
         long firstTimestamp = -1;
         long maxTimestamp = -1;
@@ -95,6 +99,7 @@ internal sealed class BatchFilter(int maxDecompressedBytes)
                 total++;
                 if (!Retain(record, map, hasHorizon, horizon, nowMs))
                 {
+                    tombstonesRemoved += record.HasKey && !record.HasValue ? 1 : 0;
                     continue;
                 }
 
@@ -114,6 +119,7 @@ internal sealed class BatchFilter(int maxDecompressedBytes)
         }
 
         RecordsRemoved += total - retained;
+        TombstonesRemoved += tombstonesRemoved;
         bool stampHorizon = retainedTombstone && !hasHorizon;
         if (retained == total && !stampHorizon)
         {

@@ -41,6 +41,9 @@ internal sealed class KeyOffsetMap
 
     public bool IsFull => _latest.Count >= _maxEntries;
 
+    /// <summary>Share of the dedupe buffer's entries in use (Kafka's buffer utilization).</summary>
+    public double Utilization => (double)_latest.Count / _maxEntries;
+
     public void Put(ReadOnlySpan<byte> key, long offset) => _latest[Digest(key)] = offset;
 
     /// <summary>Latest offset recorded for <paramref name="key"/>, or -1.</summary>

@@ -21,7 +21,12 @@ public sealed class LogCleaner : IDisposable
     private readonly HashSet<PartitionLog> _inProgress = [];
     private readonly HashSet<PartitionLog> _uncleanable = [];
     private readonly Lock _selectionLock = new();
+    private readonly LastCleaningStats?[] _lastCleanings;
     private Task[] _workers = [];
+    private long _lastRunMs;
+    private double _maxDirtyRatio;
+    private long _cleanings;
+    private long _tombstonesRemoved;
 
     /// <param name="afterCleaning">runs after each committed cleaning (the log manager persists the cleaner checkpoints there).</param>
     public LogCleaner(LogCleanerOptions options, Func<IReadOnlyList<PartitionLog>> logs, TimeProvider? time = null, ILogger? logger = null,
@@ -35,6 +40,8 @@ public sealed class LogCleaner : IDisposable
         _time = time ?? TimeProvider.System;
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _throttler = new IoThrottler(options.IoMaxBytesPerSecond, _time, _stopping.Token);
+        _lastCleanings = new LastCleaningStats?[Math.Max(1, options.Threads)];
+        _lastRunMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
     }
 
     /// <summary>Test hook: called at each step of the swap protocol; throwing there simulates a crash at that step.</summary>
@@ -53,6 +60,28 @@ public sealed class LogCleaner : IDisposable
         }
     }
 
+    /// <summary>log.cleaner.enable: false means no worker ever runs (and Kafka registers no cleaner gauges).</summary>
+    public bool IsEnabled => _options.Enabled;
+
+    /// <summary>The figures behind Kafka's LogCleaner and LogCleanerManager gauges, as of now.</summary>
+    public LogCleanerSnapshot Snapshot()
+    {
+        long nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        Dictionary<string, int> uncleanable;
+        List<LastCleaningStats> lastCleanings;
+        lock (_selectionLock)
+        {
+            _uncleanable.RemoveWhere(log => log.IsClosed);
+            uncleanable = _uncleanable.GroupBy(log => Path.GetDirectoryName(log.Directory) ?? log.Directory)
+                .ToDictionary(group => group.Key, group => group.Count());
+            lastCleanings = [.. _lastCleanings.Where(stats => stats.HasValue).Select(stats => stats!.Value)];
+        }
+
+        int dead = _stopping.IsCancellationRequested ? 0 : _workers.Count(worker => worker.IsCompleted);
+        return new LogCleanerSnapshot(Math.Max(0, nowMs - Interlocked.Read(ref _lastRunMs)), Volatile.Read(ref _maxDirtyRatio),
+            lastCleanings, dead, uncleanable, Interlocked.Read(ref _cleanings), Interlocked.Read(ref _tombstonesRemoved));
+    }
+
     /// <summary>Starts the worker threads (no-op when the cleaner is disabled).</summary>
     public void Start()
     {
@@ -62,7 +91,7 @@ public sealed class LogCleaner : IDisposable
         }
 
         _workers = [.. Enumerable.Range(0, Math.Max(1, _options.Threads))
-            .Select(_ => Task.Factory.StartNew(RunWorker, TaskCreationOptions.LongRunning))];
+            .Select(worker => Task.Factory.StartNew(() => RunWorker(worker), TaskCreationOptions.LongRunning))];
     }
 
     /// <summary>Stops the workers, waiting for a cleaning in progress to finish or abandon its uncommitted output.</summary>
@@ -94,7 +123,9 @@ public sealed class LogCleaner : IDisposable
 
         try
         {
-            return NewCompactor().Clean(log, nowMs, CrashPoint);
+            CleaningResult? result = NewCompactor().Clean(log, nowMs, CrashPoint);
+            Record(result, worker: 0);
+            return result;
         }
         finally
         {
@@ -103,7 +134,9 @@ public sealed class LogCleaner : IDisposable
     }
 
     /// <summary>One worker iteration: cleans the filthiest due log, if any; returns what was done (null: nothing was due).</summary>
-    public CleaningResult? CleanFilthiestLog(long nowMs)
+    public CleaningResult? CleanFilthiestLog(long nowMs) => CleanFilthiestLog(nowMs, worker: 0);
+
+    private CleaningResult? CleanFilthiestLog(long nowMs, int worker)
     {
         PartitionLog? log = ClaimFilthiest(nowMs);
         if (log is null)
@@ -114,12 +147,24 @@ public sealed class LogCleaner : IDisposable
         try
         {
             CleaningResult? result = NewCompactor().Clean(log, nowMs, CrashPoint);
+            Record(result, worker);
             if (result is { Aborted: false })
             {
                 _afterCleaning?.Invoke();
             }
 
             return result;
+        }
+        catch (CorruptRecordException exception)
+        {
+            // Not transient: retried, this log would fail every pass and, as the dirtiest, keep every other log from being cleaned.
+            _logger.LogMarkedUncleanable(exception, log.TopicPartition);
+            lock (_selectionLock)
+            {
+                _uncleanable.Add(log);
+            }
+
+            return null;
         }
         catch (Exception exception) when (exception is IOException or ObjectDisposedException or UnauthorizedAccessException)
         {
@@ -147,12 +192,43 @@ public sealed class LogCleaner : IDisposable
 
     private LogCompactor NewCompactor() => new(_options.DedupeBufferBytes / Math.Max(1, _options.Threads), _throttler);
 
-    private void RunWorker()
+    private void Record(CleaningResult? result, int worker)
+    {
+        if (result is not { } done)
+        {
+            return;
+        }
+
+        lock (_selectionLock)
+        {
+            _lastCleanings[worker % _lastCleanings.Length] = new LastCleaningStats(done.BytesIn, done.BytesOut, done.ElapsedMs,
+                done.BufferUtilization);
+        }
+
+        Interlocked.Add(ref _tombstonesRemoved, done.TombstonesRemoved);
+        if (!done.Aborted)
+        {
+            Interlocked.Increment(ref _cleanings);
+        }
+    }
+
+    private void RunWorker(int worker)
     {
         CancellationToken token = _stopping.Token;
         while (!token.IsCancellationRequested)
         {
-            CleaningResult? result = CleanFilthiestLog(_time.GetUtcNow().ToUnixTimeMilliseconds());
+            CleaningResult? result;
+            try
+            {
+                result = CleanFilthiestLog(_time.GetUtcNow().ToUnixTimeMilliseconds(), worker);
+            }
+            catch (Exception exception)
+            {
+                // Whatever went wrong, a worker that dies stops compaction of every log on this broker for good: log and go on.
+                _logger.CleanerPassFailed(exception);
+                result = null;
+            }
+
             if (result is null)
             {
                 token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(Math.Max(1, _options.BackoffMs)));
@@ -164,8 +240,10 @@ public sealed class LogCleaner : IDisposable
     {
         lock (_selectionLock)
         {
+            Interlocked.Exchange(ref _lastRunMs, _time.GetUtcNow().ToUnixTimeMilliseconds());
             PartitionLog? best = null;
             double bestRatio = -1;
+            double maxDirtyRatio = 0;
             foreach (PartitionLog log in _logs())
             {
                 LogConfig config = log.Config;
@@ -188,9 +266,24 @@ public sealed class LogCleaner : IDisposable
                     // Closed, deleted or truncated while we looked: the next round sees its new state.
                     continue;
                 }
+                catch (Exception exception)
+                {
+                    // Kafka's LogCleaningException: this log cannot even be assessed; stop trying it (until restart), not all logs.
+                    _logger.LogMarkedUncleanable(exception, log.TopicPartition);
+                    _uncleanable.Add(log);
+                    continue;
+                }
 
+                maxDirtyRatio = Math.Max(maxDirtyRatio, range.DirtyRatio);
                 if (!range.IsDue(config))
                 {
+                    if (_logger.IsEnabled(LogLevel.Debug))
+                    {
+                        _logger.CleanerSkipsLog(log.TopicPartition, log.CleanerCheckpoint, log.HighWatermark, log.CurrentSegments.Length,
+                            range.EndIndex, range.FirstDirtyIndex, range.CleanBytes, range.DirtyBytes, range.DirtyRatio,
+                            config.MinCleanableDirtyRatio, log.EarliestDeleteHorizonMs);
+                    }
+
                     continue;
                 }
 
@@ -202,6 +295,7 @@ public sealed class LogCleaner : IDisposable
                 }
             }
 
+            Volatile.Write(ref _maxDirtyRatio, maxDirtyRatio);
             if (best is not null)
             {
                 _inProgress.Add(best);

@@ -9,8 +9,11 @@ namespace Tributary.Storage.Cleaner;
 
 /// <summary>What one cleaning of one log did.</summary>
 /// <param name="CleanedUpTo">the new cleaner checkpoint: every offset below it has been compacted.</param>
+/// <param name="TombstonesRemoved">tombstones among <paramref name="RecordsRemoved"/>.</param>
+/// <param name="BufferUtilization">share of the dedupe buffer the key map filled, 0 to 1.</param>
+/// <param name="ElapsedMs">wall time of the cleaning.</param>
 public readonly record struct CleaningResult(long CleanedUpTo, int SegmentsIn, int SegmentsOut, long BytesIn, long BytesOut,
-    long RecordsRemoved, bool Aborted);
+    long RecordsRemoved, bool Aborted, long TombstonesRemoved = 0, double BufferUtilization = 0, long ElapsedMs = 0);
 
 /// <summary>
 /// Compacts one log (Kafka's Cleaner.doClean): maps every key of the dirty range to its latest offset, then rewrites all closed
@@ -79,7 +82,8 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
             if (!log.TryReplaceSegments(group, sizes, groupEnd, cleanedPath, crashPoint))
             {
                 log.Logger.CleaningAborted(log.TopicPartition);
-                return new CleaningResult(log.CleanerCheckpoint, 0, 0, bytesIn, bytesOut, filter.RecordsRemoved, Aborted: true);
+                return new CleaningResult(log.CleanerCheckpoint, 0, 0, bytesIn, bytesOut, filter.RecordsRemoved, Aborted: true,
+                    filter.TombstonesRemoved, map.Utilization, stopwatch.ElapsedMilliseconds);
             }
 
             segmentsOut++;
@@ -91,8 +95,9 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
         log.CleanerCheckpoint = cleanedUpTo;
         log.EarliestDeleteHorizonMs = filter.EarliestDeleteHorizonMs;
         log.Logger.LogCleaned(log.TopicPartition, cleanedUpTo, end, bytesIn, segmentsOut, bytesOut, filter.RecordsRemoved,
-            stopwatch.ElapsedMilliseconds);
-        return new CleaningResult(cleanedUpTo, end, segmentsOut, bytesIn, bytesOut, filter.RecordsRemoved, Aborted: false);
+            filter.TombstonesRemoved, stopwatch.ElapsedMilliseconds);
+        return new CleaningResult(cleanedUpTo, end, segmentsOut, bytesIn, bytesOut, filter.RecordsRemoved, Aborted: false,
+            filter.TombstonesRemoved, map.Utilization, stopwatch.ElapsedMilliseconds);
     }
 
     /// <summary>Consecutive segments whose sizes add up to at most segment.bytes and whose offsets fit one segment's int32 range.</summary>

@@ -14,6 +14,7 @@ namespace Tributary.Storage;
 /// </remarks>
 public sealed partial class PartitionLog
 {
+    private readonly List<(LogSegment Segment, long CloseAtMs)> _retiredSegments = [];
     private long _cleanerCheckpoint;
     private long _earliestDeleteHorizonMs = UnknownDeleteHorizon;
 
@@ -197,7 +198,8 @@ public sealed partial class PartitionLog
                     crashPoint?.Invoke(CleanerStep.SwapCommitted);
                     for (int i = 0; i < group.Length; i++)
                     {
-                        group[i].Delete();
+                        // Readers do not take the log's locks: the replaced segments stay readable until the new list is published.
+                        group[i].DeleteFilesKeepingReadersOpen();
                         if (i == 0)
                         {
                             crashPoint?.Invoke(CleanerStep.OldSegmentsPartlyDeleted);
@@ -215,6 +217,7 @@ public sealed partial class PartitionLog
                     cleaned.SealTimeIndex();
                     cleaned.Flush();
                     _segments = [.. segments[..first], cleaned, .. segments[(first + group.Length)..]];
+                    RetireReplacedSegments(group, config.FileDeleteDelayMs);
                     return true;
                 }
                 catch (IOException exception)
@@ -225,6 +228,41 @@ public sealed partial class PartitionLog
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Under the flush lock, once the segments replacing <paramref name="replaced"/> are published: their files are already gone,
+    /// but a fetch that took them from the old list may still be writing a region of one into a response. Like Kafka's
+    /// file.delete.delay.ms, their handles close only after that grace (at a later swap, or when the log closes).
+    /// </summary>
+    private void RetireReplacedSegments(LogSegment[] replaced, long graceMs)
+    {
+        long nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        _retiredSegments.RemoveAll(retired =>
+        {
+            bool due = retired.CloseAtMs <= nowMs;
+            if (due)
+            {
+                retired.Segment.Dispose();
+            }
+
+            return due;
+        });
+        foreach (LogSegment segment in replaced)
+        {
+            _retiredSegments.Add((segment, nowMs + graceMs));
+        }
+    }
+
+    /// <summary>Closes every retired segment now (the log is closing).</summary>
+    private void DisposeRetiredSegments()
+    {
+        foreach ((LogSegment segment, _) in _retiredSegments)
+        {
+            segment.Dispose();
+        }
+
+        _retiredSegments.Clear();
     }
 
     /// <summary>

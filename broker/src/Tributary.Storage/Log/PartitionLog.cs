@@ -658,6 +658,7 @@ public sealed partial class PartitionLog
                         segment.Dispose();
                     }
 
+                    DisposeRetiredSegments();
                     _closed = true;
                 }
             }
@@ -688,6 +689,7 @@ public sealed partial class PartitionLog
                     segment.Dispose();
                 }
 
+                DisposeRetiredSegments();
                 _closed = true;
             }
         }

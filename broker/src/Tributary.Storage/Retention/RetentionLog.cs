@@ -15,9 +15,9 @@ internal static partial class RetentionLog
     public static partial void RetentionFailed(this ILogger logger, Exception exception, TopicPartition partition);
 
     [LoggerMessage(EventId = 1110, EventName = "LogCleaned", Level = LogLevel.Information,
-        Message = "Cleaned {Partition} up to offset {EndOffset}: {SegmentsIn} segments ({BytesIn} bytes) into {SegmentsOut} ({BytesOut} bytes), {RecordsRemoved} records removed, {ElapsedMs} ms")]
+        Message = "Cleaned {Partition} up to offset {EndOffset}: {SegmentsIn} segments ({BytesIn} bytes) into {SegmentsOut} ({BytesOut} bytes), {RecordsRemoved} records removed ({TombstonesRemoved} of them tombstones), {ElapsedMs} ms")]
     public static partial void LogCleaned(this ILogger logger, TopicPartition partition, long endOffset, int segmentsIn, long bytesIn,
-        int segmentsOut, long bytesOut, long recordsRemoved, long elapsedMs);
+        int segmentsOut, long bytesOut, long recordsRemoved, long tombstonesRemoved, long elapsedMs);
 
     [LoggerMessage(EventId = 1111, EventName = "CleaningAborted", Level = LogLevel.Information,
         Message = "Cleaning of {Partition} abandoned: its segments changed while it was cleaned")]
@@ -30,6 +30,15 @@ internal static partial class RetentionLog
     [LoggerMessage(EventId = 1117, EventName = "LogMarkedUncleanable", Level = LogLevel.Error,
         Message = "Cleaning of {Partition} failed unexpectedly; the log is not cleaned again until restart")]
     public static partial void LogMarkedUncleanable(this ILogger logger, Exception exception, TopicPartition partition);
+
+    [LoggerMessage(EventId = 1118, EventName = "CleanerPassFailed", Level = LogLevel.Error,
+        Message = "The log cleaner's look for work failed; it backs off and looks again")]
+    public static partial void CleanerPassFailed(this ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1119, EventName = "CleanerSkipsLog", Level = LogLevel.Debug,
+        Message = "Not cleaning {Partition}: checkpoint {Checkpoint}, high watermark {HighWatermark}, {Segments} segments, cleanable below segment {EndIndex}, first dirty segment {FirstDirtyIndex}, clean {CleanBytes} bytes, dirty {DirtyBytes} bytes (ratio {DirtyRatio:F3}, min {MinRatio}), tombstone horizon {DeleteHorizonMs}")]
+    public static partial void CleanerSkipsLog(this ILogger logger, TopicPartition partition, long checkpoint, long highWatermark, int segments,
+        int endIndex, int firstDirtyIndex, long cleanBytes, long dirtyBytes, double dirtyRatio, double minRatio, long deleteHorizonMs);
 
     [LoggerMessage(EventId = 1113, EventName = "CleaningDiscarded", Level = LogLevel.Information,
         Message = "Discarded uncommitted cleaning output {Path} of {Partition}")]

@@ -431,6 +431,19 @@ internal sealed class LogSegment : IDisposable
         TimeIndex.DeleteFile();
     }
 
+    /// <summary>
+    /// Marks the segment deleted and removes its files but keeps the data file open: a reader still holding this segment reads it
+    /// (an unlinked file stays readable through an open handle) until the owner publishes the segments replacing it and calls
+    /// <see cref="Dispose"/>.
+    /// </summary>
+    public void DeleteFilesKeepingReadersOpen()
+    {
+        _deleted = true;
+        File.Delete(LogPath);
+        OffsetIndex.DeleteFile();
+        TimeIndex.DeleteFile();
+    }
+
     public LogSegmentInfo ToInfo(bool isActive) => new(BaseOffset, Size, MaxTimestampAndOffset.Timestamp, isActive);
 
     private bool TryWalkTail(long size, int indexIntervalBytes)
