@@ -67,6 +67,7 @@ public sealed partial class QuorumController
         }
 
         LogTopicCreated(_logger, topic.Name, topicId.ToString(), placement.Replicas!.Count, placement.Replicas[0].Length);
+        WarnAboutRemovedTopicConfigs(topic.Name, topic.Configs.Select(kv => (kv.Key, kv.Value)));
         return new ControllerReply(ErrorCode.None, Offset: offset);
     }
 
@@ -199,6 +200,7 @@ public sealed partial class QuorumController
         }
 
         LogConfigsChanged(_logger, topic.Name, string.Join(",", command.Overrides.Select(kv => kv.Key + "=" + kv.Value)));
+        WarnAboutRemovedTopicConfigs(topic.Name, records.OfType<ConfigRecord>().Select(r => (r.Name, r.Value)));
         return new ControllerReply(ErrorCode.None, Offset: offset);
     }
 
