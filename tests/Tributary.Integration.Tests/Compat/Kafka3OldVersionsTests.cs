@@ -57,6 +57,21 @@ public sealed class Kafka3OldVersionsTests : IClassFixture<DefaultBrokerFixture>
     }
 
     [Fact]
+    public async Task ListOffsets_refuses_a_special_timestamp_older_than_its_version_and_v9_answers_no_tiered_offset()
+    {
+        var topic = KafkaClients.UniqueTopic("v9-offsets");
+        await clients.CreateTopicAsync(topic, partitions: 1);
+
+        var v6 = await SendAsync<ListOffsetsResponse>(Lookup(topic, -3, -1), version: 6);
+        var v9 = await SendAsync<ListOffsetsResponse>(Lookup(topic, -5, -3, -7), version: 9);
+
+        Assert.Equal(new short[] { (short)ErrorCode.UnsupportedVersion, 0 }, v6.Topics[0].Partitions.Select(p => p.ErrorCode));
+        var answers = v9.Topics[0].Partitions;
+        Assert.Equal(new short[] { 0, 0, (short)ErrorCode.UnsupportedVersion }, answers.Select(p => p.ErrorCode));
+        Assert.Equal((-1L, -1L, -1), (answers[0].Offset, answers[0].Timestamp, answers[0].LeaderEpoch));
+    }
+
+    [Fact]
     public async Task CreateTopics_v0_creates_and_DeleteTopics_v0_deletes()
     {
         var topic = KafkaClients.UniqueTopic("v0-create");
@@ -136,6 +151,19 @@ public sealed class Kafka3OldVersionsTests : IClassFixture<DefaultBrokerFixture>
         Assert.Equal(0, dir.ErrorCode);
         Assert.Equal([0, 1], Assert.Single(dir.Topics, t => t.Name == topic).Partitions.Select(p => p.PartitionIndex).Order());
     }
+
+    private static ListOffsetsRequest Lookup(string topic, params long[] timestamps) => new()
+    {
+        ReplicaId = -1,
+        Topics =
+        [
+            new ListOffsetsRequest.ListOffsetsTopic
+            {
+                Name = topic,
+                Partitions = timestamps.Select(t => new ListOffsetsRequest.ListOffsetsPartition { PartitionIndex = 0, Timestamp = t }).ToList(),
+            },
+        ],
+    };
 
     private static ListOffsetsRequest V0Lookup(string topic, params (long Timestamp, int MaxNumOffsets)[] lookups) => new()
     {

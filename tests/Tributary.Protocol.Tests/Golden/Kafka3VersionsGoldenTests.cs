@@ -5,7 +5,7 @@ using Tributary.Protocol.Messages;
 namespace Tributary.Protocol.Tests.Golden;
 
 /// <summary>
-/// The old versions Kafka 3.9 still serves and Tributary added (ListOffsets v0, CreateTopics v0–1, DeleteTopics v0,
+/// The versions Kafka 3.9 serves and Tributary added (ListOffsets v0 and v9, CreateTopics v0–1, DeleteTopics v0,
 /// DescribeConfigs v0, DescribeLogDirs v0): hand-built request bytes, laid out field by field from Kafka's message
 /// specs, decode to the right values and re-encode to the same bytes; responses encode to the bytes the spec prescribes.
 /// </summary>
@@ -82,6 +82,42 @@ public class Kafka3VersionsGoldenTests
         Assert.Equal(((short)2, (short)0, 42, "sarama"), (decoded.Header.ApiKey, decoded.Header.ApiVersion, decoded.Header.CorrelationId, decoded.Header.ClientId));
         Assert.Equal(0, decoded.UnreadBytes);
         Assert.Equal(frame, Convert.ToHexString(GoldenFrames.Encode(decoded)));
+    }
+
+    // ---- ListOffsets v9 (KIP-1005): v8's layout; only the timestamp -5 is new.
+
+    [Fact]
+    public void ListOffsets_v9_request_and_response_are_laid_out_as_v8()
+    {
+        string request =
+            "FFFFFFFF" + "00" +               // replica_id -1, isolation_level 0
+            "02" + "0274" +                   // topics: 1 (compact), name "t"
+            "02" + "00000000" + "FFFFFFFF" +  //   partitions: 1, index 0, current_leader_epoch -1
+            "FFFFFFFFFFFFFFFB" + "00" +       //     timestamp -5, no tags
+            "00" + "00";                      //   topic tags, request tags
+
+        var decoded = ReadAll<ListOffsetsRequest>(request, 9, ListOffsetsRequest.Read);
+        Assert.Equal(-5L, decoded.Topics[0].Partitions[0].Timestamp);
+        Assert.Equal(request, Hex(decoded, 9));
+        Assert.Equal(Hex(decoded, 8), Hex(decoded, 9));
+
+        var response = new ListOffsetsResponse
+        {
+            Topics =
+            [
+                new ListOffsetsResponse.ListOffsetsTopicResponse
+                {
+                    Name = "t",
+                    Partitions = [new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = 0, Offset = -1, Timestamp = -1, LeaderEpoch = -1 }],
+                },
+            ],
+        };
+        string expected =
+            "00000000" + "02" + "0274" +                   // throttle_time_ms, topics: 1, name "t"
+            "02" + "00000000" + "0000" +                   //   partitions: 1, index 0, error NONE
+            "FFFFFFFFFFFFFFFF" + "FFFFFFFFFFFFFFFF" +      //     timestamp -1, offset -1
+            "FFFFFFFF" + "00" + "00" + "00";               //     leader_epoch -1, tags; topic tags; response tags
+        Assert.Equal(expected, Hex(response, 9));
     }
 
     // ---- CreateTopics v0 (no validate_only, no error message) and v1 (both, still no throttle time).
