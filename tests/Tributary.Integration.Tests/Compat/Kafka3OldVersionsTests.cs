@@ -72,6 +72,31 @@ public sealed class Kafka3OldVersionsTests : IClassFixture<DefaultBrokerFixture>
     }
 
     [Fact]
+    public async Task FindCoordinator_v6_finds_a_group_coordinator_and_no_share_coordinator()
+    {
+        var group = new FindCoordinatorRequest { KeyType = 0, CoordinatorKeys = ["v6-group-" + Guid.NewGuid().ToString("N")] };
+        var share = new FindCoordinatorRequest { KeyType = 2, CoordinatorKeys = ["v6-share"] };
+
+        var groupAnswer = Assert.Single((await SendAsync<FindCoordinatorResponse>(group, version: 6)).Coordinators);
+        var shareAnswer = Assert.Single((await SendAsync<FindCoordinatorResponse>(share, version: 6)).Coordinators);
+        var shareV4 = Assert.Single((await SendAsync<FindCoordinatorResponse>(share, version: 4)).Coordinators);
+
+        Assert.Equal((0, BrokerProcess.NodeId, broker.KafkaPort), (groupAnswer.ErrorCode, groupAnswer.NodeId, groupAnswer.Port));
+        Assert.Equal((short)ErrorCode.CoordinatorNotAvailable, shareAnswer.ErrorCode);
+        Assert.Equal((short)ErrorCode.InvalidRequest, shareV4.ErrorCode);
+    }
+
+    [Fact]
+    public async Task InitProducerId_v5_allocates_an_idempotent_producer_id()
+    {
+        var response = await SendAsync<InitProducerIdResponse>(new InitProducerIdRequest { TransactionalId = null, TransactionTimeoutMs = 60_000 }, version: 5);
+
+        Assert.Equal(0, response.ErrorCode);
+        Assert.True(response.ProducerId >= 0, $"producer id {response.ProducerId}");
+        Assert.Equal(0, response.ProducerEpoch);
+    }
+
+    [Fact]
     public async Task CreateTopics_v0_creates_and_DeleteTopics_v0_deletes()
     {
         var topic = KafkaClients.UniqueTopic("v0-create");

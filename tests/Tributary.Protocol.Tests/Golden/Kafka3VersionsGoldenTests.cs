@@ -6,7 +6,7 @@ namespace Tributary.Protocol.Tests.Golden;
 
 /// <summary>
 /// The versions Kafka 3.9 serves and Tributary added (ListOffsets v0 and v9, CreateTopics v0–1, DeleteTopics v0,
-/// DescribeConfigs v0, DescribeLogDirs v0): hand-built request bytes, laid out field by field from Kafka's message
+/// DescribeConfigs v0, DescribeLogDirs v0, FindCoordinator v5–6, InitProducerId v5): hand-built request bytes, laid out field by field from Kafka's message
 /// specs, decode to the right values and re-encode to the same bytes; responses encode to the bytes the spec prescribes.
 /// </summary>
 public class Kafka3VersionsGoldenTests
@@ -118,6 +118,41 @@ public class Kafka3VersionsGoldenTests
             "FFFFFFFFFFFFFFFF" + "FFFFFFFFFFFFFFFF" +      //     timestamp -1, offset -1
             "FFFFFFFF" + "00" + "00" + "00";               //     leader_epoch -1, tags; topic tags; response tags
         Assert.Equal(expected, Hex(response, 9));
+    }
+
+    // ---- FindCoordinator v5-6 and InitProducerId v5 (KIP-890 error codes, KIP-932 key type): v4's layout.
+
+    [Theory]
+    [InlineData(5)]
+    [InlineData(6)]
+    public void FindCoordinator_v5_and_v6_are_laid_out_as_v4(short version)
+    {
+        string request = "02" + "02" + "036731" + "00"; // key_type 2 (share), coordinator_keys ["g1"], no tags
+
+        var decoded = ReadAll<FindCoordinatorRequest>(request, version, FindCoordinatorRequest.Read);
+
+        Assert.Equal(((sbyte)2, "g1"), (decoded.KeyType, Assert.Single(decoded.CoordinatorKeys)));
+        Assert.Equal(request, Hex(decoded, version));
+        var response = new FindCoordinatorResponse
+        {
+            Coordinators = [new FindCoordinatorResponse.Coordinator { Key = "g1", NodeId = -1, Host = "", Port = -1, ErrorCode = 15 }],
+        };
+        Assert.Equal(Hex(response, 4), Hex(response, version));
+        Assert.Equal("00000000" + "02" + "036731" + "FFFFFFFF" + "01" + "FFFFFFFF" + "000F" + "00" + "00" + "00", Hex(response, version));
+    }
+
+    [Fact]
+    public void InitProducerId_v5_is_laid_out_as_v4()
+    {
+        string request = "00" + "0000EA60" + "FFFFFFFFFFFFFFFF" + "FFFF" + "00"; // transactional_id null, 60 s, id -1, epoch -1
+
+        var decoded = ReadAll<InitProducerIdRequest>(request, 5, InitProducerIdRequest.Read);
+
+        Assert.Equal((null, 60000), (decoded.TransactionalId, decoded.TransactionTimeoutMs));
+        Assert.Equal(request, Hex(decoded, 5));
+        var response = new InitProducerIdResponse { ProducerId = 1000, ProducerEpoch = 0 };
+        Assert.Equal("00000000" + "0000" + "00000000000003E8" + "0000" + "00", Hex(response, 5));
+        Assert.Equal(Hex(response, 4), Hex(response, 5));
     }
 
     // ---- CreateTopics v0 (no validate_only, no error message) and v1 (both, still no throttle time).
