@@ -51,7 +51,7 @@ public static partial class ApiCatalog
     public static ImmutableArray<ApiDescriptor> All { get; } =
     [
         new ApiDescriptor(0, "Produce", 3, 11, 9),
-        new ApiDescriptor(1, "Fetch", 4, 16, 12),
+        new ApiDescriptor(1, "Fetch", 4, 17, 12),
         new ApiDescriptor(2, "ListOffsets", 0, 9, 6),
         new ApiDescriptor(3, "Metadata", 0, 12, 9),
         new ApiDescriptor(8, "OffsetCommit", 0, 8, 8),
