@@ -6,7 +6,7 @@ namespace Tributary.Protocol.Tests.Golden;
 
 /// <summary>
 /// The versions Kafka 3.9 serves and Tributary added (ListOffsets v0 and v9, CreateTopics v0–1, DeleteTopics v0,
-/// DescribeConfigs v0, DescribeLogDirs v0, FindCoordinator v5–6, InitProducerId v5): hand-built request bytes, laid out field by field from Kafka's message
+/// DescribeConfigs v0, DescribeLogDirs v0, FindCoordinator v5–6, InitProducerId v5, Fetch v17): hand-built request bytes, laid out field by field from Kafka's message
 /// specs, decode to the right values and re-encode to the same bytes; responses encode to the bytes the spec prescribes.
 /// </summary>
 public class Kafka3VersionsGoldenTests
@@ -153,6 +153,43 @@ public class Kafka3VersionsGoldenTests
         var response = new InitProducerIdResponse { ProducerId = 1000, ProducerEpoch = 0 };
         Assert.Equal("00000000" + "0000" + "00000000000003E8" + "0000" + "00", Hex(response, 5));
         Assert.Equal(Hex(response, 4), Hex(response, 5));
+    }
+
+    // ---- Fetch v17 (KIP-853): a follower may add its directory id as tag 0 of each partition; v16 skips that tag.
+
+    private const string FetchV17Request =
+        "000001F4" + "00000001" + "7FFFFFFF" + "00" +        // max_wait 500, min_bytes 1, max_bytes, READ_UNCOMMITTED
+        "00000000" + "FFFFFFFF" +                            // session_id 0, session_epoch -1
+        "02" + "0102030405060708090A0B0C0D0E0F10" +          // topics: 1, topic_id
+        "02" + "00000000" + "00000005" +                     //   partitions: 1, index 0, current_leader_epoch 5
+        "000000000000000A" + "00000005" +                    //     fetch_offset 10, last_fetched_epoch 5
+        "0000000000000000" + "00100000" +                    //     log_start_offset 0, partition_max_bytes 1 MiB
+        "01" + "00" + "10" + "1112131415161718191A1B1C1D1E1F20" + // tags: 1, tag 0 (replica_directory_id), 16 bytes
+        "00" +                                               //   topic tags
+        "01" + "01" +                                        // forgotten_topics_data: 0, rack_id ""
+        "01" + "01" + "0D" + "00000002" + "0000000000000007" + "00"; // tags: 1, tag 1 (replica_state: id 2, epoch 7)
+
+    [Fact]
+    public void Fetch_v17_request_carries_the_followers_directory_id_as_a_partition_tag()
+    {
+        var request = ReadAll<FetchRequest>(FetchV17Request, 17, FetchRequest.Read);
+
+        var partition = Assert.Single(Assert.Single(request.Topics).Partitions);
+        Assert.Equal(new Uuid(0x1112131415161718, 0x191A1B1C1D1E1F20), partition.ReplicaDirectoryId);
+        Assert.Equal((2, 7L, 10L), (request.ReplicaState.ReplicaId, request.ReplicaState.ReplicaEpoch, partition.FetchOffset));
+        Assert.Equal(FetchV17Request, Hex(request, 17));
+    }
+
+    [Fact]
+    public void Fetch_v16_skips_tag_0_of_a_partition_and_never_writes_it()
+    {
+        var request = ReadAll<FetchRequest>(FetchV17Request, 16, FetchRequest.Read);
+
+        var partition = request.Topics[0].Partitions[0];
+        Assert.Equal(default, partition.ReplicaDirectoryId);
+        Assert.Equal(10L, partition.FetchOffset);
+        partition.ReplicaDirectoryId = request.Topics[0].TopicId;
+        Assert.DoesNotContain("1112131415161718191A1B1C1D1E1F20", Hex(request, 16), StringComparison.Ordinal);
     }
 
     // ---- CreateTopics v0 (no validate_only, no error message) and v1 (both, still no throttle time).

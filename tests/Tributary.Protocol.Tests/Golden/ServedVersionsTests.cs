@@ -7,7 +7,7 @@ public class ServedVersionsTests
 {
     [Theory]
     [InlineData(ApiKeys.Produce, 3, 11, 9)]
-    [InlineData(ApiKeys.Fetch, 4, 16, 12)]
+    [InlineData(ApiKeys.Fetch, 4, 17, 12)]
     [InlineData(ApiKeys.ListOffsets, 0, 9, 6)]
     [InlineData(ApiKeys.Metadata, 0, 12, 9)]
     [InlineData(ApiKeys.OffsetCommit, 0, 8, 8)]
