@@ -57,6 +57,46 @@ public sealed class Kafka3OldVersionsTests : IClassFixture<DefaultBrokerFixture>
     }
 
     [Fact]
+    public async Task ListOffsets_refuses_a_special_timestamp_older_than_its_version_and_v9_answers_no_tiered_offset()
+    {
+        var topic = KafkaClients.UniqueTopic("v9-offsets");
+        await clients.CreateTopicAsync(topic, partitions: 1);
+
+        var v6 = await SendAsync<ListOffsetsResponse>(Lookup(topic, -3, -1), version: 6);
+        var v9 = await SendAsync<ListOffsetsResponse>(Lookup(topic, -5, -3, -7), version: 9);
+
+        Assert.Equal(new short[] { (short)ErrorCode.UnsupportedVersion, 0 }, v6.Topics[0].Partitions.Select(p => p.ErrorCode));
+        var answers = v9.Topics[0].Partitions;
+        Assert.Equal(new short[] { 0, 0, (short)ErrorCode.UnsupportedVersion }, answers.Select(p => p.ErrorCode));
+        Assert.Equal((-1L, -1L, -1), (answers[0].Offset, answers[0].Timestamp, answers[0].LeaderEpoch));
+    }
+
+    [Fact]
+    public async Task FindCoordinator_v6_finds_a_group_coordinator_and_no_share_coordinator()
+    {
+        var group = new FindCoordinatorRequest { KeyType = 0, CoordinatorKeys = ["v6-group-" + Guid.NewGuid().ToString("N")] };
+        var share = new FindCoordinatorRequest { KeyType = 2, CoordinatorKeys = ["v6-share"] };
+
+        var groupAnswer = Assert.Single((await SendAsync<FindCoordinatorResponse>(group, version: 6)).Coordinators);
+        var shareAnswer = Assert.Single((await SendAsync<FindCoordinatorResponse>(share, version: 6)).Coordinators);
+        var shareV4 = Assert.Single((await SendAsync<FindCoordinatorResponse>(share, version: 4)).Coordinators);
+
+        Assert.Equal((0, BrokerProcess.NodeId, broker.KafkaPort), (groupAnswer.ErrorCode, groupAnswer.NodeId, groupAnswer.Port));
+        Assert.Equal((short)ErrorCode.CoordinatorNotAvailable, shareAnswer.ErrorCode);
+        Assert.Equal((short)ErrorCode.InvalidRequest, shareV4.ErrorCode);
+    }
+
+    [Fact]
+    public async Task InitProducerId_v5_allocates_an_idempotent_producer_id()
+    {
+        var response = await SendAsync<InitProducerIdResponse>(new InitProducerIdRequest { TransactionalId = null, TransactionTimeoutMs = 60_000 }, version: 5);
+
+        Assert.Equal(0, response.ErrorCode);
+        Assert.True(response.ProducerId >= 0, $"producer id {response.ProducerId}");
+        Assert.Equal(0, response.ProducerEpoch);
+    }
+
+    [Fact]
     public async Task CreateTopics_v0_creates_and_DeleteTopics_v0_deletes()
     {
         var topic = KafkaClients.UniqueTopic("v0-create");
@@ -136,6 +176,19 @@ public sealed class Kafka3OldVersionsTests : IClassFixture<DefaultBrokerFixture>
         Assert.Equal(0, dir.ErrorCode);
         Assert.Equal([0, 1], Assert.Single(dir.Topics, t => t.Name == topic).Partitions.Select(p => p.PartitionIndex).Order());
     }
+
+    private static ListOffsetsRequest Lookup(string topic, params long[] timestamps) => new()
+    {
+        ReplicaId = -1,
+        Topics =
+        [
+            new ListOffsetsRequest.ListOffsetsTopic
+            {
+                Name = topic,
+                Partitions = timestamps.Select(t => new ListOffsetsRequest.ListOffsetsPartition { PartitionIndex = 0, Timestamp = t }).ToList(),
+            },
+        ],
+    };
 
     private static ListOffsetsRequest V0Lookup(string topic, params (long Timestamp, int MaxNumOffsets)[] lookups) => new()
     {

@@ -5,8 +5,8 @@ using Tributary.Protocol.Messages;
 namespace Tributary.Protocol.Tests.Golden;
 
 /// <summary>
-/// The old versions Kafka 3.9 still serves and Tributary added (ListOffsets v0, CreateTopics v0–1, DeleteTopics v0,
-/// DescribeConfigs v0, DescribeLogDirs v0): hand-built request bytes, laid out field by field from Kafka's message
+/// The versions Kafka 3.9 serves and Tributary added (ListOffsets v0 and v9, CreateTopics v0–1, DeleteTopics v0,
+/// DescribeConfigs v0, DescribeLogDirs v0, FindCoordinator v5–6, InitProducerId v5, Fetch v17): hand-built request bytes, laid out field by field from Kafka's message
 /// specs, decode to the right values and re-encode to the same bytes; responses encode to the bytes the spec prescribes.
 /// </summary>
 public class Kafka3VersionsGoldenTests
@@ -82,6 +82,114 @@ public class Kafka3VersionsGoldenTests
         Assert.Equal(((short)2, (short)0, 42, "sarama"), (decoded.Header.ApiKey, decoded.Header.ApiVersion, decoded.Header.CorrelationId, decoded.Header.ClientId));
         Assert.Equal(0, decoded.UnreadBytes);
         Assert.Equal(frame, Convert.ToHexString(GoldenFrames.Encode(decoded)));
+    }
+
+    // ---- ListOffsets v9 (KIP-1005): v8's layout; only the timestamp -5 is new.
+
+    [Fact]
+    public void ListOffsets_v9_request_and_response_are_laid_out_as_v8()
+    {
+        string request =
+            "FFFFFFFF" + "00" +               // replica_id -1, isolation_level 0
+            "02" + "0274" +                   // topics: 1 (compact), name "t"
+            "02" + "00000000" + "FFFFFFFF" +  //   partitions: 1, index 0, current_leader_epoch -1
+            "FFFFFFFFFFFFFFFB" + "00" +       //     timestamp -5, no tags
+            "00" + "00";                      //   topic tags, request tags
+
+        var decoded = ReadAll<ListOffsetsRequest>(request, 9, ListOffsetsRequest.Read);
+        Assert.Equal(-5L, decoded.Topics[0].Partitions[0].Timestamp);
+        Assert.Equal(request, Hex(decoded, 9));
+        Assert.Equal(Hex(decoded, 8), Hex(decoded, 9));
+
+        var response = new ListOffsetsResponse
+        {
+            Topics =
+            [
+                new ListOffsetsResponse.ListOffsetsTopicResponse
+                {
+                    Name = "t",
+                    Partitions = [new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = 0, Offset = -1, Timestamp = -1, LeaderEpoch = -1 }],
+                },
+            ],
+        };
+        string expected =
+            "00000000" + "02" + "0274" +                   // throttle_time_ms, topics: 1, name "t"
+            "02" + "00000000" + "0000" +                   //   partitions: 1, index 0, error NONE
+            "FFFFFFFFFFFFFFFF" + "FFFFFFFFFFFFFFFF" +      //     timestamp -1, offset -1
+            "FFFFFFFF" + "00" + "00" + "00";               //     leader_epoch -1, tags; topic tags; response tags
+        Assert.Equal(expected, Hex(response, 9));
+    }
+
+    // ---- FindCoordinator v5-6 and InitProducerId v5 (KIP-890 error codes, KIP-932 key type): v4's layout.
+
+    [Theory]
+    [InlineData(5)]
+    [InlineData(6)]
+    public void FindCoordinator_v5_and_v6_are_laid_out_as_v4(short version)
+    {
+        string request = "02" + "02" + "036731" + "00"; // key_type 2 (share), coordinator_keys ["g1"], no tags
+
+        var decoded = ReadAll<FindCoordinatorRequest>(request, version, FindCoordinatorRequest.Read);
+
+        Assert.Equal(((sbyte)2, "g1"), (decoded.KeyType, Assert.Single(decoded.CoordinatorKeys)));
+        Assert.Equal(request, Hex(decoded, version));
+        var response = new FindCoordinatorResponse
+        {
+            Coordinators = [new FindCoordinatorResponse.Coordinator { Key = "g1", NodeId = -1, Host = "", Port = -1, ErrorCode = 15 }],
+        };
+        Assert.Equal(Hex(response, 4), Hex(response, version));
+        Assert.Equal("00000000" + "02" + "036731" + "FFFFFFFF" + "01" + "FFFFFFFF" + "000F" + "00" + "00" + "00", Hex(response, version));
+    }
+
+    [Fact]
+    public void InitProducerId_v5_is_laid_out_as_v4()
+    {
+        string request = "00" + "0000EA60" + "FFFFFFFFFFFFFFFF" + "FFFF" + "00"; // transactional_id null, 60 s, id -1, epoch -1
+
+        var decoded = ReadAll<InitProducerIdRequest>(request, 5, InitProducerIdRequest.Read);
+
+        Assert.Equal((null, 60000), (decoded.TransactionalId, decoded.TransactionTimeoutMs));
+        Assert.Equal(request, Hex(decoded, 5));
+        var response = new InitProducerIdResponse { ProducerId = 1000, ProducerEpoch = 0 };
+        Assert.Equal("00000000" + "0000" + "00000000000003E8" + "0000" + "00", Hex(response, 5));
+        Assert.Equal(Hex(response, 4), Hex(response, 5));
+    }
+
+    // ---- Fetch v17 (KIP-853): a follower may add its directory id as tag 0 of each partition; v16 skips that tag.
+
+    private const string FetchV17Request =
+        "000001F4" + "00000001" + "7FFFFFFF" + "00" +        // max_wait 500, min_bytes 1, max_bytes, READ_UNCOMMITTED
+        "00000000" + "FFFFFFFF" +                            // session_id 0, session_epoch -1
+        "02" + "0102030405060708090A0B0C0D0E0F10" +          // topics: 1, topic_id
+        "02" + "00000000" + "00000005" +                     //   partitions: 1, index 0, current_leader_epoch 5
+        "000000000000000A" + "00000005" +                    //     fetch_offset 10, last_fetched_epoch 5
+        "0000000000000000" + "00100000" +                    //     log_start_offset 0, partition_max_bytes 1 MiB
+        "01" + "00" + "10" + "1112131415161718191A1B1C1D1E1F20" + // tags: 1, tag 0 (replica_directory_id), 16 bytes
+        "00" +                                               //   topic tags
+        "01" + "01" +                                        // forgotten_topics_data: 0, rack_id ""
+        "01" + "01" + "0D" + "00000002" + "0000000000000007" + "00"; // tags: 1, tag 1 (replica_state: id 2, epoch 7)
+
+    [Fact]
+    public void Fetch_v17_request_carries_the_followers_directory_id_as_a_partition_tag()
+    {
+        var request = ReadAll<FetchRequest>(FetchV17Request, 17, FetchRequest.Read);
+
+        var partition = Assert.Single(Assert.Single(request.Topics).Partitions);
+        Assert.Equal(new Uuid(0x1112131415161718, 0x191A1B1C1D1E1F20), partition.ReplicaDirectoryId);
+        Assert.Equal((2, 7L, 10L), (request.ReplicaState.ReplicaId, request.ReplicaState.ReplicaEpoch, partition.FetchOffset));
+        Assert.Equal(FetchV17Request, Hex(request, 17));
+    }
+
+    [Fact]
+    public void Fetch_v16_skips_tag_0_of_a_partition_and_never_writes_it()
+    {
+        var request = ReadAll<FetchRequest>(FetchV17Request, 16, FetchRequest.Read);
+
+        var partition = request.Topics[0].Partitions[0];
+        Assert.Equal(default, partition.ReplicaDirectoryId);
+        Assert.Equal(10L, partition.FetchOffset);
+        partition.ReplicaDirectoryId = request.Topics[0].TopicId;
+        Assert.DoesNotContain("1112131415161718191A1B1C1D1E1F20", Hex(request, 16), StringComparison.Ordinal);
     }
 
     // ---- CreateTopics v0 (no validate_only, no error message) and v1 (both, still no throttle time).

@@ -31,8 +31,8 @@ public sealed class EffectiveTopicConfig
         IndexIntervalBytes = Int("index.interval.bytes");
         MaxCompactionLagMs = Long("max.compaction.lag.ms");
         MaxMessageBytes = Int("max.message.bytes");
-        MessageTimestampAfterMaxMs = Long("message.timestamp.after.max.ms");
-        MessageTimestampBeforeMaxMs = Long("message.timestamp.before.max.ms");
+        MessageTimestampAfterMaxMs = TimestampLimit("message.timestamp.after.max.ms");
+        MessageTimestampBeforeMaxMs = TimestampLimit("message.timestamp.before.max.ms");
         TimestampType = Enum.Parse<MessageTimestampType>(ConfigValues.Canonical(Value("message.timestamp.type"), BrokerConfigDefinitions.TimestampTypes));
         MinCleanableDirtyRatio = ConfigValues.ParseDouble(Value("min.cleanable.dirty.ratio"));
         MinCompactionLagMs = Long("min.compaction.lag.ms");
@@ -97,6 +97,16 @@ public sealed class EffectiveTopicConfig
     private string Value(string name) => Entries[name].Value ?? throw new InvalidOperationException($"Topic config '{name}' has no value.");
 
     private int Int(string name) => ConfigValues.ParseInt(Value(name));
+
+    /// <summary>
+    /// Kafka 3.x (until KIP-937's key was removed in 4.0): a topic's message.timestamp.difference.max.ms bounds a direction
+    /// whose own key (before/after.max.ms) the topic does not set.
+    /// </summary>
+    private long TimestampLimit(string name) =>
+        Entries[name].Source != TopicConfigSource.TopicOverride
+        && Entries.TryGetValue(RemovedTopicConfigs.MessageTimestampDifferenceMaxMs, out var difference)
+            ? ConfigValues.ParseLong(difference.Value!)
+            : Long(name);
 
     private long Long(string name) => ConfigValues.ParseLong(Value(name));
 }

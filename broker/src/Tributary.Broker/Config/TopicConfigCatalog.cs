@@ -12,11 +12,14 @@ public static class TopicConfigCatalog
     public static bool TryGet(string name, out TopicConfigDefinition definition) => All.TryGetValue(name, out definition!);
 
     /// <summary>Unknown names are treated as sensitive so that a stray secret is never echoed back.</summary>
-    public static bool IsSensitive(string name) => !All.TryGetValue(name, out var definition) || definition.IsSensitive;
+    public static bool IsSensitive(string name) =>
+        All.TryGetValue(name, out var definition) ? definition.IsSensitive : !RemovedTopicConfigs.IsRemoved(name);
 
-    /// <summary>Checks one override; null when valid, else a message for Kafka's INVALID_CONFIG error.</summary>
+    /// <summary>Checks one override (Kafka 4.0's configs and, with Kafka 3.9's rules, those 4.0 removed); null when valid, else a message for Kafka's INVALID_CONFIG error.</summary>
     public static string? Validate(string name, string? value) =>
-        All.TryGetValue(name, out var definition) ? definition.Validate(value) : $"Unknown topic config name: {name}";
+        All.TryGetValue(name, out var definition) || RemovedTopicConfigs.All.TryGetValue(name, out definition)
+            ? definition.Validate(value)
+            : $"Unknown topic config name: {name}";
 
     /// <summary>Checks a topic's complete override set, including rules across keys; null when valid.</summary>
     public static string? Validate(IReadOnlyDictionary<string, string> overrides, BrokerConfig broker)
@@ -78,6 +81,16 @@ public static class TopicConfigCatalog
                 ? (overridden.Trim(), TopicConfigSource.TopicOverride)
                 : (brokerValue, definition.BrokerOverridesDefault(broker) ? TopicConfigSource.BrokerConfig : TopicConfigSource.Default);
             entries[definition.Name] = new TopicConfigValue(definition.Name, value, source, definition.IsSensitive, synonyms, definition);
+        }
+
+        // Configs Kafka 4.0 removed appear only where the topic set them (see RemovedTopicConfigs).
+        foreach (var (name, value) in topicOverrides)
+        {
+            if (RemovedTopicConfigs.All.TryGetValue(name, out var removed))
+            {
+                entries[name] = new TopicConfigValue(name, value.Trim(), TopicConfigSource.TopicOverride, false,
+                    [new ConfigSynonym(name, value.Trim(), TopicConfigSource.TopicOverride)], removed);
+            }
         }
 
         return new EffectiveTopicConfig(entries);

@@ -13,6 +13,7 @@ public sealed class GroupRequestHandler(BrokerContext broker)
 {
     private const sbyte GroupKeyType = 0;
     private const sbyte TransactionKeyType = 1;
+    private const sbyte ShareKeyType = 2;
 
     /// <summary>How long FindCoordinator waits for <c>__consumer_offsets</c> to be created before answering COORDINATOR_NOT_AVAILABLE.</summary>
     private static readonly TimeSpan CreateWait = TimeSpan.FromSeconds(5);
@@ -26,7 +27,7 @@ public sealed class GroupRequestHandler(BrokerContext broker)
         {
             foreach (var key in request.CoordinatorKeys)
             {
-                var (error, message, node) = await FindCoordinatorAsync(request.KeyType, key, cancellation).ConfigureAwait(false);
+                var (error, message, node) = await FindCoordinatorAsync(request.KeyType, key, context.ApiVersion, cancellation).ConfigureAwait(false);
                 response.Coordinators.Add(new FindCoordinatorResponse.Coordinator
                 {
                     Key = key,
@@ -41,7 +42,7 @@ public sealed class GroupRequestHandler(BrokerContext broker)
             return response;
         }
 
-        var (singleError, singleMessage, singleNode) = await FindCoordinatorAsync(request.KeyType, request.Key, cancellation).ConfigureAwait(false);
+        var (singleError, singleMessage, singleNode) = await FindCoordinatorAsync(request.KeyType, request.Key, context.ApiVersion, cancellation).ConfigureAwait(false);
         response.ErrorCode = (short)singleError;
         response.ErrorMessage = singleMessage;
         response.NodeId = singleNode?.NodeId ?? -1;
@@ -55,8 +56,14 @@ public sealed class GroupRequestHandler(BrokerContext broker)
     /// created on first use. COORDINATOR_NOT_AVAILABLE (retried by clients) while it can't be created or has no leader.
     /// </summary>
     private async Task<(ErrorCode Error, string? Message, Metadata.BrokerRegistration? Node)> FindCoordinatorAsync(sbyte keyType, string key,
-        CancellationToken cancellation)
+        short version, CancellationToken cancellation)
     {
+        if (keyType == ShareKeyType && version >= 6)
+        {
+            // v6 (KIP-932) names share-group coordinators; like Kafka 3.9, which runs none, there is none to find.
+            return (ErrorCode.CoordinatorNotAvailable, "Share groups are not supported by this broker (no share coordinator).", null);
+        }
+
         if (keyType == TransactionKeyType)
         {
             return (ErrorCode.InvalidRequest, "Transactions are not supported by this broker (no transaction coordinator).", null);

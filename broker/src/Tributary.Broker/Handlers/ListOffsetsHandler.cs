@@ -11,6 +11,7 @@ public sealed class ListOffsetsHandler(BrokerContext broker)
     private const long Earliest = -2;
     private const long MaxTimestamp = -3;
     private const long EarliestLocal = -4;
+    private const long LatestTiered = -5;
 
     public ListOffsetsResponse Handle(RequestContext context, ListOffsetsRequest request)
     {
@@ -40,6 +41,14 @@ public sealed class ListOffsetsHandler(BrokerContext broker)
                 if (context.ApiVersion == 0)
                 {
                     AnswerV0(request.ReplicaId, p, partition, result);
+                    continue;
+                }
+
+                // Kafka 3.9 (handleListOffsetRequestV1AndAbove): a special timestamp older than the version that
+                // introduced it, or one it does not know, is UNSUPPORTED_VERSION.
+                if (p.Timestamp < 0 && context.ApiVersion < FirstVersionServing(p.Timestamp))
+                {
+                    result.ErrorCode = (short)ErrorCode.UnsupportedVersion;
                     continue;
                 }
 
@@ -81,8 +90,10 @@ public sealed class ListOffsetsHandler(BrokerContext broker)
                         }
 
                         break;
-                    case < 0:
-                        result.ErrorCode = (short)ErrorCode.InvalidRequest;
+                    case LatestTiered:
+                        // No tiered storage: nothing was uploaded (Kafka's answer without remote storage).
+                        result.Offset = -1;
+                        result.LeaderEpoch = -1;
                         break;
                     default:
                         var byTime = log.FindRecordByTimestamp(p.Timestamp);
@@ -99,6 +110,16 @@ public sealed class ListOffsetsHandler(BrokerContext broker)
 
         return response;
     }
+
+    /// <summary>The first ListOffsets version that serves a special (negative) timestamp; above the range when none does.</summary>
+    private static short FirstVersionServing(long timestamp) => timestamp switch
+    {
+        Latest or Earliest => 1,
+        MaxTimestamp => 7,
+        EarliestLocal => 8,
+        LatestTiered => 9,
+        _ => short.MaxValue,
+    };
 
     /// <summary>
     /// ListOffsets v0 (Kafka's handleListOffsetRequestV0): only -1 and -2 among the special timestamps, up to

@@ -79,6 +79,7 @@ public sealed partial class QuorumController
         LogTopicCreated(_logger, topic.Name, topicId.ToString(), placement.Replicas!.Count, placement.Replicas[0].Length);
         WarnIfReplicationBelowMinIsr(topic.Name, placement.Replicas[0].Length,
             topic.Configs.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal), previous: null);
+        WarnAboutRemovedTopicConfigs(topic.Name, topic.Configs.Select(kv => (kv.Key, kv.Value)));
         return new ControllerReply(ErrorCode.None, Offset: offset);
     }
 
@@ -225,6 +226,7 @@ public sealed partial class QuorumController
         {
             WarnIfReplicationBelowMinIsr(topic.Name, topic.Partitions[0].TargetReplicas.Count(), command.Overrides, previous: topic.Configs);
         }
+        WarnAboutRemovedTopicConfigs(topic.Name, records.OfType<ConfigRecord>().Select(r => (r.Name, r.Value)));
         return new ControllerReply(ErrorCode.None, Offset: offset);
     }
 

@@ -7,12 +7,12 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>Fetch request (API key 1), versions 4-16.</summary>
+/// <summary>Fetch request (API key 1), versions 4-17.</summary>
 public sealed partial class FetchRequest : IRequestMessage
 {
     public const short ApiKey = 1;
     public const short LowestVersion = 4;
-    public const short HighestVersion = 16;
+    public const short HighestVersion = 17;
     public const short FirstFlexibleVersion = 12;
 
     public short ApiKeyValue => ApiKey;
@@ -251,6 +251,7 @@ public sealed partial class FetchRequest : IRequestMessage
         public int LastFetchedEpoch { get; set; } = -1;
         public long LogStartOffset { get; set; } = -1;
         public int PartitionMaxBytes { get; set; }
+        public Uuid ReplicaDirectoryId { get; set; }
 
         public static FetchPartition Read(ref KafkaReader reader, short version)
         {
@@ -273,7 +274,24 @@ public sealed partial class FetchRequest : IRequestMessage
             result.PartitionMaxBytes = reader.ReadInt32();
             if (flexible)
             {
-                reader.SkipTaggedFields();
+                uint taggedFieldCount = reader.ReadUnsignedVarInt();
+                for (uint t = 0; t < taggedFieldCount; t++)
+                {
+                    uint tag = reader.ReadUnsignedVarInt();
+                    var tagReader = reader.ReadSlice(reader.ReadSize());
+                    switch (tag)
+                    {
+                        case 0 when version >= 17:
+                        {
+                            result.ReplicaDirectoryId = tagReader.ReadUuid();
+                            tagReader.EnsureFullyConsumed("FetchPartition.ReplicaDirectoryId (tag 0)");
+                            break;
+                        }
+                        default:
+                            // Unknown tags come from newer peers; the size prefix lets us skip them (KIP-482).
+                            break;
+                    }
+                }
             }
 
             return result;
@@ -299,7 +317,20 @@ public sealed partial class FetchRequest : IRequestMessage
             writer.WriteInt32(PartitionMaxBytes);
             if (flexible)
             {
-                writer.WriteEmptyTaggedFields();
+                // Tagged fields go out in ascending tag order and only when they differ from their default.
+                uint taggedFieldCount = 0;
+                if (version >= 17 && ReplicaDirectoryId != default(Uuid))
+                {
+                    taggedFieldCount++;
+                }
+
+                writer.WriteUnsignedVarInt(taggedFieldCount);
+                if (version >= 17 && ReplicaDirectoryId != default(Uuid))
+                {
+                    writer.WriteUnsignedVarInt(0);
+                    writer.WriteUnsignedVarInt(16);
+                    writer.WriteUuid(ReplicaDirectoryId);
+                }
             }
         }
     }

@@ -7,12 +7,12 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>Fetch response (API key 1), versions 4-16.</summary>
+/// <summary>Fetch response (API key 1), versions 4-17.</summary>
 public sealed partial class FetchResponse : IResponseMessage
 {
     public const short ApiKey = 1;
     public const short LowestVersion = 4;
-    public const short HighestVersion = 16;
+    public const short HighestVersion = 17;
     public const short FirstFlexibleVersion = 12;
 
     public short ApiKeyValue => ApiKey;

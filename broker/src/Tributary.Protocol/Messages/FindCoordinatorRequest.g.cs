@@ -7,12 +7,12 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>FindCoordinator request (API key 10), versions 0-4.</summary>
+/// <summary>FindCoordinator request (API key 10), versions 0-6.</summary>
 public sealed partial class FindCoordinatorRequest : IRequestMessage
 {
     public const short ApiKey = 10;
     public const short LowestVersion = 0;
-    public const short HighestVersion = 4;
+    public const short HighestVersion = 6;
     public const short FirstFlexibleVersion = 3;
 
     public short ApiKeyValue => ApiKey;

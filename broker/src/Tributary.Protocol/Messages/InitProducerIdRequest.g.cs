@@ -7,12 +7,12 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>InitProducerId request (API key 22), versions 0-4.</summary>
+/// <summary>InitProducerId request (API key 22), versions 0-5.</summary>
 public sealed partial class InitProducerIdRequest : IRequestMessage
 {
     public const short ApiKey = 22;
     public const short LowestVersion = 0;
-    public const short HighestVersion = 4;
+    public const short HighestVersion = 5;
     public const short FirstFlexibleVersion = 2;
 
     public short ApiKeyValue => ApiKey;

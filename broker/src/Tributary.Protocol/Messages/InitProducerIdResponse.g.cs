@@ -7,12 +7,12 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>InitProducerId response (API key 22), versions 0-4.</summary>
+/// <summary>InitProducerId response (API key 22), versions 0-5.</summary>
 public sealed partial class InitProducerIdResponse : IResponseMessage
 {
     public const short ApiKey = 22;
     public const short LowestVersion = 0;
-    public const short HighestVersion = 4;
+    public const short HighestVersion = 5;
     public const short FirstFlexibleVersion = 2;
 
     public short ApiKeyValue => ApiKey;
