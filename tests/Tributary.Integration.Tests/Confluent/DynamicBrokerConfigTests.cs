@@ -190,16 +190,20 @@ internal static class ClusterDefaultConfigs
     }
 
     /// <summary>Sets (or with a null value deletes) one cluster-wide default and fails on any error.</summary>
-    public static async Task SetAsync(BrokerProcess broker, string key, string? value)
+    public static Task SetAsync(BrokerProcess broker, string key, string? value) => SetAsync("127.0.0.1", broker.KafkaPort, key, value);
+
+    public static async Task SetAsync(string host, int port, string key, string? value)
     {
-        var result = (await AlterAsync("127.0.0.1", broker.KafkaPort, false, Resource("", (key, value)))).Single();
+        var result = (await AlterAsync(host, port, false, Resource("", (key, value)))).Single();
         Assert.True(result.ErrorCode == 0, $"Setting the cluster default {key}={value}: error {result.ErrorCode} {result.ErrorMessage}");
     }
 
-    public static async Task<DescribeConfigsResponse.DescribeConfigsResult> DescribeAsync(string host, int port)
+    /// <summary>DescribeConfigs v4 with synonyms of one resource (a broker resource by default; "" = the cluster defaults).</summary>
+    public static async Task<DescribeConfigsResponse.DescribeConfigsResult> DescribeAsync(string host, int port, string resourceName = "",
+        sbyte resourceType = BrokerResourceType)
     {
         var request = new DescribeConfigsRequest { IncludeSynonyms = true };
-        request.Resources.Add(new DescribeConfigsRequest.DescribeConfigsResource { ResourceType = BrokerResourceType, ResourceName = "" });
+        request.Resources.Add(new DescribeConfigsRequest.DescribeConfigsResource { ResourceType = resourceType, ResourceName = resourceName });
         var response = await RawKafkaExchange.SendAsync<DescribeConfigsResponse>(host, port, request, 4, Timeout);
         return response.Results.Single();
     }
