@@ -43,6 +43,12 @@ public sealed record TopicImage(string Name, Uuid Id, ImmutableArray<PartitionIm
 /// </summary>
 public sealed class MetadataImage
 {
+    // Declared before Empty: static fields initialize in textual order, and Empty's constructor reads them.
+    private static readonly ImmutableDictionary<string, string> NoConfigs = ImmutableDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal);
+
+    private static readonly ImmutableDictionary<string, ImmutableDictionary<string, string>> NoBrokerConfigs =
+        ImmutableDictionary<string, ImmutableDictionary<string, string>>.Empty.WithComparers(StringComparer.Ordinal);
+
     public static readonly MetadataImage Empty = new("", -1, ImmutableDictionary<int, BrokerRegistration>.Empty,
         ImmutableSortedDictionary<string, TopicImage>.Empty.WithComparers(StringComparer.Ordinal), 0);
 
@@ -79,11 +85,6 @@ public sealed class MetadataImage
     /// <summary>The dynamic configs set for one broker resource ("" = cluster default); empty when none.</summary>
     public ImmutableDictionary<string, string> BrokerConfigsOf(string resourceName) =>
         BrokerConfigs.TryGetValue(resourceName, out var configs) ? configs : NoConfigs;
-
-    private static readonly ImmutableDictionary<string, string> NoConfigs = ImmutableDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal);
-
-    private static readonly ImmutableDictionary<string, ImmutableDictionary<string, string>> NoBrokerConfigs =
-        ImmutableDictionary<string, ImmutableDictionary<string, string>>.Empty.WithComparers(StringComparer.Ordinal);
 
     /// <summary>Increases with every published change; lets caches know they are stale.</summary>
     public long Epoch { get; }
