@@ -11,16 +11,27 @@ namespace Tributary.Broker;
 /// <summary>What request handlers work with: this broker's config, the metadata, the controller and the replicas.</summary>
 public sealed class BrokerContext
 {
+    private readonly BrokerConfig _staticConfig;
+    private DynamicBrokerConfig? _dynamicConfig;
+
     public BrokerContext(BrokerConfig config, ControllerGateway controller, ReplicaManager replicas, LogManager logs, BrokerMetrics metrics)
     {
-        Config = config;
+        _staticConfig = config;
         Controller = controller;
         Replicas = replicas;
         Logs = logs;
         Metrics = metrics;
     }
 
-    public BrokerConfig Config { get; }
+    /// <summary>This broker's effective config: dynamic broker configs (KIP-226) over the static one.</summary>
+    public BrokerConfig Config => DynamicConfig.Current;
+
+    /// <summary>The dynamic broker configs as this broker applies them (the broker server shares its instance).</summary>
+    public DynamicBrokerConfig DynamicConfig
+    {
+        get => _dynamicConfig ??= new DynamicBrokerConfig(_staticConfig);
+        init => _dynamicConfig = value;
+    }
     public ControllerGateway Controller { get; }
     public ReplicaManager Replicas { get; }
     public LogManager Logs { get; }
@@ -87,7 +98,18 @@ public sealed class BrokerContext
 
     public IReadOnlyList<ConfigEntry> DescribeTopicConfigs(TopicImage topic) => TopicConfigView.Describe(Config, topic.Configs);
 
-    public IReadOnlyList<ConfigEntry> DescribeBrokerConfigs() => TopicConfigView.DescribeBroker(Config);
+    public IReadOnlyList<ConfigEntry> DescribeBrokerConfigs() => TopicConfigView.DescribeBroker(SyncDynamicConfig().DescribeBroker());
+
+    public IReadOnlyList<ConfigEntry> DescribeClusterDefaultBrokerConfigs() => TopicConfigView.DescribeBroker(SyncDynamicConfig().DescribeClusterDefault());
+
+    /// <summary>The dynamic configs as of the latest image (the image-published hook may not have run yet for a change this
+    /// broker just waited for).</summary>
+    public DynamicBrokerConfig SyncDynamicConfig()
+    {
+        var image = Image;
+        DynamicConfig.Apply(image.BrokerConfigsOf(""), image.BrokerConfigsOf(DynamicConfig.BrokerResourceName), out _);
+        return DynamicConfig;
+    }
 
     public bool IsListTopicConfig(string name) => TopicConfigView.IsList(name);
 

@@ -48,6 +48,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
     {
         _lifetime = lifetime;
         Config = config;
+        DynamicConfig = new DynamicBrokerConfig(config);
         Metrics = metrics;
         RequestMemory = new Network.RequestMemoryBudget(config.GetLong("queued.max.request.bytes") is var queued and > 0 ? queued : long.MaxValue);
         LoggerFactory = loggerFactory;
@@ -55,6 +56,9 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
     }
 
     public BrokerConfig Config { get; }
+
+    /// <summary>Dynamic broker configs (KIP-226) from the metadata log over <see cref="Config"/>; topic defaults read it.</summary>
+    public DynamicBrokerConfig DynamicConfig { get; }
     public BrokerMetrics Metrics { get; }
 
     /// <summary>Request frame bytes held broker-wide (queued.max.request.bytes; -1 = unbounded).</summary>
@@ -137,6 +141,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             _notReadyReason = "catching up with the metadata log";
             await loader.WaitForOffsetAsync(registration.Offset, stopping).ConfigureAwait(false);
             var image = loader.Current;
+            ApplyDynamicConfig(image);
 
             _notReadyReason = "recovering logs";
             var logs = OpenLogs(image.Topics);
@@ -146,7 +151,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             var fetchers = new ReplicaFetcherManager(Config.NodeId, () => Volatile.Read(ref _brokerEpoch), Replication.Fetcher.FetcherOptions.FromConfig(Config), LoggerFactory);
             _fetchers = fetchers;
             var replicas = new ReplicaManager(Config.NodeId, logs, t => LogConfigFor(t.Configs),
-                t => TopicConfigCatalog.Resolve(Config, t.Configs).MinInsyncReplicas, LoggerFactory.CreateLogger("Tributary.Replicas"),
+                t => TopicConfigCatalog.Resolve(DynamicConfig.Current, t.Configs).MinInsyncReplicas, LoggerFactory.CreateLogger("Tributary.Replicas"),
                 TimeProvider.System)
             {
                 Hooks = new ReplicationHooks
@@ -161,7 +166,10 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
 
             _notReadyReason = "loading consumer groups";
             var groups = StartGroupCoordinator(gateway, replicas);
-            // Subscribe before applying the current image, so no image published in between is missed.
+            // Subscribe before applying the current image, so no image published in between is missed. Dynamic broker
+            // configs first: the replicas resolve topic configs (and min.insync.replicas) from them.
+            loader.ImagePublished += ApplyDynamicConfig;
+            ApplyDynamicConfig(loader.Current);
             loader.ImagePublished += replicas.ApplyImage;
             replicas.ApplyImage(loader.Current);
             DeleteStrayLogs(logs, loader.Current);
@@ -170,6 +178,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             var producerIds = StartProducerIds(gateway, replicas);
             var context = new BrokerContext(Config, gateway, replicas, logs, Metrics)
             {
+                DynamicConfig = DynamicConfig,
                 Groups = groups,
                 ProducerIds = producerIds,
                 QuorumState = DescribeQuorum,
@@ -342,7 +351,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
         LeaderImbalanceCheckInterval = TimeSpan.FromSeconds(Config.LeaderImbalanceCheckIntervalSeconds),
         LeaderImbalancePerBrokerPercentage = Config.LeaderImbalancePerBrokerPercentage,
         ValidateTopicConfig = TopicConfigCatalog.Validate,
-        MinInsyncReplicasFor = overrides => TopicConfigCatalog.Resolve(Config, overrides).MinInsyncReplicas,
+        MinInsyncReplicasFor = overrides => TopicConfigCatalog.Resolve(DynamicConfig.Current, overrides).MinInsyncReplicas,
         MaxPartitionsPerBroker = MaxPartitionsPerBroker(out var reason),
         MaxPartitionsPerBrokerReason = reason,
     };
@@ -511,10 +520,24 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
         }
     }
 
-    /// <summary>Maps Kafka's topic configs (overrides over broker defaults) onto the storage layer's typed config.</summary>
+    /// <summary>Applies the dynamic broker configs (cluster default and this broker's own) of a published metadata image.</summary>
+    private void ApplyDynamicConfig(MetadataImage image)
+    {
+        if (DynamicConfig.Apply(image.BrokerConfigsOf(""), image.BrokerConfigsOf(DynamicConfig.BrokerResourceName), out var error))
+        {
+            LogDynamicConfigApplied(_logger, string.Join(",", DynamicConfig.ClusterDefault.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + kv.Value)),
+                string.Join(",", DynamicConfig.PerBroker.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + kv.Value)));
+        }
+        else if (error is not null)
+        {
+            LogDynamicConfigRejected(_logger, error);
+        }
+    }
+
+    /// <summary>Maps Kafka's topic configs (overrides over broker defaults, dynamic ones included) onto the storage layer's typed config.</summary>
     private LogConfig LogConfigFor(IReadOnlyDictionary<string, string> overrides)
     {
-        var effective = TopicConfigCatalog.Resolve(Config, overrides);
+        var effective = TopicConfigCatalog.Resolve(DynamicConfig.Current, overrides);
         return new LogConfig
         {
             SegmentBytes = effective.SegmentBytes,
@@ -584,6 +607,12 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
 
     [LoggerMessage(EventId = 10, EventName = "ControllerReady", Level = LogLevel.Information, Message = "Controller {NodeId} (process.roles=controller) ready after {ElapsedMs} ms")]
     private static partial void LogControllerReady(ILogger logger, int nodeId, long elapsedMs);
+
+    [LoggerMessage(EventId = 11, EventName = "DynamicBrokerConfigApplied", Level = LogLevel.Information, Message = "Dynamic broker configs applied: cluster default [{ClusterDefault}], this broker [{PerBroker}]")]
+    private static partial void LogDynamicConfigApplied(ILogger logger, string clusterDefault, string perBroker);
+
+    [LoggerMessage(EventId = 12, EventName = "DynamicBrokerConfigRejected", Level = LogLevel.Error, Message = "Dynamic broker configs from the metadata log not applied (the previous ones stay): {Reason}")]
+    private static partial void LogDynamicConfigRejected(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 3, EventName = "BrokerStopped", Level = LogLevel.Information, Message = "Broker {NodeId} stopped; logs closed cleanly")]
     private static partial void LogStopped(ILogger logger, int nodeId);

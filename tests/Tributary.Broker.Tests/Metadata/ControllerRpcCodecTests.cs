@@ -23,6 +23,8 @@ public sealed class ControllerRpcCodecTests
         { "create partitions with assignments", new CreatePartitionsCommand("orders", 5, [[1, 2], [2, 3]], true) },
         { "replace configs", new ReplaceTopicConfigsCommand("orders", new Dictionary<string, string> { ["b"] = "2", ["a"] = "1" }, false) },
         { "replace configs with none", new ReplaceTopicConfigsCommand("orders", new Dictionary<string, string>(), true) },
+        { "replace broker configs", new ReplaceBrokerConfigsCommand("2", new Dictionary<string, string> { ["log.retention.ms"] = "1000" }, false) },
+        { "replace cluster default broker configs", new ReplaceBrokerConfigsCommand("", new Dictionary<string, string>(), true) },
         { "allocate producer ids", new AllocateProducerIdsCommand(3, 42) },
         {
             "register broker",

@@ -203,13 +203,26 @@ public sealed class MetadataApplierTests
     }
 
     [Fact]
-    public void Broker_config_records_leave_the_image_unchanged()
+    public void Broker_config_records_are_kept_by_resource_name_and_leave_topics_unchanged()
     {
         var image = WithTopic(replicas: [1], leader: 1);
 
-        var after = Apply(image, new ConfigRecord(4, "1", "log.retention.ms", "1000"));
+        var after = Apply(image, new ConfigRecord(4, "1", "log.retention.ms", "1000"), new ConfigRecord(4, "", "log.segment.bytes", "2048"));
 
         Assert.Same(image.Topics["orders"], after.Topics["orders"]);
+        Assert.Equal(new Dictionary<string, string> { ["log.retention.ms"] = "1000" }, after.BrokerConfigsOf("1"));
+        Assert.Equal(new Dictionary<string, string> { ["log.segment.bytes"] = "2048" }, after.BrokerConfigsOf(""));
+        Assert.Empty(after.BrokerConfigsOf("2"));
+    }
+
+    [Fact]
+    public void A_broker_config_record_without_value_removes_the_key_and_an_emptied_resource()
+    {
+        var image = Apply(MetadataImage.Empty, new ConfigRecord(4, "", "log.segment.bytes", "2048"));
+
+        image = Apply(image, new ConfigRecord(4, "", "log.segment.bytes", null));
+
+        Assert.Empty(image.BrokerConfigs);
     }
 
     [Fact]

@@ -326,6 +326,28 @@ public sealed class BrokerConfig
     /// <summary>Every known key with its effective value (explicit or default; null where Kafka's default is null).</summary>
     public IReadOnlyDictionary<string, string?> Effective { get; }
 
+    /// <summary>
+    /// This (static) config with dynamic broker configs (KIP-226) layered over it, in Kafka's precedence: per-broker dynamic
+    /// over cluster-wide dynamic default over static. Throws <see cref="ConfigException"/> when the combination is invalid.
+    /// </summary>
+    public BrokerConfig WithDynamic(IReadOnlyDictionary<string, string> clusterDefault, IReadOnlyDictionary<string, string> perBroker)
+    {
+        ArgumentNullException.ThrowIfNull(clusterDefault);
+        ArgumentNullException.ThrowIfNull(perBroker);
+        var settings = new Dictionary<string, ConfigSetting>(_explicit, StringComparer.Ordinal);
+        foreach (var (key, value) in clusterDefault)
+        {
+            settings[key] = new ConfigSetting(key, value, BrokerConfigSource.DynamicDefaultBroker, "dynamic cluster-wide default");
+        }
+
+        foreach (var (key, value) in perBroker)
+        {
+            settings[key] = new ConfigSetting(key, value, BrokerConfigSource.DynamicBroker, $"dynamic config of broker {NodeId}");
+        }
+
+        return new BrokerConfig(settings);
+    }
+
     /// <summary>True when nobody set <paramref name="key"/> (its value is the default).</summary>
     public bool IsDefault(string key) => !_explicit.ContainsKey(key);
 

@@ -63,11 +63,14 @@ public static class TopicConfigCatalog
                 synonyms.Add(new ConfigSynonym(definition.Name, overridden.Trim(), TopicConfigSource.TopicOverride));
             }
 
+            var brokerSource = TopicConfigSource.Default;
             foreach (var key in definition.BrokerSynonyms)
             {
                 if (!broker.IsDefault(key))
                 {
-                    synonyms.Add(new ConfigSynonym(key, broker.GetString(key), TopicConfigSource.BrokerConfig));
+                    var keySource = SourceOf(broker, key);
+                    synonyms.Add(new ConfigSynonym(key, broker.GetString(key), keySource));
+                    brokerSource = brokerSource == TopicConfigSource.Default ? keySource : brokerSource;
                 }
             }
 
@@ -79,7 +82,7 @@ public static class TopicConfigCatalog
 
             var (value, source) = overridden is not null
                 ? (overridden.Trim(), TopicConfigSource.TopicOverride)
-                : (brokerValue, definition.BrokerOverridesDefault(broker) ? TopicConfigSource.BrokerConfig : TopicConfigSource.Default);
+                : (brokerValue, brokerSource);
             entries[definition.Name] = new TopicConfigValue(definition.Name, value, source, definition.IsSensitive, synonyms, definition);
         }
 
@@ -95,6 +98,15 @@ public static class TopicConfigCatalog
 
         return new EffectiveTopicConfig(entries);
     }
+
+    /// <summary>How DescribeConfigs names where a broker key's value came from (static file, dynamic default, dynamic per broker).</summary>
+    private static TopicConfigSource SourceOf(BrokerConfig broker, string key) => broker.SourceOf(key) switch
+    {
+        BrokerConfigSource.DynamicBroker => TopicConfigSource.DynamicBrokerConfig,
+        BrokerConfigSource.DynamicDefaultBroker => TopicConfigSource.DynamicDefaultBrokerConfig,
+        BrokerConfigSource.Default => TopicConfigSource.Default,
+        _ => TopicConfigSource.BrokerConfig,
+    };
 
     private static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
 

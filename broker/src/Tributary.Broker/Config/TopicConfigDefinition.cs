@@ -42,20 +42,6 @@ public sealed class TopicConfigDefinition
         return error is null ? null : Definition.InvalidValueMessage(value, error);
     }
 
-    /// <summary>True when any broker synonym was set explicitly, i.e. the broker (not the built-in default) supplies the value.</summary>
-    internal bool BrokerOverridesDefault(BrokerConfig broker)
-    {
-        foreach (var key in BrokerSynonyms)
-        {
-            if (!broker.IsDefault(key))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     /// <summary>The value a topic without an override gets from this broker.</summary>
     internal string? BrokerValue(BrokerConfig broker) =>
         _brokerValue is not null ? _brokerValue(broker)

@@ -1,3 +1,4 @@
+using Tributary.Broker.Config;
 using Tributary.Broker.Metadata;
 using System.Globalization;
 using Tributary.Broker.Requests;
@@ -6,7 +7,7 @@ using Tributary.Protocol.Messages;
 
 namespace Tributary.Broker.Handlers;
 
-/// <summary>Describes and changes topic configs; describes broker configs (static here, so not alterable).</summary>
+/// <summary>Describes and changes topic configs and dynamic broker configs (KIP-226).</summary>
 public sealed class ConfigsHandler(BrokerContext broker)
 {
     /// <summary>Kafka's ConfigResource.Type codes.</summary>
@@ -46,10 +47,18 @@ public sealed class ConfigsHandler(BrokerContext broker)
                     entries = broker.DescribeTopicConfigs(topic);
                     break;
                 case BrokerResource:
+                    // As Kafka: "" describes the cluster-wide dynamic defaults, this broker's id all of its configs; another
+                    // broker's configs are described by that broker (clients send the request there).
+                    if (resource.ResourceName.Length == 0)
+                    {
+                        entries = broker.DescribeClusterDefaultBrokerConfigs();
+                        break;
+                    }
+
                     if (!IsThisBroker(resource.ResourceName))
                     {
                         result.ErrorCode = (short)ErrorCode.InvalidRequest;
-                        result.ErrorMessage = $"Broker id {resource.ResourceName} is not this broker ({broker.NodeId}).";
+                        result.ErrorMessage = $"Unexpected broker id, expected {broker.NodeId} or empty string, but received {resource.ResourceName}";
                         continue;
                     }
 
@@ -117,7 +126,8 @@ public sealed class ConfigsHandler(BrokerContext broker)
                 TopicResource => await broker.Controller.ReplaceTopicConfigsAsync(resource.ResourceName,
                     configs.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal),
                     request.ValidateOnly, cancellation).ConfigureAwait(false),
-                BrokerResource => BrokerConfigsAreStatic(configs.Keys),
+                BrokerResource => await AlterBrokerConfigsAsync(resource.ResourceName, _ => ReplaceAll(configs), request.ValidateOnly, cancellation)
+                    .ConfigureAwait(false),
                 _ => new(ErrorCode.InvalidRequest, $"Unsupported resource type {resource.ResourceType}."),
             };
             response.Responses.Add(new AlterConfigsResponse.AlterConfigsResourceResponse
@@ -141,7 +151,8 @@ public sealed class ConfigsHandler(BrokerContext broker)
             {
                 TopicResource => await AlterTopicIncrementallyAsync(resource.ResourceName, resource.Configs, request.ValidateOnly, cancellation)
                     .ConfigureAwait(false),
-                BrokerResource => BrokerConfigsAreStatic(resource.Configs.Select(c => c.Name)),
+                BrokerResource => await AlterBrokerConfigsAsync(resource.ResourceName, current => ApplyIncrementalToBroker(current, resource.Configs),
+                    request.ValidateOnly, cancellation).ConfigureAwait(false),
                 _ => new(ErrorCode.InvalidRequest, $"Unsupported resource type {resource.ResourceType}."),
             };
             response.Responses.Add(new IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
@@ -230,12 +241,124 @@ public sealed class ConfigsHandler(BrokerContext broker)
         return next;
     }
 
+    /// <summary>
+    /// Dynamic broker configs (KIP-226): the resource is the cluster-wide default ("") or this broker's id (Kafka's clients
+    /// send a broker's alteration to that broker). The next complete set is computed from this broker's image and validated
+    /// here as Kafka's ConfigAdminManager does — a key that cannot change live, an invalid value or combination fails the
+    /// whole resource with INVALID_REQUEST — then the controller stores it in the metadata log; every broker applies it as the
+    /// metadata arrives. validate_only stops after the checks.
+    /// </summary>
+    private async Task<ControllerResult> AlterBrokerConfigsAsync(string resourceName,
+        Func<IReadOnlyDictionary<string, string>, Dictionary<string, string>> next, bool validateOnly, CancellationToken cancellation)
+    {
+        if (resourceName.Length > 0 && !IsThisBroker(resourceName))
+        {
+            return int.TryParse(resourceName, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
+                ? new(ErrorCode.InvalidRequest, $"Unexpected broker id, expected {broker.NodeId}, but received {resourceName}")
+                : new(ErrorCode.InvalidRequest, $"Node id must be an integer, but it is: {resourceName}");
+        }
+
+        Dictionary<string, string> configs;
+        try
+        {
+            configs = next(broker.Image.BrokerConfigsOf(resourceName));
+        }
+        catch (InvalidOperationException e)
+        {
+            return new(ErrorCode.InvalidRequest, e.Message);
+        }
+        catch (ArgumentException e)
+        {
+            return new(ErrorCode.InvalidConfig, e.Message);
+        }
+
+        if (broker.SyncDynamicConfig().Validate(configs, perBroker: resourceName.Length > 0) is { } error)
+        {
+            return new(ErrorCode.InvalidRequest, error);
+        }
+
+        return await broker.Controller.ReplaceBrokerConfigsAsync(resourceName, configs, validateOnly, cancellation).ConfigureAwait(false);
+    }
+
+    /// <summary>Legacy AlterConfigs replaces the resource's whole set; a null value is refused (Kafka: INVALID_REQUEST).</summary>
+    private static Dictionary<string, string> ReplaceAll(IReadOnlyDictionary<string, string?> configs)
+    {
+        var nulls = configs.Where(kv => kv.Value is null).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
+        if (nulls.Count > 0)
+        {
+            throw new InvalidOperationException($"Null value not supported for : {string.Join(", ", nulls)}");
+        }
+
+        return configs.ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal);
+    }
+
+    /// <summary>KIP-339 on a broker resource: duplicate keys and null values are INVALID_REQUEST (thrown as
+    /// InvalidOperationException), append/subtract on a non-list key INVALID_CONFIG (ArgumentException), as in Kafka.</summary>
+    private Dictionary<string, string> ApplyIncrementalToBroker(IReadOnlyDictionary<string, string> current,
+        IEnumerable<IncrementalAlterConfigsRequest.AlterableConfig> changes)
+    {
+        var list = changes.ToList();
+        if (list.GroupBy(c => c.Name, StringComparer.Ordinal).Any(g => g.Count() > 1))
+        {
+            throw new InvalidOperationException("Error due to duplicate config keys");
+        }
+
+        var nulls = list.Where(c => (AlterOp)c.ConfigOperation != AlterOp.Delete && c.Value is null).Select(c => c.Name).ToList();
+        if (nulls.Count > 0)
+        {
+            throw new InvalidOperationException($"Null value not supported for : {string.Join(", ", nulls)}");
+        }
+
+        var next = new Dictionary<string, string>(current, StringComparer.Ordinal);
+        foreach (var change in list)
+        {
+            switch ((AlterOp)change.ConfigOperation)
+            {
+                case AlterOp.Set:
+                    next[change.Name] = change.Value!;
+                    break;
+                case AlterOp.Delete:
+                    next.Remove(change.Name);
+                    break;
+                case AlterOp.Append:
+                case AlterOp.Subtract:
+                    if (!BrokerConfigDefinitions.TryGet(change.Name, out var definition))
+                    {
+                        throw new ArgumentException($"Unknown config name: {change.Name}");
+                    }
+
+                    if (definition.Type != ConfigValueType.List)
+                    {
+                        var verb = (AlterOp)change.ConfigOperation == AlterOp.Append ? "append" : "subtract";
+                        throw new ArgumentException($"Config value {verb} is not allowed for config key: {change.Name}");
+                    }
+
+                    var effective = next.TryGetValue(change.Name, out var explicitValue) ? explicitValue : broker.Config.GetString(change.Name) ?? "";
+                    var items = ConfigValues.SplitList(effective).ToList();
+                    var operand = ConfigValues.SplitList(change.Value!);
+                    if ((AlterOp)change.ConfigOperation == AlterOp.Append)
+                    {
+                        items.AddRange(operand.Where(v => !items.Contains(v)));
+                    }
+                    else
+                    {
+                        items.RemoveAll(operand.Contains);
+                    }
+
+                    next[change.Name] = string.Join(',', items);
+                    break;
+                default:
+                    throw new InvalidOperationException($"Unknown operations type {change.ConfigOperation}");
+            }
+        }
+
+        return next;
+    }
+
     private bool IsThisBroker(string resourceName) =>
         resourceName.Length == 0 ||
         (int.TryParse(resourceName, NumberStyles.Integer, CultureInfo.InvariantCulture, out var id) && id == broker.NodeId);
 
-    private static Metadata.ControllerResult BrokerConfigsAreStatic(IEnumerable<string> keys) =>
-        new(ErrorCode.InvalidRequest, $"Cannot update these configs dynamically: {string.Join(", ", keys)}");
 }
 
 /// <summary>One config as DescribeConfigs reports it.</summary>

@@ -5,10 +5,6 @@ namespace Tributary.Broker.Handlers;
 /// <summary>Presents topic and broker configs the way DescribeConfigs and CreateTopics report them.</summary>
 public static class TopicConfigView
 {
-    /// <summary>Kafka's DescribeConfigs ConfigSource codes for broker resources.</summary>
-    private const sbyte StaticBrokerConfig = 4;
-    private const sbyte DefaultConfig = 5;
-
     public static IReadOnlyList<ConfigEntry> Describe(BrokerConfig broker, IReadOnlyDictionary<string, string> overrides)
     {
         var effective = TopicConfigCatalog.Resolve(broker, overrides);
@@ -26,24 +22,18 @@ public static class TopicConfigView
             .ToList();
     }
 
-    /// <summary>Broker configs are static (file, environment, command line), so all are read-only here.</summary>
-    public static IReadOnlyList<ConfigEntry> DescribeBroker(BrokerConfig broker) =>
-        broker.Effective
-            .OrderBy(kv => kv.Key, StringComparer.Ordinal)
-            .Select(kv =>
-            {
-                var source = broker.IsDefault(kv.Key) ? DefaultConfig : StaticBrokerConfig;
-                var definition = BrokerConfigDefinitions.TryGet(kv.Key, out var d) ? d : null;
-                return new ConfigEntry(
-                    kv.Key,
-                    kv.Value,
-                    ReadOnly: true,
-                    source,
-                    BrokerConfig.IsSensitive(kv.Key),
-                    definition is null ? (sbyte)0 : (sbyte)definition.Type,
-                    definition?.Documentation,
-                    [new ConfigEntrySynonym(kv.Key, kv.Value, source)]);
-            })
+    /// <summary>Broker configs with Kafka's sources (dynamic per broker, dynamic default, static, default) and synonyms.</summary>
+    public static IReadOnlyList<ConfigEntry> DescribeBroker(IReadOnlyList<BrokerConfigEntry> entries) =>
+        entries
+            .Select(e => new ConfigEntry(
+                e.Definition.Name,
+                e.Value,
+                e.ReadOnly,
+                (sbyte)e.Source,
+                BrokerConfig.IsSensitive(e.Definition.Name),
+                (sbyte)e.Definition.Type,
+                e.Definition.Documentation,
+                e.Synonyms.Select(s => new ConfigEntrySynonym(s.Name, s.Value, (sbyte)s.Source)).ToList()))
             .ToList();
 
     public static bool IsList(string name) =>

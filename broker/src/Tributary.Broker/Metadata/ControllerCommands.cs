@@ -36,6 +36,11 @@ public sealed record CreatePartitionsCommand(string Name, int NewTotal, IReadOnl
 /// AlterConfigs / IncrementalAlterConfigs request and its image); the controller validates and writes the difference.</summary>
 public sealed record ReplaceTopicConfigsCommand(string Name, IReadOnlyDictionary<string, string> Overrides, bool ValidateOnly) : ControllerCommand;
 
+/// <summary>Sets the dynamic configs of a broker resource ("" = cluster-wide default, else a broker id) to exactly
+/// <see cref="Configs"/>; the receiving broker validated the keys (as Kafka's ConfigAdminManager does), the controller
+/// checks the resource name and writes the difference as ConfigRecords.</summary>
+public sealed record ReplaceBrokerConfigsCommand(string ResourceName, IReadOnlyDictionary<string, string> Configs, bool ValidateOnly) : ControllerCommand;
+
 /// <summary>Asks for a block of producer ids.</summary>
 public sealed record AllocateProducerIdsCommand(int BrokerId, long BrokerEpoch) : ControllerCommand;
 

@@ -60,6 +60,11 @@ public sealed partial class ControllerGateway
         CancellationToken cancellation) =>
         ToResult(await _send(new ReplaceTopicConfigsCommand(name, overrides, validateOnly), cancellation).ConfigureAwait(false));
 
+    /// <summary>Sets the dynamic configs of a broker resource ("" = cluster default) to exactly <paramref name="configs"/>.</summary>
+    public async Task<ControllerResult> ReplaceBrokerConfigsAsync(string resourceName, IReadOnlyDictionary<string, string> configs, bool validateOnly,
+        CancellationToken cancellation) =>
+        ToResult(await _send(new ReplaceBrokerConfigsCommand(resourceName, configs, validateOnly), cancellation).ConfigureAwait(false));
+
     /// <summary>A block of producer ids for this broker, or null when the controller can't be reached.</summary>
     public async Task<ProducerIdBlock?> AllocateProducerIdBlockAsync(int brokerId, long brokerEpoch, CancellationToken cancellation)
     {

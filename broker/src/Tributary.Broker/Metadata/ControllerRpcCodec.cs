@@ -35,6 +35,7 @@ public static class ControllerRpcCodec
         ElectLeaders = 9,
         AlterReassignments = 10,
         UnregisterBroker = 11,
+        ReplaceBrokerConfigs = 12,
 
         Reply = 100,
         ProducerIdsReply = 101,
@@ -84,6 +85,18 @@ public static class ControllerRpcCodec
                 writer.WriteString(c.Name, compact: true);
                 writer.WriteArrayLength(c.Overrides.Count, compact: true);
                 foreach (var (key, value) in c.Overrides.OrderBy(p => p.Key, StringComparer.Ordinal))
+                {
+                    writer.WriteString(key, compact: true);
+                    writer.WriteString(value, compact: true);
+                }
+
+                writer.WriteBool(c.ValidateOnly);
+                break;
+            case ReplaceBrokerConfigsCommand c:
+                WriteHeader(writer, MessageType.ReplaceBrokerConfigs);
+                writer.WriteString(c.ResourceName, compact: true);
+                writer.WriteArrayLength(c.Configs.Count, compact: true);
+                foreach (var (key, value) in c.Configs.OrderBy(p => p.Key, StringComparer.Ordinal))
                 {
                     writer.WriteString(key, compact: true);
                     writer.WriteString(value, compact: true);
@@ -181,6 +194,7 @@ public static class ControllerRpcCodec
             MessageType.DeleteTopic => new DeleteTopicCommand(reader.ReadString(compact: true)),
             MessageType.CreatePartitions => ReadCreatePartitions(ref reader),
             MessageType.ReplaceTopicConfigs => ReadReplaceTopicConfigs(ref reader),
+            MessageType.ReplaceBrokerConfigs => ReadReplaceBrokerConfigs(ref reader),
             MessageType.AllocateProducerIds => new AllocateProducerIdsCommand(reader.ReadInt32(), reader.ReadInt64()),
             MessageType.RegisterBroker => ReadRegisterBroker(ref reader),
             MessageType.BrokerHeartbeat => new BrokerHeartbeatCommand(reader.ReadInt32(), reader.ReadInt64(), reader.ReadInt64(),
@@ -407,6 +421,23 @@ public static class ControllerRpcCodec
         }
 
         return new ReplaceTopicConfigsCommand(name, overrides, reader.ReadBool());
+    }
+
+    private static ReplaceBrokerConfigsCommand ReadReplaceBrokerConfigs(ref KafkaReader reader)
+    {
+        var name = reader.ReadString(compact: true);
+        var count = ReadCount(ref reader, MaxItemCount, "configs", nullable: false);
+        var configs = new Dictionary<string, string>(count, StringComparer.Ordinal);
+        for (int i = 0; i < count; i++)
+        {
+            var key = reader.ReadString(compact: true);
+            if (!configs.TryAdd(key, reader.ReadString(compact: true)))
+            {
+                throw new MalformedMessageException($"Config {key} listed twice");
+            }
+        }
+
+        return new ReplaceBrokerConfigsCommand(name, configs, reader.ReadBool());
     }
 
     private static RegisterBrokerCommand ReadRegisterBroker(ref KafkaReader reader)

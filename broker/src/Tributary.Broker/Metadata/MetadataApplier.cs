@@ -10,7 +10,7 @@ namespace Tributary.Broker.Metadata;
 /// Deterministic: every node applies the same batches in the same order and reaches the same image. Committed data is
 /// never refused: a record naming an unknown topic or broker (or a partition out of order) is skipped with a Debug log,
 /// because the log cannot be rewritten and one bad record must not stop a broker from following the cluster.
-/// Broker-level config records (resource type 4) are not kept: the image has no place for them yet.
+/// Broker-level config records (resource type 4) are kept by resource name ("" = cluster default, else a broker id).
 /// </remarks>
 public sealed partial class MetadataApplier
 {
@@ -38,7 +38,7 @@ public sealed partial class MetadataApplier
         }
 
         return new MetadataImage(state.ClusterId, image.ControllerId, state.Brokers.ToImmutable(), state.Topics.ToImmutable(),
-            image.Epoch + 1, batch.Offset, state.NextProducerId);
+            image.Epoch + 1, batch.Offset, state.NextProducerId, state.BrokerConfigs);
     }
 
     private void Apply(WorkingState state, MetadataRecord record, long offset)
@@ -210,6 +210,16 @@ public sealed partial class MetadataApplier
 
     private void SetConfig(WorkingState state, ConfigRecord r, long offset)
     {
+        if (r.ResourceType == BrokerResourceType)
+        {
+            var current = state.BrokerConfigs.TryGetValue(r.ResourceName, out var existing)
+                ? existing
+                : ImmutableDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal);
+            var next = r.Value is null ? current.Remove(r.Name) : current.SetItem(r.Name, r.Value);
+            state.BrokerConfigs = next.IsEmpty ? state.BrokerConfigs.Remove(r.ResourceName) : state.BrokerConfigs.SetItem(r.ResourceName, next);
+            return;
+        }
+
         if (r.ResourceType != TopicResourceType)
         {
             LogSkipped(_logger, r.Type, offset, $"config of resource type {r.ResourceType} ({r.ResourceName}) is not kept in the image");
@@ -242,6 +252,7 @@ public sealed partial class MetadataApplier
             _image = image;
             ClusterId = image.ClusterId;
             NextProducerId = image.NextProducerId;
+            BrokerConfigs = image.BrokerConfigs;
             Brokers = image.Brokers.ToBuilder();
             Topics = image.Topics.ToBuilder();
         }
@@ -249,6 +260,8 @@ public sealed partial class MetadataApplier
         public string ClusterId { get; set; }
 
         public long NextProducerId { get; set; }
+
+        public ImmutableDictionary<string, ImmutableDictionary<string, string>> BrokerConfigs { get; set; }
 
         public ImmutableDictionary<int, BrokerRegistration>.Builder Brokers { get; }
 

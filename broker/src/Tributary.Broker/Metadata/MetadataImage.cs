@@ -43,12 +43,20 @@ public sealed record TopicImage(string Name, Uuid Id, ImmutableArray<PartitionIm
 /// </summary>
 public sealed class MetadataImage
 {
+    // Declared before Empty: static fields initialize in textual order, and Empty's constructor reads them.
+    private static readonly ImmutableDictionary<string, string> NoConfigs = ImmutableDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal);
+
+    private static readonly ImmutableDictionary<string, ImmutableDictionary<string, string>> NoBrokerConfigs =
+        ImmutableDictionary<string, ImmutableDictionary<string, string>>.Empty.WithComparers(StringComparer.Ordinal);
+
     public static readonly MetadataImage Empty = new("", -1, ImmutableDictionary<int, BrokerRegistration>.Empty,
         ImmutableSortedDictionary<string, TopicImage>.Empty.WithComparers(StringComparer.Ordinal), 0);
 
     public MetadataImage(string clusterId, int controllerId, ImmutableDictionary<int, BrokerRegistration> brokers,
-        ImmutableSortedDictionary<string, TopicImage> topics, long epoch, long offset = -1, long nextProducerId = 0)
+        ImmutableSortedDictionary<string, TopicImage> topics, long epoch, long offset = -1, long nextProducerId = 0,
+        ImmutableDictionary<string, ImmutableDictionary<string, string>>? brokerConfigs = null)
     {
+        BrokerConfigs = brokerConfigs ?? NoBrokerConfigs;
         ClusterId = clusterId;
         ControllerId = controllerId;
         Brokers = brokers;
@@ -70,6 +78,13 @@ public sealed class MetadataImage
     public ImmutableDictionary<int, BrokerRegistration> Brokers { get; }
     public ImmutableSortedDictionary<string, TopicImage> Topics { get; }
     public ImmutableDictionary<Uuid, TopicImage> TopicsById { get; }
+
+    /// <summary>Dynamic broker configs (KIP-226) by resource name: "" = the cluster-wide default, "1" = broker 1; key → value.</summary>
+    public ImmutableDictionary<string, ImmutableDictionary<string, string>> BrokerConfigs { get; }
+
+    /// <summary>The dynamic configs set for one broker resource ("" = cluster default); empty when none.</summary>
+    public ImmutableDictionary<string, string> BrokerConfigsOf(string resourceName) =>
+        BrokerConfigs.TryGetValue(resourceName, out var configs) ? configs : NoConfigs;
 
     /// <summary>Increases with every published change; lets caches know they are stale.</summary>
     public long Epoch { get; }
@@ -93,10 +108,10 @@ public sealed class MetadataImage
     public bool IsActiveBroker(int nodeId) => Brokers.TryGetValue(nodeId, out var broker) && broker.IsActive;
 
     public MetadataImage WithTopics(ImmutableSortedDictionary<string, TopicImage> topics) =>
-        new(ClusterId, ControllerId, Brokers, topics, Epoch + 1, Offset, NextProducerId);
+        new(ClusterId, ControllerId, Brokers, topics, Epoch + 1, Offset, NextProducerId, BrokerConfigs);
 
     public MetadataImage WithBrokers(ImmutableDictionary<int, BrokerRegistration> brokers, int controllerId) =>
-        new(ClusterId, controllerId, brokers, Topics, Epoch + 1, Offset, NextProducerId);
+        new(ClusterId, controllerId, brokers, Topics, Epoch + 1, Offset, NextProducerId, BrokerConfigs);
 
     public bool TryGetTopic(string name, out TopicImage topic) => Topics.TryGetValue(name, out topic!);
 }

@@ -191,7 +191,7 @@ public sealed partial class MetadataLoader : IAsyncDisposable
             // stall every waiter; the offset still advances so callers are not stuck on this batch.
             LogApplyFailed(_logger, batch.Offset, e);
             return new MetadataImage(image.ClusterId, image.ControllerId, image.Brokers, image.Topics, image.Epoch + 1, batch.Offset,
-                image.NextProducerId);
+                image.NextProducerId, image.BrokerConfigs);
         }
     }
 

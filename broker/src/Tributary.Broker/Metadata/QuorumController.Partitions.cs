@@ -426,10 +426,13 @@ public sealed partial class QuorumController
         return records;
     }
 
+    /// <summary>The topic's override, else the cluster-wide dynamic default (KIP-226), else the controller's static config.</summary>
     private bool AllowsUnclean(TopicImage topic) =>
         topic.Configs.TryGetValue(UncleanElectionKey, out var value) && bool.TryParse(value, out var enabled)
             ? enabled
-            : _options.UncleanLeaderElectionEnable;
+            : _current().BrokerConfigsOf("").TryGetValue(UncleanElectionKey, out var clusterValue) && bool.TryParse(clusterValue, out var clusterEnabled)
+                ? clusterEnabled
+                : _options.UncleanLeaderElectionEnable;
 
     /// <summary>Which brokers may lead and join ISRs, as seen by a decision that is about to change some of them.</summary>
     private sealed class BrokerView(MetadataImage image)

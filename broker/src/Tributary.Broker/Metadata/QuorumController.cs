@@ -222,6 +222,7 @@ public sealed partial class QuorumController : IAsyncDisposable
             DeleteTopicCommand c => await DeleteTopicAsync(c).ConfigureAwait(false),
             CreatePartitionsCommand c => await CreatePartitionsAsync(c).ConfigureAwait(false),
             ReplaceTopicConfigsCommand c => await ReplaceTopicConfigsAsync(c).ConfigureAwait(false),
+            ReplaceBrokerConfigsCommand c => await ReplaceBrokerConfigsAsync(c).ConfigureAwait(false),
             AlterPartitionCommand c => await AlterPartitionAsync(c).ConfigureAwait(false),
             ElectLeadersCommand c => await ElectLeadersAsync(c).ConfigureAwait(false),
             AlterReassignmentsCommand c => await AlterReassignmentsAsync(c).ConfigureAwait(false),

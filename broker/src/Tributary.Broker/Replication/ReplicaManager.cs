@@ -100,10 +100,12 @@ public sealed partial class ReplicaManager : IDisposable
             var ordered = new List<(string Topic, int Partition)>();
             var changed = new List<(Partition Replica, PartitionImage Placement)>();
             var toCreate = new List<(TopicImage Topic, PartitionImage Placement, LogConfig Log, int MinInsyncReplicas)>();
+            // Dynamic broker configs (KIP-226) are the defaults of every topic without an override: re-resolve them all.
+            var brokerConfigsChanged = !ReferenceEquals(previous.BrokerConfigs, image.BrokerConfigs);
             foreach (var topic in image.Topics.Values)
             {
                 previous.Topics.TryGetValue(topic.Name, out var before);
-                var configChanged = before is not null && !ReferenceEquals(before.Configs, topic.Configs);
+                var configChanged = before is not null && (brokerConfigsChanged || !ReferenceEquals(before.Configs, topic.Configs));
 
                 // Resolving a topic's config is not free; do it only for topics that gain replicas or change configs.
                 (LogConfig Log, int MinInsyncReplicas)? resolved = null;
