@@ -50,6 +50,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
         Config = config;
         Metrics = metrics;
         RequestMemory = new Network.RequestMemoryBudget(config.GetLong("queued.max.request.bytes") is var queued and > 0 ? queued : long.MaxValue);
+        metrics.AttachRequestMemory(() => RequestMemory.Capacity - RequestMemory.InUse);
         LoggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("Tributary.Broker");
     }

@@ -10,13 +10,14 @@ public sealed class RequestBoundsConfigTests
         BrokerConfigLoader.Load(overrides.SelectMany(o => new[] { "--override", o }).ToArray(), new Hashtable(), out _);
 
     [Fact]
-    public void Request_bounds_default_to_200_MiB_of_frames_20000_partitions_per_broker_and_1000_partition_mutations_per_second()
+    public void Request_bounds_default_to_200_MiB_of_frames_55_MiB_fetches_20000_partitions_per_broker_and_1000_partition_mutations_per_second()
     {
         var config = Load();
 
         Assert.Equal(200L * 1024 * 1024, config.GetLong("queued.max.request.bytes"));
         Assert.Equal(20_000, config.GetInt("max.broker.partitions"));
         Assert.Equal(1000.0, config.GetDouble("tributary.controller.mutation.rate"));
+        Assert.Equal(55 * 1024 * 1024, config.GetInt("fetch.max.bytes"));
     }
 
     [Fact]
