@@ -51,6 +51,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
         DynamicConfig = new DynamicBrokerConfig(config);
         Metrics = metrics;
         RequestMemory = new Network.RequestMemoryBudget(config.GetLong("queued.max.request.bytes") is var queued and > 0 ? queued : long.MaxValue);
+        metrics.AttachRequestMemory(() => RequestMemory.Capacity - RequestMemory.InUse);
         LoggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("Tributary.Broker");
     }

@@ -91,6 +91,8 @@ public static class BrokerConfigDefinitions
         yield return new("queued.max.request.bytes", Long, "209715200",
             "Bytes of request frames held in memory at once, broker-wide; reading waits when they are spent (-1 = unbounded). At least socket.request.max.bytes.",
             minimum: -1, extraValidation: v => ConfigValues.ParseLong(v) is -1 or > 0 ? null : "-1 or a positive number of bytes");
+        yield return new("fetch.max.bytes", Int, "57671680",
+            "Most bytes one Fetch response carries, whatever the request asks (the response is built in memory before it is sent).", minimum: 1024);
         yield return new("max.broker.partitions", Int, "20000",
             "Most partition replicas one broker may hold; creating more is refused (a combined node also stays below its open-file limit).", minimum: 1);
         yield return new("tributary.controller.mutation.rate", Double, "1000",

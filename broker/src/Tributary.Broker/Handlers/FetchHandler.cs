@@ -17,6 +17,8 @@ public sealed class FetchHandler(BrokerContext broker)
     /// <summary>Bounds a client-supplied wait so a connection isn't parked for hours.</summary>
     private const int MaxWaitCapMs = 30_000;
 
+    private readonly int _fetchMaxBytes = broker.Config.GetInt("fetch.max.bytes");
+
     public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, FetchRequest request, CancellationToken cancellation)
     {
         var version = context.ApiVersion;
@@ -117,7 +119,10 @@ public sealed class FetchHandler(BrokerContext broker)
     private (FetchResponse Response, long Bytes) ReadAll(FetchRequest request, List<FetchTarget> targets, short version, int replicaId)
     {
         var response = new FetchResponse { SessionId = 0 };
-        var budget = request.MaxBytes > 0 ? request.MaxBytes : int.MaxValue;
+        // Kafka's fetch.max.bytes: the broker's own cap on one response, whatever max_bytes the request asks for. The
+        // response is assembled in this connection's output before it is flushed, so this is also its memory bound.
+        var brokerCap = _fetchMaxBytes;
+        var budget = request.MaxBytes > 0 ? Math.Min(request.MaxBytes, brokerCap) : brokerCap;
         long total = 0;
         FetchResponse.FetchableTopicResponse? current = null;
         FetchRequest.FetchTopic? currentRequestTopic = null;

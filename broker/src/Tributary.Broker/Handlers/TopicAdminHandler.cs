@@ -86,6 +86,7 @@ public sealed class TopicAdminHandler(BrokerContext broker)
                 .ToList();
         }
 
+        await HoldBackAsync(strict, response.ThrottleTimeMs, cancellation).ConfigureAwait(false);
         return response;
     }
 
@@ -131,6 +132,7 @@ public sealed class TopicAdminHandler(BrokerContext broker)
             result.ErrorMessage = outcome.Message;
         }
 
+        await HoldBackAsync(strict, response.ThrottleTimeMs, cancellation).ConfigureAwait(false);
         return response;
     }
 
@@ -175,6 +177,7 @@ public sealed class TopicAdminHandler(BrokerContext broker)
             result.ErrorMessage = outcome.Message;
         }
 
+        await HoldBackAsync(strict, response.ThrottleTimeMs, cancellation).ConfigureAwait(false);
         return response;
     }
 
@@ -220,6 +223,11 @@ public sealed class TopicAdminHandler(BrokerContext broker)
 
         return response;
     }
+
+    /// <summary>Older (permissive) versions are never refused by the quota; as Kafka mutes such a client's channel for
+    /// the throttle time, the answer is held back that long, and this connection reads nothing meanwhile.</summary>
+    private static Task HoldBackAsync(bool strict, int throttleMs, CancellationToken cancellation) =>
+        strict || throttleMs <= 0 ? Task.CompletedTask : Task.Delay(throttleMs, cancellation);
 
     /// <summary>
     /// Charges <paramref name="partitions"/> to the controller mutation quota (KIP-599). Strict versions: a message for

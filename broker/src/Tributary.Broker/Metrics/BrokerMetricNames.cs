@@ -22,6 +22,10 @@ public static class BrokerMetricNames
     /// <summary>Request latency histogram in milliseconds, label <c>request</c> = Kafka API name (Produce, Fetch, …).</summary>
     public const string RequestTotalTimeMs = "kafka_network_requestmetrics_totaltimems";
 
+    /// <summary>Request frame bytes that may still be read before connections wait (queued.max.request.bytes minus what is
+    /// held); Kafka's SocketServer MemoryPoolAvailable.</summary>
+    public const string MemoryPoolAvailable = "kafka_network_socketserver_memorypoolavailable";
+
     /// <summary>Bytes on disk per partition replica, labels <c>topic</c> and <c>partition</c>.</summary>
     public const string LogSize = "kafka_log_log_size";
 

@@ -63,6 +63,9 @@ public sealed class BrokerMetrics : IDisposable
         Gauge(BrokerMetricNames.ActiveBrokerCount, "Brokers registered and unfenced, as seen by this node.", s => s.ActiveBrokerCount);
         meter.CreateObservableGauge(BrokerMetricNames.LogSize, ObserveLogSizes, unit: null, description: "Bytes on disk per partition replica.");
 
+        meter.CreateObservableGauge(BrokerMetricNames.MemoryPoolAvailable,
+            () => _requestMemoryAvailable is { } read ? [new Measurement<long>(read())] : Array.Empty<Measurement<long>>(),
+            unit: null, description: "Request frame bytes that may still be read before connections wait (queued.max.request.bytes).");
         meter.CreateObservableGauge(BrokerMetricNames.ConsumerGroupLag, ObserveConsumerGroupLags, unit: null,
             description: "Committed offset behind the high watermark, per consumer group and partition (kafka-exporter's name).");
         Monitoring = new MonitoringMetrics(meter);
@@ -77,6 +80,11 @@ public sealed class BrokerMetrics : IDisposable
 
     /// <summary>The metrics alerting and dashboards read beyond this core set (purgatories, ISR changes, offsets, quorum, …).</summary>
     public MonitoringMetrics Monitoring { get; }
+
+    /// <summary>Reports <see cref="BrokerMetricNames.MemoryPoolAvailable"/> from <paramref name="availableBytes"/>.</summary>
+    public void AttachRequestMemory(Func<long> availableBytes) => _requestMemoryAvailable = availableBytes;
+
+    private volatile Func<long>? _requestMemoryAvailable;
 
     /// <summary>Starts reporting gauges from <paramref name="source"/>; attaching again replaces the previous source.</summary>
     public void AttachSource(IBrokerMetricsSource source) => _source = source ?? throw new ArgumentNullException(nameof(source));
