@@ -100,7 +100,6 @@ public sealed class TopicReconciler(KubeApi kube, IClusterAdminFactory admins, I
             return ReconcileResult.After(TimeSpan.FromSeconds(1), "created");
         }
 
-        var notes = new List<string>();
         var busy = false;
         string? refusal = null;
 
@@ -171,7 +170,6 @@ public sealed class TopicReconciler(KubeApi kube, IClusterAdminFactory admins, I
             }
         }
 
-        notes.Add(reassignment ?? "");
         var now = time.GetUtcNow();
         var generation = topic.Metadata.Generation;
         var ready = refusal is null && !busy;
