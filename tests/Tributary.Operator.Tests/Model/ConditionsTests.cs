@@ -19,6 +19,13 @@ public class ConditionsTests
     }
 
     [Fact]
+    public void A_condition_never_has_an_empty_message()
+    {
+        var conditions = Conditions.Build(null, 1, T0, (true, "ClusterReady", "3/3"), (false, "Settled", ""), (false, "NoError", ""));
+        Assert.All(conditions, c => Assert.False(string.IsNullOrEmpty(c.Message)));
+    }
+
+    [Fact]
     public void Transition_time_moves_only_when_the_status_changes()
     {
         var first = Conditions.Build(null, 1, T0, (false, "BrokersNotReady", "0/3"), (true, "BrokersNotReady", ""), (false, "NoError", ""));

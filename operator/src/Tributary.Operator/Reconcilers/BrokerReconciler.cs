@@ -56,7 +56,15 @@ public sealed class BrokerReconciler(
         string? drainWait = null;
         if (currentReplicas > broker.Spec.Replicas)
         {
-            drainWait = await DrainAsync(broker, layout, currentReplicas, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                drainWait = await DrainAsync(broker, layout, currentReplicas, cancellationToken).ConfigureAwait(false);
+            }
+            catch (KafkaAdminException e)
+            {
+                // Without the brokers' word that the leaving ones are empty, the StatefulSet keeps its size.
+                drainWait = $"cannot drain brokers {broker.Spec.Replicas}..{currentReplicas - 1} yet: {e.Message}";
+            }
         }
 
         // While a drain runs the StatefulSet keeps its size; it shrinks in the reconcile that finds the brokers empty.
