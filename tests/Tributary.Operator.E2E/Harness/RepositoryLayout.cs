@@ -21,7 +21,7 @@ public static class RepositoryLayout
     public static string OperatorDll =>
         Environment.GetEnvironmentVariable("TRIBUTARY_OPERATOR_DLL") is { Length: > 0 } chosen
             ? chosen
-            : Path.Combine(Root, "operator", "src", "Tributary.Operator", "bin", Configuration, "net10.0", "Tributary.Operator.dll");
+            : Path.Combine(Root, "operator", "src", "Tributary.Operator", "bin", Configuration, "net10.0", "tributary-operator.dll");
 
     public static string Chart => Path.Combine(Root, "charts", "tributary");
 

@@ -1,0 +1,28 @@
+using Tributary.Operator.Hosting;
+
+namespace Tributary.Operator.Tests.Model;
+
+public class OperatorOptionsTests
+{
+    [Fact]
+    public void Kubeconfig_and_lease_namespace_come_from_the_environment_unless_given()
+    {
+        var env = new Dictionary<string, string> { ["KUBECONFIG"] = "/k/config", ["POD_NAMESPACE"] = "ops", ["POD_NAME"] = "op-1" };
+        var options = OperatorOptions.Parse([], k => env.GetValueOrDefault(k));
+        Assert.Equal("/k/config", options.Kubeconfig);
+        Assert.Equal("ops", options.LeaseNamespace);
+        Assert.Equal("op-1", options.Identity);
+        Assert.Equal(8080, options.HttpPort);
+        options = OperatorOptions.Parse(["--kubeconfig", "/other", "--http-port", "18080"], k => env.GetValueOrDefault(k));
+        Assert.Equal("/other", options.Kubeconfig);
+        Assert.Equal(18080, options.HttpPort);
+    }
+
+    [Fact]
+    public void A_bad_option_is_an_error_not_a_default()
+    {
+        Assert.NotNull(OperatorOptions.Parse(["--http-port", "0"], _ => null).Error);
+        Assert.NotNull(OperatorOptions.Parse(["--frobnicate", "1"], _ => null).Error);
+        Assert.NotNull(OperatorOptions.Parse(["--workers"], _ => null).Error);
+    }
+}
