@@ -14,6 +14,7 @@ public sealed class ClusterObserver : IAsyncDisposable
     private readonly CancellationTokenSource stop = new();
     private readonly ConcurrentDictionary<string, int> smallestIsr = new();
     private readonly ConcurrentQueue<(DateTime At, int Controller)> controllers = new();
+    private readonly ConcurrentDictionary<int, DateTime> lastSeenHoldingReplicas = new();
     private readonly Task loop;
 
     public ClusterObserver(string bootstrap, IReadOnlyList<string> topics)
@@ -32,6 +33,9 @@ public sealed class ClusterObserver : IAsyncDisposable
     public int? ControllerAt(DateTime at) =>
         controllers.Where(c => c.At <= at).Select(c => (int?)c.Controller).LastOrDefault();
 
+    /// <summary>The last moment broker <paramref name="node"/> was seen in a watched partition's replica set.</summary>
+    public DateTime? LastSeenHoldingReplicas(int node) => lastSeenHoldingReplicas.TryGetValue(node, out var at) ? at : null;
+
     private async Task RunAsync()
     {
         using var admin = KafkaProbe.Admin(bootstrap);
@@ -42,8 +46,14 @@ public sealed class ClusterObserver : IAsyncDisposable
                 foreach (var topic in topics)
                 {
                     var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(5));
+                    var seenAt = DateTime.UtcNow;
                     foreach (var partition in metadata.Topics.Single().Partitions)
                     {
+                        foreach (var replica in partition.Replicas)
+                        {
+                            lastSeenHoldingReplicas[replica] = seenAt;
+                        }
+
                         smallestIsr.AddOrUpdate($"{topic}/{partition.PartitionId}", partition.InSyncReplicas.Length,
                             (_, seen) => Math.Min(seen, partition.InSyncReplicas.Length));
                     }
