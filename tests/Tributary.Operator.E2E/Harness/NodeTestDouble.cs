@@ -239,7 +239,15 @@ public sealed class NodeTestDouble : IAsyncDisposable
                 continue;
             }
 
-            if (pod.Metadata.DeletionTimestamp is not null || pod.Status?.Phase is "Succeeded" or "Failed")
+            if (pod.Metadata.DeletionTimestamp is not null)
+            {
+                // Bound here but never run (deleted before its first pass) or already stopped: nothing left to stop,
+                // so finish the deletion as the kubelet would.
+                await ForceRemoveAsync(pod);
+                continue;
+            }
+
+            if (pod.Status?.Phase is "Succeeded" or "Failed")
             {
                 continue;
             }
@@ -261,6 +269,18 @@ public sealed class NodeTestDouble : IAsyncDisposable
             {
                 runtimes.TryRemove(uid, out _);
             }
+        }
+    }
+
+    private async Task ForceRemoveAsync(V1Pod pod)
+    {
+        try
+        {
+            await client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty,
+                new V1DeleteOptions { GracePeriodSeconds = 0, Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: stop.Token);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
         }
     }
 

@@ -101,7 +101,19 @@ internal sealed class PodRuntime
         {
             if (await PrepareVolumesAsync())
             {
-                containerTasks.AddRange(pod.Spec.Containers.Select(c => Task.Run(() => RunContainerAsync(c))));
+                containerTasks.AddRange(pod.Spec.Containers.Select(c => Task.Run(async () =>
+                {
+                    try
+                    {
+                        await RunContainerAsync(c);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // A spec this double cannot run (unsupported env source, …): say so in the pod's status.
+                        log.WriteLine($"node-double: pod {Namespace}/{Name} container {c.Name} cannot run: {e.Message}");
+                        SetWaiting("CreateContainerConfigError: " + e.Message, c.Name);
+                    }
+                })));
             }
 
             await Task.Delay(Timeout.Infinite, deleted.Token).ContinueWith(_ => { }, TaskScheduler.Default);
