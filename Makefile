@@ -11,7 +11,7 @@ SASL_DIR := $(ROOT)/.tools/sasl
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all build run broker-up run-single chaos test unit-test integration-test verify generate deps clean sasl bench monitoring monitoring-test crds chart-lint fuzz image
+.PHONY: all build run broker-up run-single chaos test unit-test integration-test verify generate deps clean sasl bench monitoring monitoring-test crds chart-lint fuzz image e2e k8s-deps
 
 all: build
 
@@ -136,6 +136,19 @@ test:
 ## bench: micro-benchmarks + end-to-end vs librdkafka's mock cluster, scale, recovery (~5 min here; not part of `make test`).
 bench:
 	bench/run.sh
+
+## k8s-deps: kube-apiserver + kube-controller-manager (built from Debian's source package, ~6 min the first time),
+## etcd, helm and promtool into $$HOME/.cache/tributary-k8s/bin; a second run only checks. Needs root (apt-get).
+k8s-deps:
+	scripts/k8s/install.sh
+
+## e2e: the operator end to end against a real control plane (scripts/k8s) with a node test double that runs each Pod as
+## a local process (needs root: mount namespaces, /etc/hosts lines it adds and removes). Not part of `make test`.
+E2E_NATIVE := tests/Tributary.Operator.E2E/bin/$(CONFIG)/net10.0/runtimes/linux-x64/native
+e2e: k8s-deps sasl
+	$(DOTNET) build tests/Tributary.Operator.E2E -c $(CONFIG) -v q -nologo
+	LD_LIBRARY_PATH=$(ROOT)/$(E2E_NATIVE):$(SASL_DIR) \
+	  $(DOTNET) test tests/Tributary.Operator.E2E -c $(CONFIG) --no-build --logger "console;verbosity=normal"
 
 clean:
 	$(DOTNET) clean Cluster.sln -v q
