@@ -16,6 +16,7 @@ public sealed class LogCleaner : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Action? _afterCleaning;
+    private readonly Func<long> _clockMs;
     private readonly CancellationTokenSource _stopping = new();
     private readonly IoThrottler _throttler;
     private readonly HashSet<PartitionLog> _inProgress = [];
@@ -38,6 +39,7 @@ public sealed class LogCleaner : IDisposable
         _options = options;
         _logs = logs;
         _time = time ?? TimeProvider.System;
+        _clockMs = () => _time.GetUtcNow().ToUnixTimeMilliseconds();
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _throttler = new IoThrottler(options.IoMaxBytesPerSecond, _time, _stopping.Token);
         _lastCleanings = new LastCleaningStats?[Math.Max(1, options.Threads)];
@@ -123,7 +125,7 @@ public sealed class LogCleaner : IDisposable
 
         try
         {
-            CleaningResult? result = NewCompactor().Clean(log, nowMs, CrashPoint);
+            CleaningResult? result = NewCompactor().Clean(log, () => nowMs, CrashPoint);
             Record(result, worker: 0);
             return result;
         }
@@ -134,11 +136,14 @@ public sealed class LogCleaner : IDisposable
     }
 
     /// <summary>One worker iteration: cleans the filthiest due log, if any; returns what was done (null: nothing was due).</summary>
-    public CleaningResult? CleanFilthiestLog(long nowMs) => CleanFilthiestLog(nowMs, worker: 0);
+    public CleaningResult? CleanFilthiestLog(long nowMs) => CleanFilthiestLog(() => nowMs, worker: 0);
 
-    private CleaningResult? CleanFilthiestLog(long nowMs, int worker)
+    /// <param name="clockMs">read for the choice of log, then again by the compactor once it has taken the segments it cleans: a
+    /// time read before that (the clock may move and segments roll meanwhile) would start the delete horizon of tombstones in
+    /// segments closed after it too early.</param>
+    private CleaningResult? CleanFilthiestLog(Func<long> clockMs, int worker)
     {
-        PartitionLog? log = ClaimFilthiest(nowMs);
+        PartitionLog? log = ClaimFilthiest(clockMs());
         if (log is null)
         {
             return null;
@@ -146,7 +151,7 @@ public sealed class LogCleaner : IDisposable
 
         try
         {
-            CleaningResult? result = NewCompactor().Clean(log, nowMs, CrashPoint);
+            CleaningResult? result = NewCompactor().Clean(log, clockMs, CrashPoint);
             Record(result, worker);
             if (result is { Aborted: false })
             {
@@ -220,7 +225,7 @@ public sealed class LogCleaner : IDisposable
             CleaningResult? result;
             try
             {
-                result = CleanFilthiestLog(_time.GetUtcNow().ToUnixTimeMilliseconds(), worker);
+                result = CleanFilthiestLog(_clockMs, worker);
             }
             catch (Exception exception)
             {

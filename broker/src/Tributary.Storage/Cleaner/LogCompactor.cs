@@ -25,7 +25,10 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
     private const int MaxDecompressedBatchBytes = 256 * 1024 * 1024;
     private const int WriteChunkBytes = 1024 * 1024;
 
-    public CleaningResult? Clean(PartitionLog log, long nowMs, Action<CleanerStep>? crashPoint)
+    /// <param name="clockMs">read once, after the segments to clean are taken: that instant is when this cleaning reaches the
+    /// tombstones in them, so their delete horizon (now + delete.retention.ms) never starts before the segment holding them closed
+    /// (Kafka's cleanLog reads the time for doClean after grabbing the log, too).</param>
+    public CleaningResult? Clean(PartitionLog log, Func<long> clockMs, Action<CleanerStep>? crashPoint)
     {
         LogConfig config = log.Config;
         if ((config.CleanupPolicy & CleanupPolicy.Compact) == 0)
@@ -35,6 +38,7 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
 
         var stopwatch = Stopwatch.StartNew();
         LogSegment[] segments = log.CurrentSegments;
+        long nowMs = clockMs();
         EnsureDeleteHorizonKnown(log, segments);
         CleanableRange range = CleanableRange.Compute(segments, config, log.CleanerCheckpoint, log.LogStartOffset, log.HighWatermark,
             log.EarliestDeleteHorizonMs, nowMs);
