@@ -28,6 +28,26 @@ public static class ConfigValues
     public static IReadOnlyList<string> SplitList(string text) =>
         text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
+    /// <summary>
+    /// IncrementalAlterConfigs' APPEND / SUBTRACT on a list config (KIP-339): appends the operand's items not already present,
+    /// or removes every item the operand names, keeping the order of what remains.
+    /// </summary>
+    public static string AppendOrSubtract(string current, string? operand, bool append)
+    {
+        var items = SplitList(current).ToList();
+        var operandItems = SplitList(operand ?? "");
+        if (append)
+        {
+            items.AddRange(operandItems.Where(v => !items.Contains(v)));
+        }
+        else
+        {
+            items.RemoveAll(operandItems.Contains);
+        }
+
+        return string.Join(',', items);
+    }
+
     internal static int ParseInt(string text) => int.Parse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
 
     internal static long ParseLong(string text) => long.Parse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);

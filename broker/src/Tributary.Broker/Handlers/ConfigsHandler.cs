@@ -220,18 +220,7 @@ public sealed class ConfigsHandler(BrokerContext broker)
                     var effective = next.TryGetValue(change.Name, out var explicitValue)
                         ? explicitValue
                         : broker.DefaultTopicConfigValue(change.Name) ?? "";
-                    var items = effective.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-                    var operand = (change.Value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                    if ((AlterOp)change.ConfigOperation == AlterOp.Append)
-                    {
-                        items.AddRange(operand.Where(v => !items.Contains(v)));
-                    }
-                    else
-                    {
-                        items.RemoveAll(operand.Contains);
-                    }
-
-                    next[change.Name] = string.Join(',', items);
+                    next[change.Name] = ConfigValues.AppendOrSubtract(effective, change.Value, (AlterOp)change.ConfigOperation == AlterOp.Append);
                     break;
                 default:
                     throw new ArgumentException($"Unknown config operation {change.ConfigOperation} for {change.Name}");
@@ -334,18 +323,7 @@ public sealed class ConfigsHandler(BrokerContext broker)
                     }
 
                     var effective = next.TryGetValue(change.Name, out var explicitValue) ? explicitValue : broker.Config.GetString(change.Name) ?? "";
-                    var items = ConfigValues.SplitList(effective).ToList();
-                    var operand = ConfigValues.SplitList(change.Value!);
-                    if ((AlterOp)change.ConfigOperation == AlterOp.Append)
-                    {
-                        items.AddRange(operand.Where(v => !items.Contains(v)));
-                    }
-                    else
-                    {
-                        items.RemoveAll(operand.Contains);
-                    }
-
-                    next[change.Name] = string.Join(',', items);
+                    next[change.Name] = ConfigValues.AppendOrSubtract(effective, change.Value, (AlterOp)change.ConfigOperation == AlterOp.Append);
                     break;
                 default:
                     throw new InvalidOperationException($"Unknown operations type {change.ConfigOperation}");
