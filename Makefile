@@ -11,7 +11,7 @@ SASL_DIR := $(ROOT)/.tools/sasl
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all build run run-single chaos test unit-test integration-test verify generate deps clean sasl bench crds chart-lint e2e k8s-deps
+.PHONY: all build run run-single chaos test unit-test integration-test verify generate deps clean sasl bench crds chart-lint image e2e k8s-deps
 
 all: build
 
@@ -62,6 +62,12 @@ chart-lint:
 	$(HELM) lint --strict charts/tributary
 	$(HELM) template tributary charts/tributary --namespace tributary --set exampleBroker.enabled=true >/dev/null
 	@echo "chart-lint: charts/tributary lints and renders"
+
+## image: OCI images tributary-broker:$(VERSION) and tributary-operator:$(VERSION) (Debian rootfs + self-contained publish,
+## mmdebstrap/umoci/skopeo, no container engine) into .build/image (OCI layout + docker-archive tars); needs root.
+VERSION ?= 0.1.0
+image:
+	scripts/image/build.sh $(VERSION)
 
 ## verify: generated code is up to date with its definitions.
 verify: generate crds

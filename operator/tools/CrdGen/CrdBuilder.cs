@@ -36,7 +36,11 @@ public static class CrdBuilder
             },
         };
         // An absent spec still gets its defaults: the API server applies defaults inside an object only when it exists.
-        root.Properties["spec"].DefaultProperty = new Dictionary<string, object>();
+        // Not when the spec has required fields: a default must itself be valid.
+        if (root.Properties["spec"].Required is null)
+        {
+            root.Properties["spec"].DefaultProperty = new Dictionary<string, object>();
+        }
 
         var plural = entity.PluralName;
         return new V1CustomResourceDefinition
@@ -134,7 +138,7 @@ public static class CrdBuilder
                 {
                     field.DefaultProperty = @default.Value;
                 }
-                else if (field.Type == "object" && field.Properties is not null && Nullable.GetUnderlyingType(property.PropertyType) is null
+                else if (field.Type == "object" && field.Properties is not null && field.Required is null && Nullable.GetUnderlyingType(property.PropertyType) is null
                          && new NullabilityInfoContext().Create(property).WriteState == NullabilityState.NotNull)
                 {
                     // A required-in-C# nested object defaults to {} so its own field defaults apply when it is left out.

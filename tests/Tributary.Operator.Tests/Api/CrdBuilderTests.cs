@@ -40,6 +40,15 @@ public class CrdBuilderTests
     }
 
     [Fact]
+    public void A_spec_with_required_fields_gets_no_empty_default_which_the_api_server_would_reject()
+    {
+        var connector = CrdBuilder.Build(typeof(ConnectorConfig)).Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"];
+        Assert.Equal(["class"], connector.Required);
+        Assert.Null(connector.DefaultProperty);
+        Assert.NotNull(CrdBuilder.Build(typeof(Topic)).Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].DefaultProperty);
+    }
+
+    [Fact]
     public void Checked_in_crds_match_the_cr_types()
     {
         var root = AppContext.BaseDirectory;

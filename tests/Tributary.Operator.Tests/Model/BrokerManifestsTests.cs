@@ -70,6 +70,7 @@ public class BrokerManifestsTests
         Assert.Equal("9094", container.ReadinessProbe.HttpGet.Port.Value);
         Assert.Equal("/healthz", container.LivenessProbe.HttpGet.Path);
         Assert.True(pod.TerminationGracePeriodSeconds >= 35);
+        Assert.Equal(65532, pod.SecurityContext.FsGroup);
     }
 
     [Fact]

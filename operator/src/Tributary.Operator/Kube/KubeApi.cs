@@ -89,10 +89,21 @@ public sealed class KubeApi
         return Convert<CustomResourceList<T>>(raw)?.Items ?? [];
     }
 
-    /// <summary>Replaces the status (merge patch of the status subresource).</summary>
+    /// <summary>Replaces the whole status (a JSON patch "add /status", which replaces it when present). Not a merge patch: a
+    /// field the new status leaves out must disappear (pendingRestarts once a roll is done), and nulls are not schema-valid.</summary>
     public Task PatchStatusAsync(string plural, string ns, string name, object status, CancellationToken cancellationToken) =>
         Run($"status {plural} {ns}/{name}", ct => _client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
-            new V1Patch(KubernetesJson.Serialize(new { status }), V1Patch.PatchType.MergePatch), TributaryApi.Group, TributaryApi.Version, ns, plural, name, cancellationToken: ct), cancellationToken);
+            new V1Patch(StatusPatchBody(status), V1Patch.PatchType.JsonPatch),
+            TributaryApi.Group, TributaryApi.Version, ns, plural, name, cancellationToken: ct), cancellationToken);
+
+    /// <summary>The JSON patch that replaces a status; nulls are left out.</summary>
+    public static string StatusPatchBody(object status) =>
+        JsonSerializer.Serialize(new object[] { new { op = "add", path = "/status", value = status } }, StatusJson);
+
+    private static readonly JsonSerializerOptions StatusJson = new()
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
 
     /// <summary>Sets metadata.finalizers, failing with 409 if the object changed since <paramref name="resourceVersion"/>.</summary>
     public Task SetFinalizersAsync(string plural, string ns, string name, IList<string> finalizers, string resourceVersion, CancellationToken cancellationToken) =>

@@ -198,6 +198,8 @@ public static class BrokerManifests
             Containers = [container],
             // Controlled shutdown waits up to 20 s inside the host's 30 s stop budget; give it all of that and some.
             TerminationGracePeriodSeconds = 40,
+            // The image runs as 65532 (make image); fsGroup makes the data volume writable by it.
+            SecurityContext = new V1PodSecurityContext { RunAsNonRoot = true, RunAsUser = 65532, RunAsGroup = 65532, FsGroup = 65532 },
             Volumes =
             [
                 new V1Volume { Name = "config", ConfigMap = new V1ConfigMapVolumeSource { Name = layout.ConfigMapName } },

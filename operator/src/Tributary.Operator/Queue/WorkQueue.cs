@@ -29,7 +29,7 @@ public sealed class WorkQueue<TKey> : IDisposable
     {
         _time = time;
         BaseDelay = baseDelay ?? TimeSpan.FromMilliseconds(200);
-        MaxDelay = maxDelay ?? TimeSpan.FromMinutes(5);
+        MaxDelay = maxDelay ?? TimeSpan.FromSeconds(60);
         _rate = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
             TokenLimit = burst,

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Tributary.Operator.Api;
@@ -54,18 +56,36 @@ public sealed class BrokerReconciler(
         string? drainWait = null;
         if (currentReplicas > broker.Spec.Replicas)
         {
-            drainWait = await DrainAsync(broker, layout, currentReplicas, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                drainWait = await DrainAsync(broker, layout, currentReplicas, cancellationToken).ConfigureAwait(false);
+            }
+            catch (KafkaAdminException e)
+            {
+                // Without the brokers' word that the leaving ones are empty, the StatefulSet keeps its size.
+                drainWait = $"cannot drain brokers {broker.Spec.Replicas}..{currentReplicas - 1} yet: {e.Message}";
+            }
         }
 
         // While a drain runs the StatefulSet keeps its size; it shrinks in the reconcile that finds the brokers empty.
         var effective = drainWait is null ? broker.Spec.Replicas : currentReplicas;
         var desiredBroker = drainWait is null ? broker : WithReplicas(broker, effective);
         var resources = BrokerManifests.Build(desiredBroker, voters, pdbApi());
-        await kube.ApplyAsync(resources.ConfigMap, cancellationToken).ConfigureAwait(false);
-        await kube.ApplyAsync(resources.HeadlessService, cancellationToken).ConfigureAwait(false);
-        await kube.ApplyAsync(resources.BootstrapService, cancellationToken).ConfigureAwait(false);
-        await kube.ApplyAsync(resources.StatefulSet, cancellationToken).ConfigureAwait(false);
-        await kube.ApplyAsync(resources.DisruptionBudget, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await kube.ApplyAsync(resources.ConfigMap, cancellationToken).ConfigureAwait(false);
+            await kube.ApplyAsync(resources.HeadlessService, cancellationToken).ConfigureAwait(false);
+            await kube.ApplyAsync(resources.BootstrapService, cancellationToken).ConfigureAwait(false);
+            await kube.ApplyAsync(resources.StatefulSet, cancellationToken).ConfigureAwait(false);
+            await kube.ApplyAsync(resources.DisruptionBudget, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.BadRequest)
+        {
+            // The API server refused what the spec asks for (e.g. a changed storage size: StatefulSet volume claims are
+            // immutable). That is the spec's problem, not a transient one: report it and look again slowly.
+            await InvalidAsync(broker, "ApplyRejected", $"the API server rejected the desired objects: {e.Response.Content}", cancellationToken).ConfigureAwait(false);
+            return ReconcileResult.After(TimeSpan.FromSeconds(30), "apply rejected");
+        }
 
         var statefulSet = await kube.GetStatefulSetAsync(key.Namespace, layout.StatefulSetName, cancellationToken).ConfigureAwait(false);
         var pods = await kube.ListPodsAsync(key.Namespace, string.Join(",", layout.SelectorLabels().Select(kv => $"{kv.Key}={kv.Value}")), cancellationToken).ConfigureAwait(false);

@@ -26,13 +26,16 @@ public static class Conditions
     private static Condition Make(IReadOnlyList<Condition>? previous, string type, long? generation, DateTimeOffset now, (bool Status, string Reason, string Message) value)
     {
         var status = value.Status ? "True" : "False";
+        // Never an empty message: it says nothing, and the 1.20 API server of our test environment rejects "" in a custom
+        // resource's status as null.
+        var message = value.Message.Length == 0 ? value.Reason : value.Message;
         var old = Find(previous, type);
         return new Condition
         {
             Type = type,
             Status = status,
             Reason = value.Reason,
-            Message = value.Message.Length > 2048 ? value.Message[..2048] : value.Message,
+            Message = message.Length > 2048 ? message[..2048] : message,
             ObservedGeneration = generation,
             LastTransitionTime = old is not null && old.Status == status && old.LastTransitionTime is not null
                 ? old.LastTransitionTime

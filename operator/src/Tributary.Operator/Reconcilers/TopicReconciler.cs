@@ -19,6 +19,10 @@ namespace Tributary.Operator.Reconcilers;
 /// </summary>
 public sealed class TopicReconciler(KubeApi kube, IClusterAdminFactory admins, ILogger<TopicReconciler> logger, TimeProvider time)
 {
+    /// <summary>How often a settled topic is compared with Kafka again, so changes made behind the operator's back are undone
+    /// (Strimzi's topic operator does a full pass every 2 minutes).</summary>
+    public static readonly TimeSpan DriftCheck = TimeSpan.FromSeconds(60);
+
     public async Task<ReconcileResult> ReconcileAsync(ObjectKey key, CancellationToken cancellationToken)
     {
         var topic = await kube.GetAsync<Topic>(Topic.Plural, key.Namespace, key.Name, cancellationToken).ConfigureAwait(false);
@@ -56,6 +60,23 @@ public sealed class TopicReconciler(KubeApi kube, IClusterAdminFactory admins, I
                 $"spec.replicas {topic.Spec.Replicas} exceeds the {broker.Spec.Replicas} brokers of {broker.Metadata.Name}", cancellationToken).ConfigureAwait(false);
         }
 
+        if (Conditions.Find(broker.Status?.Conditions, Condition.Ready) is not { Status: "True" } && broker.Status?.ReadyReplicas is not > 0)
+        {
+            // A cluster still starting: say so and look again soon, rather than failing admin calls into a long back-off.
+            var waiting = $"waiting for Broker {broker.Metadata.Name} to have a ready broker";
+            await kube.PatchStatusAsync(Topic.Plural, key.Namespace, key.Name, new TopicStatus
+            {
+                ObservedGeneration = topic.Status?.ObservedGeneration,
+                TopicName = topic.Status?.TopicName,
+                TopicId = topic.Status?.TopicId,
+                Partitions = topic.Status?.Partitions,
+                Replicas = topic.Status?.Replicas,
+                Conditions = Conditions.Build(topic.Status?.Conditions, topic.Metadata.Generation, time.GetUtcNow(),
+                    (false, "ClusterNotReady", waiting), (true, "ClusterNotReady", waiting), (false, "NoError", "")),
+            }, cancellationToken).ConfigureAwait(false);
+            return ReconcileResult.After(TimeSpan.FromSeconds(5), waiting);
+        }
+
         if (!(topic.Metadata.Finalizers?.Contains(TributaryApi.TopicFinalizer) ?? false))
         {
             var finalizers = (topic.Metadata.Finalizers ?? []).Append(TributaryApi.TopicFinalizer).ToList();
@@ -79,7 +100,6 @@ public sealed class TopicReconciler(KubeApi kube, IClusterAdminFactory admins, I
             return ReconcileResult.After(TimeSpan.FromSeconds(1), "created");
         }
 
-        var notes = new List<string>();
         var busy = false;
         string? refusal = null;
 
@@ -150,7 +170,6 @@ public sealed class TopicReconciler(KubeApi kube, IClusterAdminFactory admins, I
             }
         }
 
-        notes.Add(reassignment ?? "");
         var now = time.GetUtcNow();
         var generation = topic.Metadata.Generation;
         var ready = refusal is null && !busy;
@@ -175,7 +194,7 @@ public sealed class TopicReconciler(KubeApi kube, IClusterAdminFactory admins, I
         }
 
         await kube.PatchStatusAsync(Topic.Plural, key.Namespace, key.Name, status, cancellationToken).ConfigureAwait(false);
-        return busy ? ReconcileResult.After(TimeSpan.FromSeconds(2), reassignment ?? "changed") : ReconcileResult.After(TimeSpan.FromMinutes(5), refusal ?? "ready");
+        return busy ? ReconcileResult.After(TimeSpan.FromSeconds(2), reassignment ?? "changed") : ReconcileResult.After(DriftCheck, refusal ?? "ready");
     }
 
     private async Task<ReconcileResult> FinalizeAsync(ObjectKey key, Topic topic, Broker? broker, CancellationToken cancellationToken)
