@@ -147,8 +147,10 @@ k8s-deps:
 E2E_NATIVE := tests/Tributary.Operator.E2E/bin/$(CONFIG)/net10.0/runtimes/linux-x64/native
 e2e: k8s-deps sasl
 	$(DOTNET) build tests/Tributary.Operator.E2E -c $(CONFIG) -v q -nologo
+	@rm -f tests/Tributary.Operator.E2E/bin/$(CONFIG)/net10.0/e2e-notes.log
 	LD_LIBRARY_PATH=$(ROOT)/$(E2E_NATIVE):$(SASL_DIR) \
-	  $(DOTNET) test tests/Tributary.Operator.E2E -c $(CONFIG) --no-build --logger "console;verbosity=normal"
+	  $(DOTNET) test tests/Tributary.Operator.E2E -c $(CONFIG) --no-build --logger "console;verbosity=normal"; \
+	status=$$?; echo "e2e: measured:"; cat tests/Tributary.Operator.E2E/bin/$(CONFIG)/net10.0/e2e-notes.log 2>/dev/null; exit $$status
 
 clean:
 	$(DOTNET) clean Cluster.sln -v q

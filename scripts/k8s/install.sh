@@ -17,6 +17,8 @@ have() { [ -x "$BIN/$1" ]; }
 
 need_apt=()
 for p in etcd-server golang-go golang-github-modern-go-reflect2-dev rsync jq openssl prometheus; do dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p"); done
+# The tests drive kubectl; a machine without one gets Debian's (1.20, same as the server).
+command -v kubectl >/dev/null || need_apt+=(kubernetes-client)
 if [ ${#need_apt[@]} -gt 0 ] || ! { have kube-apiserver && have kube-controller-manager; }; then
   # deb-src entries are needed for `apt-get source`
   if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then

@@ -10,8 +10,7 @@ namespace Tributary.Operator.E2E.Harness;
 /// A test double for the node (kubelet + scheduler + volume provisioner + cluster DNS) in front of the real API machinery:
 /// it registers a Node, binds Pending Pods to it, provisions a local-directory PV for each Pending PVC (the real PV
 /// controller binds them), runs each bound Pod through a <see cref="PodRuntime"/> with its own loopback address
-/// 127.0.1.N (stable per pod name), and plays cluster DNS for Services by keeping tagged lines in /etc/hosts from the
-/// real Endpoints objects. Everything above the node (StatefulSet, endpoints, PV binder, GC, disruption controllers)
+/// 127.0.1.N (stable per pod name), and plays cluster DNS for Services by keeping tagged lines in /etc/hosts. Everything above the node (StatefulSet, endpoints, PV binder, GC, disruption controllers)
 /// is the real kube-controller-manager.
 /// </summary>
 public sealed class NodeTestDouble : IAsyncDisposable
@@ -52,7 +51,7 @@ public sealed class NodeTestDouble : IAsyncDisposable
         await RegisterNodeAsync();
         loops.Add(WatchLoopAsync("pods", ct => client.CoreV1.WatchListPodForAllNamespacesAsync(cancellationToken: ct)));
         loops.Add(WatchLoopAsync("pvcs", ct => client.CoreV1.WatchListPersistentVolumeClaimForAllNamespacesAsync(cancellationToken: ct)));
-        loops.Add(WatchLoopAsync("endpoints", ct => client.CoreV1.WatchListEndpointsForAllNamespacesAsync(cancellationToken: ct)));
+        loops.Add(WatchLoopAsync("services", ct => client.CoreV1.WatchListServiceForAllNamespacesAsync(cancellationToken: ct)));
         loops.Add(WatchLoopAsync("configmaps", ct => client.CoreV1.WatchListConfigMapForAllNamespacesAsync(cancellationToken: ct), refreshVolumes: true));
         loops.Add(Task.Run(ReconcileLoopAsync));
     }
@@ -98,9 +97,18 @@ public sealed class NodeTestDouble : IAsyncDisposable
             missing = parent;
         }
 
-        if (!Directory.Exists(missing) && !File.Exists(missing))
+        lock (createdMountPoints)
         {
-            createdMountPoints.TryAdd(missing, true);
+            if (!Directory.Exists(missing) && !File.Exists(missing))
+            {
+                createdMountPoints.TryAdd(missing, true);
+            }
+
+            // Created here, one pod at a time, rather than by each pod's mount script at once.
+            if (!File.Exists(mountPath))
+            {
+                Directory.CreateDirectory(mountPath);
+            }
         }
     }
 
@@ -371,11 +379,18 @@ public sealed class NodeTestDouble : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Cluster DNS for Services, computed as the endpoints controller + CoreDNS would: a Service name resolves to the
+    /// pods its selector picks (ready ones, or all running ones with publishNotReadyAddresses), and on a headless Service
+    /// a pod whose hostname/subdomain name it gets &lt;hostname&gt;.&lt;svc&gt;.&lt;ns&gt;.svc[.cluster.local]. (The real
+    /// Endpoints objects cannot be used: their validation refuses loopback addresses, which the double's pods have.)
+    /// </summary>
     private async Task ReconcileDnsAsync()
     {
-        var services = (await client.CoreV1.ListServiceForAllNamespacesAsync(cancellationToken: stop.Token)).Items
-            .ToDictionary(s => $"{s.Metadata.NamespaceProperty}/{s.Metadata.Name}");
-        var endpoints = await client.CoreV1.ListEndpointsForAllNamespacesAsync(cancellationToken: stop.Token);
+        var services = (await client.CoreV1.ListServiceForAllNamespacesAsync(cancellationToken: stop.Token)).Items;
+        var pods = (await client.CoreV1.ListPodForAllNamespacesAsync(cancellationToken: stop.Token)).Items
+            .Where(p => p.Spec.NodeName == NodeName && !string.IsNullOrEmpty(p.Status?.PodIP) && p.Status.Phase is "Pending" or "Running")
+            .ToList();
         var entries = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
         void Add(string name, string address)
         {
@@ -387,27 +402,34 @@ public sealed class NodeTestDouble : IAsyncDisposable
             set.Add(address);
         }
 
-        foreach (var endpoint in endpoints.Items)
+        foreach (var service in services)
         {
-            var ns = endpoint.Metadata.NamespaceProperty;
-            var name = endpoint.Metadata.Name;
-            if (ns == "default" && name == "kubernetes" || !services.TryGetValue($"{ns}/{name}", out var service) || service.Spec.Type == "ExternalName")
+            var ns = service.Metadata.NamespaceProperty;
+            var name = service.Metadata.Name;
+            if (service.Spec.Selector is not { Count: > 0 } selector || service.Spec.Type == "ExternalName")
             {
                 continue;
             }
 
             var headless = service.Spec.ClusterIP == "None";
-            foreach (var address in (endpoint.Subsets ?? []).SelectMany(s => s.Addresses ?? []))
+            var publishNotReady = service.Spec.PublishNotReadyAddresses == true;
+            foreach (var pod in pods.Where(p => p.Metadata.NamespaceProperty == ns && selector.All(kv => p.Metadata.Labels?.TryGetValue(kv.Key, out var v) == true && v == kv.Value)))
             {
-                // A headless Service resolves to its endpoints; a ClusterIP Service would resolve to its cluster IP,
-                // which routes nowhere without kube-proxy, so the double resolves it to the endpoints too (valid
-                // where the Service port equals the target port).
-                Add($"{name}.{ns}.svc.cluster.local", address.Ip);
-                Add($"{name}.{ns}.svc", address.Ip);
-                if (headless && !string.IsNullOrEmpty(address.Hostname))
+                var ready = pod.Status.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+                if (!(ready && pod.Metadata.DeletionTimestamp is null) && !publishNotReady)
                 {
-                    Add($"{address.Hostname}.{name}.{ns}.svc.cluster.local", address.Ip);
-                    Add($"{address.Hostname}.{name}.{ns}.svc", address.Ip);
+                    continue;
+                }
+
+                // A ClusterIP Service would resolve to its cluster IP, which routes nowhere without kube-proxy; the
+                // double resolves it to the pods instead (right where the Service port equals the target port).
+                var address = pod.Status.PodIP;
+                Add($"{name}.{ns}.svc.cluster.local", address);
+                Add($"{name}.{ns}.svc", address);
+                if (headless && !string.IsNullOrEmpty(pod.Spec.Hostname) && pod.Spec.Subdomain == name)
+                {
+                    Add($"{pod.Spec.Hostname}.{name}.{ns}.svc.cluster.local", address);
+                    Add($"{pod.Spec.Hostname}.{name}.{ns}.svc", address);
                 }
             }
         }

@@ -18,7 +18,9 @@ public sealed class PodProcess
         workdir=$1; shift
         while [ "$1" != "--" ]; do
           src=$1; dst=$2; shift 2
-          if [ -d "$src" ]; then mkdir -p "$dst"; else mkdir -p "$(dirname "$dst")"; [ -e "$dst" ] || : > "$dst"; fi
+          if [ -d "$src" ]; then mkdir -p "$dst" 2>/dev/null || [ -d "$dst" ]
+          elif [ -f "$src" ]; then mkdir -p "$(dirname "$dst")" 2>/dev/null; [ -e "$dst" ] || : > "$dst"
+          else echo "volume source $src is missing" >&2; exit 66; fi
           mount --bind "$src" "$dst"
         done
         shift

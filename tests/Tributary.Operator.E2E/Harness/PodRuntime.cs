@@ -339,7 +339,10 @@ internal sealed class PodRuntime
                     }
                 }
 
-                node.NoteMountTarget(mount.MountPath);
+                if (Directory.Exists(source))
+                {
+                    node.NoteMountTarget(mount.MountPath);
+                }
                 mounts.Add(new PodMount(source, mount.MountPath));
             }
 

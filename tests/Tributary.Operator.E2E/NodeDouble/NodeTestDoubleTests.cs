@@ -28,8 +28,9 @@ public sealed class NodeTestDoubleTests(KubeFixture kube, ITestOutputHelper outp
         if ((await kube.Client.CoreV1.ListNamespaceAsync()).Items.All(n => n.Metadata.Name != Ns))
         {
             await kube.CreateNamespaceAsync(Ns);
-            await kube.ApplyAsync(Manifests(), Ns);
         }
+
+        await kube.ApplyAsync(Manifests(), Ns);
     }
 
     public Task DisposeAsync()

@@ -33,7 +33,16 @@ public sealed class OperatorScenarioTests : IClassFixture<TributaryInstall>, IDi
 
     public void Dispose() => attached.Dispose();
 
-    private void Timing(string what, TimeSpan elapsed) => output.WriteLine($"TIMING {what}: {elapsed.TotalSeconds:F1} s");
+    /// <summary>Where `make e2e` finds the measured figures to print (passing tests' output is not shown by the runner).</summary>
+    public static string NotesFile => Path.Combine(AppContext.BaseDirectory, "e2e-notes.log");
+
+    private void Timing(string what, TimeSpan elapsed) => Note($"TIMING {what}: {elapsed.TotalSeconds:F1} s");
+
+    private void Note(string line)
+    {
+        output.WriteLine(line);
+        File.AppendAllText(NotesFile, $"{DateTime.UtcNow:HH:mm:ss} {line}{Environment.NewLine}");
+    }
 
     [Fact]
     [Step(1)]
@@ -249,7 +258,7 @@ public sealed class OperatorScenarioTests : IClassFixture<TributaryInstall>, IDi
         var (roll, restarts, acked, lost, smallestIsr) = await RollUnderLoadAsync(
             () => PatchAsync("broker", Cluster, "{\"spec\":{\"version\":\"" + nextVersion + "\"}}"), onFirstRestart: null);
         Timing($"roll of 3 brokers under load (version -> {nextVersion})", roll.Elapsed);
-        output.WriteLine($"restart order: {string.Join(", ", restarts.Select(r => $"{r.Pod}@{r.At:HH:mm:ss.f} (controller then: {r.Controller})"))}; acked {acked}, lost {lost}, smallest ISR {smallestIsr}");
+        Note($"restart order: {string.Join(", ", restarts.Select(r => $"{r.Pod}@{r.At:HH:mm:ss.f} (controller then: {r.Controller})"))}; acked {acked}, lost {lost}, smallest ISR {smallestIsr}");
 
         Assert.Equal(Enumerable.Range(0, 3).Select(i => $"{Cluster}-{i}").Order(), restarts.Select(r => r.Pod).Order());
         Assert.All(restarts.SkipLast(1), r => Assert.NotEqual($"{Cluster}-{r.Controller}", r.Pod));
@@ -288,7 +297,7 @@ public sealed class OperatorScenarioTests : IClassFixture<TributaryInstall>, IDi
                 return Task.CompletedTask;
             });
         Timing("roll with the operator leader killed after the first restart", roll.Elapsed);
-        output.WriteLine($"leader killed at {killedAt:HH:mm:ss.f}; restart order: {string.Join(", ", restarts.Select(r => $"{r.Pod}@{r.At:HH:mm:ss.f}"))}; acked {acked}, lost {lost}, smallest ISR {smallestIsr}");
+        Note($"leader killed at {killedAt:HH:mm:ss.f}; restart order: {string.Join(", ", restarts.Select(r => $"{r.Pod}@{r.At:HH:mm:ss.f}"))}; acked {acked}, lost {lost}, smallest ISR {smallestIsr}");
 
         var holder = await LeaseHolderAsync();
         Assert.StartsWith($"{Release}-operator-", holder);
@@ -329,7 +338,7 @@ public sealed class OperatorScenarioTests : IClassFixture<TributaryInstall>, IDi
 
         var removal = recorder.Restarts.Single(r => r.Pod == $"{Cluster}-3").At;
         var lastHolding = observer.LastSeenHoldingReplicas(3);
-        output.WriteLine($"broker 3 last seen holding replicas at {lastHolding:HH:mm:ss.f}; its pod began to go at {removal:HH:mm:ss.f}");
+        Note($"broker 3 last seen holding replicas at {lastHolding:HH:mm:ss.f}; its pod began to go at {removal:HH:mm:ss.f}");
         Assert.True(lastHolding is null || lastHolding < removal, "pod 3 went away while broker 3 still held replicas");
         Assert.DoesNotContain(recorder.Restarts, r => r.Pod != $"{Cluster}-3");
         var after = (await KafkaProbe.DescribeTopicAsync(Bootstrap(), "spread"))!;
@@ -379,7 +388,7 @@ public sealed class OperatorScenarioTests : IClassFixture<TributaryInstall>, IDi
         var acked = producer.Acknowledged.Keys.ToList();
         var read = ContinuousProducer.ReadAll(Bootstrap(), "rolling", TimeSpan.FromSeconds(120));
         var lost = acked.Count(v => !read.Contains(v));
-        output.WriteLine($"producer: {acked.Count} acknowledged, {producer.Errors.Count} failed ({string.Join("; ", producer.Errors.Take(3))}), {read.Count} read back; observer samples {observer.Samples}");
+        Note($"producer: {acked.Count} acknowledged, {producer.Errors.Count} failed ({string.Join("; ", producer.Errors.Take(3))}), {read.Count} read back; observer samples {observer.Samples}");
         await producer.DisposeAsync();
         var restarts = recorder.Restarts.Select(r => (r.Pod, r.At, observer.ControllerAt(r.At))).ToList();
         var smallest = observer.SmallestIsr.Count == 0 ? 0 : observer.SmallestIsr.Values.Min();
