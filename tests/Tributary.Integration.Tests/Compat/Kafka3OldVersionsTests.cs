@@ -177,6 +177,109 @@ public sealed class Kafka3OldVersionsTests : IClassFixture<DefaultBrokerFixture>
         Assert.Equal([0, 1], Assert.Single(dir.Topics, t => t.Name == topic).Partitions.Select(p => p.PartitionIndex).Order());
     }
 
+    [Fact]
+    public async Task OffsetCommit_v9_and_OffsetFetch_v9_store_and_read_a_simple_groups_offsets()
+    {
+        var topic = KafkaClients.UniqueTopic("v9-commit");
+        await clients.CreateTopicAsync(topic, partitions: 1);
+        var group = "v9-group-" + Guid.NewGuid().ToString("N");
+
+        var commit = await CommitAsync(group, topic, generation: -1, offset: 42, version: 9);
+        var fetch = new OffsetFetchRequest
+        {
+            Groups =
+            [
+                new OffsetFetchRequest.OffsetFetchRequestGroup
+                {
+                    GroupId = group, MemberId = "not-a-member", MemberEpoch = 12,
+                    Topics = [new OffsetFetchRequest.OffsetFetchRequestTopics { Name = topic, PartitionIndexes = [0] }],
+                },
+            ],
+        };
+        var fetched = Assert.Single((await SendAsync<OffsetFetchResponse>(fetch, version: 9)).Groups);
+
+        Assert.Equal(0, commit);
+        Assert.Equal(0, fetched.ErrorCode);
+        var partition = Assert.Single(Assert.Single(fetched.Topics).Partitions);
+        Assert.Equal((0, 42L, 5, "m"), ((int)partition.ErrorCode, partition.CommittedOffset, partition.CommittedLeaderEpoch, partition.Metadata));
+    }
+
+    [Fact]
+    public async Task OffsetCommit_v9_names_a_missing_group_GROUP_ID_NOT_FOUND_where_v8_says_ILLEGAL_GENERATION()
+    {
+        var topic = KafkaClients.UniqueTopic("v9-missing");
+        await clients.CreateTopicAsync(topic, partitions: 1);
+        var group = "v9-missing-" + Guid.NewGuid().ToString("N");
+
+        var v8 = await CommitAsync(group, topic, generation: 3, offset: 1, version: 8);
+        var v9 = await CommitAsync(group, topic, generation: 3, offset: 1, version: 9);
+
+        Assert.Equal(((short)ErrorCode.IllegalGeneration, (short)ErrorCode.GroupIdNotFound), (v8, v9));
+    }
+
+    [Fact]
+    public async Task ListGroups_v5_reports_type_classic_and_filters_by_type_without_regard_to_case()
+    {
+        var topic = KafkaClients.UniqueTopic("v5-groups");
+        await clients.CreateTopicAsync(topic, partitions: 1);
+        var group = "v5-group-" + Guid.NewGuid().ToString("N");
+        Assert.Equal(0, await CommitAsync(group, topic, generation: -1, offset: 1, version: 8));
+
+        var all = await SendAsync<ListGroupsResponse>(new ListGroupsRequest(), version: 5);
+        var classic = await SendAsync<ListGroupsResponse>(new ListGroupsRequest { TypesFilter = ["Classic"] }, version: 5);
+        var consumer = await SendAsync<ListGroupsResponse>(new ListGroupsRequest { TypesFilter = ["consumer", "share"] }, version: 5);
+
+        var listed = Assert.Single(all.Groups, g => g.GroupId == group);
+        Assert.Equal(("classic", "Empty"), (listed.GroupType, listed.GroupState));
+        Assert.Contains(classic.Groups, g => g.GroupId == group);
+        Assert.Equal(0, consumer.ErrorCode);
+        Assert.Empty(consumer.Groups);
+    }
+
+    [Fact]
+    public async Task DescribeQuorum_v2_explains_an_unknown_partition_in_its_error_message()
+    {
+        var request = new DescribeQuorumRequest
+        {
+            Topics = [new DescribeQuorumRequest.TopicData { TopicName = "not-the-metadata-topic", Partitions = [new DescribeQuorumRequest.PartitionData { PartitionIndex = 0 }] }],
+        };
+
+        var response = await SendAsync<DescribeQuorumResponse>(request, version: 2);
+
+        var partition = Assert.Single(Assert.Single(response.Topics).Partitions);
+        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, partition.ErrorCode);
+        Assert.False(string.IsNullOrEmpty(partition.ErrorMessage));
+    }
+
+    /// <summary>Commits one offset (leader epoch 5, metadata "m") to partition 0; retries while the coordinator loads.</summary>
+    private async Task<short> CommitAsync(string group, string topic, int generation, long offset, short version)
+    {
+        var request = new OffsetCommitRequest
+        {
+            GroupId = group, GenerationIdOrMemberEpoch = generation, MemberId = generation < 0 ? "" : "m-1",
+            Topics =
+            [
+                new OffsetCommitRequest.OffsetCommitRequestTopic
+                {
+                    Name = topic,
+                    Partitions = [new OffsetCommitRequest.OffsetCommitRequestPartition { PartitionIndex = 0, CommittedOffset = offset, CommittedLeaderEpoch = 5, CommittedMetadata = "m" }],
+                },
+            ],
+        };
+        var deadline = DateTime.UtcNow + Timeout;
+        while (true)
+        {
+            var response = await SendAsync<OffsetCommitResponse>(request, version);
+            var error = Assert.Single(Assert.Single(response.Topics).Partitions).ErrorCode;
+            if ((error != (short)ErrorCode.CoordinatorLoadInProgress && error != (short)ErrorCode.CoordinatorNotAvailable) || DateTime.UtcNow > deadline)
+            {
+                return error;
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     private static ListOffsetsRequest Lookup(string topic, params long[] timestamps) => new()
     {
         ReplicaId = -1,

@@ -6,13 +6,17 @@ namespace Tributary.Protocol.Tests.Golden;
 
 /// <summary>
 /// The versions Kafka 3.9 serves and Tributary added (ListOffsets v0 and v9, CreateTopics v0–1, DeleteTopics v0,
-/// DescribeConfigs v0, DescribeLogDirs v0, FindCoordinator v5–6, InitProducerId v5, Fetch v17): hand-built request bytes, laid out field by field from Kafka's message
+/// DescribeConfigs v0, DescribeLogDirs v0, FindCoordinator v5–6, InitProducerId v5, Fetch v17, ListGroups v5, OffsetCommit v9,
+/// OffsetFetch v9, DescribeQuorum v2): hand-built request bytes, laid out field by field from Kafka's message
 /// specs, decode to the right values and re-encode to the same bytes; responses encode to the bytes the spec prescribes.
 /// </summary>
 public class Kafka3VersionsGoldenTests
 {
     /// <summary>A non-flexible string: int16 length, then UTF-8.</summary>
     private static string Str(string s) => s.Length.ToString("X4", CultureInfo.InvariantCulture) + Convert.ToHexString(Encoding.UTF8.GetBytes(s));
+
+    /// <summary>A short compact (flexible) string: unsigned varint length + 1, then UTF-8.</summary>
+    private static string CStr(string s) => (s.Length + 1).ToString("X2", CultureInfo.InvariantCulture) + Convert.ToHexString(Encoding.UTF8.GetBytes(s));
 
     private static T ReadAll<T>(string hex, short version, ReadDelegate<T> read)
     {
@@ -355,5 +359,199 @@ public class Kafka3VersionsGoldenTests
             "00000001" + "00000000" + "0000000000000200" + "0000000000000000" + "00"; // partition 0, 512 B, lag 0, not future
         Assert.Equal(expected, Hex(response, 0));
         Assert.Equal(Hex(response, 1), Hex(response, 0));
+    }
+
+    // ---- ListGroups v5 (KIP-848): a types filter after the states filter; each listed group carries its type.
+
+    [Fact]
+    public void ListGroups_v5_request_carries_a_types_filter_after_the_states_filter()
+    {
+        string requestBytes = "02" + CStr("Stable") + "02" + CStr("classic") + "00"; // states ["Stable"], types ["classic"], no tags
+
+        var request = ReadAll<ListGroupsRequest>(requestBytes, 5, ListGroupsRequest.Read);
+
+        Assert.Equal(("Stable", "classic"), (Assert.Single(request.StatesFilter), Assert.Single(request.TypesFilter)));
+        Assert.Equal(requestBytes, Hex(request, 5));
+    }
+
+    [Fact]
+    public void ListGroups_v5_response_writes_the_group_type_after_the_state_and_v4_leaves_it_out()
+    {
+        var response = new ListGroupsResponse
+        {
+            Groups = [new ListGroupsResponse.ListedGroup { GroupId = "g", ProtocolType = "consumer", GroupState = "Empty", GroupType = "classic" }],
+        };
+
+        string v4Group = CStr("g") + CStr("consumer") + CStr("Empty");
+        Assert.Equal("00000000" + "0000" + "02" + v4Group + CStr("classic") + "00" + "00", Hex(response, 5));
+        Assert.Equal("00000000" + "0000" + "02" + v4Group + "00" + "00", Hex(response, 4));
+    }
+
+    // ---- OffsetCommit v9 (KIP-848): the same layout as v8 in both directions.
+
+    [Fact]
+    public void OffsetCommit_v9_request_and_response_are_laid_out_as_v8()
+    {
+        string requestBytes =
+            CStr("g") + "00000003" + CStr("m-1") + "00" +      // group "g", generation 3, member "m-1", instance id null
+            "02" + CStr("t") +                                  // topics: 1, "t"
+            "02" + "00000000" + "000000000000002A" +            //   partitions: 1, index 0, offset 42
+            "00000005" + "01" + "00" +                          //     leader_epoch 5, metadata "", no tags
+            "00" + "00";                                        //   topic tags, request tags
+
+        var request = ReadAll<OffsetCommitRequest>(requestBytes, 9, OffsetCommitRequest.Read);
+
+        var partition = Assert.Single(Assert.Single(request.Topics).Partitions);
+        Assert.Equal(("g", 3, "m-1", (string?)null, 42L, 5), (request.GroupId, request.GenerationIdOrMemberEpoch, request.MemberId,
+            request.GroupInstanceId, partition.CommittedOffset, partition.CommittedLeaderEpoch));
+        Assert.Equal(requestBytes, Hex(request, 9));
+        Assert.Equal(Hex(request, 8), Hex(request, 9));
+
+        var response = new OffsetCommitResponse
+        {
+            Topics =
+            [
+                new OffsetCommitResponse.OffsetCommitResponseTopic
+                {
+                    Name = "t",
+                    Partitions = [new OffsetCommitResponse.OffsetCommitResponsePartition { PartitionIndex = 0, ErrorCode = 69 }],
+                },
+            ],
+        };
+        Assert.Equal("00000000" + "02" + CStr("t") + "02" + "00000000" + "0045" + "00" + "00" + "00", Hex(response, 9));
+        Assert.Equal(Hex(response, 8), Hex(response, 9));
+    }
+
+    // ---- OffsetFetch v9 (KIP-848): each group names a member id and epoch before its topics; the response is v8's.
+
+    [Fact]
+    public void OffsetFetch_v9_request_carries_member_id_and_epoch_per_group()
+    {
+        string requestBytes =
+            "02" + CStr("g") + CStr("m-1") + "00000007" +      // groups: 1, "g", member "m-1", member_epoch 7
+            "02" + CStr("t") + "02" + "00000001" + "00" +      //   topics: 1, "t", partitions [1], topic tags
+            "00" +                                              //   group tags
+            "01" + "00";                                        // require_stable true, request tags
+
+        var request = ReadAll<OffsetFetchRequest>(requestBytes, 9, OffsetFetchRequest.Read);
+
+        var group = Assert.Single(request.Groups);
+        Assert.Equal(("g", "m-1", 7, 1, true), (group.GroupId, group.MemberId, group.MemberEpoch,
+            Assert.Single(Assert.Single(group.Topics!).PartitionIndexes), request.RequireStable));
+        Assert.Equal(requestBytes, Hex(request, 9));
+    }
+
+    [Fact]
+    public void OffsetFetch_v9_request_with_a_null_member_id_and_every_partition()
+    {
+        string requestBytes = "02" + CStr("g") + "00" + "FFFFFFFF" + "00" + "00" + "00" + "00"; // member null, epoch -1, topics null
+
+        var request = ReadAll<OffsetFetchRequest>(requestBytes, 9, OffsetFetchRequest.Read);
+
+        var group = Assert.Single(request.Groups);
+        Assert.Equal(((string?)null, -1, true), (group.MemberId, group.MemberEpoch, group.Topics is null));
+        Assert.Equal(requestBytes, Hex(request, 9));
+        Assert.Equal("02" + CStr("g") + "00" + "00" + "00" + "00", Hex(request, 8));
+    }
+
+    [Fact]
+    public void OffsetFetch_v9_response_is_laid_out_as_v8()
+    {
+        var response = new OffsetFetchResponse
+        {
+            Groups =
+            [
+                new OffsetFetchResponse.OffsetFetchResponseGroup
+                {
+                    GroupId = "g",
+                    Topics =
+                    [
+                        new OffsetFetchResponse.OffsetFetchResponseTopics
+                        {
+                            Name = "t",
+                            Partitions = [new OffsetFetchResponse.OffsetFetchResponsePartitions { PartitionIndex = 1, CommittedOffset = 42, CommittedLeaderEpoch = 5, Metadata = "" }],
+                        },
+                    ],
+                },
+            ],
+        };
+
+        string expected =
+            "00000000" + "02" + CStr("g") +                      // throttle, groups: 1, "g"
+            "02" + CStr("t") + "02" + "00000001" +               //   topics: 1, "t", partitions: 1, index 1
+            "000000000000002A" + "00000005" + "01" + "0000" + "00" + // offset 42, epoch 5, metadata "", NONE, tags
+            "00" + "0000" + "00" + "00";                         //   topic tags, group error NONE, group tags, tags
+        Assert.Equal(expected, Hex(response, 9));
+        Assert.Equal(Hex(response, 8), Hex(response, 9));
+    }
+
+    // ---- DescribeQuorum v2 (KIP-853): error messages, replica directory ids and the voters' listeners.
+
+    [Fact]
+    public void DescribeQuorum_v2_request_is_laid_out_as_v1()
+    {
+        string requestBytes = "02" + CStr("__cluster_metadata") + "02" + "00000000" + "00" + "00" + "00";
+
+        var request = ReadAll<DescribeQuorumRequest>(requestBytes, 2, DescribeQuorumRequest.Read);
+
+        Assert.Equal(("__cluster_metadata", 0), (Assert.Single(request.Topics).TopicName, Assert.Single(request.Topics[0].Partitions).PartitionIndex));
+        Assert.Equal(requestBytes, Hex(request, 2));
+        Assert.Equal(Hex(request, 1), Hex(request, 2));
+    }
+
+    [Fact]
+    public void DescribeQuorum_v2_response_adds_error_messages_directory_ids_and_nodes()
+    {
+        var response = new DescribeQuorumResponse
+        {
+            Topics =
+            [
+                new DescribeQuorumResponse.TopicData
+                {
+                    TopicName = "__cluster_metadata",
+                    Partitions =
+                    [
+                        new DescribeQuorumResponse.PartitionData
+                        {
+                            PartitionIndex = 0, LeaderId = 1, LeaderEpoch = 4, HighWatermark = 100,
+                            CurrentVoters = [new DescribeQuorumResponse.ReplicaState { ReplicaId = 1, LogEndOffset = 100, LastFetchTimestamp = -1, LastCaughtUpTimestamp = 16 }],
+                        },
+                    ],
+                },
+            ],
+            Nodes =
+            [
+                new DescribeQuorumResponse.Node
+                {
+                    NodeId = 1,
+                    Listeners = [new DescribeQuorumResponse.Listener { Name = "CONTROLLER", Host = "h", Port = 9093 }],
+                },
+            ],
+        };
+
+        string expected =
+            "0000" + "00" +                                       // error NONE, error_message null
+            "02" + CStr("__cluster_metadata") +                   // topics: 1
+            "02" + "00000000" + "0000" + "00" +                   //   partitions: 1, index 0, NONE, error_message null
+            "00000001" + "00000004" + "0000000000000064" +        //     leader 1, epoch 4, high watermark 100
+            "02" + "00000001" + "00000000000000000000000000000000" + // voters: 1, id 1, directory id zero
+            "0000000000000064" + "FFFFFFFFFFFFFFFF" + "0000000000000010" + "00" + // LEO 100, last fetch -1, caught up 16, tags
+            "01" + "00" + "00" +                                  //     observers: 0, partition tags, topic tags
+            "02" + "00000001" +                                   // nodes: 1, node 1
+            "02" + CStr("CONTROLLER") + CStr("h") + "2385" + "00" + //   listeners: 1, name, host, port 9093 (uint16), tags
+            "00" + "00";                                          //   node tags, response tags
+        Assert.Equal(expected, Hex(response, 2));
+    }
+
+    [Fact]
+    public void DescribeQuorum_v1_response_leaves_out_every_v2_field()
+    {
+        var response = new DescribeQuorumResponse
+        {
+            ErrorMessage = "ignored below v2",
+            Nodes = [new DescribeQuorumResponse.Node { NodeId = 1, Listeners = [new DescribeQuorumResponse.Listener { Name = "C", Host = "h", Port = 1 }] }],
+        };
+
+        Assert.Equal("0000" + "01" + "00", Hex(response, 1));
     }
 }

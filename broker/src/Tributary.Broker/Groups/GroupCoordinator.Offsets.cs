@@ -29,7 +29,8 @@ public sealed partial class GroupCoordinator
 
             if (group is null)
             {
-                return Done<IReadOnlyList<ErrorCode>>(Fill(call.Offsets.Count, ErrorCode.IllegalGeneration));
+                // A generation for a group that does not exist (OffsetCommit v9+ says GROUP_ID_NOT_FOUND).
+                return Done<IReadOnlyList<ErrorCode>>(Fill(call.Offsets.Count, call.MissingGroupError));
             }
 
             PendingCommit pending;

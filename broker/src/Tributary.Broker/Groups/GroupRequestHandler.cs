@@ -20,6 +20,9 @@ public sealed class GroupRequestHandler(BrokerContext broker)
 
     private GroupCoordinator Coordinator => broker.Groups;
 
+    /// <summary>KIP-848's name for the only group type we hold (ListGroups v5+).</summary>
+    private const string ClassicGroupType = "classic";
+
     public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, FindCoordinatorRequest request, CancellationToken cancellation)
     {
         var response = new FindCoordinatorResponse();
@@ -233,12 +236,16 @@ public sealed class GroupRequestHandler(BrokerContext broker)
         {
             // v0 has no generation or member: it is always a "simple" commit.
             var call = new OffsetCommitCall(request.GroupId, version >= 1 ? request.GenerationIdOrMemberEpoch : -1,
-                version >= 1 ? request.MemberId : "", version >= 7 ? request.GroupInstanceId : null, entries);
+                version >= 1 ? request.MemberId : "", version >= 7 ? request.GroupInstanceId : null, entries,
+                // v9 (KIP-848): a commit naming a generation for a group that does not exist is GROUP_ID_NOT_FOUND, as
+                // Kafka 3.9 answers from v9 on; older versions keep ILLEGAL_GENERATION.
+                version >= 9 ? ErrorCode.GroupIdNotFound : ErrorCode.IllegalGeneration);
             var errors = await Coordinator.CommitOffsetsAsync(call).ConfigureAwait(false);
             foreach (var (partition, entry) in slots)
             {
                 partition.ErrorCode = (short)errors[entry];
             }
+
         }
 
         return response;
@@ -250,6 +257,8 @@ public sealed class GroupRequestHandler(BrokerContext broker)
         var response = new OffsetFetchResponse();
         if (version >= 8)
         {
+            // v9's MemberId and MemberEpoch are checked only for KIP-848 consumer groups; Kafka ignores them for classic
+            // groups, the only kind we hold, so v9 answers as v8.
             foreach (var group in request.Groups)
             {
                 var partitions = group.Topics?.SelectMany(t => t.PartitionIndexes.Select(p => (t.Name, p))).ToList();
@@ -318,6 +327,14 @@ public sealed class GroupRequestHandler(BrokerContext broker)
 
     public ListGroupsResponse Handle(RequestContext context, ListGroupsRequest request)
     {
+        // v5+ (KIP-848): every group this coordinator holds is a classic group, so a types filter either names
+        // "classic" (any case, as Kafka parses it) and filters nothing, or matches none of ours.
+        if (context.ApiVersion >= 5 && request.TypesFilter.Count > 0
+            && !request.TypesFilter.Any(t => string.Equals(t?.Trim(), ClassicGroupType, StringComparison.OrdinalIgnoreCase)))
+        {
+            return new ListGroupsResponse();
+        }
+
         List<GroupState>? states = null;
         if (context.ApiVersion >= 4 && request.StatesFilter.Count > 0)
         {
@@ -346,6 +363,7 @@ public sealed class GroupRequestHandler(BrokerContext broker)
                 GroupId = group.GroupId,
                 ProtocolType = group.ProtocolType,
                 GroupState = group.State.Name(),
+                GroupType = ClassicGroupType,
             });
         }
 

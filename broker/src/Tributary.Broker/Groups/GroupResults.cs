@@ -35,7 +35,7 @@ public sealed record OffsetCommitEntry(string Topic, int Partition, long Offset,
 
 /// <summary>An OffsetCommit call (also TxnOffsetCommit later), independent of the request version.</summary>
 public sealed record OffsetCommitCall(string GroupId, int GenerationId, string MemberId, string? GroupInstanceId,
-    IReadOnlyList<OffsetCommitEntry> Offsets);
+    IReadOnlyList<OffsetCommitEntry> Offsets, ErrorCode MissingGroupError = ErrorCode.IllegalGeneration);
 
 /// <summary>A partition's committed offset as OffsetFetch answers it; Offset -1 when nothing is committed.</summary>
 public sealed record FetchedOffset(string Topic, int Partition, long Offset, int LeaderEpoch, string Metadata, ErrorCode Error);

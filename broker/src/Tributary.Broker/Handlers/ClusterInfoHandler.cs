@@ -106,6 +106,7 @@ public sealed class ClusterInfoHandler(BrokerContext broker)
                 if (topic.TopicName != QuorumDescription.TopicName || p.PartitionIndex != 0)
                 {
                     data.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
+                    data.ErrorMessage = context.ApiVersion >= 2 ? ErrorCodes.DefaultMessage(ErrorCode.UnknownTopicOrPartition) : null;
                     continue;
                 }
 
@@ -114,6 +115,23 @@ public sealed class ClusterInfoHandler(BrokerContext broker)
                 data.HighWatermark = state.HighWatermark;
                 data.CurrentVoters = state.Voters.Select(ToReplicaState).ToList();
                 data.Observers = state.Observers.Select(ToReplicaState).ToList();
+            }
+        }
+
+        if (context.ApiVersion >= 2)
+        {
+            // v2 (KIP-853): each voter's listeners. Our voters are static (controller.quorum.voters), so, as Kafka does
+            // for a static voter set, each has one endpoint named after the first controller listener, and its
+            // directory id (ReplicaState.ReplicaDirectoryId) is the zero uuid.
+            var config = broker.Config;
+            var listenerName = config.ControllerListenerNames.Count > 0 ? config.ControllerListenerNames[0] : "CONTROLLER";
+            foreach (var voter in config.ControllerQuorumVoters)
+            {
+                response.Nodes.Add(new DescribeQuorumResponse.Node
+                {
+                    NodeId = voter.NodeId,
+                    Listeners = [new DescribeQuorumResponse.Listener { Name = listenerName, Host = voter.Host, Port = (ushort)voter.Port }],
+                });
             }
         }
 

@@ -7,12 +7,12 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>DescribeQuorum request (API key 55), versions 0-1.</summary>
+/// <summary>DescribeQuorum request (API key 55), versions 0-2.</summary>
 public sealed partial class DescribeQuorumRequest : IRequestMessage
 {
     public const short ApiKey = 55;
     public const short LowestVersion = 0;
-    public const short HighestVersion = 1;
+    public const short HighestVersion = 2;
     public const short FirstFlexibleVersion = 0;
 
     public short ApiKeyValue => ApiKey;

@@ -7,18 +7,20 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>DescribeQuorum response (API key 55), versions 0-1.</summary>
+/// <summary>DescribeQuorum response (API key 55), versions 0-2.</summary>
 public sealed partial class DescribeQuorumResponse : IResponseMessage
 {
     public const short ApiKey = 55;
     public const short LowestVersion = 0;
-    public const short HighestVersion = 1;
+    public const short HighestVersion = 2;
     public const short FirstFlexibleVersion = 0;
 
     public short ApiKeyValue => ApiKey;
 
     public short ErrorCode { get; set; }
+    public string? ErrorMessage { get; set; }
     public List<TopicData> Topics { get; set; } = new();
+    public List<Node> Nodes { get; set; } = new();
 
     public static DescribeQuorumResponse Read(ref KafkaReader reader, short version)
     {
@@ -30,6 +32,10 @@ public sealed partial class DescribeQuorumResponse : IResponseMessage
         bool flexible = true;
         var result = new DescribeQuorumResponse();
         result.ErrorCode = reader.ReadInt16();
+        if (version >= 2)
+        {
+            result.ErrorMessage = reader.ReadNullableString(flexible);
+        }
         int topicsCount = reader.ReadArrayLength(flexible);
         if (topicsCount < 0)
         {
@@ -43,6 +49,23 @@ public sealed partial class DescribeQuorumResponse : IResponseMessage
                 topicsList.Add(DescribeQuorumResponse.TopicData.Read(ref reader, version));
             }
             result.Topics = topicsList;
+        }
+        if (version >= 2)
+        {
+            int nodesCount = reader.ReadArrayLength(flexible);
+            if (nodesCount < 0)
+            {
+                throw new MalformedMessageException($"DescribeQuorumResponse.Nodes is null but not nullable in version {version}");
+            }
+            else
+            {
+                var nodesList = new List<Node>(KafkaReader.PresizedCapacity(nodesCount));
+                for (int i = 0; i < nodesCount; i++)
+                {
+                    nodesList.Add(DescribeQuorumResponse.Node.Read(ref reader, version));
+                }
+                result.Nodes = nodesList;
+            }
         }
         if (flexible)
         {
@@ -61,6 +84,10 @@ public sealed partial class DescribeQuorumResponse : IResponseMessage
 
         bool flexible = true;
         writer.WriteInt16(ErrorCode);
+        if (version >= 2)
+        {
+            writer.WriteNullableString(ErrorMessage, flexible);
+        }
         var topicsList = Topics;
         if (topicsList is null)
         {
@@ -74,6 +101,22 @@ public sealed partial class DescribeQuorumResponse : IResponseMessage
                 (element ?? throw new InvalidOperationException($"DescribeQuorumResponse.Topics holds a null element")).Write(writer, version);
             }
         }
+        if (version >= 2)
+        {
+            var nodesList = Nodes;
+            if (nodesList is null)
+            {
+                throw new InvalidOperationException($"DescribeQuorumResponse.Nodes is null but not nullable in version {version}");
+            }
+            else
+            {
+                writer.WriteArrayLength(nodesList.Count, flexible);
+                foreach (var element in nodesList)
+                {
+                    (element ?? throw new InvalidOperationException($"DescribeQuorumResponse.Nodes holds a null element")).Write(writer, version);
+                }
+            }
+        }
         if (flexible)
         {
             writer.WriteEmptyTaggedFields();
@@ -84,6 +127,7 @@ public sealed partial class DescribeQuorumResponse : IResponseMessage
     public sealed partial class ReplicaState
     {
         public int ReplicaId { get; set; }
+        public Uuid ReplicaDirectoryId { get; set; }
         public long LogEndOffset { get; set; }
         public long LastFetchTimestamp { get; set; } = -1;
         public long LastCaughtUpTimestamp { get; set; } = -1;
@@ -93,6 +137,10 @@ public sealed partial class DescribeQuorumResponse : IResponseMessage
             bool flexible = true;
             var result = new ReplicaState();
             result.ReplicaId = reader.ReadInt32();
+            if (version >= 2)
+            {
+                result.ReplicaDirectoryId = reader.ReadUuid();
+            }
             result.LogEndOffset = reader.ReadInt64();
             if (version >= 1)
             {
@@ -111,6 +159,10 @@ public sealed partial class DescribeQuorumResponse : IResponseMessage
         {
             bool flexible = true;
             writer.WriteInt32(ReplicaId);
+            if (version >= 2)
+            {
+                writer.WriteUuid(ReplicaDirectoryId);
+            }
             writer.WriteInt64(LogEndOffset);
             if (version >= 1)
             {
@@ -129,6 +181,7 @@ public sealed partial class DescribeQuorumResponse : IResponseMessage
     {
         public int PartitionIndex { get; set; }
         public short ErrorCode { get; set; }
+        public string? ErrorMessage { get; set; }
         public int LeaderId { get; set; }
         public int LeaderEpoch { get; set; }
         public long HighWatermark { get; set; }
@@ -141,6 +194,10 @@ public sealed partial class DescribeQuorumResponse : IResponseMessage
             var result = new PartitionData();
             result.PartitionIndex = reader.ReadInt32();
             result.ErrorCode = reader.ReadInt16();
+            if (version >= 2)
+            {
+                result.ErrorMessage = reader.ReadNullableString(flexible);
+            }
             result.LeaderId = reader.ReadInt32();
             result.LeaderEpoch = reader.ReadInt32();
             result.HighWatermark = reader.ReadInt64();
@@ -185,6 +242,10 @@ public sealed partial class DescribeQuorumResponse : IResponseMessage
             bool flexible = true;
             writer.WriteInt32(PartitionIndex);
             writer.WriteInt16(ErrorCode);
+            if (version >= 2)
+            {
+                writer.WriteNullableString(ErrorMessage, flexible);
+            }
             writer.WriteInt32(LeaderId);
             writer.WriteInt32(LeaderEpoch);
             writer.WriteInt64(HighWatermark);
@@ -269,6 +330,98 @@ public sealed partial class DescribeQuorumResponse : IResponseMessage
                 foreach (var element in partitionsList)
                 {
                     (element ?? throw new InvalidOperationException($"TopicData.Partitions holds a null element")).Write(writer, version);
+                }
+            }
+            if (flexible)
+            {
+                writer.WriteEmptyTaggedFields();
+            }
+        }
+    }
+
+    /// <summary>The Listener struct of DescribeQuorumResponse.</summary>
+    public sealed partial class Listener
+    {
+        public string Name { get; set; } = "";
+        public string Host { get; set; } = "";
+        public ushort Port { get; set; }
+
+        public static Listener Read(ref KafkaReader reader, short version)
+        {
+            bool flexible = true;
+            var result = new Listener();
+            result.Name = reader.ReadString(flexible);
+            result.Host = reader.ReadString(flexible);
+            result.Port = reader.ReadUInt16();
+            if (flexible)
+            {
+                reader.SkipTaggedFields();
+            }
+
+            return result;
+        }
+
+        public void Write(KafkaWriter writer, short version)
+        {
+            bool flexible = true;
+            writer.WriteString(Name ?? throw new InvalidOperationException($"Listener.Name is null but not nullable in version {version}"), flexible);
+            writer.WriteString(Host ?? throw new InvalidOperationException($"Listener.Host is null but not nullable in version {version}"), flexible);
+            writer.WriteUInt16(Port);
+            if (flexible)
+            {
+                writer.WriteEmptyTaggedFields();
+            }
+        }
+    }
+
+    /// <summary>The Node struct of DescribeQuorumResponse.</summary>
+    public sealed partial class Node
+    {
+        public int NodeId { get; set; }
+        public List<Listener> Listeners { get; set; } = new();
+
+        public static Node Read(ref KafkaReader reader, short version)
+        {
+            bool flexible = true;
+            var result = new Node();
+            result.NodeId = reader.ReadInt32();
+            int listenersCount = reader.ReadArrayLength(flexible);
+            if (listenersCount < 0)
+            {
+                throw new MalformedMessageException($"Node.Listeners is null but not nullable in version {version}");
+            }
+            else
+            {
+                var listenersList = new List<Listener>(KafkaReader.PresizedCapacity(listenersCount));
+                for (int i = 0; i < listenersCount; i++)
+                {
+                    listenersList.Add(DescribeQuorumResponse.Listener.Read(ref reader, version));
+                }
+                result.Listeners = listenersList;
+            }
+            if (flexible)
+            {
+                reader.SkipTaggedFields();
+            }
+
+            return result;
+        }
+
+        public void Write(KafkaWriter writer, short version)
+        {
+            bool flexible = true;
+            writer.WriteInt32(NodeId);
+            var listenersList = Listeners;
+            if (listenersList is null)
+            {
+                throw new InvalidOperationException($"Node.Listeners is null but not nullable in version {version}");
+            }
+            else
+            {
+                writer.WriteArrayLength(listenersList.Count, flexible);
+                foreach (var element in listenersList)
+                {
+                    (element ?? throw new InvalidOperationException($"Node.Listeners holds a null element")).Write(writer, version);
                 }
             }
             if (flexible)

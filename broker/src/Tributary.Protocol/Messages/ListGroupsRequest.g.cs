@@ -7,17 +7,18 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>ListGroups request (API key 16), versions 0-4.</summary>
+/// <summary>ListGroups request (API key 16), versions 0-5.</summary>
 public sealed partial class ListGroupsRequest : IRequestMessage
 {
     public const short ApiKey = 16;
     public const short LowestVersion = 0;
-    public const short HighestVersion = 4;
+    public const short HighestVersion = 5;
     public const short FirstFlexibleVersion = 3;
 
     public short ApiKeyValue => ApiKey;
 
     public List<string> StatesFilter { get; set; } = new();
+    public List<string> TypesFilter { get; set; } = new();
 
     public static ListGroupsRequest Read(ref KafkaReader reader, short version)
     {
@@ -43,6 +44,23 @@ public sealed partial class ListGroupsRequest : IRequestMessage
                     statesFilterList.Add(reader.ReadString(flexible));
                 }
                 result.StatesFilter = statesFilterList;
+            }
+        }
+        if (version >= 5)
+        {
+            int typesFilterCount = reader.ReadArrayLength(flexible);
+            if (typesFilterCount < 0)
+            {
+                throw new MalformedMessageException($"ListGroupsRequest.TypesFilter is null but not nullable in version {version}");
+            }
+            else
+            {
+                var typesFilterList = new List<string>(KafkaReader.PresizedCapacity(typesFilterCount));
+                for (int i = 0; i < typesFilterCount; i++)
+                {
+                    typesFilterList.Add(reader.ReadString(flexible));
+                }
+                result.TypesFilter = typesFilterList;
             }
         }
         if (flexible)
@@ -74,6 +92,22 @@ public sealed partial class ListGroupsRequest : IRequestMessage
                 foreach (var element in statesFilterList)
                 {
                     writer.WriteString(element ?? throw new InvalidOperationException($"ListGroupsRequest.StatesFilter holds a null element"), flexible);
+                }
+            }
+        }
+        if (version >= 5)
+        {
+            var typesFilterList = TypesFilter;
+            if (typesFilterList is null)
+            {
+                throw new InvalidOperationException($"ListGroupsRequest.TypesFilter is null but not nullable in version {version}");
+            }
+            else
+            {
+                writer.WriteArrayLength(typesFilterList.Count, flexible);
+                foreach (var element in typesFilterList)
+                {
+                    writer.WriteString(element ?? throw new InvalidOperationException($"ListGroupsRequest.TypesFilter holds a null element"), flexible);
                 }
             }
         }

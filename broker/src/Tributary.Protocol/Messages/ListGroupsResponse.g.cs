@@ -7,12 +7,12 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>ListGroups response (API key 16), versions 0-4.</summary>
+/// <summary>ListGroups response (API key 16), versions 0-5.</summary>
 public sealed partial class ListGroupsResponse : IResponseMessage
 {
     public const short ApiKey = 16;
     public const short LowestVersion = 0;
-    public const short HighestVersion = 4;
+    public const short HighestVersion = 5;
     public const short FirstFlexibleVersion = 3;
 
     public short ApiKeyValue => ApiKey;
@@ -95,6 +95,7 @@ public sealed partial class ListGroupsResponse : IResponseMessage
         public string GroupId { get; set; } = "";
         public string ProtocolType { get; set; } = "";
         public string GroupState { get; set; } = "";
+        public string GroupType { get; set; } = "";
 
         public static ListedGroup Read(ref KafkaReader reader, short version)
         {
@@ -105,6 +106,10 @@ public sealed partial class ListGroupsResponse : IResponseMessage
             if (version >= 4)
             {
                 result.GroupState = reader.ReadString(flexible);
+            }
+            if (version >= 5)
+            {
+                result.GroupType = reader.ReadString(flexible);
             }
             if (flexible)
             {
@@ -122,6 +127,10 @@ public sealed partial class ListGroupsResponse : IResponseMessage
             if (version >= 4)
             {
                 writer.WriteString(GroupState ?? throw new InvalidOperationException($"ListedGroup.GroupState is null but not nullable in version {version}"), flexible);
+            }
+            if (version >= 5)
+            {
+                writer.WriteString(GroupType ?? throw new InvalidOperationException($"ListedGroup.GroupType is null but not nullable in version {version}"), flexible);
             }
             if (flexible)
             {

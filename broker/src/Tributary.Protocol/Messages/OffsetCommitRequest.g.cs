@@ -7,12 +7,12 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>OffsetCommit request (API key 8), versions 0-8.</summary>
+/// <summary>OffsetCommit request (API key 8), versions 0-9.</summary>
 public sealed partial class OffsetCommitRequest : IRequestMessage
 {
     public const short ApiKey = 8;
     public const short LowestVersion = 0;
-    public const short HighestVersion = 8;
+    public const short HighestVersion = 9;
     public const short FirstFlexibleVersion = 8;
 
     public short ApiKeyValue => ApiKey;

@@ -7,12 +7,12 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>OffsetFetch request (API key 9), versions 0-8.</summary>
+/// <summary>OffsetFetch request (API key 9), versions 0-9.</summary>
 public sealed partial class OffsetFetchRequest : IRequestMessage
 {
     public const short ApiKey = 9;
     public const short LowestVersion = 0;
-    public const short HighestVersion = 8;
+    public const short HighestVersion = 9;
     public const short FirstFlexibleVersion = 6;
 
     public short ApiKeyValue => ApiKey;
@@ -257,6 +257,8 @@ public sealed partial class OffsetFetchRequest : IRequestMessage
     public sealed partial class OffsetFetchRequestGroup
     {
         public string GroupId { get; set; } = "";
+        public string? MemberId { get; set; }
+        public int MemberEpoch { get; set; } = -1;
         public List<OffsetFetchRequestTopics>? Topics { get; set; }
 
         public static OffsetFetchRequestGroup Read(ref KafkaReader reader, short version)
@@ -264,6 +266,11 @@ public sealed partial class OffsetFetchRequest : IRequestMessage
             bool flexible = version >= 6;
             var result = new OffsetFetchRequestGroup();
             result.GroupId = reader.ReadString(flexible);
+            if (version >= 9)
+            {
+                result.MemberId = reader.ReadNullableString(flexible);
+                result.MemberEpoch = reader.ReadInt32();
+            }
             int topicsCount = reader.ReadArrayLength(flexible);
             if (topicsCount < 0)
             {
@@ -290,6 +297,11 @@ public sealed partial class OffsetFetchRequest : IRequestMessage
         {
             bool flexible = version >= 6;
             writer.WriteString(GroupId ?? throw new InvalidOperationException($"OffsetFetchRequestGroup.GroupId is null but not nullable in version {version}"), flexible);
+            if (version >= 9)
+            {
+                writer.WriteNullableString(MemberId, flexible);
+                writer.WriteInt32(MemberEpoch);
+            }
             var topicsList = Topics;
             if (topicsList is null)
             {

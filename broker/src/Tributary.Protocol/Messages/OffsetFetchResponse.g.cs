@@ -7,12 +7,12 @@ using System.Buffers;
 
 namespace Tributary.Protocol.Messages;
 
-/// <summary>OffsetFetch response (API key 9), versions 0-8.</summary>
+/// <summary>OffsetFetch response (API key 9), versions 0-9.</summary>
 public sealed partial class OffsetFetchResponse : IResponseMessage
 {
     public const short ApiKey = 9;
     public const short LowestVersion = 0;
-    public const short HighestVersion = 8;
+    public const short HighestVersion = 9;
     public const short FirstFlexibleVersion = 6;
 
     public short ApiKeyValue => ApiKey;
