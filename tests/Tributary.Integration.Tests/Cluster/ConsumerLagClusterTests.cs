@@ -83,4 +83,58 @@ public sealed class ConsumerLagClusterTests(ITestOutputHelper output)
 
         Assert.Equal(expected.Select(e => (e.Partition, (double?)e.Offset, (double?)e.Lag)), seen);
     }
+
+    /// <summary>The end offset of a partition hosted elsewhere is refreshed in the background, not learned once.</summary>
+    [Fact]
+    public async Task Coordinator_lag_of_a_partition_it_does_not_host_grows_as_records_arrive_after_the_commit()
+    {
+        await using var cluster = await ClusterProcess.StartAsync(output);
+        var clients = new ClusterClients(cluster);
+        var topic = ClusterSteps.UniqueTopic("lag-grow");
+        var group = ClusterSteps.UniqueTopic("lag-grow");
+        await clients.CreateTopicAsync(topic, 3, replicationFactor: 1);
+        using var producer = clients.CreateProducer();
+        void Produce(int partition, int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                producer.Produce(new TopicPartition(topic, partition), new Message<string, string> { Key = "k", Value = $"v{i}" });
+            }
+
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+
+        for (var p = 0; p < 3; p++)
+        {
+            Produce(p, 10);
+        }
+
+        var consumerConfig = clients.ConsumerConfig();
+        consumerConfig.GroupId = group;
+        using (var consumer = clients.CreateConsumer(consumerConfig))
+        {
+            var committed = Enumerable.Range(0, 3).Select(p => new TopicPartitionOffset(topic, p, 4)).ToList();
+            consumer.Assign(committed);
+            consumer.Commit(committed);
+            consumer.Close();
+        }
+
+        int coordinator;
+        using (var admin = clients.CreateAdmin())
+        {
+            coordinator = (await admin.DescribeConsumerGroupsAsync([group])).ConsumerGroupDescriptions.Single().Coordinator.Id;
+        }
+
+        var remote = clients.Partitions(topic).First(p => p.Value.Leader != coordinator).Key;
+        var labels = new Dictionary<string, string> { ["consumergroup"] = group, ["topic"] = topic, ["partition"] = remote.ToString() };
+        async Task<double?> Lag() => MetricsScrape.FindSample(await cluster.Broker(coordinator).ScrapeAsync(), LagMetric, labels);
+
+        var before = await ClusterSteps.UntilAsync(Lag, v => v == 6, MetricTimeout);
+        Produce(remote, 25);
+        var after = await ClusterSteps.UntilAsync(Lag, v => v == 31, MetricTimeout);
+        output.WriteLine($"coordinator {coordinator}, partition {remote}: lag {before} -> {after}");
+
+        Assert.Equal(6, before);
+        Assert.Equal(31, after);
+    }
 }
