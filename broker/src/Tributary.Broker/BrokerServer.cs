@@ -31,6 +31,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
     private Producers.ProducerExpiry? _producerExpiry;
     private IMetadataLog? _metadataLog;
     private MetadataLoader? _loader;
+    private Groups.RemoteHighWatermarks? _remoteHighWatermarks;
     private QuorumController? _controller;
     private ReplicaFetcherManager? _fetchers;
     private Task? _heartbeats;
@@ -187,7 +188,13 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             };
             Dispatcher = new RequestDispatcher(context);
             Metrics.AttachSource(this);
-            var groupLag = new Groups.ConsumerGroupLag(groups, replicas);
+            Groups.ConsumerGroupLag? groupLag = null;
+            var remoteHighWatermarks = new Groups.RemoteHighWatermarks(Config.NodeId, () => loader.Current,
+                () => groupLag?.RemotePartitions() ?? [], TimeSpan.FromMilliseconds(Config.GetInt("tributary.consumer.lag.refresh.ms")),
+                Config.SocketRequestMaxBytes, TimeSpan.FromSeconds(30), TimeProvider.System, LoggerFactory.CreateLogger("Tributary.Groups.Lag"));
+            _remoteHighWatermarks = remoteHighWatermarks;
+            groupLag = new Groups.ConsumerGroupLag(groups, replicas, remoteHighWatermarks);
+            remoteHighWatermarks.Start();
             Metrics.AttachConsumerGroupLagSource(groupLag);
             AttachMonitoring(loader, groupLag);
 
@@ -487,6 +494,11 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
 
         Metrics.DetachSource();
         Metrics.DetachConsumerGroupLagSource();
+        if (_remoteHighWatermarks is not null)
+        {
+            await _remoteHighWatermarks.DisposeAsync().ConfigureAwait(false);
+        }
+
         DetachMonitoring();
         Metrics.LogCleaner.DetachSource();
         if (_fetchers is not null)

@@ -98,6 +98,9 @@ public static class BrokerConfigDefinitions
         yield return new("tributary.controller.mutation.rate", Double, "1000",
             "Partitions per second this broker lets clients create, add or delete (KIP-599's controller_mutation_rate as one broker-wide quota; bursts of 10 s; -1 = unlimited).",
             extraValidation: v => ConfigValues.ParseDouble(v) is -1 or > 0 ? null : "-1 or a positive rate");
+        yield return new("tributary.consumer.lag.refresh.ms", Int, "5000",
+            "How often a group coordinator asks partition leaders for the end offsets of committed partitions it hosts no replica of (kafka_consumergroup_lag).",
+            minimum: 100);
         yield return new("message.max.bytes", Int, "1048588", "Largest record batch accepted (topic: max.message.bytes).", minimum: 0);
         yield return new("compression.type", Text, "producer", "Final compression of appended batches (topic: compression.type).", allowedValues: CompressionTypes);
         yield return new("compression.gzip.level", Int, "-1", "gzip level when compression.type=gzip (KIP-390).",
