@@ -347,6 +347,18 @@ public sealed class OperatorScenarioTests : IClassFixture<TributaryInstall>, IDi
             Assert.DoesNotContain(p.Replicas, r => r.Id == 3);
             Assert.Equal(p.Replicas.Count, p.ISR.Count);
         });
+
+        // Then unregistered (KIP-856) once its pod was gone: recorded in status, absent from DescribeCluster, and a second
+        // UnregisterBroker for it finds no registration.
+        var status = (await install.BrokerAsync())!;
+        using var admin = KafkaProbe.Admin(Bootstrap());
+        var listed = (await admin.DescribeClusterAsync()).Nodes.Select(n => n.Id).Order().ToList();
+        var again = await UnregisterBrokerProbe.SendAsync(Bootstrap().Split(',')[0], 3, TimeSpan.FromSeconds(15));
+        Note($"after scale-down: unregisteredBrokers [{string.Join(",", status.StatusInts("unregisteredBrokers"))}], DescribeCluster [{string.Join(",", listed)}], second UnregisterBroker(3): {again.ErrorCode} {again.ErrorMessage}");
+        Assert.Equal(new[] { 3 }, status.StatusInts("unregisteredBrokers"));
+        Assert.Empty(status.StatusInts("pendingUnregistrations"));
+        Assert.Equal(new[] { 0, 1, 2 }, listed);
+        Assert.Equal(UnregisterBrokerProbe.BrokerIdNotRegistered, again.ErrorCode);
     }
 
     private async Task<string?> LeaseHolderAsync() =>
