@@ -131,4 +131,12 @@ public sealed class BrokerStatus : ResourceStatus
     /// <summary>Pods still to restart in the current roll, in the order the roller will take them.</summary>
     [JsonPropertyName("pendingRestarts")]
     public List<string>? PendingRestarts { get; set; }
+
+    /// <summary>Node ids removed by a scale-down whose registration is still to remove (UnregisterBroker, once their pod is gone).</summary>
+    [JsonPropertyName("pendingUnregistrations")]
+    public List<int>? PendingUnregistrations { get; set; }
+
+    /// <summary>Node ids the operator unregistered from the cluster metadata after a scale-down.</summary>
+    [JsonPropertyName("unregisteredBrokers")]
+    public List<int>? UnregisteredBrokers { get; set; }
 }

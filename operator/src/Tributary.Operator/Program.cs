@@ -22,7 +22,7 @@ var config = options.Kubeconfig is { Length: > 0 } path
     : KubernetesClientConfiguration.IsInCluster() ? KubernetesClientConfiguration.InClusterConfig() : KubernetesClientConfiguration.BuildDefaultConfig();
 
 var builder = WebApplication.CreateSlimBuilder();
-builder.WebHost.UseUrls($"http://0.0.0.0:{options.HttpPort}");
+builder.WebHost.UseUrls(options.HttpUrl);
 builder.Logging.ClearProviders();
 builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' "; o.UseUtcTimestamp = true; });
 builder.Logging.SetMinimumLevel(options.LogLevel);

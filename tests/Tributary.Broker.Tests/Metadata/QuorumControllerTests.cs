@@ -425,4 +425,17 @@ public sealed class QuorumControllerTests
         Assert.Equal(ErrorCode.None, accepted.Error);
         Assert.False(cluster.Image.Brokers.ContainsKey(2));
     }
+
+    [Fact]
+    public async Task Unregistering_an_unknown_broker_id_is_refused_with_broker_id_not_registered()
+    {
+        await using var cluster = await ControllerFixture.StartAsync();
+        await cluster.AddBrokersAsync(1);
+
+        var refused = await cluster.SendAsync(new UnregisterBrokerCommand(7));
+
+        Assert.Equal(ErrorCode.BrokerIdNotRegistered, refused.Error);
+        Assert.Contains("7", refused.Message);
+        Assert.True(cluster.Image.Brokers.ContainsKey(1));
+    }
 }

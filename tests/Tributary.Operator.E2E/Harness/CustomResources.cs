@@ -35,6 +35,10 @@ public sealed record ResourceView(JsonElement Json)
 
     public int? StatusInt(string name) => Status is { } s && s.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : null;
 
+    public IReadOnlyList<int> StatusInts(string name) => Status is { } s && s.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Array
+        ? v.EnumerateArray().Select(e => e.GetInt32()).ToList()
+        : [];
+
     public override string ToString() =>
         $"generation {Generation}, observed {ObservedGeneration}: " + string.Join("; ", Conditions.Select(c => $"{c.Type}={c.Status} {c.Reason}: {c.Message}"));
 }

@@ -276,16 +276,11 @@ public sealed class OperatorScenarioTests : IClassFixture<TributaryInstall>, IDi
     public async Task Killing_the_operator_leader_mid_roll_lets_the_other_replica_take_the_lease_and_finish()
     {
         await EnsureTopicAsync("rolling", 3, 3, new() { ["min.insync.replicas"] = "2" });
-        await using var local = LocalOperator.Start(kube.ControlPlane.Kubeconfig, OperatorNamespace, "e2e-local-operator",
-            Path.Combine(kube.WorkDirectory, "local-operator.log"));
-        // Make the local replica the leader: scale the chart's replica away until the lease moves, then back as standby.
-        (await kube.KubectlAsync(["scale", "deployment", $"{Release}-operator", "-n", OperatorNamespace, "--replicas=0"])).EnsureSuccess("scale 0");
-        await Wait.UntilAsync("local operator leads", async () => await LeaseHolderAsync() == local.Identity, TimeSpan.FromSeconds(90),
-            async () => $"holder {await LeaseHolderAsync()}\n{local.LogTail()}");
-        (await kube.KubectlAsync(["scale", "deployment", $"{Release}-operator", "-n", OperatorNamespace, "--replicas=1"])).EnsureSuccess("scale 1");
-        await Wait.UntilAsync("operator pod back (standby)", async () =>
-            (await kube.Client.AppsV1.ReadNamespacedDeploymentAsync($"{Release}-operator", OperatorNamespace)).Status?.AvailableReplicas == 1,
+        // The chart runs two operator replicas (operator.replicas 2): one holds the lease, the other stands by.
+        await Wait.UntilAsync("two operator replicas available", async () =>
+            (await kube.Client.AppsV1.ReadNamespacedDeploymentAsync($"{Release}-operator", OperatorNamespace)).Status?.AvailableReplicas == 2,
             TimeSpan.FromSeconds(120), () => install.OperatorState());
+        var leader = await LeaseHolderAsync();
 
         var killedAt = DateTime.MinValue;
         var (roll, restarts, acked, lost, smallestIsr) = await RollUnderLoadAsync(
@@ -293,14 +288,17 @@ public sealed class OperatorScenarioTests : IClassFixture<TributaryInstall>, IDi
             onFirstRestart: () =>
             {
                 killedAt = DateTime.UtcNow;
-                local.Kill();
-                return Task.CompletedTask;
+                // Gone at once, without a graceful stop that could hand the lease over.
+                return kube.Client.CoreV1.DeleteNamespacedPodAsync(leader, OperatorNamespace, gracePeriodSeconds: 0);
             });
         Timing("roll with the operator leader killed after the first restart", roll.Elapsed);
         Note($"leader killed at {killedAt:HH:mm:ss.f}; restart order: {string.Join(", ", restarts.Select(r => $"{r.Pod}@{r.At:HH:mm:ss.f}"))}; acked {acked}, lost {lost}, smallest ISR {smallestIsr}");
 
         var holder = await LeaseHolderAsync();
+        Note($"operator leader {leader} deleted mid-roll; the lease is now held by {holder}");
+        Assert.StartsWith($"{Release}-operator-", leader);
         Assert.StartsWith($"{Release}-operator-", holder);
+        Assert.NotEqual(leader, holder);
         Assert.True(killedAt > DateTime.MinValue, "the roll never restarted a first pod");
         // Every pod restarted exactly once: the new leader resumed the roll instead of starting it over.
         Assert.Equal(Enumerable.Range(0, 3).Select(i => $"{Cluster}-{i}").Order(), restarts.Select(r => r.Pod).Order());
@@ -347,6 +345,18 @@ public sealed class OperatorScenarioTests : IClassFixture<TributaryInstall>, IDi
             Assert.DoesNotContain(p.Replicas, r => r.Id == 3);
             Assert.Equal(p.Replicas.Count, p.ISR.Count);
         });
+
+        // Then unregistered (KIP-856) once its pod was gone: recorded in status, absent from DescribeCluster, and a second
+        // UnregisterBroker for it finds no registration.
+        var status = (await install.BrokerAsync())!;
+        using var admin = KafkaProbe.Admin(Bootstrap());
+        var listed = (await admin.DescribeClusterAsync()).Nodes.Select(n => n.Id).Order().ToList();
+        var again = await UnregisterBrokerProbe.SendAsync(Bootstrap().Split(',')[0], 3, TimeSpan.FromSeconds(15));
+        Note($"after scale-down: unregisteredBrokers [{string.Join(",", status.StatusInts("unregisteredBrokers"))}], DescribeCluster [{string.Join(",", listed)}], second UnregisterBroker(3): {again.ErrorCode} {again.ErrorMessage}");
+        Assert.Equal(new[] { 3 }, status.StatusInts("unregisteredBrokers"));
+        Assert.Empty(status.StatusInts("pendingUnregistrations"));
+        Assert.Equal(new[] { 0, 1, 2 }, listed);
+        Assert.Equal(UnregisterBrokerProbe.BrokerIdNotRegistered, again.ErrorCode);
     }
 
     private async Task<string?> LeaseHolderAsync() =>

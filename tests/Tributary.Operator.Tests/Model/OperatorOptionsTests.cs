@@ -25,4 +25,13 @@ public class OperatorOptionsTests
         Assert.NotNull(OperatorOptions.Parse(["--frobnicate", "1"], _ => null).Error);
         Assert.NotNull(OperatorOptions.Parse(["--workers"], _ => null).Error);
     }
+
+    [Fact]
+    public void Http_binds_to_the_pod_ip_when_given_else_to_every_address()
+    {
+        Assert.Equal("http://0.0.0.0:8080", OperatorOptions.Parse([], _ => null).HttpUrl);
+        Assert.Equal("http://10.1.2.3:8080", OperatorOptions.Parse([], k => k == "POD_IP" ? "10.1.2.3" : null).HttpUrl);
+        Assert.Equal("http://[fd00::7]:9090", OperatorOptions.Parse(["--http-port", "9090"], k => k == "POD_IP" ? "fd00::7" : null).HttpUrl);
+        Assert.NotNull(OperatorOptions.Parse([], k => k == "POD_IP" ? "not-an-ip" : null).Error);
+    }
 }

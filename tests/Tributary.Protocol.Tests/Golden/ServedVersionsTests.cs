@@ -37,6 +37,7 @@ public class ServedVersionsTests
     [InlineData(ApiKeys.OffsetDelete, 0, 0, -1)]
     [InlineData(ApiKeys.DescribeQuorum, 0, 2, 0)]
     [InlineData(ApiKeys.DescribeCluster, 0, 1, 0)]
+    [InlineData(ApiKeys.UnregisterBroker, 0, 0, 0)]
     public void Catalog_serves_the_promised_range(ApiKeys api, short lowest, short highest, short firstFlexible)
     {
         Assert.True(ApiCatalog.TryGet((short)api, out ApiDescriptor? descriptor));

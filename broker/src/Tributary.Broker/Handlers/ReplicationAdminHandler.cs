@@ -91,6 +91,17 @@ public sealed class ReplicationAdminHandler(BrokerContext broker)
         return response;
     }
 
+    /// <summary>UnregisterBroker (KIP-856): the active controller removes the broker's registration.</summary>
+    public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, UnregisterBrokerRequest request, CancellationToken cancellation)
+    {
+        var result = await broker.Controller.UnregisterBrokerAsync(request.BrokerId, cancellation).ConfigureAwait(false);
+        return new UnregisterBrokerResponse
+        {
+            ErrorCode = (short)result.Error,
+            ErrorMessage = result.Error == ErrorCode.None ? null : result.Message,
+        };
+    }
+
     public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, AlterPartitionReassignmentsRequest request,
         CancellationToken cancellation)
     {

@@ -94,6 +94,10 @@ public sealed partial class ControllerGateway
         return Typed<PartitionOutcomesReply>(await _send(new AlterReassignmentsCommand(targets), cancellation).ConfigureAwait(false));
     }
 
+    /// <summary>Removes a broker's registration (UnregisterBroker, KIP-856).</summary>
+    public async Task<ControllerResult> UnregisterBrokerAsync(int brokerId, CancellationToken cancellation) =>
+        ToResult(await _send(new UnregisterBrokerCommand(brokerId), cancellation).ConfigureAwait(false));
+
     public Task<ControllerReply> SendAsync(ControllerCommand command, CancellationToken cancellation) => _send(command, cancellation);
 
     private static ControllerResult ToResult(ControllerReply reply) => new(reply.Error, reply.Message);

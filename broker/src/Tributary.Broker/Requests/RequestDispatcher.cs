@@ -46,7 +46,7 @@ public sealed class RequestDispatcher
         ApiKeys.FindCoordinator, ApiKeys.JoinGroup, ApiKeys.SyncGroup, ApiKeys.Heartbeat, ApiKeys.LeaveGroup,
         ApiKeys.OffsetCommit, ApiKeys.OffsetFetch, ApiKeys.ListGroups, ApiKeys.DescribeGroups, ApiKeys.DeleteGroups,
         ApiKeys.OffsetDelete, ApiKeys.OffsetForLeaderEpoch, ApiKeys.ElectLeaders, ApiKeys.AlterPartitionReassignments,
-        ApiKeys.ListPartitionReassignments, ApiKeys.DescribeQuorum,
+        ApiKeys.ListPartitionReassignments, ApiKeys.DescribeQuorum, ApiKeys.UnregisterBroker,
     ];
 
     /// <summary>Answers one request; null means the request expects no response (Produce with acks=0).</summary>
@@ -84,6 +84,7 @@ public sealed class RequestDispatcher
             AlterPartitionReassignmentsRequest r => _replication.HandleAsync(context, r, cancellation),
             ListPartitionReassignmentsRequest r => Done(_replication.Handle(context, r)),
             DescribeQuorumRequest r => Done(_cluster.Handle(context, r)),
+            UnregisterBrokerRequest r => _replication.HandleAsync(context, r, cancellation),
             _ => throw new InvalidOperationException($"No handler for {request.GetType().Name}"),
         };
 

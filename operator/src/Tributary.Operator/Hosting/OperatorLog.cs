@@ -54,6 +54,9 @@ internal static partial class OperatorLog
     [LoggerMessage(EventId = 303, EventName = "ClusterStateUnavailable", Level = LogLevel.Information, Message = "Broker {Key}: cluster state unavailable: {Error}")]
     public static partial void ClusterStateUnavailable(ILogger logger, string key, string error);
 
+    [LoggerMessage(EventId = 304, EventName = "BrokerUnregistered", Level = LogLevel.Information, Message = "Broker {Key}: node {NodeId} unregistered after scale-down: {Outcome}")]
+    public static partial void BrokerUnregistered(ILogger logger, string key, int nodeId, string outcome);
+
     [LoggerMessage(EventId = 400, EventName = "TopicInvalid", Level = LogLevel.Warning, Message = "Topic {Key} is invalid: {Reason}")]
     public static partial void TopicInvalid(ILogger logger, string key, string reason);
 

@@ -10,10 +10,19 @@ public sealed record OperatorOptions
         "usage: tributary-operator [--kubeconfig PATH] [--http-port PORT] [--lease-namespace NS] [--lease-name NAME]\n" +
         "                          [--lease-duration-seconds N] [--workers N] [--admin-timeout-seconds N] [--log-level LEVEL]\n" +
         "  In a pod the service account is used; elsewhere --kubeconfig, else $KUBECONFIG, else ~/.kube/config.\n" +
-        "  The lease namespace defaults to $POD_NAMESPACE, else 'default'; the identity is $POD_NAME, else host name + pid.";
+        "  The lease namespace defaults to $POD_NAMESPACE, else 'default'; the identity is $POD_NAME, else host name + pid.\n" +
+        "  HTTP listens on $POD_IP when set (so replicas sharing a network namespace don't collide), else on every address.";
 
     public string? Kubeconfig { get; init; }
     public int HttpPort { get; init; } = 8080;
+
+    /// <summary>The address HTTP binds to: $POD_IP when set, else every IPv4 address.</summary>
+    public System.Net.IPAddress HttpAddress { get; init; } = System.Net.IPAddress.Any;
+
+    /// <summary>The Kestrel URL for <see cref="HttpAddress"/> and <see cref="HttpPort"/> (IPv6 in brackets).</summary>
+    public string HttpUrl => HttpAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+        ? $"http://[{HttpAddress}]:{HttpPort}"
+        : $"http://{HttpAddress}:{HttpPort}";
     public string LeaseNamespace { get; init; } = "default";
     public string LeaseName { get; init; } = "tributary-operator";
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(15);
@@ -31,6 +40,16 @@ public sealed record OperatorOptions
             LeaseNamespace = environment("POD_NAMESPACE") is { Length: > 0 } ns ? ns : "default",
             Identity = environment("POD_NAME") is { Length: > 0 } pod ? pod : $"{Environment.MachineName}-{Environment.ProcessId}",
         };
+        if (environment("POD_IP") is { Length: > 0 } podIp)
+        {
+            if (!System.Net.IPAddress.TryParse(podIp, out var address))
+            {
+                return options with { Error = $"POD_IP is not an IP address: {podIp}" };
+            }
+
+            options = options with { HttpAddress = address };
+        }
+
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];

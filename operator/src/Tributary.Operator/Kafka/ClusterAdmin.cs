@@ -46,6 +46,9 @@ public interface IClusterAdmin : IAsyncDisposable
     Task<IReadOnlyList<int>> OngoingReassignmentsAsync(string name, CancellationToken cancellationToken);
 
     Task<AdminResult> DeleteTopicAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Removes a stopped broker's registration (UnregisterBroker, KIP-856).</summary>
+    Task<AdminResult> UnregisterBrokerAsync(int brokerId, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -235,6 +238,15 @@ public sealed class ClusterAdmin(IReadOnlyList<string> bootstrapAddresses, TimeS
         var response = await connection.SendAsync<DeleteTopicsResponse>(request, version, cancellationToken).ConfigureAwait(false);
         var result = response.Responses.FirstOrDefault(r => r.Name == name);
         return result is null ? new AdminResult(ErrorCode.UnknownServerError, "no result for the topic") : new AdminResult((ErrorCode)result.ErrorCode, result.ErrorMessage);
+    }
+
+    public async Task<AdminResult> UnregisterBrokerAsync(int brokerId, CancellationToken cancellationToken)
+    {
+        var connection = await ConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var version = connection.VersionFor(UnregisterBrokerRequest.ApiKey, UnregisterBrokerRequest.LowestVersion, UnregisterBrokerRequest.HighestVersion);
+        var response = await connection.SendAsync<UnregisterBrokerResponse>(new UnregisterBrokerRequest { BrokerId = brokerId }, version, cancellationToken)
+            .ConfigureAwait(false);
+        return new AdminResult((ErrorCode)response.ErrorCode, response.ErrorMessage);
     }
 
     public async ValueTask DisposeAsync()

@@ -10,6 +10,7 @@ using Tributary.Operator.Kafka;
 using Tributary.Operator.Kube;
 using Tributary.Operator.Model;
 using Tributary.Operator.Queue;
+using Tributary.Protocol;
 
 namespace Tributary.Operator.Reconcilers;
 
@@ -69,6 +70,16 @@ public sealed class BrokerReconciler(
 
         // While a drain runs the StatefulSet keeps its size; it shrinks in the reconcile that finds the brokers empty.
         var effective = drainWait is null ? broker.Spec.Replicas : currentReplicas;
+        // The nodes this reconcile removes are unregistered once their pods are gone (as Kafka and Strimzi do it: after the
+        // broker shut down). Kept in status, so an operator restart in between still unregisters them.
+        var pendingUnregistrations = (broker.Status?.PendingUnregistrations ?? []).ToHashSet();
+        if (drainWait is null && currentReplicas > broker.Spec.Replicas)
+        {
+            pendingUnregistrations.UnionWith(Enumerable.Range(broker.Spec.Replicas, currentReplicas - broker.Spec.Replicas));
+        }
+
+        // A node back in range (scaled up again) is not unregistered.
+        pendingUnregistrations.RemoveWhere(id => id < broker.Spec.Replicas);
         var desiredBroker = drainWait is null ? broker : WithReplicas(broker, effective);
         var resources = BrokerManifests.Build(desiredBroker, voters, pdbApi());
         try
@@ -95,6 +106,12 @@ public sealed class BrokerReconciler(
             && statefulSet.Status.ObservedGeneration >= statefulSet.Metadata.Generation;
         var pending = revisionKnown ? podStates.Where(p => !p.UpToDate).ToArray() : [];
 
+        var unregistered = (broker.Status?.UnregisteredBrokers ?? []).Where(id => id >= broker.Spec.Replicas).ToHashSet();
+        if (pendingUnregistrations.Count > 0 && readyCount > 0)
+        {
+            await UnregisterAsync(broker, layout, effective, pods, pendingUnregistrations, unregistered, cancellationToken).ConfigureAwait(false);
+        }
+
         var cluster = await ClusterStateAsync(key, layout, effective, readyCount > 0, broker.Spec, cancellationToken).ConfigureAwait(false);
         string? rollWait = null;
         if (!revisionKnown)
@@ -120,11 +137,13 @@ public sealed class BrokerReconciler(
             }
         }
 
-        var settled = drainWait is null && rollWait is null && pending.Length == 0 && readyCount == effective;
+        var settled = drainWait is null && rollWait is null && pending.Length == 0 && readyCount == effective && pendingUnregistrations.Count == 0;
         var previous = broker.Status?.Conditions;
         var (readyReason, readyMessage) = settled
             ? ("ClusterReady", $"{readyCount}/{effective} brokers ready")
             : drainWait is not null ? ("Draining", drainWait)
+            : pendingUnregistrations.Count > 0 && pending.Length == 0 && rollWait is null
+                ? ("Unregistering", $"waiting to unregister removed broker(s) {string.Join(",", pendingUnregistrations.Order())} once their pods are gone")
             : pending.Length > 0 || rollWait is not null ? ("RollingUpdate", rollWait ?? "pods pending restart")
             : ("BrokersNotReady", $"{readyCount}/{effective} brokers ready");
         var status = new BrokerStatus
@@ -136,6 +155,8 @@ public sealed class BrokerReconciler(
             Version = pending.Length == 0 && revisionKnown ? broker.Spec.Version : broker.Status?.Version,
             BootstrapServers = $"{layout.BootstrapServiceName}.{layout.Namespace}.svc:{ClusterLayout.KafkaPort}",
             PendingRestarts = pending.Length > 0 ? pending.Select(p => p.Name).ToList() : null,
+            PendingUnregistrations = pendingUnregistrations.Count > 0 ? pendingUnregistrations.Order().ToList() : null,
+            UnregisteredBrokers = unregistered.Count > 0 ? unregistered.Order().ToList() : null,
             Conditions = Conditions.Build(previous, generation, time.GetUtcNow(),
                 (settled, readyReason, readyMessage),
                 (!settled, settled ? "Settled" : readyReason, settled ? "nothing in progress" : readyMessage),
@@ -155,6 +176,8 @@ public sealed class BrokerReconciler(
             ReadyReplicas = broker.Status?.ReadyReplicas,
             ActiveController = broker.Status?.ActiveController,
             Version = broker.Status?.Version,
+            PendingUnregistrations = broker.Status?.PendingUnregistrations,
+            UnregisteredBrokers = broker.Status?.UnregisteredBrokers,
             Conditions = Conditions.Invalid(broker.Status?.Conditions, broker.Metadata.Generation, time.GetUtcNow(), reason, message),
         };
         await kube.PatchStatusAsync(Broker.Plural, broker.Metadata.NamespaceProperty, broker.Metadata.Name, status, cancellationToken).ConfigureAwait(false);
@@ -199,6 +222,44 @@ public sealed class BrokerReconciler(
         }
 
         return moving == 0 ? null : $"moving {moving} partition(s) off broker(s) {string.Join(",", removed.Order())} before the StatefulSet shrinks";
+    }
+
+    /// <summary>
+    /// UnregisterBroker for each removed node whose pod is gone; done ones move from <paramref name="pending"/> to
+    /// <paramref name="done"/>. BROKER_ID_NOT_REGISTERED counts as done (an earlier attempt, or another operator replica, did it).
+    /// </summary>
+    private async Task UnregisterAsync(Broker broker, ClusterLayout layout, int replicas, IList<V1Pod> pods, HashSet<int> pending, HashSet<int> done,
+        CancellationToken cancellationToken)
+    {
+        var key = $"{broker.Metadata.NamespaceProperty}/{broker.Metadata.Name}";
+        var podNames = pods.Select(p => p.Metadata.Name).ToHashSet();
+        try
+        {
+            await using var admin = admins.Create(Enumerable.Range(0, replicas).Select(layout.KafkaAddress).ToArray());
+            foreach (var id in pending.Order().ToArray())
+            {
+                if (podNames.Contains(layout.PodName(id)))
+                {
+                    continue;
+                }
+
+                var result = await admin.UnregisterBrokerAsync(id, cancellationToken).ConfigureAwait(false);
+                OperatorLog.BrokerUnregistered(logger, key, id, result.ToString());
+                if (!result.Ok && result.Error != ErrorCode.BrokerIdNotRegistered)
+                {
+                    continue;
+                }
+
+                pending.Remove(id);
+                done.Add(id);
+                await kube.RecordEventAsync(Broker.KindName, broker.Metadata, "Normal", "BrokerUnregistered",
+                    $"Unregistered removed broker {id} from the cluster metadata ({result})", time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (KafkaAdminException e)
+        {
+            OperatorLog.ClusterStateUnavailable(logger, key, $"unregistering removed brokers: {e.Message}");
+        }
     }
 
     private async Task<ClusterState> ClusterStateAsync(ObjectKey key, ClusterLayout layout, int replicas, bool anyReady, BrokerSpec spec, CancellationToken cancellationToken)
