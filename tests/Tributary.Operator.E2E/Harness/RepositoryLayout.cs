@@ -1,21 +1,16 @@
-using System.Reflection;
+using Tributary.Tests.Shared;
 
 namespace Tributary.Operator.E2E.Harness;
 
 /// <summary>Locates the repository and what the end-to-end tests run from it: the built broker and operator, the chart, the k8s scripts.</summary>
 public static class RepositoryLayout
 {
-    public static string Root { get; } = FindRoot();
+    public static string Root => RepositoryPaths.Root;
 
-    public static string Configuration { get; } =
-        typeof(RepositoryLayout).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration
-        ?? throw new InvalidOperationException("The test assembly carries no AssemblyConfigurationAttribute.");
+    public static string Configuration => RepositoryPaths.Configuration;
 
     /// <summary>The broker executable run for a container of image <c>…/tributary-broker</c>.</summary>
-    public static string BrokerDll =>
-        Environment.GetEnvironmentVariable("TRIBUTARY_BROKER_DLL") is { Length: > 0 } chosen
-            ? chosen
-            : Path.Combine(Root, "broker", "src", "Tributary.Host", "bin", Configuration, "net10.0", "tributary-broker.dll");
+    public static string BrokerDll => RepositoryPaths.BrokerDll;
 
     /// <summary>The operator executable run for a container of image <c>…/tributary-operator</c>.</summary>
     public static string OperatorDll =>
@@ -37,17 +32,4 @@ public static class RepositoryLayout
     /// <summary>The dotnet muxer running the tests (the SDK tells child processes), else <c>dotnet</c> from PATH.</summary>
     public static string DotnetHost =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } fromSdk && File.Exists(fromSdk) ? fromSdk : "dotnet";
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Cluster.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No Cluster.sln above {AppContext.BaseDirectory}.");
-    }
 }
