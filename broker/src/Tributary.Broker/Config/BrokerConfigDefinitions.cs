@@ -93,6 +93,8 @@ public static class BrokerConfigDefinitions
             minimum: -1, extraValidation: v => ConfigValues.ParseLong(v) is -1 or > 0 ? null : "-1 or a positive number of bytes");
         yield return new("fetch.max.bytes", Int, "57671680",
             "Most bytes one Fetch response carries, whatever the request asks (the response is built in memory before it is sent).", minimum: 1024);
+        yield return new("max.incremental.fetch.session.cache.slots", Int, "1000",
+            "Most incremental fetch sessions (KIP-227) the broker keeps; 0 turns sessions off (every fetch is answered in full).", minimum: 0);
         yield return new("max.broker.partitions", Int, "20000",
             "Most partition replicas one broker may hold; creating more is refused (a combined node also stays below its open-file limit).", minimum: 1);
         yield return new("tributary.controller.mutation.rate", Double, "1000",

@@ -1,3 +1,4 @@
+using Tributary.Broker.Fetch;
 using Tributary.Broker.Metadata;
 using Tributary.Broker.Replication;
 using Tributary.Broker.Requests;
@@ -9,8 +10,9 @@ namespace Tributary.Broker.Handlers;
 /// <summary>
 /// Serves consumer fetches: whole batches below the high watermark, within the request's per-partition and
 /// total byte limits (KIP-74: the first batch is returned even if larger, so a consumer can always progress),
-/// long-polling until MinBytes are available or MaxWaitMs passes. Incremental fetch sessions (KIP-227) are
-/// declined: every response carries session id 0, so clients keep sending full fetch requests.
+/// long-polling until MinBytes are available or MaxWaitMs passes. Incremental fetch sessions (KIP-227) are kept by a
+/// <see cref="FetchSessionCache"/>: the handler reads every partition of the session, the session's context answers only
+/// those whose answer changed.
 /// </summary>
 public sealed class FetchHandler(BrokerContext broker)
 {
@@ -19,15 +21,27 @@ public sealed class FetchHandler(BrokerContext broker)
 
     private readonly int _fetchMaxBytes = broker.Config.GetInt("fetch.max.bytes");
 
+    private readonly FetchSessionCache _sessions = FetchSessionHook.CreateCache(broker);
+
     public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, FetchRequest request, CancellationToken cancellation)
     {
         var version = context.ApiVersion;
-        if (request.SessionId != 0 || request.SessionEpoch > 0)
+        var isFollower = (version >= 15 ? request.ReplicaState.ReplicaId : request.ReplicaId) >= 0;
+        var session = _sessions.Open(request, version, isFollower);
+        if (session.Error != ErrorCode.None)
         {
-            // We never hand out session ids, so an incremental fetch can only refer to a session we don't have.
-            return new FetchResponse { ErrorCode = (short)ErrorCode.FetchSessionIdNotFound, SessionId = 0 };
+            return session.ErrorResponse();
         }
 
+        var answer = await ServeAsync(context, session.Request!, cancellation).ConfigureAwait(false);
+        var response = session.Complete(answer);
+        FetchSessionHook.Record(broker, isFollower, request, response);
+        return response;
+    }
+
+    private async ValueTask<FetchResponse> ServeAsync(RequestContext context, FetchRequest request, CancellationToken cancellation)
+    {
+        var version = context.ApiVersion;
         var targets = Resolve(request, version);
         var waitMs = Math.Clamp(request.MaxWaitMs, 0, MaxWaitCapMs);
         var deadline = Environment.TickCount64 + waitMs;

@@ -70,7 +70,11 @@ public sealed class BrokerMetrics : IDisposable
             description: "Committed offset behind the high watermark, per consumer group and partition (kafka-exporter's name).");
         Monitoring = new MonitoringMetrics(meter);
         LogCleaner = new LogCleanerMetrics(meter);
+        FetchSessions = new FetchSessionMetrics(meter);
     }
+
+    /// <summary>Incremental fetch sessions (kafka_server_fetchsessioncache_*) and follower fetch counters.</summary>
+    public FetchSessionMetrics FetchSessions { get; }
 
     /// <summary>Kafka's log cleaner gauges (kafka_log_logcleaner_*, kafka_log_logcleanermanager_*).</summary>
     public LogCleanerMetrics LogCleaner { get; }

@@ -1,0 +1,50 @@
+using System.Diagnostics.Metrics;
+using Tributary.Broker.Fetch;
+
+namespace Tributary.Broker.Metrics;
+
+/// <summary>
+/// Incremental fetch sessions (KIP-227) under Strimzi's names for Kafka's FetchSessionCache metrics, and counters of
+/// follower fetches (how many, how many partitions their requests named and their responses carried) that show what a
+/// replica fetch costs with many partitions (issue 20).
+/// </summary>
+public sealed class FetchSessionMetrics
+{
+    public const string Sessions = "kafka_server_fetchsessioncache_numincrementalfetchsessions";
+    public const string PartitionsCached = "kafka_server_fetchsessioncache_numincrementalfetchpartitionscached";
+    public const string Evictions = "kafka_server_fetchsessioncache_incrementalfetchsessionevictions_total";
+    public const string FollowerFetches = "tributary_replica_fetch_requests_total";
+    public const string FollowerFetchRequestPartitions = "tributary_replica_fetch_request_partitions_total";
+    public const string FollowerFetchResponsePartitions = "tributary_replica_fetch_response_partitions_total";
+
+    private volatile FetchSessionCache? _cache;
+    private long _followerFetches;
+    private long _requestPartitions;
+    private long _responsePartitions;
+
+    internal FetchSessionMetrics(Meter meter)
+    {
+        meter.CreateObservableGauge(Sessions, () => _cache is { } c ? [new Measurement<int>(c.SessionCount)] : Array.Empty<Measurement<int>>(),
+            unit: null, description: "Incremental fetch sessions this broker holds.");
+        meter.CreateObservableGauge(PartitionsCached, () => _cache is { } c ? [new Measurement<long>(c.PartitionsCached)] : Array.Empty<Measurement<long>>(),
+            unit: null, description: "Partitions held over all incremental fetch sessions.");
+        meter.CreateObservableCounter(Evictions, () => _cache?.Evictions ?? 0, unit: null,
+            description: "Incremental fetch sessions evicted to make room for another.");
+        meter.CreateObservableCounter(FollowerFetches, () => Volatile.Read(ref _followerFetches), unit: null,
+            description: "Fetch requests served to follower replicas.");
+        meter.CreateObservableCounter(FollowerFetchRequestPartitions, () => Volatile.Read(ref _requestPartitions), unit: null,
+            description: "Partitions named by follower fetch requests (an incremental fetch names only changed ones).");
+        meter.CreateObservableCounter(FollowerFetchResponsePartitions, () => Volatile.Read(ref _responsePartitions), unit: null,
+            description: "Partitions carried by responses to follower fetches (an incremental response carries only changed ones).");
+    }
+
+    /// <summary>Reports the gauges of <paramref name="cache"/> (the fetch handler's).</summary>
+    public void Attach(FetchSessionCache cache) => _cache = cache;
+
+    public void RecordFollowerFetch(int requestPartitions, int responsePartitions)
+    {
+        Interlocked.Increment(ref _followerFetches);
+        Interlocked.Add(ref _requestPartitions, requestPartitions);
+        Interlocked.Add(ref _responsePartitions, responsePartitions);
+    }
+}
