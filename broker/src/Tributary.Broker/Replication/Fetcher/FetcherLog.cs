@@ -45,4 +45,7 @@ internal static partial class FetcherLog
 
     [LoggerMessage(EventId = 1312, EventName = "LeaderEndpointChanged", Level = LogLevel.Information, Message = "Leader {LeaderId} moved to {Endpoint}; reconnecting")]
     public static partial void EndpointChanged(ILogger logger, int leaderId, string endpoint);
+
+    [LoggerMessage(EventId = 1313, EventName = "FetchSessionReset", Level = LogLevel.Information, Message = "Fetch session with leader {LeaderId} ended ({Error}); the next fetch is a full one")]
+    public static partial void SessionReset(ILogger logger, int leaderId, string error);
 }

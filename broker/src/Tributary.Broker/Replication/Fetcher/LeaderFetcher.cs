@@ -7,8 +7,10 @@ namespace Tributary.Broker.Replication.Fetcher;
 
 /// <summary>
 /// Fetches every partition this broker follows from one leader broker over one connection (Kafka's ReplicaFetcherThread):
-/// a loop of full Fetch v15 requests that long-poll the leader, appending what comes back and truncating where the leader's
-/// log diverged from ours.
+/// a loop of Fetch v15 requests that long-poll the leader, appending what comes back and truncating where the leader's
+/// log diverged from ours. The fetches use one incremental fetch session per leader (KIP-227, <see cref="FollowerFetchSession"/>):
+/// after a full fetch has opened it, a request names only partitions whose fetch position changed (plus added and
+/// forgotten ones) and the response carries only partitions with news; any session error falls back to a full fetch.
 /// </summary>
 /// <remarks>
 /// Responses are applied under <see cref="_lock"/>, which <see cref="Remove"/> and <see cref="Add"/> also take: once they
@@ -38,6 +40,7 @@ internal sealed class LeaderFetcher
     private KafkaClientConnection? _connection;
     private Task _loop = Task.CompletedTask;
     private long _requestsSent;
+    private readonly FollowerFetchSession _session = new();
 
     public LeaderFetcher(int leaderId, string host, int port, int localBrokerId, Func<long> brokerEpoch, FetcherOptions options, ILogger logger,
         TimeProvider time)
@@ -100,7 +103,8 @@ internal sealed class LeaderFetcher
             FetcherLog.EndpointChanged(_logger, LeaderId, EndpointText);
         }
 
-        // Closing fails an in-flight fetch, whose results are then never applied; the loop reconnects to the new address.
+        // Closing fails an in-flight fetch, whose results are then never applied; the loop reconnects to the new address (and
+        // starts a new fetch session there, as a connection failure resets it).
         Volatile.Read(ref _connection)?.Dispose();
         Signal();
     }
@@ -186,6 +190,13 @@ internal sealed class LeaderFetcher
                 var request = BuildRequest(round);
                 Interlocked.Increment(ref _requestsSent);
                 var response = await connection.SendAsync<FetchResponse>(request, FetchVersion, stop).ConfigureAwait(false);
+                if (!_session.Completed(request, response))
+                {
+                    // The leader lost or refused the session (restarted, evicted it, another epoch): fetch in full right away.
+                    FetcherLog.SessionReset(_logger, LeaderId, ((ErrorCode)response.ErrorCode).ToString());
+                    continue;
+                }
+
                 if (response.ErrorCode != (short)ErrorCode.None)
                 {
                     FetcherLog.FetchFailed(_logger, LeaderId, ((ErrorCode)response.ErrorCode).ToString(), _options.BackoffMs);
@@ -205,6 +216,8 @@ internal sealed class LeaderFetcher
             }
             catch (KafkaConnectionException e)
             {
+                // Whether the leader saw the last request is unknown, so its session epoch is too: start a new session.
+                _session.Reset();
                 await DropConnectionAsync().ConfigureAwait(false);
                 FetcherLog.ConnectionFailed(_logger, LeaderId, EndpointText, e.Message, _options.BackoffMs);
                 await BackOffAsync(stop).ConfigureAwait(false);
@@ -212,6 +225,7 @@ internal sealed class LeaderFetcher
             catch (Exception e)
             {
                 // A bug, not a peer's fault; the loop must survive it (the partitions stay assigned and are retried).
+                _session.Reset();
                 await DropConnectionAsync().ConfigureAwait(false);
                 FetcherLog.LoopFailed(_logger, LeaderId, _options.BackoffMs, e);
                 await BackOffAsync(stop).ConfigureAwait(false);
@@ -254,14 +268,19 @@ internal sealed class LeaderFetcher
             MinBytes = _options.MinBytes,
             MaxBytes = _options.ResponseMaxBytes,
             IsolationLevel = 0,
-            // Full fetches: no incremental session (KIP-227), as our leaders decline sessions anyway.
-            SessionId = 0,
-            SessionEpoch = -1,
         };
+        _session.Begin(request, round.Count);
         var byTopic = new Dictionary<Uuid, FetchRequest.FetchTopic>();
         foreach (var entry in round)
         {
             var replica = entry.State.Replica;
+            var sent = new SessionPartition(entry.State, entry.Generation, entry.FetchOffset, entry.LeaderEpoch, entry.LastFetchedEpoch,
+                entry.LogStartOffset, _options.PartitionMaxBytes);
+            if (!_session.NeedsSending(replica.TopicId, replica.Partition, sent))
+            {
+                continue;
+            }
+
             if (!byTopic.TryGetValue(replica.TopicId, out var topic))
             {
                 topic = new FetchRequest.FetchTopic { Topic = replica.Topic, TopicId = replica.TopicId };
@@ -280,6 +299,7 @@ internal sealed class LeaderFetcher
             });
         }
 
+        _session.AddForgotten(request);
         return request;
     }
 
@@ -297,6 +317,15 @@ internal sealed class LeaderFetcher
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         lock (_lock)
         {
+            // An incremental response leaves out the partitions with nothing new: this fetch covered them all the same.
+            foreach (var entry in round)
+            {
+                if (IsCurrent(entry))
+                {
+                    entry.State.LastFetchTimeMs = nowMs;
+                }
+            }
+
             foreach (var topic in response.Responses)
             {
                 foreach (var data in topic.Partitions)
@@ -306,7 +335,7 @@ internal sealed class LeaderFetcher
                         continue;
                     }
 
-                    if (ApplyPartition(entry, data, nowTicks, nowMs))
+                    if (ApplyPartition(entry, data, nowTicks))
                     {
                         outOfRange.Add(entry);
                     }
@@ -318,7 +347,7 @@ internal sealed class LeaderFetcher
     }
 
     /// <summary>Caller holds the lock. True when the partition answered OFFSET_OUT_OF_RANGE.</summary>
-    private bool ApplyPartition(RoundEntry entry, FetchResponse.PartitionData data, long nowTicks, long nowMs)
+    private bool ApplyPartition(RoundEntry entry, FetchResponse.PartitionData data, long nowTicks)
     {
         var state = entry.State;
         var replica = state.Replica;
@@ -352,7 +381,6 @@ internal sealed class LeaderFetcher
 
         state.LastLeaderHighWatermark = data.HighWatermark;
         state.LeaderLogStartOffset = data.LogStartOffset;
-        state.LastFetchTimeMs = nowMs;
         if (data.DivergingEpoch is { Epoch: >= 0, EndOffset: >= 0 } diverging)
         {
             var truncateTo = FollowerTruncation.ForDivergingEpoch(replica, diverging.Epoch, diverging.EndOffset);
