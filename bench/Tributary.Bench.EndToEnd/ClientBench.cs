@@ -319,9 +319,10 @@ internal static class ClientBench
     }
 
     /// <summary>Produce (acks=1 unless told) paced at <paramref name="ratePerSecond"/> for <paramref name="duration"/>; latency = send to delivery report.</summary>
-    public static Latency PacedLatency(string bootstrap, string topic, int valueBytes, double ratePerSecond, TimeSpan duration, Acks acks = Acks.Leader)
+    public static Latency PacedLatency(string bootstrap, string topic, int valueBytes, double ratePerSecond, TimeSpan duration, Acks acks = Acks.Leader,
+        double lingerMs = 1)
     {
-        var config = ProducerConfig(bootstrap, lingerMs: 1, acks);
+        var config = ProducerConfig(bootstrap, lingerMs, acks);
         config.DeliveryReportFields = "key";
         using var producer = new ProducerBuilder<long, byte[]>(config).Build();
         var value = new byte[valueBytes];

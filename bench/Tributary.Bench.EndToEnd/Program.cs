@@ -46,6 +46,12 @@ try
         Replicated(newPages);
     }
 
+    if (settings.Runs("idle"))
+    {
+        Section("Idle partitions: light-load latency and RF=3 throughput on 3 brokers hosting many idle RF=3 partitions (issue 20)");
+        IdlePartitionsBench.Run(settings, report, brokerDll, scratch);
+    }
+
     if (settings.Runs("scale"))
     {
         Section("Scale: partitions on one broker");

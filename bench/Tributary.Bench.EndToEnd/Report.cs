@@ -26,7 +26,7 @@ internal sealed record BenchSettings(
     /// <summary>Where to keep the 3-broker cluster's output (broker-N.out) after the run (BENCH_BROKER_LOGS); null: deleted with the scratch directory.</summary>
     public string? BrokerLogs { get; init; }
 
-    /// <summary>Whether BENCH_SECTIONS (comma-separated: clients, replicated, scale, recovery; default all) includes <paramref name="section"/>.</summary>
+    /// <summary>Whether BENCH_SECTIONS (comma-separated: clients, replicated, idle, scale, recovery; default all) includes <paramref name="section"/>.</summary>
     public bool Runs(string section) => Sections.Contains(section, StringComparer.OrdinalIgnoreCase);
 
     public static BenchSettings FromEnvironment()
@@ -44,7 +44,7 @@ internal sealed record BenchSettings(
             TimeSpan.FromSeconds(Number("BENCH_LATENCY_SECONDS", 5)),
             [.. (Environment.GetEnvironmentVariable("BENCH_SCALE_PARTITIONS") ?? "1000,10000").Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture))],
             Number("BENCH_RECOVERY_MIB", 10240),
-            (Environment.GetEnvironmentVariable("BENCH_SECTIONS") ?? "clients,replicated,scale,recovery").Split(',', StringSplitOptions.TrimEntries))
+            (Environment.GetEnvironmentVariable("BENCH_SECTIONS") ?? "clients,replicated,idle,scale,recovery").Split(',', StringSplitOptions.TrimEntries))
         {
             Messages100Rf3 = Number("BENCH_MESSAGES_RF3", 2_000_000),
             Messages1KRf3 = Number("BENCH_MESSAGES_RF3_1KIB", 500_000),
@@ -99,6 +99,48 @@ internal sealed class Report
         _rows.Add($"| {metric} | {ours.ToString(format, CultureInfo.InvariantCulture)} | {mock.ToString(format, CultureInfo.InvariantCulture)} | " +
                   $"{(mock > 0 ? (ours / mock).ToString("0.00", CultureInfo.InvariantCulture) + "×" : "-")} | {cpu} | {target}{(errors > 0 ? $" ({errors} errors)" : "")} |");
 
+    /// <summary>Light-load latency with idle partitions (BENCH_SECTIONS=idle), in the order measured.</summary>
+    public List<IdleLatencyRow> IdleLatency { get; } = [];
+
+    /// <summary>RF=3 acks=all throughput with idle partitions (BENCH_SECTIONS=idle).</summary>
+    public List<IdleThroughputRow> IdleThroughput { get; } = [];
+
+    /// <summary>Broker CPU and follower fetches with idle partitions and no traffic, one line per idle count.</summary>
+    public List<string> IdleNotes { get; } = [];
+
+    /// <summary>The mock's light-load latency, by acks ("1", "all").</summary>
+    public Dictionary<string, Latency> IdleMock { get; } = [];
+
+    /// <summary>Turns the idle-partitions measurements into table rows (after the mock's run, for the ratios).</summary>
+    public void FinishIdleRows()
+    {
+        foreach (var row in IdleLatency)
+        {
+            var mock = IdleMock.GetValueOrDefault(row.Acks == "acks=all" ? "all" : "1");
+            var what = $"produce latency {{0}} (ms), 100 B at {row.Latency.RatePerSecond:N0} msg/s linger 0, {row.Acks}, RF=3, {row.IdlePartitions:N0} idle RF=3 partitions";
+            var allTarget = row.Acks == "acks=all" && row.IdlePartitions >= 1000;
+            Row(string.Format(CultureInfo.InvariantCulture, what, "p50"), row.Latency.P50, mock.P50, "N2",
+                allTarget ? Limit(row.Latency.P50, 1.5) : "", row.Latency.Errors);
+            Row(string.Format(CultureInfo.InvariantCulture, what, "p99"), row.Latency.P99, mock.P99, "N2",
+                (allTarget ? Limit(row.Latency.P99, 5) + "; " : "") + row.Fetches, row.Latency.Errors);
+        }
+
+        var baseline = IdleThroughput.Where(r => r.IdlePartitions == IdleThroughput.Min(x => x.IdlePartitions)).ToDictionary(r => r.ValueBytes);
+        foreach (var row in IdleThroughput)
+        {
+            var label = row.ValueBytes == 100 ? "100 B" : "1 KiB";
+            var target = row.IdlePartitions >= 1000 && baseline.TryGetValue(row.ValueBytes, out var b)
+                ? $"{row.Produced.MessagesPerSecond / b.Produced.MessagesPerSecond:0.00}× the {b.IdlePartitions:N0}-idle figure (target ≥ 0.90: " +
+                  $"{(row.Produced.MessagesPerSecond >= 0.9 * b.Produced.MessagesPerSecond ? "met" : "missed")})"
+                : "";
+            Row($"produce {label}, acks=all, RF=3, 3 brokers, {row.IdlePartitions:N0} idle RF=3 partitions: msg/s", row.Produced.MessagesPerSecond, 0, "N0", target,
+                row.Produced.Errors, row.Produced.Cpu);
+        }
+
+        static string Limit(double ms, double limit) =>
+            string.Create(CultureInfo.InvariantCulture, $"target ≤ {limit} ms: {(ms <= limit ? "met" : $"{ms / limit:0.0}× the limit")}");
+    }
+
     public void NotAvailable(string metric, string why) => _rows.Add($"| {metric} | {why} | | | | |");
 
     public string ToMarkdown(BenchSettings settings)
@@ -128,11 +170,30 @@ internal sealed class Report
                 "per partition and does not replicate, so its acks=all costs what its acks=1 does.");
         }
 
+        if (settings.Runs("idle"))
+        {
+            md.AppendLine();
+            md.AppendLine("Idle-partition rows (issue 20): a second 3-broker cluster (same settings) that also hosts 1, 1,000 and 10,000 idle RF=3 partitions " +
+                "(BENCH_IDLE_PARTITIONS, added to the same cluster in CreateTopics requests of ≤ 1,000 partitions); 100 B at 1,000 msg/s (BENCH_IDLE_RATE) with " +
+                "linger.ms=0 for BENCH_IDLE_LATENCY_SECONDS to a fresh RF=3 topic, acks=1 and acks=all; the mock has no idle partitions. The p99 rows also " +
+                "give the follower fetches the brokers served during the run (tributary_replica_fetch_*: fetches per second, partitions each carried in the " +
+                "request and in the response) and the bytes the brokers allocated per follower fetch. Throughput rows: RF=3 acks=all at the idle counts in " +
+                "BENCH_IDLE_THROUGHPUT_AT (BENCH_IDLE_MESSAGES_RF3, BENCH_IDLE_MESSAGES_RF3_1KIB).");
+        }
+
         md.AppendLine();
         md.AppendLine("| Metric | Tributary | librdkafka mock | Ratio | CPU in cores (Tributary run / mock run) | Target |");
         md.AppendLine("|---|---:|---:|---:|---|---|");
         _rows.ForEach(r => md.AppendLine(r));
         md.AppendLine();
+        if (IdleNotes.Count > 0)
+        {
+            md.AppendLine("Idle-partition clusters with no traffic (5 s each):");
+            md.AppendLine();
+            IdleNotes.ForEach(l => md.AppendLine("- " + l));
+            md.AppendLine();
+        }
+
         if (Replication.Count > 0)
         {
             md.AppendLine("Replication check (bytes on disk of every replica, from each broker's `kafka_log_log_size`, after the acks=all produce runs):");
@@ -141,14 +202,17 @@ internal sealed class Report
             md.AppendLine();
         }
 
-        md.AppendLine("| Partitions | Fresh start to /readyz | Create topics | Clean stop (SIGTERM) | Restart to /readyz | RSS after restart | RSS after create | Open fds | Target / note |");
-        md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---|");
-        foreach (var s in Scale)
+        if (Scale.Count > 0)
         {
-            var target = s.Partitions == 1000 ? $"RSS ≤ 512 MiB: {(s.RssMiB <= 512 ? "met" : $"missed ({s.RssMiB / 512:P0})")}"
-                : $"starts: {(s.Restart is null ? "NO" : "yes")}";
-            md.AppendLine(CultureInfo.InvariantCulture,
-                $"| {s.Partitions:N0} | {s.FreshStart.TotalSeconds:N2} s | {s.CreateSeconds:N1} s | {s.CleanStop.TotalSeconds:N1} s | {(s.Restart is { } r ? $"{r.TotalSeconds:N2} s" : "failed")} | {s.RssMiB:N0} MiB | {s.RssAfterCreateMiB:N0} MiB | {s.OpenFiles:N0} | {target}{(s.Note is null ? "" : "; file-limit check at " + s.Note.Replace("|", "/", StringComparison.Ordinal))} |");
+            md.AppendLine("| Partitions | Fresh start to /readyz | Create topics | Clean stop (SIGTERM) | Restart to /readyz | RSS after restart | RSS after create | Open fds | Target / note |");
+            md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+            foreach (var s in Scale)
+            {
+                var target = s.Partitions == 1000 ? $"RSS ≤ 512 MiB: {(s.RssMiB <= 512 ? "met" : $"missed ({s.RssMiB / 512:P0})")}"
+                    : $"starts: {(s.Restart is null ? "NO" : "yes")}";
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {s.Partitions:N0} | {s.FreshStart.TotalSeconds:N2} s | {s.CreateSeconds:N1} s | {s.CleanStop.TotalSeconds:N1} s | {(s.Restart is { } r ? $"{r.TotalSeconds:N2} s" : "failed")} | {s.RssMiB:N0} MiB | {s.RssAfterCreateMiB:N0} MiB | {s.OpenFiles:N0} | {target}{(s.Note is null ? "" : "; file-limit check at " + s.Note.Replace("|", "/", StringComparison.Ordinal))} |");
+            }
         }
 
         md.AppendLine();
@@ -160,7 +224,10 @@ internal sealed class Report
         }
 
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"Broker RSS after the client runs: {ThroughputRss:N0} MiB.");
+        if (ThroughputRss > 0)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"Broker RSS after the client runs: {ThroughputRss:N0} MiB.");
+        }
         if (ReplicatedRss.Length > 0)
         {
             md.AppendLine();
