@@ -198,6 +198,15 @@ public sealed class FetchSessionCache
         }
     }
 
+    /// <summary>Ids of the sessions held now (tests, diagnostics).</summary>
+    internal IReadOnlyList<int> SessionIds()
+    {
+        lock (_lock)
+        {
+            return [.. _sessions.Keys];
+        }
+    }
+
     /// <summary>Whether the cache holds the session (tests, diagnostics).</summary>
     public bool Contains(int sessionId)
     {

@@ -38,6 +38,9 @@ public sealed class FetchSessionMetrics
             description: "Partitions carried by responses to follower fetches (an incremental response carries only changed ones).");
     }
 
+    /// <summary>The fetch handler's session cache, once attached (tests reach the broker's sessions through it).</summary>
+    internal FetchSessionCache? Cache => _cache;
+
     /// <summary>Reports the gauges of <paramref name="cache"/> (the fetch handler's).</summary>
     public void Attach(FetchSessionCache cache) => _cache = cache;
 

@@ -41,6 +41,10 @@ public sealed class LeaderBrokerForTests : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The leader's incremental fetch sessions (KIP-227), as its fetch handler keeps them.</summary>
+    public Tributary.Broker.Fetch.FetchSessionCache FetchSessions => _host.Server.Metrics.FetchSessions.Cache
+        ?? throw new InvalidOperationException("the broker's fetch handler has not attached its session cache");
+
     public static async Task<LeaderBrokerForTests> StartAsync()
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "tributary-fetcher-leader-" + Guid.NewGuid().ToString("N"));

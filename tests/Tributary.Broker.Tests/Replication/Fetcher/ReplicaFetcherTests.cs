@@ -223,6 +223,49 @@ public sealed class ReplicaFetcherTests
         Assert.Equal(((short)ErrorCode.None, 1), (replica.ErrorCode, LeaderBrokerForTests.SplitBatches(replica.Records.GetValueOrDefault()).Count));
     }
 
+    [Fact]
+    public async Task An_idle_follower_keeps_one_fetch_session_whose_epoch_advances_with_each_fetch()
+    {
+        await using var leader = await LeaderBrokerForTests.StartAsync();
+        var brokerEpoch = await leader.RegisterBrokerAsync(FollowerId);
+        var (topicId, epoch) = await leader.CreateTopicAsync("session", Replicas);
+        await leader.ProduceAsync("session", 2);
+        using var follower = new PartitionLogFollowerForTests("session", topicId, epoch);
+        await using var fetchers = new ReplicaFetcherManager(FollowerId, () => brokerEpoch, Options, NullLoggerFactory.Instance);
+        fetchers.SetLeader(follower, LeaderBrokerForTests.NodeId, "127.0.0.1", leader.Port);
+        await WaitUntilAsync(() => follower.LogEndOffset == 2 && leader.FetchSessions.SessionCount == 1);
+        var session = leader.FetchSessions.SessionIds().Single();
+        var epochBefore = leader.FetchSessions.Find(session)!.Epoch;
+
+        await WaitUntilAsync(() => leader.FetchSessions.Find(session)?.Epoch >= epochBefore + 2);
+        await leader.ProduceAsync("session", 3);
+        await WaitUntilAsync(() => follower.LogEndOffset == 5);
+
+        Assert.Equal([session], leader.FetchSessions.SessionIds());
+    }
+
+    [Fact]
+    public async Task A_follower_whose_session_the_leader_lost_falls_back_to_a_full_fetch_and_keeps_following()
+    {
+        await using var leader = await LeaderBrokerForTests.StartAsync();
+        var brokerEpoch = await leader.RegisterBrokerAsync(FollowerId);
+        var (topicId, epoch) = await leader.CreateTopicAsync("lost", Replicas);
+        await leader.ProduceAsync("lost", 1);
+        using var follower = new PartitionLogFollowerForTests("lost", topicId, epoch);
+        await using var fetchers = new ReplicaFetcherManager(FollowerId, () => brokerEpoch, Options, NullLoggerFactory.Instance);
+        fetchers.SetLeader(follower, LeaderBrokerForTests.NodeId, "127.0.0.1", leader.Port);
+        await WaitUntilAsync(() => follower.LogEndOffset == 1 && leader.FetchSessions.SessionCount == 1);
+        var lost = leader.FetchSessions.SessionIds().Single();
+
+        // As after a leader restart or an eviction: the follower's next incremental fetch names a session the leader lacks.
+        Assert.True(leader.FetchSessions.Remove(lost));
+        await leader.ProduceAsync("lost", 4);
+        await WaitUntilAsync(() => follower.LogEndOffset == 5 && leader.FetchSessions.SessionCount == 1);
+
+        Assert.NotEqual(lost, leader.FetchSessions.SessionIds().Single());
+        Assert.Equal(await leader.ReadCommittedAsync(topicId, highWatermark: 5), follower.ReadBatches());
+    }
+
     private static int ClosedPort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
