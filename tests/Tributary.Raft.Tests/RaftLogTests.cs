@@ -1,23 +1,24 @@
-using Tributary.Controller.Quorum;
+using Tributary.Raft.Election;
+using Tributary.Raft.Log;
 
-namespace Tributary.Controller.Tests.Quorum;
+namespace Tributary.Raft.Tests;
 
-public sealed class QuorumLogTests : IDisposable
+public sealed class RaftLogTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("tributary-quorum-log-").FullName;
 
-    private string LogPath => Path.Combine(_directory, "metadata-quorum.log");
+    private string LogPath => Path.Combine(_directory, RaftLog.FileNameFor(1));
 
     [Fact]
     public void Entries_are_read_back_after_reopening()
     {
-        using (var log = QuorumLog.Open(LogPath, 1024))
+        using (var log = RaftLog.Open(_directory, 1024, 0, 0))
         {
             log.Append([new QuorumEntry(1, []), new QuorumEntry(1, [1, 2, 3])]);
             log.Append([new QuorumEntry(2, [4])]);
         }
 
-        using var reopened = QuorumLog.Open(LogPath, 1024);
+        using var reopened = RaftLog.Open(_directory, 1024, 0, 0);
 
         Assert.Equal(3, reopened.LastIndex);
         Assert.Equal(2, reopened.LastTerm);
@@ -28,7 +29,7 @@ public sealed class QuorumLogTests : IDisposable
     [Fact]
     public void A_torn_last_entry_is_cut_off_on_open()
     {
-        using (var log = QuorumLog.Open(LogPath, 1024))
+        using (var log = RaftLog.Open(_directory, 1024, 0, 0))
         {
             log.Append([new QuorumEntry(1, [1]), new QuorumEntry(1, [2, 2, 2, 2])]);
         }
@@ -39,7 +40,7 @@ public sealed class QuorumLogTests : IDisposable
             file.SetLength(fullLength - 2); // a crash in the middle of writing the second entry
         }
 
-        using var reopened = QuorumLog.Open(LogPath, 1024);
+        using var reopened = RaftLog.Open(_directory, 1024, 0, 0);
 
         Assert.Equal(1, reopened.LastIndex);
         Assert.Equal([1], reopened.EntryAt(1).Payload);
@@ -49,7 +50,7 @@ public sealed class QuorumLogTests : IDisposable
     [Fact]
     public void An_entry_with_a_bad_checksum_ends_the_log()
     {
-        using (var log = QuorumLog.Open(LogPath, 1024))
+        using (var log = RaftLog.Open(_directory, 1024, 0, 0))
         {
             log.Append([new QuorumEntry(1, [1]), new QuorumEntry(1, [2])]);
         }
@@ -58,7 +59,7 @@ public sealed class QuorumLogTests : IDisposable
         bytes[^1] ^= 0xFF;
         File.WriteAllBytes(LogPath, bytes);
 
-        using var reopened = QuorumLog.Open(LogPath, 1024);
+        using var reopened = RaftLog.Open(_directory, 1024, 0, 0);
 
         Assert.Equal(1, reopened.LastIndex);
     }
@@ -66,14 +67,14 @@ public sealed class QuorumLogTests : IDisposable
     [Fact]
     public void Truncation_drops_the_tail_on_disk()
     {
-        using (var log = QuorumLog.Open(LogPath, 1024))
+        using (var log = RaftLog.Open(_directory, 1024, 0, 0))
         {
             log.Append([new QuorumEntry(1, [1]), new QuorumEntry(1, [2]), new QuorumEntry(1, [3])]);
             log.TruncateFrom(2);
             log.Append([new QuorumEntry(2, [9])]);
         }
 
-        using var reopened = QuorumLog.Open(LogPath, 1024);
+        using var reopened = RaftLog.Open(_directory, 1024, 0, 0);
 
         Assert.Equal([[1], [9]], new[] { reopened.EntryAt(1).Payload, reopened.EntryAt(2).Payload });
         Assert.Equal(2, reopened.TermAt(2));
