@@ -15,8 +15,13 @@ internal sealed class TestCluster : IAsyncDisposable
     private readonly RaftQuorum<string>?[] _nodes;
     private readonly List<RaftQuorum<string>> _observers = [];
 
-    public TestCluster(int voters = 3)
+    private readonly int _snapshotChunkBytes;
+
+    /// <param name="voters">How many voters.</param>
+    /// <param name="snapshotChunkBytes">Snapshot chunk size (small values make tests cross chunk boundaries).</param>
+    public TestCluster(int voters = 3, int snapshotChunkBytes = 1024 * 1024)
     {
+        _snapshotChunkBytes = snapshotChunkBytes;
         Voters = Enumerable.Range(1, voters).Select(id => new QuorumVoter(id, "127.0.0.1", FreePort())).ToArray();
         _nodes = new RaftQuorum<string>?[voters];
         foreach (var voter in Voters)
@@ -26,6 +31,9 @@ internal sealed class TestCluster : IAsyncDisposable
     }
 
     public IReadOnlyList<QuorumVoter> Voters { get; }
+
+    /// <summary>The data directory of node <paramref name="id"/> (voter or observer).</summary>
+    public string DataDirectory(int id) => Path.Combine(_root, "node-" + id);
 
     public IEnumerable<RaftQuorum<string>> Running => _nodes.Where(n => n is not null).Select(n => n!);
 
@@ -219,9 +227,10 @@ internal sealed class TestCluster : IAsyncDisposable
     {
         NodeId = id,
         Voters = Voters,
-        DataDirectory = Path.Combine(_root, "node-" + id),
+        DataDirectory = DataDirectory(id),
         ElectionTimeout = ElectionTimeout,
         HeartbeatInterval = HeartbeatInterval,
+        SnapshotChunkBytes = _snapshotChunkBytes,
     };
 
     private static int FreePort()

@@ -641,8 +641,8 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
 
         await _stopping.CancelAsync().ConfigureAwait(false);
         _notifications.Writer.TryComplete();
+        await Task.WhenAll(_ticker, _observer).ConfigureAwait(false); // both end on _stopping; the observer calls out first
         await _transport.StopAsync(drain: handedOver is not null).ConfigureAwait(false);
-        await Task.WhenAll(_ticker, _observer).ConfigureAwait(false);
         await _leadershipNotifier.ConfigureAwait(false);
         lock (_gate)
         {
