@@ -27,7 +27,7 @@ namespace Tributary.Raft;
 /// <para>All state sits behind one lock; the transport, readers, the leader's request handler and event subscribers run
 /// outside it. One <see cref="TimeProvider"/> (<see cref="RaftQuorumOptions.TimeProvider"/>) drives every timer.</para>
 /// </remarks>
-public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
+public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink, IReplicationHost
 {
     private const string StateFileName = "quorum-state";
     private const string SnapshotDirectoryName = "snapshots";
@@ -43,6 +43,7 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
     private readonly IRaftTransport _transport;
     private readonly ElectionState _election;
     private readonly LeaderReplication _leader;
+    private readonly FollowerReplication _follower;
     private readonly bool _isObserver;
     private readonly bool _manualTicks;
     private readonly long _electionTimeoutMs;
@@ -52,6 +53,7 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
         new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _snapshotWriteGate = new(1, 1);
+    private readonly long _startedAt;
     private Task _ticker = Task.CompletedTask;
     private Task _leadershipNotifier = Task.CompletedTask;
     private Task _observer = Task.CompletedTask;
@@ -62,7 +64,6 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
     private TaskCompletionSource _commitAdvanced = NewSignal();
     private TaskCompletionSource _leadershipSignal = NewSignal();
     private TaskCompletionSource? _handedOver;
-    private IncomingSnapshot? _incomingSnapshot;
     private bool _stopped;
     private bool _disposed;
 
@@ -73,6 +74,7 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
         _serde = serde;
         _logger = logger;
         _time = options.TimeProvider;
+        _startedAt = _time.GetTimestamp();
         _log = log;
         _snapshots = snapshots;
         _transport = transport;
@@ -81,7 +83,8 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
         _electionTimeoutMs = (long)options.ElectionTimeout.TotalMilliseconds;
         _heartbeatMs = (long)options.HeartbeatInterval.TotalMilliseconds;
         _election = new ElectionState(options.NodeId, options.Voters.Count, stateFile, _electionTimeoutMs, Random.Shared);
-        _leader = new LeaderReplication(options.NodeId, options.Voters, _election.Majority);
+        _leader = new LeaderReplication(options, _election.Majority, log, snapshots, transport, logger, this);
+        _follower = new FollowerReplication(options, log, transport, logger, this);
         // A snapshot holds committed entries only, so everything through it is committed here too.
         _commitIndex = log.SnapshotIndex;
     }
@@ -352,8 +355,8 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
             var completion = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
             _pendingAppends.Add(_log.LastIndex, completion);
             committed = completion.Task;
-            ReplicateToIdleFollowers(NowMs());
-            AdvanceLeaderCommit();
+            _leader.ReplicateToIdleFollowers(NowMs());
+            _leader.AdvanceCommit();
         }
 
         try
@@ -488,8 +491,10 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
                 lastTerm = _log.TermAt(lastIndex);
             }
 
-            // The file is written off the lock (it may be large); the cut happens under it, if still newer.
+            // The file is written off the lock (it may be large); it becomes the latest and the log is cut under the
+            // lock, if it is still newer than what a leader may have installed meanwhile.
             var snapshot = new RaftSnapshot(lastIndex, lastTerm, data);
+            _snapshots.WriteFile(snapshot);
             lock (_gate)
             {
                 if (_stopped || lastIndex <= _log.SnapshotIndex)
@@ -499,7 +504,7 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
 
                 try
                 {
-                    _snapshots.Save(snapshot);
+                    _snapshots.Publish(snapshot);
                     _log.StartAfterSnapshot(lastIndex, lastTerm);
                 }
                 catch (IOException e)
@@ -768,6 +773,29 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
         }
     }
 
+    long IReplicationHost.Epoch => _election.Epoch;
+
+    long IReplicationHost.CommitIndex => _commitIndex;
+
+    long IReplicationHost.NowMs() => NowMs();
+
+    void IReplicationHost.AdvanceCommitIndex(long commitIndex) => SetCommitIndex(commitIndex);
+
+    void IReplicationHost.InstallSnapshot(int fromId, RaftSnapshot snapshot) => InstallSnapshotLocked(fromId, snapshot);
+
+    string? IReplicationHost.CheckSnapshot(byte[] data)
+    {
+        try
+        {
+            _ = DecodeSnapshot(data);
+            return null;
+        }
+        catch (MalformedMessageException e)
+        {
+            return e.Message;
+        }
+    }
+
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private static void Validate(RaftQuorumOptions options)
@@ -790,7 +818,8 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
         }
     }
 
-    private long NowMs() => _time.GetTimestamp() * 1000 / _time.TimestampFrequency;
+    /// <summary>Milliseconds since this node started, on the quorum's clock (only differences are ever used).</summary>
+    private long NowMs() => (long)_time.GetElapsedTime(_startedAt).TotalMilliseconds;
 
     private IReadOnlyList<T> DecodeSnapshot(byte[] data) => RaftBatchCodec.Decode(data, int.MaxValue, _serde, allowEmpty: true);
 
@@ -843,20 +872,14 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
         _logger.QuorumLeadershipHandOver(NodeId, _election.Epoch, targetId);
         if (target.MatchIndex == _log.LastIndex)
         {
-            SendTimeoutNow();
+            _leader.SendTimeoutNow();
         }
         else
         {
-            SendAppend(targetId, target, now);
+            _leader.SendAppend(targetId, target, now);
         }
 
         return _handedOver.Task;
-    }
-
-    private void SendTimeoutNow()
-    {
-        _leader.TimeoutNowSent = true;
-        _transport.Send(new TimeoutNowRequest(NodeId, _leader.HandOverTarget, _election.Epoch));
     }
 
     /// <summary>Answers a request on a voter: a leader call, an observer's fetch or snapshot fetch.</summary>
@@ -1043,14 +1066,7 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
             return;
         }
 
-        foreach (var (peerId, follower) in _leader.Followers)
-        {
-            if (now >= follower.NextSendAt)
-            {
-                SendAppend(peerId, follower, now);
-            }
-        }
-
+        _leader.SendDueHeartbeats(now);
         if (!_leader.HeardFromMajority(now, _electionTimeoutMs))
         {
             _logger.QuorumLeaderResigned(NodeId, _election.Epoch, _electionTimeoutMs);
@@ -1084,14 +1100,10 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
         // Raft commits only entries of the leader's own epoch by counting replicas; this marker is that first entry.
         _log.Append([new QuorumEntry(_election.Epoch, [])]);
         _leader.BeginTerm(_log.LastIndex, now);
-        foreach (var (peerId, follower) in _leader.Followers)
-        {
-            SendAppend(peerId, follower, now);
-        }
-
+        _leader.ReplicateToIdleFollowers(now);
         _logger.QuorumLeaderElected(NodeId, _election.Epoch);
         Announce();
-        AdvanceLeaderCommit();
+        _leader.AdvanceCommit();
     }
 
     private void BecomeFollower(long epoch, int leaderId, long now)
@@ -1140,16 +1152,32 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
 
                 break;
             case AppendRequest request:
-                OnAppendRequest(request, now);
-                break;
-            case AppendResponse response:
-                OnAppendResponse(response, now);
+                if (AcceptLeader(request.From, request.Term, now))
+                {
+                    _follower.OnAppendRequest(request);
+                }
+                else
+                {
+                    _transport.Send(new AppendResponse(NodeId, request.From, _election.Epoch, Success: false, Index: 0));
+                }
+
                 break;
             case InstallSnapshotRequest request:
-                OnInstallSnapshot(request, now);
+                if (AcceptLeader(request.From, request.Term, now))
+                {
+                    _follower.OnInstallSnapshot(request);
+                }
+                else
+                {
+                    _transport.Send(new AppendResponse(NodeId, request.From, _election.Epoch, Success: false, Index: 0));
+                }
+
                 break;
-            case InstallSnapshotResponse response:
-                OnInstallSnapshotResponse(response, now);
+            case AppendResponse response when _election.IsLeader && response.Term == _election.Epoch:
+                _leader.OnAppendResponse(response, now);
+                break;
+            case InstallSnapshotResponse response when _election.IsLeader && response.Term == _election.Epoch:
+                _leader.OnInstallSnapshotResponse(response, now);
                 break;
             case TimeoutNowRequest request:
                 // Only from the leader of our epoch: a stale or foreign TimeoutNow must not disrupt a healthy leader.
@@ -1181,165 +1209,6 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
         return true;
     }
 
-    private void OnAppendRequest(AppendRequest request, long now)
-    {
-        if (!AcceptLeader(request.From, request.Term, now))
-        {
-            _transport.Send(new AppendResponse(NodeId, request.From, _election.Epoch, Success: false, Index: 0));
-            return;
-        }
-
-        long prevIndex = request.PrevIndex;
-        long prevTerm = request.PrevTerm;
-        IReadOnlyList<QuorumEntry> offered = request.Entries;
-        if (prevIndex < _log.SnapshotIndex)
-        {
-            // Entries up to our snapshot are committed, and committed entries are the same everywhere: skip them.
-            long skip = _log.SnapshotIndex - prevIndex;
-            if (skip >= offered.Count)
-            {
-                _transport.Send(new AppendResponse(NodeId, request.From, _election.Epoch, Success: true, Index: prevIndex + offered.Count));
-                return;
-            }
-
-            offered = offered.Skip((int)skip).ToList();
-            prevIndex = _log.SnapshotIndex;
-            prevTerm = _log.TermAt(prevIndex);
-        }
-
-        if (prevIndex > _log.LastIndex)
-        {
-            _transport.Send(new AppendResponse(NodeId, request.From, _election.Epoch, Success: false, Index: _log.LastIndex + 1));
-            return;
-        }
-
-        if (_log.TermAt(prevIndex) != prevTerm)
-        {
-            // Our entry at prevIndex is from a deposed leader and was never committed; the leader retries one earlier.
-            _transport.Send(new AppendResponse(NodeId, request.From, _election.Epoch, Success: false, Index: Math.Max(1, prevIndex)));
-            return;
-        }
-
-        int firstNew = 0;
-        long index = prevIndex + 1;
-        while (firstNew < offered.Count && index <= _log.LastIndex && _log.TermAt(index) == offered[firstNew].Term)
-        {
-            firstNew++;
-            index++;
-        }
-
-        if (firstNew < offered.Count)
-        {
-            if (index <= _log.LastIndex)
-            {
-                if (index <= _commitIndex)
-                {
-                    throw new InvalidOperationException($"Leader {request.From} conflicts with committed entry {index}");
-                }
-
-                _logger.QuorumFollowerLogTruncated(NodeId, index, request.From);
-                _log.TruncateFrom(index);
-            }
-
-            _log.Append(offered.Skip(firstNew).ToList());
-        }
-
-        long lastMatched = prevIndex + offered.Count;
-        if (request.LeaderCommit > _commitIndex)
-        {
-            SetCommitIndex(Math.Min(request.LeaderCommit, lastMatched));
-        }
-
-        _transport.Send(new AppendResponse(NodeId, request.From, _election.Epoch, Success: true, Index: lastMatched));
-    }
-
-    private void OnAppendResponse(AppendResponse response, long now)
-    {
-        if (!_election.IsLeader || response.Term != _election.Epoch || !_leader.Followers.TryGetValue(response.From, out var follower))
-        {
-            return;
-        }
-
-        follower.LastHeardAt = now;
-        follower.InFlightUntil = 0;
-        if (response.Success)
-        {
-            follower.MatchIndex = Math.Max(follower.MatchIndex, response.Index);
-            follower.NextIndex = Math.Max(follower.NextIndex, follower.MatchIndex + 1);
-            AdvanceLeaderCommit();
-        }
-        else
-        {
-            // Below the log start the next send is the snapshot (SendAppend decides).
-            follower.NextIndex = Math.Clamp(response.Index, follower.MatchIndex + 1, _log.LastIndex + 1);
-        }
-
-        if (_leader.Resigning && !_leader.TimeoutNowSent && response.From == _leader.HandOverTarget && follower.MatchIndex == _log.LastIndex)
-        {
-            SendTimeoutNow();
-        }
-
-        if (follower.NextIndex <= _log.LastIndex || follower.AcknowledgedCommit < _commitIndex)
-        {
-            SendAppend(response.From, follower, now);
-        }
-    }
-
-    /// <summary>A follower's side of InstallSnapshot: collect the chunks (bounded), then install the snapshot.</summary>
-    private void OnInstallSnapshot(InstallSnapshotRequest request, long now)
-    {
-        if (!AcceptLeader(request.From, request.Term, now))
-        {
-            _transport.Send(new AppendResponse(NodeId, request.From, _election.Epoch, Success: false, Index: 0));
-            return;
-        }
-
-        if (request.LastIndex <= _log.SnapshotIndex
-            || (request.LastIndex <= _commitIndex && request.LastIndex <= _log.LastIndex && _log.TermAt(request.LastIndex) == request.LastTerm))
-        {
-            // We hold this state already (as a snapshot or as committed entries): no need for the snapshot.
-            _incomingSnapshot = null;
-            _transport.Send(new InstallSnapshotResponse(NodeId, request.From, _election.Epoch, request.LastIndex, request.TotalBytes));
-            return;
-        }
-
-        if (request.TotalBytes > _options.MaxSnapshotBytes)
-        {
-            _logger.QuorumSnapshotRejected(NodeId, request.From, $"{request.TotalBytes} bytes exceed {_options.MaxSnapshotBytes}");
-            return;
-        }
-
-        var incoming = _incomingSnapshot;
-        if (incoming is null || incoming.LastIndex != request.LastIndex || incoming.LastTerm != request.LastTerm || incoming.Data.Length != request.TotalBytes)
-        {
-            incoming = _incomingSnapshot = new IncomingSnapshot(request.LastIndex, request.LastTerm, new byte[request.TotalBytes]);
-        }
-
-        if (request.Position == incoming.Received)
-        {
-            request.Chunk.CopyTo(incoming.Data.AsSpan(incoming.Received));
-            incoming.Received += request.Chunk.Length;
-        }
-
-        if (incoming.Received == incoming.Data.Length)
-        {
-            _incomingSnapshot = null;
-            try
-            {
-                _ = DecodeSnapshot(incoming.Data); // refuse what the layer above could not read, before it replaces our log
-            }
-            catch (MalformedMessageException e)
-            {
-                _logger.QuorumSnapshotRejected(NodeId, request.From, e.Message);
-                return;
-            }
-
-            InstallSnapshotLocked(request.From, new RaftSnapshot(incoming.LastIndex, incoming.LastTerm, incoming.Data));
-        }
-
-        _transport.Send(new InstallSnapshotResponse(NodeId, request.From, _election.Epoch, request.LastIndex, incoming.Received));
-    }
-
     private void InstallSnapshotLocked(int fromId, RaftSnapshot snapshot)
     {
         if (snapshot.LastIndex <= _log.SnapshotIndex)
@@ -1357,109 +1226,6 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
         else
         {
             WakeReaders();
-        }
-    }
-
-    private void OnInstallSnapshotResponse(InstallSnapshotResponse response, long now)
-    {
-        if (!_election.IsLeader || response.Term != _election.Epoch || !_leader.Followers.TryGetValue(response.From, out var follower))
-        {
-            return;
-        }
-
-        follower.LastHeardAt = now;
-        follower.InFlightUntil = 0;
-        var snapshot = _snapshots.Latest;
-        if (snapshot is null || response.LastIndex != follower.SnapshotLastIndex)
-        {
-            return;
-        }
-
-        if (response.NextPosition >= snapshot.Data.Length || response.LastIndex != snapshot.LastIndex)
-        {
-            // Installed (or not needed): continue with the entries after it.
-            follower.SnapshotLastIndex = -1;
-            follower.SnapshotPosition = 0;
-            follower.MatchIndex = Math.Max(follower.MatchIndex, response.LastIndex);
-            follower.NextIndex = Math.Max(follower.NextIndex, response.LastIndex + 1);
-            AdvanceLeaderCommit();
-        }
-        else
-        {
-            follower.SnapshotPosition = Math.Max(0, response.NextPosition);
-        }
-
-        SendAppend(response.From, follower, now);
-    }
-
-    /// <summary>Sends a follower what it needs next: entries from its next index, or a snapshot chunk when its next index
-    /// lies below the log start. Doubles as the heartbeat.</summary>
-    private void SendAppend(int peerId, FollowerProgress follower, long now)
-    {
-        if (follower.NextIndex < _log.StartIndex)
-        {
-            SendSnapshotChunk(peerId, follower, now);
-            return;
-        }
-
-        long prevIndex = follower.NextIndex - 1;
-        var entries = _log.EntriesFrom(follower.NextIndex, _options.MaxEntriesPerAppend);
-        long bytes = 0;
-        int keep = 0;
-        int maxBytes = TcpRaftTransport.MaxAppendBytes(_options);
-        while (keep < entries.Count && (keep == 0 || bytes + entries[keep].Payload.Length <= maxBytes))
-        {
-            bytes += entries[keep].Payload.Length;
-            keep++;
-        }
-
-        if (keep < entries.Count)
-        {
-            entries.RemoveRange(keep, entries.Count - keep);
-        }
-
-        _transport.Send(new AppendRequest(NodeId, peerId, _election.Epoch, prevIndex, _log.TermAt(prevIndex), _commitIndex, entries));
-        follower.NextSendAt = now + _heartbeatMs;
-        follower.AcknowledgedCommit = _commitIndex;
-        follower.InFlightUntil = entries.Count > 0 ? now + _heartbeatMs : 0;
-    }
-
-    private void SendSnapshotChunk(int peerId, FollowerProgress follower, long now)
-    {
-        var snapshot = _snapshots.Latest!;
-        if (follower.SnapshotLastIndex != snapshot.LastIndex)
-        {
-            _logger.QuorumSnapshotSending(NodeId, snapshot.LastOffset, peerId, follower.NextIndex - 1);
-            follower.SnapshotLastIndex = snapshot.LastIndex;
-            follower.SnapshotPosition = 0;
-        }
-
-        int position = Math.Min(follower.SnapshotPosition, snapshot.Data.Length);
-        int length = Math.Min(_options.SnapshotChunkBytes, snapshot.Data.Length - position);
-        _transport.Send(new InstallSnapshotRequest(NodeId, peerId, _election.Epoch, snapshot.LastIndex, snapshot.LastTerm, snapshot.Data.Length,
-            position, snapshot.Data.AsSpan(position, length).ToArray()));
-        follower.NextSendAt = now + _heartbeatMs;
-        follower.InFlightUntil = now + _heartbeatMs;
-    }
-
-    private void ReplicateToIdleFollowers(long now)
-    {
-        foreach (var (peerId, follower) in _leader.Followers)
-        {
-            if (now >= follower.InFlightUntil)
-            {
-                SendAppend(peerId, follower, now);
-            }
-        }
-    }
-
-    private void AdvanceLeaderCommit()
-    {
-        long majorityIndex = _leader.MajorityMatchIndex(_log.LastIndex);
-        if (majorityIndex > _commitIndex && _log.TermAt(majorityIndex) == _election.Epoch)
-        {
-            SetCommitIndex(majorityIndex);
-            ReplicateToIdleFollowers(NowMs());
         }
     }
 
@@ -1531,16 +1297,4 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink
 
     /// <summary>What the notifier raises next: a leadership change, or (<see cref="ReadyOffset"/> ≥ 0) leader readiness.</summary>
     private readonly record struct Notification(QuorumLeadership Leadership, long ReadyOffset);
-
-    /// <summary>A snapshot a follower is receiving from the leader, chunk by chunk.</summary>
-    private sealed class IncomingSnapshot(long lastIndex, long lastTerm, byte[] data)
-    {
-        public long LastIndex { get; } = lastIndex;
-
-        public long LastTerm { get; } = lastTerm;
-
-        public byte[] Data { get; } = data;
-
-        public int Received { get; set; }
-    }
 }

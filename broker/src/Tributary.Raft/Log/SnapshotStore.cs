@@ -17,7 +17,7 @@ internal sealed record RaftSnapshot(long LastIndex, long LastTerm, byte[] Data)
 /// newest <see cref="Keep"/> of them.</summary>
 /// <remarks>File layout: <c>int32 magic "TRSN", int8 format (0), int64 lastIndex, int64 lastTerm, int32 dataLength,
 /// uint32 crc32c(data), data</c>. Written to a temp file, fsynced, renamed, directory fsynced; older ones are deleted
-/// after the new one is durable. On open the newest intact one is used (a corrupt newest one, e.g. from a disk fault, is
+/// once the new one is durable and published. On open the newest intact one is used (a corrupt newest one, e.g. from a disk fault, is
 /// skipped with the next older one used, and reported). Every size read from a file is bounded by
 /// <see cref="MaxBytes"/>. Without a directory (tests) snapshots live in memory only.</remarks>
 internal sealed class SnapshotStore
@@ -73,33 +73,31 @@ internal sealed class SnapshotStore
     internal static string FileNameFor(long lastIndex, long lastTerm) =>
         lastIndex.ToString("D20", CultureInfo.InvariantCulture) + "-" + lastTerm.ToString("D10", CultureInfo.InvariantCulture) + Suffix;
 
-    /// <summary>Stores <paramref name="snapshot"/> durably as the newest one and deletes all but the newest <see cref="Keep"/>.</summary>
-    /// <exception cref="ArgumentException">The data exceeds <see cref="MaxBytes"/>, or it is not newer than <see cref="Latest"/>.</exception>
+    /// <summary>Stores <paramref name="snapshot"/> durably (<see cref="WriteFile"/>) and makes it the newest one
+    /// (<see cref="Publish"/>).</summary>
     public void Save(RaftSnapshot snapshot)
+    {
+        WriteFile(snapshot);
+        Publish(snapshot);
+    }
+
+    /// <summary>Writes the snapshot's file durably (temp, fsync, rename, directory fsync) without making it the latest:
+    /// callers may do this off their lock, then <see cref="Publish"/> under it.</summary>
+    /// <exception cref="ArgumentException">The data exceeds <see cref="MaxBytes"/>.</exception>
+    public void WriteFile(RaftSnapshot snapshot)
     {
         if (snapshot.Data.Length > MaxBytes)
         {
             throw new ArgumentException($"Snapshot of {snapshot.Data.Length} bytes exceeds {MaxBytes}", nameof(snapshot));
         }
 
-        if (Latest is not null && snapshot.LastIndex <= Latest.LastIndex)
+        if (_directory is null)
         {
-            throw new ArgumentException($"Snapshot through {snapshot.LastIndex} is not newer than {Latest.LastIndex}", nameof(snapshot));
+            return;
         }
 
-        if (_directory is not null)
-        {
-            Write(snapshot);
-        }
-
-        Latest = snapshot;
-    }
-
-    private void Write(RaftSnapshot snapshot)
-    {
-        string directory = _directory!;
-        string target = Path.Combine(directory, FileNameFor(snapshot.LastIndex, snapshot.LastTerm));
-        string temp = target + ".tmp";
+        string target = Path.Combine(_directory, FileNameFor(snapshot.LastIndex, snapshot.LastTerm));
+        string temp = target + "." + Guid.NewGuid().ToString("N") + ".tmp";
         var header = new byte[HeaderBytes];
         BinaryPrimitives.WriteInt32BigEndian(header, Magic);
         header[4] = (byte)FormatV0;
@@ -107,7 +105,7 @@ internal sealed class SnapshotStore
         BinaryPrimitives.WriteInt64BigEndian(header.AsSpan(13), snapshot.LastTerm);
         BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(21), snapshot.Data.Length);
         BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(25), Crc32C.Compute(snapshot.Data));
-        using (var output = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
         {
             output.Write(header);
             output.Write(snapshot.Data);
@@ -115,13 +113,30 @@ internal sealed class SnapshotStore
         }
 
         File.Move(temp, target, overwrite: true);
-        DirectorySync.Sync(directory);
-        foreach (var (path, _, _) in Files().OrderByDescending(f => f.LastIndex).Skip(Keep))
+        DirectorySync.Sync(_directory);
+    }
+
+    /// <summary>Makes a snapshot whose file is written the newest one, and deletes all files but the newest
+    /// <see cref="Keep"/>; a snapshot not newer than <see cref="Latest"/> is ignored (false).</summary>
+    public bool Publish(RaftSnapshot snapshot)
+    {
+        if (Latest is not null && snapshot.LastIndex <= Latest.LastIndex)
         {
-            File.Delete(path);
+            return false;
         }
 
-        DirectorySync.Sync(directory);
+        Latest = snapshot;
+        if (_directory is not null)
+        {
+            foreach (var (path, _, _) in Files().OrderByDescending(f => f.LastIndex).Skip(Keep))
+            {
+                File.Delete(path);
+            }
+
+            DirectorySync.Sync(_directory);
+        }
+
+        return true;
     }
 
     private IEnumerable<(string Path, long LastIndex, long LastTerm)> Files()
