@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using Tributary.Broker.Metadata;
-using Tributary.Controller.Quorum;
+using Tributary.Raft;
 using Tributary.Controller.Records;
 using Tributary.Protocol;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using Tributary.Controller.Quorum;
+using Tributary.Raft;
 using Tributary.Protocol;
 
 namespace Tributary.Broker.Metadata;

@@ -4,7 +4,10 @@ namespace Tributary.Broker.Metadata;
 
 /// <summary>One committed entry of the metadata log: records applied together, atomically (possibly none: a new quorum
 /// leader's epoch-start entry).</summary>
-public readonly record struct MetadataBatch(long Offset, long Epoch, IReadOnlyList<MetadataRecord> Records);
+public readonly record struct MetadataBatch(long Offset, long Epoch, IReadOnlyList<MetadataRecord> Records, bool IsSnapshot = false);
+// Offset of a snapshot batch = the last log offset the snapshot includes; Records = the records that rebuild the whole image from empty.
+
+public readonly record struct ControllerCall(short ApiKey, short ApiVersion, ReadOnlyMemory<byte> Body);
 
 /// <summary>Who leads the metadata quorum (the active controller) and in which epoch; -1 when unknown.</summary>
 public readonly record struct MetadataLeadership(int LeaderId, long Epoch);
@@ -42,7 +45,7 @@ public interface IMetadataLog : IAsyncDisposable
     IAsyncEnumerable<MetadataBatch> ReadCommittedAsync(long fromOffset, CancellationToken cancellationToken);
 
     /// <summary>Sends an opaque request to the active controller and returns its answer.</summary>
-    /// <exception cref="Controller.Quorum.NotControllerException">No leader known, the leader changed or the call failed; retry.</exception>
+    /// <exception cref="Raft.NotControllerException">No leader known, the leader changed or the call failed; retry.</exception>
     Task<byte[]> CallControllerAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken);
 
     /// <summary>Installs the active controller's request handler (called only while this node leads).</summary>

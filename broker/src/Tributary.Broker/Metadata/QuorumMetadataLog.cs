@@ -1,18 +1,29 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Tributary.Broker.Config;
-using Tributary.Controller.Quorum;
 using Tributary.Controller.Records;
-using QuorumVoterAddress = Tributary.Controller.Quorum.QuorumVoter;
+using Tributary.Protocol;
+using Tributary.Raft;
+using QuorumVoterAddress = Tributary.Raft.QuorumVoter;
 
 namespace Tributary.Broker.Metadata;
 
-/// <summary>The broker's metadata log over the Raft quorum (<see cref="MetadataQuorum"/>): this node votes when it is
-/// listed in controller.quorum.voters, otherwise it observes.</summary>
+/// <summary>The broker's metadata log over the Raft quorum (<see cref="RaftQuorum{T}"/> of metadata records): this node
+/// votes when it is listed in controller.quorum.voters, otherwise it observes.</summary>
+/// <remarks>Implements Contract A of issue 19: snapshots (<see cref="WriteSnapshotAsync"/>, <see cref="LatestSnapshotOffset"/>,
+/// a snapshot batch first when reading below the log start) and controller calls as <see cref="ControllerCall"/>s.
+/// TEMPORARY (until the controller RPCs are generated messages): the byte-based <see cref="IMetadataLog"/> members carry
+/// today's opaque command bytes as a <see cref="ControllerCall"/> with the private api key
+/// <see cref="OpaqueCommandApiKey"/>.</remarks>
 public sealed partial class QuorumMetadataLog : IMetadataLog
 {
+    /// <summary>TEMPORARY private api key under which today's opaque controller command bytes travel (dropped once the
+    /// controller RPCs are generated Kafka messages).</summary>
+    public const short OpaqueCommandApiKey = -2;
+
     /// <summary>Directory under the first log dir that holds the quorum's log and vote state. Not a partition directory
     /// name (no "-N" suffix), so the log manager leaves it alone.</summary>
     public const string QuorumDirectoryName = "__tributary_quorum";
@@ -21,9 +32,9 @@ public sealed partial class QuorumMetadataLog : IMetadataLog
     /// election timeout only delays startup and is kept short.</summary>
     private static readonly TimeSpan SingleVoterElectionTimeout = TimeSpan.FromMilliseconds(100);
 
-    private readonly MetadataQuorum _quorum;
+    private readonly RaftQuorum<MetadataRecord> _quorum;
 
-    public QuorumMetadataLog(MetadataQuorum quorum)
+    public QuorumMetadataLog(RaftQuorum<MetadataRecord> quorum)
     {
         ArgumentNullException.ThrowIfNull(quorum);
         _quorum = quorum;
@@ -40,8 +51,11 @@ public sealed partial class QuorumMetadataLog : IMetadataLog
 
     public long LeaderReadyOffset => _quorum.LeaderReadyOffset;
 
-    /// <summary>The quorum underneath (for its <see cref="MetadataQuorum.LeaderReady"/> event and diagnostics).</summary>
-    public MetadataQuorum Quorum => _quorum;
+    /// <summary>The quorum underneath (for its <see cref="RaftQuorum{T}.LeaderReady"/> event and diagnostics).</summary>
+    public RaftQuorum<MetadataRecord> Quorum => _quorum;
+
+    /// <summary>Offset of the latest stored snapshot, -1 if none.</summary>
+    public long LatestSnapshotOffset => _quorum.LatestSnapshotOffset;
 
     /// <summary>Starts this node's quorum member from the broker config: voters from controller.quorum.voters, the
     /// listener from this node's controller listener, data under <c>&lt;first log dir&gt;/__tributary_quorum</c>. Without
@@ -52,14 +66,14 @@ public sealed partial class QuorumMetadataLog : IMetadataLog
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         var options = await BuildOptionsAsync(config).ConfigureAwait(false);
-        var quorum = MetadataQuorum.Start(options, loggerFactory.CreateLogger<MetadataQuorum>());
+        var quorum = RaftQuorum<MetadataRecord>.Start(options, MetadataRecordRaftSerde.Instance, loggerFactory.CreateLogger<RaftQuorum<MetadataRecord>>());
         LogStarted(loggerFactory.CreateLogger<QuorumMetadataLog>(), config.NodeId, options.Voters.Count,
             options.Voters.Any(v => v.Id == config.NodeId) ? "voter" : "observer", options.Listener?.ToString() ?? "none");
         return new QuorumMetadataLog(quorum);
     }
 
     /// <summary>The quorum options <see cref="StartAsync"/> uses (exposed for tests and diagnostics).</summary>
-    public static async Task<MetadataQuorumOptions> BuildOptionsAsync(BrokerConfig config)
+    public static async Task<RaftQuorumOptions> BuildOptionsAsync(BrokerConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         var dataDirectory = Path.Combine(config.LogDirs[0], QuorumDirectoryName);
@@ -68,7 +82,7 @@ public sealed partial class QuorumMetadataLog : IMetadataLog
         if (config.ControllerQuorumVoters.Count == 0)
         {
             var self = new IPEndPoint(IPAddress.Loopback, 0);
-            return new MetadataQuorumOptions
+            return new RaftQuorumOptions
             {
                 NodeId = config.NodeId,
                 Voters = [new QuorumVoterAddress(config.NodeId, "127.0.0.1", 0)],
@@ -91,7 +105,7 @@ public sealed partial class QuorumMetadataLog : IMetadataLog
                 : await ResolveAsync(selfVoter.Host, selfVoter.Port, bindAny: false).ConfigureAwait(false);
         }
 
-        return new MetadataQuorumOptions
+        return new RaftQuorumOptions
         {
             NodeId = config.NodeId,
             Voters = voters,
@@ -112,15 +126,39 @@ public sealed partial class QuorumMetadataLog : IMetadataLog
     {
         await foreach (var batch in _quorum.ReadCommittedBatchesAsync(fromOffset, cancellationToken).ConfigureAwait(false))
         {
-            yield return new MetadataBatch(batch.Offset, batch.Epoch, batch.Records);
+            yield return new MetadataBatch(batch.Offset, batch.Epoch, batch.Records, batch.IsSnapshot);
         }
     }
 
-    public Task<byte[]> CallControllerAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken) =>
-        _quorum.CallControllerAsync(request, cancellationToken);
+    /// <summary>Stores a snapshot of the state through <paramref name="lastIncludedOffset"/> (inclusive, committed); the
+    /// quorum log is then cut below it and lagging followers or new observers are sent it.</summary>
+    public Task WriteSnapshotAsync(long lastIncludedOffset, IReadOnlyList<MetadataRecord> records, CancellationToken cancellationToken) =>
+        _quorum.WriteSnapshotAsync(lastIncludedOffset, records, cancellationToken);
 
-    public void SetControllerRequestHandler(Func<ReadOnlyMemory<byte>, CancellationToken, Task<byte[]>> handler) =>
-        _quorum.SetControllerRequestHandler(handler);
+    /// <summary>A controller RPC to the active controller; returns the response body.</summary>
+    /// <exception cref="NotControllerException">No leader known, the leader changed or the call failed; retry.</exception>
+    public Task<byte[]> CallControllerAsync(ControllerCall call, CancellationToken cancellationToken) =>
+        _quorum.CallLeaderAsync(EncodeCall(call), cancellationToken);
+
+    /// <summary>Installs the active controller's handler for controller calls (used while this node leads).</summary>
+    public void SetControllerRequestHandler(Func<ControllerCall, CancellationToken, Task<byte[]>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        _quorum.SetLeaderRequestHandler((bytes, cancellation) => handler(DecodeCall(bytes), cancellation));
+    }
+
+    /// <summary>TEMPORARY: today's opaque command bytes, as a call under <see cref="OpaqueCommandApiKey"/>.</summary>
+    public Task<byte[]> CallControllerAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken) =>
+        CallControllerAsync(new ControllerCall(OpaqueCommandApiKey, 0, request), cancellationToken);
+
+    /// <summary>TEMPORARY: a handler of today's opaque command bytes.</summary>
+    public void SetControllerRequestHandler(Func<ReadOnlyMemory<byte>, CancellationToken, Task<byte[]>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        SetControllerRequestHandler((call, cancellation) => call.ApiKey == OpaqueCommandApiKey
+            ? handler(call.Body, cancellation)
+            : throw new InvalidOperationException($"No controller handler for api key {call.ApiKey}"));
+    }
 
     /// <summary>The quorum for DescribeQuorum: leader, epoch, committed end, and each voter's progress as known here.</summary>
     public QuorumDescription Describe()
@@ -143,6 +181,36 @@ public sealed partial class QuorumMetadataLog : IMetadataLog
     private void OnLeadershipChanged(QuorumLeadership leadership) => LeadershipChanged?.Invoke(ToMetadata(leadership));
 
     private static MetadataLeadership ToMetadata(QuorumLeadership leadership) => new(leadership.LeaderId, leadership.Epoch);
+
+    /// <summary>A call on the quorum's leader channel: <c>int16 apiKey, int16 apiVersion, body</c>.</summary>
+    private static byte[] EncodeCall(ControllerCall call)
+    {
+        var bytes = new byte[4 + call.Body.Length];
+        BinaryPrimitives.WriteInt16BigEndian(bytes, call.ApiKey);
+        BinaryPrimitives.WriteInt16BigEndian(bytes.AsSpan(2), call.ApiVersion);
+        call.Body.Span.CopyTo(bytes.AsSpan(4));
+        return bytes;
+    }
+
+    private static ControllerCall DecodeCall(ReadOnlyMemory<byte> bytes)
+    {
+        if (bytes.Length < 4)
+        {
+            throw new MalformedMessageException($"Controller call of {bytes.Length} bytes has no api key and version");
+        }
+
+        return new ControllerCall(BinaryPrimitives.ReadInt16BigEndian(bytes.Span), BinaryPrimitives.ReadInt16BigEndian(bytes.Span[2..]), bytes[4..]);
+    }
+
+    /// <summary>Metadata records through <see cref="MetadataRecordSerde"/>, for the record-agnostic quorum.</summary>
+    private sealed class MetadataRecordRaftSerde : IRecordSerde<MetadataRecord>
+    {
+        public static readonly MetadataRecordRaftSerde Instance = new();
+
+        public byte[] Serialize(MetadataRecord record) => MetadataRecordSerde.Serialize(record);
+
+        public MetadataRecord Deserialize(ReadOnlyMemory<byte> bytes) => MetadataRecordSerde.Deserialize(bytes);
+    }
 
     private static async Task<IPEndPoint> ResolveAsync(string host, int port, bool bindAny)
     {

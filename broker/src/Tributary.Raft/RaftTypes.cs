@@ -1,24 +1,25 @@
-using Tributary.Controller.Records;
 using Tributary.Protocol;
 
-namespace Tributary.Controller.Quorum;
+namespace Tributary.Raft;
 
 /// <summary>Who leads the quorum in which epoch, as this node knows it; <see cref="LeaderId"/> is -1 while unknown
 /// (an election is running).</summary>
 public readonly record struct QuorumLeadership(int LeaderId, long Epoch);
 
-/// <summary>A record the quorum committed, at its offset in the metadata log and the epoch it was appended in.</summary>
+/// <summary>A record the quorum committed, at its offset in the log and the epoch it was appended in.</summary>
 /// <remarks>Offsets are 0-based positions in the quorum log. They have gaps: each new leader first commits an internal
 /// epoch-start entry (as KRaft writes a LeaderChangeMessage control record), which this flattened view skips. The
-/// records of one multi-record batch share its offset.</remarks>
-public readonly record struct CommittedMetadataRecord(long Offset, long Epoch, MetadataRecord Record);
+/// records of one multi-record batch share its offset. Records of a snapshot share the snapshot's offset.</remarks>
+public readonly record struct CommittedRecord<T>(long Offset, long Epoch, T Record);
 
-/// <summary>One committed quorum entry: the records appended together (applied atomically), at the entry's offset in
-/// the metadata log and the epoch it was appended in.</summary>
+/// <summary>One committed quorum entry (the records appended together, applied atomically) at its offset in the log and
+/// the epoch it was appended in; or, with <see cref="IsSnapshot"/>, a snapshot of everything through
+/// <see cref="Offset"/>.</summary>
 /// <remarks>Every offset appears exactly once. An entry with zero records is the epoch-start entry a new leader commits
-/// first (KRaft's LeaderChangeMessage); readers see the offset advance and the active controller can tell from it
-/// when it has applied everything earlier leaders committed (see <see cref="MetadataQuorum.LeaderReadyOffset"/>).</remarks>
-public readonly record struct CommittedMetadataBatch(long Offset, long Epoch, IReadOnlyList<MetadataRecord> Records);
+/// first (KRaft's LeaderChangeMessage). A snapshot batch comes first when a reader starts (or falls) below the log start:
+/// the reader resets its state to empty, applies the snapshot's records, and the entries after <see cref="Offset"/>
+/// follow.</remarks>
+public readonly record struct CommittedBatch<T>(long Offset, long Epoch, IReadOnlyList<T> Records, bool IsSnapshot = false);
 
 /// <summary>Outcome of an append: the committed offset, or <see cref="ErrorCode.NotController"/> with the leader to
 /// retry on (-1 while unknown).</summary>
@@ -29,12 +30,12 @@ public readonly record struct QuorumAppendResult(ErrorCode Error, long Offset, i
     public static QuorumAppendResult NotController(int leaderId) => new(ErrorCode.NotController, -1, leaderId);
 }
 
-/// <summary>Thrown by <see cref="MetadataQuorum.CallControllerAsync"/> when the active controller failed to handle a
-/// request (its handler threw or answered more than the size bound): a bug on the controller, not worth a retry.</summary>
+/// <summary>Thrown by <see cref="RaftQuorum{T}.CallLeaderAsync"/> when the leader failed to handle a request (its
+/// handler threw or answered more than the size bound): a bug on the leader, not worth a retry.</summary>
 public sealed class ControllerCallFailedException(string message) : Exception(message);
 
-/// <summary>Thrown by <see cref="MetadataQuorum.AppendAsync"/> and <see cref="MetadataQuorum.CallControllerAsync"/> when
-/// this node is not (or stopped being) the leader, or the controller could not be reached: retry, on
+/// <summary>Thrown by <see cref="RaftQuorum{T}.AppendAsync"/> and <see cref="RaftQuorum{T}.CallLeaderAsync"/> when
+/// this node is not (or stopped being) the leader, or the leader could not be reached: retry, on
 /// <see cref="LeaderId"/> once known.</summary>
 public sealed class NotControllerException : Exception
 {

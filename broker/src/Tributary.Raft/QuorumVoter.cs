@@ -1,8 +1,8 @@
 using System.Globalization;
 
-namespace Tributary.Controller.Quorum;
+namespace Tributary.Raft;
 
-/// <summary>One voter of the metadata quorum, as listed in <c>controller.quorum.voters</c>.</summary>
+/// <summary>One voter of the quorum, as listed in <c>controller.quorum.voters</c>.</summary>
 public sealed record QuorumVoter(int Id, string Host, int Port)
 {
     public override string ToString() => $"{Id}@{Host}:{Port}";

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Tributary.Protocol;
 
-namespace Tributary.Controller.Quorum;
+namespace Tributary.Raft.Transport;
 
 /// <summary>Client connections from this node (voter or observer) to the voters: one per voter, opened on first use,
 /// carrying request/response pairs matched by correlation id (controller calls, observer fetches).</summary>
@@ -12,7 +12,7 @@ namespace Tributary.Controller.Quorum;
 /// next request; nothing is retried here, the callers decide (they may have to look for another leader).</remarks>
 internal sealed class QuorumClient : IAsyncDisposable
 {
-    private readonly MetadataQuorumOptions _options;
+    private readonly RaftQuorumOptions _options;
     private readonly ILogger _logger;
     private readonly Dictionary<int, QuorumVoter> _voters;
     private readonly ConcurrentDictionary<int, Connection> _connections = new();
@@ -21,13 +21,13 @@ internal sealed class QuorumClient : IAsyncDisposable
     private readonly int _maxResponseBytes;
     private int _nextCorrelationId;
 
-    public QuorumClient(MetadataQuorumOptions options, ILogger logger)
+    public QuorumClient(RaftQuorumOptions options, ILogger logger)
     {
         _options = options;
         _logger = logger;
         _voters = options.Voters.ToDictionary(v => v.Id);
         // A fetch answer holds entries up to the append cap, or one bigger entry, plus a term and length per entry.
-        _maxResponseBytes = Math.Max(options.MaxControllerMessageBytes, QuorumTransport.MaxAppendBytes(options) + options.MaxRecordBytes)
+        _maxResponseBytes = Math.Max(options.MaxControllerMessageBytes, TcpRaftTransport.MaxAppendBytes(options) + options.MaxRecordBytes)
                             + (12 * options.MaxEntriesPerAppend) + ClientFrameCodec.OverheadBytes;
     }
 
@@ -146,7 +146,7 @@ internal sealed class QuorumClient : IAsyncDisposable
                 var body = new byte[size];
                 await connection.Stream.ReadExactlyAsync(body, _stopping.Token).ConfigureAwait(false);
                 var frame = ClientFrameCodec.Decode(body, _options.MaxEntriesPerAppend, _options.MaxRecordBytes);
-                if (frame is not (ControllerCallResponse or FetchCommittedResponse))
+                if (frame is not (ControllerCallResponse or FetchCommittedResponse or FetchSnapshotResponse))
                 {
                     throw new MalformedMessageException($"Voter {voterId} sent a {frame.GetType().Name} on a client connection");
                 }

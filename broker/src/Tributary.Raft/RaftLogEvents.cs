@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Logging;
 
-namespace Tributary.Controller.Quorum;
+namespace Tributary.Raft;
 
-/// <summary>Log events of the metadata quorum (ids 700-799); ids and names are stable.</summary>
-internal static partial class QuorumLogEvents
+/// <summary>Log events of the Raft quorum (ids 700-799); ids and names are stable.</summary>
+internal static partial class RaftLogEvents
 {
     [LoggerMessage(EventId = 700, EventName = "QuorumStarted", Level = LogLevel.Information,
         Message = "Quorum voter {NodeId} started on {Listener}: epoch {Epoch}, {Entries} log entries, voters {Voters}")]
@@ -84,4 +84,28 @@ internal static partial class QuorumLogEvents
     [LoggerMessage(EventId = 767, EventName = "QuorumControllerHandlerFailed", Level = LogLevel.Error,
         Message = "The controller request handler of quorum voter {NodeId} failed: {Reason}")]
     public static partial void QuorumControllerHandlerFailed(this ILogger logger, Exception? exception, int nodeId, string reason);
+
+    [LoggerMessage(EventId = 768, EventName = "QuorumSnapshotWritten", Level = LogLevel.Information,
+        Message = "Quorum node {NodeId} stored a snapshot through offset {Offset} (epoch {Epoch}, {Bytes} bytes); its log now starts at offset {LogStart}")]
+    public static partial void QuorumSnapshotWritten(this ILogger logger, int nodeId, long offset, long epoch, int bytes, long logStart);
+
+    [LoggerMessage(EventId = 769, EventName = "QuorumSnapshotInstalled", Level = LogLevel.Information,
+        Message = "Quorum node {NodeId} installed the snapshot through offset {Offset} (epoch {Epoch}, {Bytes} bytes) from voter {FromId}")]
+    public static partial void QuorumSnapshotInstalled(this ILogger logger, int nodeId, long offset, long epoch, int bytes, int fromId);
+
+    [LoggerMessage(EventId = 770, EventName = "QuorumSnapshotSending", Level = LogLevel.Information,
+        Message = "Quorum leader {NodeId} sends its snapshot through offset {Offset} to voter {PeerId}, whose next offset {NextOffset} lies below the log start")]
+    public static partial void QuorumSnapshotSending(this ILogger logger, int nodeId, long offset, int peerId, long nextOffset);
+
+    [LoggerMessage(EventId = 771, EventName = "QuorumSnapshotRejected", Level = LogLevel.Warning,
+        Message = "Quorum node {NodeId} refused a snapshot from voter {FromId}: {Reason}")]
+    public static partial void QuorumSnapshotRejected(this ILogger logger, int nodeId, int fromId, string reason);
+
+    [LoggerMessage(EventId = 772, EventName = "QuorumSnapshotFileCorrupt", Level = LogLevel.Error,
+        Message = "Quorum node {NodeId} skipped the corrupt snapshot file {Path}")]
+    public static partial void QuorumSnapshotFileCorrupt(this ILogger logger, int nodeId, string path);
+
+    [LoggerMessage(EventId = 773, EventName = "QuorumStartedFromSnapshot", Level = LogLevel.Information,
+        Message = "Quorum node {NodeId} starts from its snapshot through offset {Offset} (epoch {Epoch}) plus {Entries} log entries")]
+    public static partial void QuorumStartedFromSnapshot(this ILogger logger, int nodeId, long offset, long epoch, long entries);
 }

@@ -5,22 +5,24 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Tributary.Protocol;
 
-namespace Tributary.Controller.Quorum;
+namespace Tributary.Raft.Transport;
 
 /// <summary>TCP between voters: one listener for inbound messages (and client connections from any node) and one
 /// outbound connection per other voter.</summary>
 /// <remarks>Delivery is best effort by design. Raft retries everything it needs (heartbeats re-send entries, candidates
-/// re-run elections), so a message that finds its peer down or its queue full is dropped rather than buffered.</remarks>
-internal sealed class QuorumTransport : IAsyncDisposable
+/// re-run elections), so a message that finds its peer down or its queue full is dropped rather than buffered.
+/// Calls from this node to a voter go through <see cref="QuorumClient"/>.</remarks>
+internal sealed class TcpRaftTransport : IRaftTransport
 {
     private const int PeerQueueCapacity = 1024;
     private static readonly TimeSpan ReconnectBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan DrainLimit = TimeSpan.FromMilliseconds(100);
 
     private readonly int _nodeId;
-    private readonly MetadataQuorumOptions _options;
-    private readonly Action<QuorumMessage> _deliver;
-    private readonly Func<ClientFrame, CancellationToken, Task<ClientFrame>> _serveClient;
+    private readonly RaftQuorumOptions _options;
+    private readonly QuorumClient _client;
+    private Action<QuorumMessage> _deliver = static _ => { };
+    private Func<ClientFrame, CancellationToken, Task<ClientFrame>> _serveClient = static (_, _) => throw new InvalidOperationException("Not serving");
     private readonly ILogger _logger;
     private readonly int _maxFrameBytes;
     private readonly Dictionary<int, Peer> _peers = [];
@@ -31,13 +33,11 @@ internal sealed class QuorumTransport : IAsyncDisposable
     private readonly Lock _inboundGate = new();
     private Socket? _listener;
 
-    public QuorumTransport(MetadataQuorumOptions options, Action<QuorumMessage> deliver,
-        Func<ClientFrame, CancellationToken, Task<ClientFrame>> serveClient, ILogger logger)
+    public TcpRaftTransport(RaftQuorumOptions options, ILogger logger)
     {
         _nodeId = options.NodeId;
         _options = options;
-        _deliver = deliver;
-        _serveClient = serveClient;
+        _client = new QuorumClient(options, logger);
         _logger = logger;
         _maxFrameBytes = MaxAppendBytes(options) + options.MaxRecordBytes + 1024;
         foreach (var voter in options.Voters)
@@ -50,10 +50,12 @@ internal sealed class QuorumTransport : IAsyncDisposable
     }
 
     /// <summary>Soft cap on the entry bytes of one append request (a single bigger entry is still sent alone).</summary>
-    public static int MaxAppendBytes(MetadataQuorumOptions options) => Math.Max(options.MaxRecordBytes, 1024 * 1024);
+    public static int MaxAppendBytes(RaftQuorumOptions options) => Math.Max(options.MaxRecordBytes, 1024 * 1024);
 
-    public void Start()
+    public void Start(Action<QuorumMessage> deliver, Func<ClientFrame, CancellationToken, Task<ClientFrame>> serve)
     {
+        _deliver = deliver;
+        _serveClient = serve;
         var endpoint = _options.Listener ?? throw new InvalidOperationException("A voter needs a listener");
         var listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         // A restarted voter must get its port back even while the old connections sit in TIME_WAIT.
@@ -75,6 +77,9 @@ internal sealed class QuorumTransport : IAsyncDisposable
             peer.Queue.Writer.TryWrite(QuorumMessageCodec.Encode(message));
         }
     }
+
+    public Task<ClientFrame> CallAsync(int voterId, Func<int, ClientFrame> buildRequest, CancellationToken cancellationToken) =>
+        _client.SendAsync(voterId, buildRequest, cancellationToken);
 
     public ValueTask DisposeAsync() => StopAsync(drain: false);
 
@@ -115,6 +120,7 @@ internal sealed class QuorumTransport : IAsyncDisposable
         {
         }
 
+        await _client.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
 

@@ -1,10 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
-using Tributary.Controller.Quorum;
-using Tributary.Controller.Records;
+using Tributary.Raft;
 using Tributary.Protocol;
 
-namespace Tributary.Controller.Tests.Quorum;
+namespace Tributary.Raft.Tests;
 
 /// <summary>Three (or N) real voters on 127.0.0.1 with their own data directories, which tests stop and restart.</summary>
 internal sealed class TestCluster : IAsyncDisposable
@@ -13,13 +12,18 @@ internal sealed class TestCluster : IAsyncDisposable
     public static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(15);
 
     private readonly string _root = Path.Combine(Path.GetTempPath(), "tributary-quorum-" + Guid.NewGuid().ToString("N"));
-    private readonly MetadataQuorum?[] _nodes;
-    private readonly List<MetadataQuorum> _observers = [];
+    private readonly RaftQuorum<string>?[] _nodes;
+    private readonly List<RaftQuorum<string>> _observers = [];
 
-    public TestCluster(int voters = 3)
+    private readonly int _snapshotChunkBytes;
+
+    /// <param name="voters">How many voters.</param>
+    /// <param name="snapshotChunkBytes">Snapshot chunk size (small values make tests cross chunk boundaries).</param>
+    public TestCluster(int voters = 3, int snapshotChunkBytes = 1024 * 1024)
     {
+        _snapshotChunkBytes = snapshotChunkBytes;
         Voters = Enumerable.Range(1, voters).Select(id => new QuorumVoter(id, "127.0.0.1", FreePort())).ToArray();
-        _nodes = new MetadataQuorum?[voters];
+        _nodes = new RaftQuorum<string>?[voters];
         foreach (var voter in Voters)
         {
             Start(voter.Id);
@@ -28,28 +32,31 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public IReadOnlyList<QuorumVoter> Voters { get; }
 
-    public IEnumerable<MetadataQuorum> Running => _nodes.Where(n => n is not null).Select(n => n!);
+    /// <summary>The data directory of node <paramref name="id"/> (voter or observer).</summary>
+    public string DataDirectory(int id) => Path.Combine(_root, "node-" + id);
 
-    public MetadataQuorum Node(int id) => _nodes[id - 1] ?? throw new InvalidOperationException($"Voter {id} is stopped");
+    public IEnumerable<RaftQuorum<string>> Running => _nodes.Where(n => n is not null).Select(n => n!);
+
+    public RaftQuorum<string> Node(int id) => _nodes[id - 1] ?? throw new InvalidOperationException($"Voter {id} is stopped");
 
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromMilliseconds(50);
 
-    public MetadataQuorum Start(int id)
+    public RaftQuorum<string> Start(int id)
     {
-        var node = MetadataQuorum.Start(Options(id) with { Listener = new IPEndPoint(IPAddress.Loopback, Voters[id - 1].Port) });
+        var node = RaftQuorum<string>.Start(Options(id) with { Listener = new IPEndPoint(IPAddress.Loopback, Voters[id - 1].Port) }, StringSerde.Instance);
         _nodes[id - 1] = node;
         return node;
     }
 
     /// <summary>Starts an observer (an id outside the voters): no listener, no data on disk.</summary>
-    public MetadataQuorum StartObserver(int id, int maxControllerMessageBytes = 1024 * 1024)
+    public RaftQuorum<string> StartObserver(int id, int maxControllerMessageBytes = 1024 * 1024)
     {
-        var observer = MetadataQuorum.Start(Options(id) with { MaxControllerMessageBytes = maxControllerMessageBytes });
+        var observer = RaftQuorum<string>.Start(Options(id) with { MaxControllerMessageBytes = maxControllerMessageBytes }, StringSerde.Instance);
         _observers.Add(observer);
         return observer;
     }
 
-    public async Task StopObserverAsync(MetadataQuorum observer)
+    public async Task StopObserverAsync(RaftQuorum<string> observer)
     {
         _observers.Remove(observer);
         await observer.DisposeAsync();
@@ -78,7 +85,7 @@ internal sealed class TestCluster : IAsyncDisposable
     }
 
     /// <summary>Waits until exactly one running voter leads and every running voter agrees on it and its epoch.</summary>
-    public async Task<MetadataQuorum> WaitForLeaderAsync()
+    public async Task<RaftQuorum<string>> WaitForLeaderAsync()
     {
         var deadline = DateTime.UtcNow + WaitLimit;
         while (DateTime.UtcNow < deadline)
@@ -101,7 +108,7 @@ internal sealed class TestCluster : IAsyncDisposable
     }
 
     /// <summary>Appends on whoever leads, retrying NOT_CONTROLLER like a real client; returns the committed offset.</summary>
-    public async Task<long> AppendAsync(MetadataRecord record)
+    public async Task<long> AppendAsync(string record)
     {
         var deadline = DateTime.UtcNow + WaitLimit;
         while (DateTime.UtcNow < deadline)
@@ -119,10 +126,10 @@ internal sealed class TestCluster : IAsyncDisposable
     }
 
     /// <summary>The first <paramref name="count"/> committed records a voter hands out, from the start of the log.</summary>
-    public static async Task<List<CommittedMetadataRecord>> ReadCommittedAsync(MetadataQuorum node, int count)
+    public static async Task<List<CommittedRecord<string>>> ReadCommittedAsync(RaftQuorum<string> node, int count)
     {
         using var timeout = new CancellationTokenSource(WaitLimit);
-        var records = new List<CommittedMetadataRecord>();
+        var records = new List<CommittedRecord<string>>();
         await foreach (var record in node.ReadCommittedAsync(0, timeout.Token))
         {
             records.Add(record);
@@ -136,10 +143,10 @@ internal sealed class TestCluster : IAsyncDisposable
     }
 
     /// <summary>Committed records from the start of the log up to and including the first one matching <paramref name="last"/>.</summary>
-    public static async Task<List<CommittedMetadataRecord>> ReadCommittedUntilAsync(MetadataQuorum node, MetadataRecord last)
+    public static async Task<List<CommittedRecord<string>>> ReadCommittedUntilAsync(RaftQuorum<string> node, string last)
     {
         using var timeout = new CancellationTokenSource(WaitLimit);
-        var records = new List<CommittedMetadataRecord>();
+        var records = new List<CommittedRecord<string>>();
         await foreach (var record in node.ReadCommittedAsync(0, timeout.Token))
         {
             records.Add(record);
@@ -164,10 +171,10 @@ internal sealed class TestCluster : IAsyncDisposable
     }
 
     /// <summary>The committed batches a node hands out from offset 0 up to and including <paramref name="lastOffset"/>.</summary>
-    public static async Task<List<CommittedMetadataBatch>> ReadBatchesUntilAsync(MetadataQuorum node, long lastOffset)
+    public static async Task<List<CommittedBatch<string>>> ReadBatchesUntilAsync(RaftQuorum<string> node, long lastOffset)
     {
         using var timeout = new CancellationTokenSource(WaitLimit);
-        var batches = new List<CommittedMetadataBatch>();
+        var batches = new List<CommittedBatch<string>>();
         await foreach (var batch in node.ReadCommittedBatchesAsync(0, timeout.Token))
         {
             batches.Add(batch);
@@ -181,7 +188,7 @@ internal sealed class TestCluster : IAsyncDisposable
     }
 
     /// <summary>Records with list members do not compare by value; their encodings do.</summary>
-    public static void AssertSameBatches(IReadOnlyList<CommittedMetadataBatch> expected, IReadOnlyList<CommittedMetadataBatch> actual)
+    public static void AssertSameBatches(IReadOnlyList<CommittedBatch<string>> expected, IReadOnlyList<CommittedBatch<string>> actual)
     {
         Assert.Equal(expected.Select(b => (b.Offset, b.Epoch)), actual.Select(b => (b.Offset, b.Epoch)));
         for (int i = 0; i < expected.Count; i++)
@@ -190,10 +197,10 @@ internal sealed class TestCluster : IAsyncDisposable
         }
     }
 
-    public static IEnumerable<string> Encodings(IEnumerable<MetadataRecord> records) =>
-        records.Select(r => Convert.ToHexString(MetadataRecordSerde.Serialize(r)));
+    public static IEnumerable<string> Encodings(IEnumerable<string> records) =>
+        records.Select(r => Convert.ToHexString(StringSerde.Instance.Serialize(r)));
 
-    public static TopicRecord Topic(int i) => new("topic-" + i, new Uuid(0, (ulong)(i + 100)));
+    public static string Topic(int i) => "topic-" + i;
 
     public async ValueTask DisposeAsync()
     {
@@ -216,13 +223,14 @@ internal sealed class TestCluster : IAsyncDisposable
         }
     }
 
-    private MetadataQuorumOptions Options(int id) => new()
+    private RaftQuorumOptions Options(int id) => new()
     {
         NodeId = id,
         Voters = Voters,
-        DataDirectory = Path.Combine(_root, "node-" + id),
+        DataDirectory = DataDirectory(id),
         ElectionTimeout = ElectionTimeout,
         HeartbeatInterval = HeartbeatInterval,
+        SnapshotChunkBytes = _snapshotChunkBytes,
     };
 
     private static int FreePort()

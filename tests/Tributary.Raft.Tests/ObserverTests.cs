@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
-using Tributary.Controller.Quorum;
-using Tributary.Controller.Records;
+using Tributary.Raft;
 using Tributary.Protocol;
 
-namespace Tributary.Controller.Tests.Quorum;
+namespace Tributary.Raft.Tests;
 
 public sealed class ObserverTests
 {
@@ -16,7 +15,7 @@ public sealed class ObserverTests
         long last = 0;
         for (int i = 0; i < 5; i++)
         {
-            var result = await leader.TryAppendAsync([TestCluster.Topic(i), new FenceBrokerRecord(i, 1)], -1, CancellationToken.None);
+            var result = await leader.TryAppendAsync([TestCluster.Topic(i), "fence-" + i], -1, CancellationToken.None);
             last = result.Offset;
         }
 
@@ -99,7 +98,7 @@ public sealed class ObserverTests
         Assert.Equal(committed, observer.CommittedOffset);
         Assert.Equal(ErrorCode.NotController, (await uncommitted.WaitAsync(TestCluster.WaitLimit)).Error);
         using var shortWait = new CancellationTokenSource(TestCluster.HeartbeatInterval * 4);
-        var read = new List<MetadataRecord>();
+        var read = new List<string>();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
             await foreach (var batch in observer.ReadCommittedBatchesAsync(0, shortWait.Token))

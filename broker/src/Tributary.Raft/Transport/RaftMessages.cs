@@ -1,7 +1,8 @@
 using System.Buffers;
 using Tributary.Protocol;
+using Tributary.Raft.Log;
 
-namespace Tributary.Controller.Quorum;
+namespace Tributary.Raft.Transport;
 
 /// <summary>A message between voters. Raft here is message-passing: every request and response travels one-way on the
 /// sender's own connection, so a lost message is just a retry on the next heartbeat or election.</summary>
@@ -24,6 +25,15 @@ internal sealed record AppendResponse(int From, int To, long Term, bool Success,
 /// election at once instead of waiting for its election timer.</summary>
 internal sealed record TimeoutNowRequest(int From, int To, long Term) : QuorumMessage(From, To, Term);
 
+/// <summary>One chunk of the leader's snapshot through <see cref="LastIndex"/>, sent to a follower whose next index lies
+/// below the leader's log start (Raft's InstallSnapshot; KRaft's followers pull the same with FetchSnapshot).</summary>
+internal sealed record InstallSnapshotRequest(int From, int To, long Term, long LastIndex, long LastTerm, int TotalBytes, int Position,
+    byte[] Chunk) : QuorumMessage(From, To, Term);
+
+/// <summary>The follower's progress on the snapshot through <see cref="LastIndex"/>: the position it wants next; equal to
+/// the snapshot's size once it is installed.</summary>
+internal sealed record InstallSnapshotResponse(int From, int To, long Term, long LastIndex, int NextPosition) : QuorumMessage(From, To, Term);
+
 /// <summary>Frames quorum messages as <c>int32 size, int8 kind, int32 from, int32 to, int64 term, fields…</c>.</summary>
 internal static class QuorumMessageCodec
 {
@@ -32,9 +42,11 @@ internal static class QuorumMessageCodec
     private const sbyte AppendRequestKind = 3;
     private const sbyte AppendResponseKind = 4;
     private const sbyte TimeoutNowKind = 5;
+    private const sbyte InstallSnapshotKind = 6;
+    private const sbyte InstallSnapshotResponseKind = 7;
 
     /// <summary>Whether a frame's kind byte is a voter-to-voter message (as opposed to a client frame).</summary>
-    public static bool IsVoterKind(sbyte kind) => kind is >= VoteRequestKind and <= TimeoutNowKind;
+    public static bool IsVoterKind(sbyte kind) => kind is >= VoteRequestKind and <= InstallSnapshotResponseKind;
 
     /// <summary>The whole frame, size prefix included.</summary>
     public static byte[] Encode(QuorumMessage message)
@@ -49,6 +61,8 @@ internal static class QuorumMessageCodec
             AppendRequest => AppendRequestKind,
             AppendResponse => AppendResponseKind,
             TimeoutNowRequest => TimeoutNowKind,
+            InstallSnapshotRequest => InstallSnapshotKind,
+            InstallSnapshotResponse => InstallSnapshotResponseKind,
             _ => throw new ArgumentException($"Unknown quorum message {message.GetType().Name}", nameof(message)),
         });
         writer.WriteInt32(message.From);
@@ -78,6 +92,17 @@ internal static class QuorumMessageCodec
             case AppendResponse m:
                 writer.WriteBool(m.Success);
                 writer.WriteInt64(m.Index);
+                break;
+            case InstallSnapshotRequest m:
+                writer.WriteInt64(m.LastIndex);
+                writer.WriteInt64(m.LastTerm);
+                writer.WriteInt32(m.TotalBytes);
+                writer.WriteInt32(m.Position);
+                writer.WriteBytes(m.Chunk, compact: false);
+                break;
+            case InstallSnapshotResponse m:
+                writer.WriteInt64(m.LastIndex);
+                writer.WriteInt32(m.NextPosition);
                 break;
         }
 
@@ -134,6 +159,22 @@ internal static class QuorumMessageCodec
                 break;
             case TimeoutNowKind:
                 message = new TimeoutNowRequest(from, to, term);
+                break;
+            case InstallSnapshotKind:
+                long lastIndex = reader.ReadInt64();
+                long lastTerm = reader.ReadInt64();
+                int total = reader.ReadInt32();
+                int position = reader.ReadInt32();
+                byte[] chunk = reader.ReadBytes(compact: false);
+                if (total < 0 || position < 0 || chunk.Length > maxPayloadBytes || (long)position + chunk.Length > total)
+                {
+                    throw new MalformedMessageException($"Snapshot chunk of {chunk.Length} bytes at {position} of {total} (chunks at most {maxPayloadBytes})");
+                }
+
+                message = new InstallSnapshotRequest(from, to, term, lastIndex, lastTerm, total, position, chunk);
+                break;
+            case InstallSnapshotResponseKind:
+                message = new InstallSnapshotResponse(from, to, term, reader.ReadInt64(), reader.ReadInt32());
                 break;
             default:
                 throw new MalformedMessageException($"Unknown quorum message kind {kind}");

@@ -1,20 +1,18 @@
 using System.Collections.Concurrent;
-using Tributary.Controller.Quorum;
-using Tributary.Controller.Records;
+using Tributary.Raft;
+using Tributary.Raft.Log;
 using Tributary.Protocol;
 
-namespace Tributary.Controller.Tests.Quorum;
+namespace Tributary.Raft.Tests;
 
-public sealed class MetadataBatchTests
+public sealed class RecordBatchTests
 {
-    private static readonly Uuid OrdersId = new(0, 4242);
-
-    private static MetadataRecord[] TopicWithPartitions() =>
+    private static string[] TopicWithPartitions() =>
     [
-        new TopicRecord("orders", OrdersId),
-        new PartitionRecord(OrdersId, 0, [1, 2, 3], [1, 2, 3], 1, 0, 0),
-        new PartitionRecord(OrdersId, 1, [2, 3, 1], [2, 3, 1], 2, 0, 0),
-        new PartitionRecord(OrdersId, 2, [3, 1, 2], [3, 1, 2], 3, 0, 0),
+        "orders",
+        "orders-0 on 1,2,3",
+        "orders-1 on 2,3,1",
+        "orders-2 on 3,1,2",
     ];
 
     [Fact]
@@ -50,7 +48,7 @@ public sealed class MetadataBatchTests
         Assert.Equal(leader.NodeId, refused.LeaderId);
         Assert.Equal(before + 1, next.Offset);
         var batches = await TestCluster.ReadBatchesUntilAsync(leader, next.Offset);
-        Assert.DoesNotContain(batches, b => b.Records.Any(r => r is TopicRecord { Name: "orders" }));
+        Assert.DoesNotContain(batches, b => b.Records.Any(r => r == "orders"));
     }
 
     [Fact]
@@ -111,8 +109,8 @@ public sealed class MetadataBatchTests
     {
         await using var cluster = new TestCluster();
         var leader = await cluster.WaitForLeaderAsync();
-        var tooMany = Enumerable.Range(0, 10_001).Select(i => (MetadataRecord)new FenceBrokerRecord(i, 1)).ToArray();
-        var tooBig = Enumerable.Range(0, 40).Select(i => (MetadataRecord)new ConfigRecord(2, "orders", "big-" + i, new string('x', 30_000))).ToArray();
+        var tooMany = Enumerable.Range(0, 10_001).Select(i => "fence-" + i).ToArray();
+        var tooBig = Enumerable.Range(0, 40).Select(i => "big-" + i + new string('x', 30_000)).ToArray();
 
         var many = await leader.TryAppendAsync(tooMany, -1, CancellationToken.None);
         var big = await leader.TryAppendAsync(tooBig, -1, CancellationToken.None);
@@ -125,11 +123,11 @@ public sealed class MetadataBatchTests
     public void The_batch_codec_round_trips_and_rejects_an_unknown_format()
     {
         var records = TopicWithPartitions();
-        byte[] payload = MetadataBatchCodec.Encode(records);
+        byte[] payload = RaftBatchCodec.Encode(records, StringSerde.Instance);
 
-        Assert.Equal(TestCluster.Encodings(records), TestCluster.Encodings(MetadataBatchCodec.Decode(payload, 10)));
-        Assert.Throws<MalformedMessageException>(() => MetadataBatchCodec.Decode(payload, 3));
+        Assert.Equal(TestCluster.Encodings(records), TestCluster.Encodings(RaftBatchCodec.Decode(payload, 10, StringSerde.Instance)));
+        Assert.Throws<MalformedMessageException>(() => RaftBatchCodec.Decode(payload, 3, StringSerde.Instance));
         payload[0] = 1;
-        Assert.Throws<MalformedMessageException>(() => MetadataBatchCodec.Decode(payload, 10));
+        Assert.Throws<MalformedMessageException>(() => RaftBatchCodec.Decode(payload, 10, StringSerde.Instance));
     }
 }

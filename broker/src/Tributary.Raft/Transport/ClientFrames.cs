@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using Tributary.Protocol;
+using Tributary.Raft.Log;
 
-namespace Tributary.Controller.Quorum;
+namespace Tributary.Raft.Transport;
 
 /// <summary>A request or response on a client connection: any node (voter or observer) to one voter, on the voter's
 /// quorum port, answered on the same socket and matched by <see cref="CorrelationId"/>.</summary>
@@ -31,9 +32,20 @@ internal sealed record ControllerCallResponse(int CorrelationId, ControllerCallS
 internal sealed record FetchCommittedRequest(int CorrelationId, int CallerId, long FromOffset, int MaxEntries, int MaxBytes, int MaxWaitMs)
     : ClientFrame(CorrelationId);
 
-/// <summary>The voter's view of the leadership and, from the leader only, committed entries from the requested offset.</summary>
-internal sealed record FetchCommittedResponse(int CorrelationId, int LeaderId, long Epoch, IReadOnlyList<QuorumEntry> Entries)
+/// <summary>The voter's view of the leadership and, from the leader only, committed entries from the requested offset;
+/// or, when that offset lies below the leader's log start, the snapshot to fetch first (<see cref="SnapshotLastIndex"/>
+/// ≥ 1, KRaft's SnapshotId in a Fetch response).</summary>
+internal sealed record FetchCommittedResponse(int CorrelationId, int LeaderId, long Epoch, IReadOnlyList<QuorumEntry> Entries,
+    long SnapshotLastIndex = -1, long SnapshotLastTerm = -1)
     : ClientFrame(CorrelationId);
+
+/// <summary>FetchSnapshot: a chunk of the snapshot through <see cref="LastIndex"/> from <see cref="Position"/> on.</summary>
+internal sealed record FetchSnapshotRequest(int CorrelationId, int CallerId, long LastIndex, long LastTerm, int Position, int MaxBytes)
+    : ClientFrame(CorrelationId);
+
+/// <summary>A chunk of the snapshot, or <see cref="Found"/> false when the voter no longer holds it (start over).</summary>
+internal sealed record FetchSnapshotResponse(int CorrelationId, bool Found, long LastIndex, long LastTerm, int TotalBytes, int Position,
+    byte[] Chunk) : ClientFrame(CorrelationId);
 
 /// <summary>Frames client frames as <c>int32 size, int8 kind, int32 correlationId, fields…</c>.</summary>
 internal static class ClientFrameCodec
@@ -42,11 +54,13 @@ internal static class ClientFrameCodec
     public const sbyte ControllerCallResponseKind = 17;
     public const sbyte FetchCommittedRequestKind = 18;
     public const sbyte FetchCommittedResponseKind = 19;
+    public const sbyte FetchSnapshotRequestKind = 20;
+    public const sbyte FetchSnapshotResponseKind = 21;
 
     /// <summary>Bytes a frame carries besides its payload or entries (kind, ids, offsets, counts); generous.</summary>
     public const int OverheadBytes = 64;
 
-    public static bool IsRequestKind(sbyte kind) => kind is ControllerCallRequestKind or FetchCommittedRequestKind;
+    public static bool IsRequestKind(sbyte kind) => kind is ControllerCallRequestKind or FetchCommittedRequestKind or FetchSnapshotRequestKind;
 
     /// <summary>The whole frame, size prefix included.</summary>
     public static byte[] Encode(ClientFrame frame)
@@ -60,6 +74,8 @@ internal static class ClientFrameCodec
             ControllerCallResponse => ControllerCallResponseKind,
             FetchCommittedRequest => FetchCommittedRequestKind,
             FetchCommittedResponse => FetchCommittedResponseKind,
+            FetchSnapshotRequest => FetchSnapshotRequestKind,
+            FetchSnapshotResponse => FetchSnapshotResponseKind,
             _ => throw new ArgumentException($"Unknown client frame {frame.GetType().Name}", nameof(frame)),
         });
         writer.WriteInt32(frame.CorrelationId);
@@ -91,6 +107,23 @@ internal static class ClientFrameCodec
                     writer.WriteBytes(entry.Payload, compact: false);
                 }
 
+                writer.WriteInt64(f.SnapshotLastIndex);
+                writer.WriteInt64(f.SnapshotLastTerm);
+                break;
+            case FetchSnapshotRequest f:
+                writer.WriteInt32(f.CallerId);
+                writer.WriteInt64(f.LastIndex);
+                writer.WriteInt64(f.LastTerm);
+                writer.WriteInt32(f.Position);
+                writer.WriteInt32(f.MaxBytes);
+                break;
+            case FetchSnapshotResponse f:
+                writer.WriteBool(f.Found);
+                writer.WriteInt64(f.LastIndex);
+                writer.WriteInt64(f.LastTerm);
+                writer.WriteInt32(f.TotalBytes);
+                writer.WriteInt32(f.Position);
+                writer.WriteBytes(f.Chunk, compact: false);
                 break;
         }
 
@@ -147,7 +180,25 @@ internal static class ClientFrameCodec
                     entries[i] = new QuorumEntry(term, payload);
                 }
 
-                frame = new FetchCommittedResponse(correlationId, leaderId, epoch, entries);
+                frame = new FetchCommittedResponse(correlationId, leaderId, epoch, entries, reader.ReadInt64(), reader.ReadInt64());
+                break;
+            case FetchSnapshotRequestKind:
+                frame = new FetchSnapshotRequest(correlationId, reader.ReadInt32(), reader.ReadInt64(), reader.ReadInt64(), reader.ReadInt32(),
+                    reader.ReadInt32());
+                break;
+            case FetchSnapshotResponseKind:
+                bool found = reader.ReadBool();
+                long lastIndex = reader.ReadInt64();
+                long lastTerm = reader.ReadInt64();
+                int total = reader.ReadInt32();
+                int position = reader.ReadInt32();
+                byte[] chunk = reader.ReadBytes(compact: false);
+                if (total < 0 || position < 0 || chunk.Length > maxPayloadBytes || (long)position + chunk.Length > total)
+                {
+                    throw new MalformedMessageException($"Snapshot chunk of {chunk.Length} bytes at {position} of {total} (chunks at most {maxPayloadBytes})");
+                }
+
+                frame = new FetchSnapshotResponse(correlationId, found, lastIndex, lastTerm, total, position, chunk);
                 break;
             default:
                 throw new MalformedMessageException($"Unknown client frame kind {kind}");

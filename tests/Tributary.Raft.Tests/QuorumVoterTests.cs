@@ -1,6 +1,6 @@
-using Tributary.Controller.Quorum;
+using Tributary.Raft;
 
-namespace Tributary.Controller.Tests.Quorum;
+namespace Tributary.Raft.Tests;
 
 public sealed class QuorumVoterTests
 {

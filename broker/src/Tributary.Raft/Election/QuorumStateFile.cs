@@ -1,12 +1,14 @@
 using System.Buffers.Binary;
 using Tributary.Protocol.Records;
+using Tributary.Raft.Log;
 
-namespace Tributary.Controller.Quorum;
+namespace Tributary.Raft.Election;
 
 /// <summary>The voter's durable election state (Kafka's <c>quorum-state</c> file): the latest epoch seen and whom
 /// this node voted for in it.</summary>
 /// <remarks>Raft's safety needs both to survive a crash before any vote or append is acknowledged: otherwise a
-/// restarted node could vote twice in one epoch. Written to a temp file, fsynced, then renamed over the old one.
+/// restarted node could vote twice in one epoch. Written to a temp file, fsynced, renamed over the old one, and the
+/// directory fsynced so the rename itself survives a power loss.
 /// Layout: <c>int64 epoch, int32 votedFor (-1 = none), uint32 crc32c of the first 12 bytes</c>.</remarks>
 internal sealed class QuorumStateFile
 {
@@ -46,5 +48,6 @@ internal sealed class QuorumStateFile
         }
 
         File.Move(temp, _path, overwrite: true);
+        DirectorySync.Sync(Path.GetDirectoryName(Path.GetFullPath(_path))!);
     }
 }

@@ -1,8 +1,8 @@
 using System.Net.Sockets;
 using System.Text;
-using Tributary.Controller.Quorum;
+using Tributary.Raft;
 
-namespace Tributary.Controller.Tests.Quorum;
+namespace Tributary.Raft.Tests;
 
 public sealed class ControllerCallTests
 {
@@ -19,7 +19,7 @@ public sealed class ControllerCallTests
         foreach (var caller in new[] { follower, observer, leader })
         {
             using var timeout = new CancellationTokenSource(TestCluster.WaitLimit);
-            byte[] answer = await caller.CallControllerAsync(Encoding.UTF8.GetBytes("hello from " + caller.NodeId), timeout.Token);
+            byte[] answer = await caller.CallLeaderAsync(Encoding.UTF8.GetBytes("hello from " + caller.NodeId), timeout.Token);
 
             Assert.Equal($"node {leader.NodeId} got: hello from {caller.NodeId}", Encoding.UTF8.GetString(answer));
         }
@@ -31,7 +31,7 @@ public sealed class ControllerCallTests
         await using var cluster = new TestCluster();
         var leader = await cluster.WaitForLeaderAsync();
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        leader.SetControllerRequestHandler(async (_, token) =>
+        leader.SetLeaderRequestHandler(async (_, token) =>
         {
             entered.TrySetResult();
             await Task.Delay(Timeout.Infinite, token);
@@ -41,7 +41,7 @@ public sealed class ControllerCallTests
         await TestCluster.WaitUntilAsync(() => observer.LeaderId == leader.NodeId);
         using var timeout = new CancellationTokenSource(TestCluster.WaitLimit);
 
-        var call = observer.CallControllerAsync(new byte[] { 1 }, timeout.Token);
+        var call = observer.CallLeaderAsync(new byte[] { 1 }, timeout.Token);
         await entered.Task.WaitAsync(TestCluster.WaitLimit);
         await cluster.StopAsync(leader.NodeId);
 
@@ -59,12 +59,12 @@ public sealed class ControllerCallTests
         await TestCluster.WaitUntilAsync(() => observer.LeaderId == leader.NodeId);
         using var timeout = new CancellationTokenSource(TestCluster.WaitLimit);
 
-        await Assert.ThrowsAsync<NotControllerException>(() => observer.CallControllerAsync(new byte[2 * 1024 * 1024], timeout.Token));
+        await Assert.ThrowsAsync<NotControllerException>(() => observer.CallLeaderAsync(new byte[2 * 1024 * 1024], timeout.Token));
         var follower = cluster.Running.First(n => !n.IsLeader);
-        byte[] answer = await follower.CallControllerAsync("still serving"u8.ToArray(), timeout.Token);
+        byte[] answer = await follower.CallLeaderAsync("still serving"u8.ToArray(), timeout.Token);
         // The closed connection also carried the observer's fetch; it finds the leader again before calling.
         await TestCluster.WaitUntilAsync(() => observer.LeaderId == leader.NodeId);
-        byte[] again = await observer.CallControllerAsync("small"u8.ToArray(), timeout.Token);
+        byte[] again = await observer.CallLeaderAsync("small"u8.ToArray(), timeout.Token);
 
         Assert.Equal($"node {leader.NodeId} got: still serving", Encoding.UTF8.GetString(answer));
         Assert.Equal($"node {leader.NodeId} got: small", Encoding.UTF8.GetString(again));
@@ -76,7 +76,7 @@ public sealed class ControllerCallTests
         await using var cluster = new TestCluster();
         var leader = await cluster.WaitForLeaderAsync();
 
-        await Assert.ThrowsAsync<ArgumentException>(() => leader.CallControllerAsync(new byte[1024 * 1024 + 1], CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => leader.CallLeaderAsync(new byte[1024 * 1024 + 1], CancellationToken.None));
     }
 
     [Fact]
@@ -106,7 +106,7 @@ public sealed class ControllerCallTests
 
         var observer = cluster.StartObserver(10);
 
-        var thrown = await Assert.ThrowsAsync<NotControllerException>(() => observer.CallControllerAsync(new byte[] { 1 }, CancellationToken.None));
+        var thrown = await Assert.ThrowsAsync<NotControllerException>(() => observer.CallLeaderAsync(new byte[] { 1 }, CancellationToken.None));
         Assert.Equal(-1, thrown.LeaderId);
     }
 
@@ -115,10 +115,10 @@ public sealed class ControllerCallTests
     {
         await using var cluster = new TestCluster();
         var leader = await cluster.WaitForLeaderAsync();
-        leader.SetControllerRequestHandler((_, _) => throw new InvalidOperationException("controller bug"));
+        leader.SetLeaderRequestHandler((_, _) => throw new InvalidOperationException("controller bug"));
         var follower = cluster.Running.First(n => !n.IsLeader);
 
-        await Assert.ThrowsAsync<ControllerCallFailedException>(() => follower.CallControllerAsync(new byte[] { 1 }, CancellationToken.None));
+        await Assert.ThrowsAsync<ControllerCallFailedException>(() => follower.CallLeaderAsync(new byte[] { 1 }, CancellationToken.None));
     }
 
     private static void InstallEchoHandlers(TestCluster cluster)
@@ -126,7 +126,7 @@ public sealed class ControllerCallTests
         foreach (var node in cluster.Running)
         {
             int id = node.NodeId;
-            node.SetControllerRequestHandler((request, _) =>
+            node.SetLeaderRequestHandler((request, _) =>
                 Task.FromResult(Encoding.UTF8.GetBytes($"node {id} got: " + Encoding.UTF8.GetString(request.Span))));
         }
     }

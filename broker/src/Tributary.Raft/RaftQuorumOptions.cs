@@ -1,10 +1,10 @@
 using System.Net;
 
-namespace Tributary.Controller.Quorum;
+namespace Tributary.Raft;
 
-/// <summary>What one node needs to join the metadata quorum, as a voter (its id is in <see cref="Voters"/>) or as an
-/// observer (any other id: it follows the committed log and calls the controller, but never votes).</summary>
-public sealed record MetadataQuorumOptions
+/// <summary>What one node needs to join the quorum, as a voter (its id is in <see cref="Voters"/>) or as an observer
+/// (any other id: it follows the committed log and calls the leader, but never votes).</summary>
+public sealed record RaftQuorumOptions
 {
     /// <summary>This node's id; one of <see cref="Voters"/> makes it a voter, any other id an observer.</summary>
     public required int NodeId { get; init; }
@@ -12,8 +12,9 @@ public sealed record MetadataQuorumOptions
     /// <summary>Every voter, this node included (Kafka's <c>controller.quorum.voters</c>).</summary>
     public required IReadOnlyList<QuorumVoter> Voters { get; init; }
 
-    /// <summary>Directory holding a voter's quorum log and persisted term/vote; created if missing. Observers keep
-    /// nothing on disk (they re-read the committed log from offset 0 after a restart) and ignore it.</summary>
+    /// <summary>Directory holding a voter's quorum log, persisted term/vote and snapshots; created if missing. Observers
+    /// keep only their snapshots there (their log is in memory: after a restart they start from their latest snapshot
+    /// and fetch the rest).</summary>
     public required string DataDirectory { get; init; }
 
     /// <summary>Where a voter accepts quorum connections from the other voters and client connections (controller
@@ -39,10 +40,20 @@ public sealed record MetadataQuorumOptions
     /// <summary>Upper bound on the records of one atomic batch (Kafka's controller caps one operation at 10,000).</summary>
     public int MaxRecordsPerEntry { get; init; } = 10_000;
 
-    /// <summary>Upper bound on a controller request or response (<see cref="MetadataQuorum.CallControllerAsync"/>);
+    /// <summary>Upper bound on a controller request or response (<see cref="RaftQuorum{T}.CallLeaderAsync"/>);
     /// a bigger frame on a client connection closes that connection.</summary>
     public int MaxControllerMessageBytes { get; init; } = 1024 * 1024;
 
     /// <summary>Most entries the leader sends to a follower in one append request.</summary>
     public int MaxEntriesPerAppend { get; init; } = 256;
+
+    /// <summary>Upper bound on one snapshot's size, written, read from disk or received; a bigger one is refused.</summary>
+    public int MaxSnapshotBytes { get; init; } = 512 * 1024 * 1024;
+
+    /// <summary>Snapshots travel to followers and observers in chunks of at most this size (at most
+    /// <see cref="MaxRecordBytes"/>, which bounds every frame's payload).</summary>
+    public int SnapshotChunkBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>The one clock of the quorum: election and heartbeat timers, check-quorum, fetch waits.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }
