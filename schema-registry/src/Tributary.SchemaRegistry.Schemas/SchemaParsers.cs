@@ -1,4 +1,5 @@
 using Tributary.SchemaRegistry.Schemas.Avro;
+using Tributary.SchemaRegistry.Schemas.Json;
 
 namespace Tributary.SchemaRegistry.Schemas;
 
@@ -56,6 +57,7 @@ public static class SchemaParsers
         return type switch
         {
             SchemaType.Avro => AvroParsedSchema.Parse(text, references, resolved.Select(r => r.Schema).ToList()),
+            SchemaType.Json => JsonParsedSchema.Parse(text, references, resolved),
             _ => throw new InvalidSchemaException($"Invalid schema: schema type {type} is not supported yet by this build"),
         };
     }
