@@ -1,5 +1,6 @@
 using Tributary.SchemaRegistry.Schemas.Avro;
 using Tributary.SchemaRegistry.Schemas.Json;
+using Tributary.SchemaRegistry.Schemas.Protobuf;
 
 namespace Tributary.SchemaRegistry.Schemas;
 
@@ -58,7 +59,8 @@ public static class SchemaParsers
         {
             SchemaType.Avro => AvroParsedSchema.Parse(text, references, resolved.Select(r => r.Schema).ToList()),
             SchemaType.Json => JsonParsedSchema.Parse(text, references, resolved),
-            _ => throw new InvalidSchemaException($"Invalid schema: schema type {type} is not supported yet by this build"),
+            SchemaType.Protobuf => ProtobufParsedSchema.Parse(text, references, resolved),
+            _ => throw new InvalidSchemaException($"Invalid schema: unknown schema type {type}"),
         };
     }
 }
