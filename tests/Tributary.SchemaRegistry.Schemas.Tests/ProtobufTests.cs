@@ -254,3 +254,54 @@ public class ProtobufCompatibilityTests
             Check(CompatibilityLevel.Backward, User("string name = 1;"), ParseAvro("\"string\""))[0]);
     }
 }
+
+/// <summary>Confluent's .NET and Python serializers register Protobuf schemas as base64 serialized FileDescriptorProtos.</summary>
+public class ProtobufSerializedDescriptorTests
+{
+    // protoc --descriptor_set_out of the .proto below (first file of the set), base64: what the serializers send.
+    private const string OrderDescriptor =
+        "CgtvcmRlci5wcm90bxIEc2hvcBofZ29vZ2xlL3Byb3RvYnVmL3RpbWVzdGFtcC5wcm90byLEAgoFT3JkZXISDgoCaWQYASABKAlSAmlkEhQKBWl0ZW1zGAIgAygDUgVpdGVtcxIvCgZjb3VudHMYAyADKAsyFy5zaG9wLk9yZGVyLkNvdW50c0VudHJ5UgZjb3VudHMSFAoEY2FyZBgEIAEoCUgAUgRjYXJkEhQKBGliYW4YBSABKAlIAFIEaWJhbhIXCgRub3RlGAYgASgJSAFSBG5vdGWIAQESKgoCYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgJhdBIkCgZzdGF0dXMYCCABKA4yDC5zaG9wLlN0YXR1c1IGc3RhdHVzGjkKC0NvdW50c0VudHJ5EhAKA2tleRgBIAEoCVIDa2V5EhQKBXZhbHVlGAIgASgFUgV2YWx1ZToCOAFCCQoHcGF5bWVudEIHCgVfbm90ZSofCgZTdGF0dXMSCwoHVU5LTk9XThAAEggKBFBBSUQQAWIGcHJvdG8z";
+
+    private const string OrderProto = """
+        syntax = "proto3";
+        package shop;
+
+        import "google/protobuf/timestamp.proto";
+
+        message Order {
+          string id = 1;
+          repeated int64 items = 2;
+          map<string, int32> counts = 3;
+          oneof payment {
+            string card = 4;
+            string iban = 5;
+          }
+          optional string note = 6;
+          google.protobuf.Timestamp at = 7;
+          Status status = 8;
+        }
+
+        enum Status {
+          UNKNOWN = 0;
+          PAID = 1;
+        }
+        """;
+
+    [Fact]
+    public void A_base64_file_descriptor_parses_to_the_same_schema_as_its_proto_text()
+    {
+        var fromDescriptor = ParseProto(OrderDescriptor);
+        var fromText = ParseProto(OrderProto);
+
+        Assert.Equal(fromText.CanonicalString, fromDescriptor.CanonicalString);
+        Assert.True(fromDescriptor.IsEquivalentTo(fromText));
+    }
+
+    [Fact]
+    public void Base64_that_is_not_a_file_descriptor_is_rejected()
+    {
+        var error = Assert.Throws<InvalidSchemaException>(() => ParseProto("AAAAAAAA"));
+
+        Assert.Contains("FileDescriptorProto", error.Message, StringComparison.Ordinal);
+    }
+}

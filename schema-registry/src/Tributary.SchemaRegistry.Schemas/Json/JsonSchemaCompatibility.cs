@@ -204,7 +204,10 @@ internal static class JsonSchemaCompatibility
     {
         if (original.Criterion != update.Criterion)
         {
-            var widened = update.Criterion == "anyOf" || (original.Criterion == "allOf" && update.Criterion == "oneOf");
+            // anyOf accepts whatever allOf/oneOf did; a singleton becomes oneOf (or allOf, both singletons) safely.
+            var widened = update.Criterion == "anyOf"
+                || (update.Criterion == "oneOf" && original.Subs.Count == 1)
+                || (update.Criterion == "allOf" && original.Subs.Count == 1 && update.Subs.Count == 1);
             ctx.Add(widened ? "COMBINED_TYPE_EXTENDED" : "COMBINED_TYPE_CHANGED");
             if (!widened)
             {
@@ -218,35 +221,54 @@ internal static class JsonSchemaCompatibility
         }
         else if (original.Subs.Count > update.Subs.Count)
         {
-            ctx.Add(original.Criterion == "allOf" ? "PRODUCT_TYPE_NARROWED" : "SUM_TYPE_NARROWED");
+            ctx.Add(product ? "PRODUCT_TYPE_NARROWED" : "SUM_TYPE_NARROWED");
         }
-        // Each original subschema must map onto a distinct update subschema that still reads it.
-        var used = new HashSet<int>();
-        var unmatched = 0;
-        foreach (var sub in original.Subs)
+        // Which update subschema can read which original one; then a maximum matching between the two sides.
+        var reads = new bool[original.Subs.Count, update.Subs.Count];
+        for (var i = 0; i < original.Subs.Count; i++)
         {
-            var match = -1;
-            for (var i = 0; i < update.Subs.Count && match < 0; i++)
+            using var _ = ctx.Path($"{original.Criterion}/{i}");
+            for (var j = 0; j < update.Subs.Count; j++)
             {
-                if (!used.Contains(i) && ctx.TryCompatible(c => Compare(c, sub, update.Subs[i], depth + 1), keep: false))
-                {
-                    match = i;
-                }
-            }
-            if (match >= 0)
-            {
-                used.Add(match);
-            }
-            else
-            {
-                unmatched++;
+                var (o, u) = (original.Subs[i], update.Subs[j]);
+                reads[i, j] = ctx.TryCompatible(c => Compare(c, o, u, depth + 1), keep: false);
             }
         }
-        // Fewer update subschemas is reported above; a mapping that fails beyond that is a changed subschema.
-        if (unmatched > Math.Max(0, original.Subs.Count - update.Subs.Count))
+        if (MaximumMatching(reads, original.Subs.Count, update.Subs.Count) < Math.Min(original.Subs.Count, update.Subs.Count))
         {
             ctx.Add("COMBINED_TYPE_SUBSCHEMAS_CHANGED");
         }
+    }
+
+    /// <summary>Size of a maximum bipartite matching (augmenting paths; subschema lists are short).</summary>
+    private static int MaximumMatching(bool[,] edges, int left, int right)
+    {
+        var matchOfRight = Enumerable.Repeat(-1, right).ToArray();
+        bool Augment(int l, bool[] seen)
+        {
+            for (var r = 0; r < right; r++)
+            {
+                if (edges[l, r] && !seen[r])
+                {
+                    seen[r] = true;
+                    if (matchOfRight[r] < 0 || Augment(matchOfRight[r], seen))
+                    {
+                        matchOfRight[r] = l;
+                        return true;
+                    }
+                }
+            }
+            return false;
+        }
+        var size = 0;
+        for (var l = 0; l < left; l++)
+        {
+            if (Augment(l, new bool[right]))
+            {
+                size++;
+            }
+        }
+        return size;
     }
 
     private static void CompareObject(Context ctx, View original, View update, int depth)
