@@ -305,3 +305,26 @@ public class ProtobufSerializedDescriptorTests
         Assert.Contains("FileDescriptorProto", error.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>Input bounds: nesting is limited before the recursive parser runs.</summary>
+public class ProtobufBoundsTests
+{
+    [Fact]
+    public void Messages_nested_too_deeply_are_rejected_with_a_clear_message()
+    {
+        var text = "syntax = \"proto3\";\n" + string.Concat(Enumerable.Range(0, 200).Select(i => $"message M{i} {{ ")) + new string('}', 200);
+
+        var error = Assert.Throws<InvalidSchemaException>(() => ParseProto(text));
+
+        Assert.Contains("nested deeper than 64", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Braces_inside_strings_and_comments_do_not_count_as_nesting()
+    {
+        var braces = new string('{', 100);
+        var schema = ParseProto($"syntax = \"proto3\"; // {braces}\n/* {braces} */ message M {{ string s = 1 [json_name = \"{braces}\"]; }}");
+
+        Assert.Equal(SchemaType.Protobuf, schema.Type);
+    }
+}

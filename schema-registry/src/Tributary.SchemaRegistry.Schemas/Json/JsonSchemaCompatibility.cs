@@ -37,7 +37,7 @@ internal static class JsonSchemaCompatibility
     public static IReadOnlyList<string> Check(JsonSchemaDocument original, JsonSchemaDocument update, string updateLabel, string originalLabel)
     {
         var context = new Context();
-        Compare(context, View.Of(original.Root, original), View.Of(update.Root, update), 0);
+        Compare(context, context.ViewOf(original.Root, original), context.ViewOf(update.Root, update), 0);
         return context.Differences
             .Where(d => !CompatibleChanges.Contains(d.Type))
             .Select(d => $"{{errorType:\"{d.Type}\", description:\"{Describe(d.Type, d.Path, updateLabel, originalLabel)}\"}}")
@@ -47,7 +47,7 @@ internal static class JsonSchemaCompatibility
 
     private static void Compare(Context ctx, View original, View update, int depth)
     {
-        if (depth > JsonSchemaDocument.MaxDepth)
+        if (depth > JsonSchemaDocument.MaxDepth || !ctx.Budget())
         {
             return;
         }
@@ -231,7 +231,7 @@ internal static class JsonSchemaCompatibility
             for (var j = 0; j < update.Subs.Count; j++)
             {
                 var (o, u) = (original.Subs[i], update.Subs[j]);
-                reads[i, j] = ctx.TryCompatible(c => Compare(c, o, u, depth + 1), keep: false);
+                reads[i, j] = ctx.Reads(o, u, () => ctx.TryCompatible(c => Compare(c, o, u, depth + 1), keep: false));
             }
         }
         if (MaximumMatching(reads, original.Subs.Count, update.Subs.Count) < Math.Min(original.Subs.Count, update.Subs.Count))
@@ -313,7 +313,7 @@ internal static class JsonSchemaCompatibility
                     }
                     else if (PartialSchema(after, key) is { } covering)
                     {
-                        var covered = ctx.TryCompatible(c => Compare(c, View.Of(was, original.Document), View.Of(covering, update.Document), depth + 1));
+                        var covered = ctx.TryCompatible(c => Compare(c, ctx.ViewOf(was, original.Document), ctx.ViewOf(covering, update.Document), depth + 1));
                         ctx.Add(covered ? "PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL" : "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL");
                     }
                     else
@@ -327,7 +327,7 @@ internal static class JsonSchemaCompatibility
                 {
                     if (IsOpen(before))
                     {
-                        ctx.Add(View.Of(now, update.Document).Kind == Kind.Empty
+                        ctx.Add(ctx.ViewOf(now, update.Document).Kind == Kind.Empty
                             ? "PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL"
                             : "PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL");
                     }
@@ -335,7 +335,7 @@ internal static class JsonSchemaCompatibility
                     {
                         if (PartialSchema(before, key) is { } covering)
                         {
-                            var covered = ctx.TryCompatible(c => Compare(c, View.Of(covering, original.Document), View.Of(now, update.Document), depth + 1));
+                            var covered = ctx.TryCompatible(c => Compare(c, ctx.ViewOf(covering, original.Document), ctx.ViewOf(now, update.Document), depth + 1));
                             ctx.Add(covered ? "PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL" : "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL");
                         }
                         ctx.Add(!afterRequired.Contains(key) ? "OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL"
@@ -345,7 +345,7 @@ internal static class JsonSchemaCompatibility
                 }
                 else
                 {
-                    Compare(ctx, View.Of(was, original.Document), View.Of(now, update.Document), depth + 1);
+                    Compare(ctx, ctx.ViewOf(was, original.Document), ctx.ViewOf(now, update.Document), depth + 1);
                 }
             }
         }
@@ -370,7 +370,7 @@ internal static class JsonSchemaCompatibility
             }
             else if (beforeSchema is not null && afterSchema is not null)
             {
-                Compare(ctx, View.Of(beforeSchema, original.Document), View.Of(afterSchema, update.Document), depth + 1);
+                Compare(ctx, ctx.ViewOf(beforeSchema, original.Document), ctx.ViewOf(afterSchema, update.Document), depth + 1);
             }
         }
 
@@ -399,8 +399,8 @@ internal static class JsonSchemaCompatibility
             if (beforeRest is not null || afterRest is not null)
             {
                 using var _ = ctx.Path("items");
-                Compare(ctx, View.Of(beforeRest ?? JsonValue.Create(true), original.Document),
-                    View.Of(afterRest ?? JsonValue.Create(true), update.Document), depth + 1);
+                Compare(ctx, ctx.ViewOf(beforeRest ?? JsonValue.Create(true), original.Document),
+                    ctx.ViewOf(afterRest ?? JsonValue.Create(true), update.Document), depth + 1);
             }
             return;
         }
@@ -420,12 +420,12 @@ internal static class JsonSchemaCompatibility
                 else if (i >= beforeItems.Count)
                 {
                     ctx.Add(!(Permits(beforeRest) && beforeRest is not JsonObject) ? "ITEM_ADDED_TO_CLOSED_CONTENT_MODEL"
-                        : View.Of(afterItems[i], update.Document).Kind == Kind.Empty ? "ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL"
+                        : ctx.ViewOf(afterItems[i], update.Document).Kind == Kind.Empty ? "ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL"
                         : "ITEM_ADDED_TO_OPEN_CONTENT_MODEL");
                 }
                 else
                 {
-                    Compare(ctx, View.Of(beforeItems[i], original.Document), View.Of(afterItems[i], update.Document), depth + 1);
+                    Compare(ctx, ctx.ViewOf(beforeItems[i], original.Document), ctx.ViewOf(afterItems[i], update.Document), depth + 1);
                 }
             }
         }
@@ -447,7 +447,7 @@ internal static class JsonSchemaCompatibility
             }
             else if (beforeRest is JsonObject b && afterRest is JsonObject a)
             {
-                Compare(ctx, View.Of(b, original.Document), View.Of(a, update.Document), depth + 1);
+                Compare(ctx, ctx.ViewOf(b, original.Document), ctx.ViewOf(a, update.Document), depth + 1);
             }
         }
     }
@@ -575,6 +575,7 @@ internal static class JsonSchemaCompatibility
                 $"A property or item is missing in the {update} schema but present at path '{path}' in the {original} schema and is not covered by its partially open content model",
             "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL" =>
                 $"The {update} schema has a property or item at path '{path}' which is missing in the {original} schema and is not covered by its partially open content model",
+            "SCHEMA_TOO_COMPLEX" => $"The schemas are too complex to compare (more than 50000 comparisons, from path '{path}')",
             _ => $"A change at path '{path}' between the {original} and the {update} schema",
         };
     }
@@ -601,9 +602,22 @@ internal static class JsonSchemaCompatibility
         public string Criterion { get; private init; } = "";
         public bool Integer { get; private init; }
 
-        public static View Of(JsonNode? node, JsonSchemaDocument document) => Of(node, document, 0);
+        /// <summary>Views are shared per node, so recursive schemas form a graph instead of an endless tree.</summary>
+        public static View Of(JsonNode? node, JsonSchemaDocument document, int hops, Dictionary<JsonNode, View> cache)
+        {
+            if (node is not null && cache.TryGetValue(node, out var known))
+            {
+                return known;
+            }
+            var view = Build(node, document, hops, cache);
+            if (node is not null)
+            {
+                cache.TryAdd(node, view);
+            }
+            return view;
+        }
 
-        private static View Of(JsonNode? node, JsonSchemaDocument document, int hops)
+        private static View Build(JsonNode? node, JsonSchemaDocument document, int hops, Dictionary<JsonNode, View> cache)
         {
             if (node is JsonValue v && v.GetValueKind() == JsonValueKind.False)
             {
@@ -615,9 +629,12 @@ internal static class JsonSchemaCompatibility
             }
             if (JsonSchemaDocument.Str(obj, "$ref") is { } reference && hops < 32 && document.Resolve(reference) is { } target)
             {
-                return Of(target.Node, target.Document, hops + 1);
+                return Of(target.Node, target.Document, hops + 1, cache);
             }
             var parts = new List<View>();
+            // Registered before its subschemas are built, so a cycle back to this node finds it.
+            var self = new View(Kind.Combined, obj, document) { Criterion = "allOf" };
+            cache[obj] = self;
             if (Typed(obj, document) is { } typed)
             {
                 parts.Add(typed);
@@ -627,7 +644,7 @@ internal static class JsonSchemaCompatibility
                 if (obj[criterion] is JsonArray subs)
                 {
                     var combined = new View(Kind.Combined, obj, document) { Criterion = criterion };
-                    combined.Subs.AddRange(subs.Select(s => Of(s, document, hops)));
+                    combined.Subs.AddRange(subs.Select(s => Of(s, document, hops, cache)));
                     parts.Add(combined);
                 }
             }
@@ -642,20 +659,24 @@ internal static class JsonSchemaCompatibility
             if (obj.ContainsKey("not"))
             {
                 var not = new View(Kind.Not, obj, document);
-                not.Subs.Add(Of(obj["not"], document, hops));
+                not.Subs.Add(Of(obj["not"], document, hops, cache));
                 parts.Add(not);
             }
             if (parts.Count == 1)
             {
+                // A cycle that came back here while building holds "self": make it a singleton allOf of the real view.
+                self.Subs.Add(parts[0]);
+                cache[obj] = parts[0];
                 return parts[0];
             }
             if (parts.Count == 0)
             {
-                return new View(Kind.Empty, obj, document);
+                var empty = new View(Kind.Empty, obj, document);
+                cache[obj] = empty;
+                return empty;
             }
-            var all = new View(Kind.Combined, obj, document) { Criterion = "allOf" };
-            all.Subs.AddRange(parts);
-            return all;
+            self.Subs.AddRange(parts);
+            return self;
         }
 
         private static View? Typed(JsonObject obj, JsonSchemaDocument document)
@@ -721,7 +742,40 @@ internal static class JsonSchemaCompatibility
     private sealed class Context
     {
         private readonly List<string> _path = ["#"];
+        private const int MaxComparisons = 50_000;
+
+        private readonly Dictionary<(View, View), bool> _reads = new(new ViewPairComparer());
+
         private readonly HashSet<(JsonObject?, JsonObject?)> _inProgress = [];
+        private readonly Dictionary<JsonNode, View> _views = new(ReferenceEqualityComparer.Instance);
+        private int _comparisons;
+
+        public View ViewOf(JsonNode? node, JsonSchemaDocument document) => View.Of(node, document, 0, _views);
+
+        /// <summary>Whether one subschema reads another, computed once per pair (shared views make this a DAG walk).</summary>
+        public bool Reads(View original, View update, Func<bool> compute)
+        {
+            if (!_reads.TryGetValue((original, update), out var reads))
+            {
+                reads = compute();
+                _reads[(original, update)] = reads;
+            }
+            return reads;
+        }
+
+        /// <summary>Counts a comparison; false once a pathological schema has used up the budget (reported once).</summary>
+        public bool Budget()
+        {
+            if (++_comparisons <= MaxComparisons)
+            {
+                return true;
+            }
+            if (_comparisons == MaxComparisons + 1)
+            {
+                Add("SCHEMA_TOO_COMPLEX");
+            }
+            return false;
+        }
 
         public List<Difference> Differences { get; private set; } = [];
 
@@ -758,6 +812,15 @@ internal static class JsonSchemaCompatibility
                 Differences.AddRange(found);
             }
             return compatible;
+        }
+
+        private sealed class ViewPairComparer : IEqualityComparer<(View, View)>
+        {
+            public bool Equals((View, View) x, (View, View) y) => ReferenceEquals(x.Item1, y.Item1) && ReferenceEquals(x.Item2, y.Item2);
+
+            public int GetHashCode((View, View) obj) =>
+                HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj.Item1),
+                    System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj.Item2));
         }
 
         private sealed class Pop(List<string> path) : IDisposable

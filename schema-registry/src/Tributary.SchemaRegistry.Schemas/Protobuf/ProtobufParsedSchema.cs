@@ -46,6 +46,7 @@ internal sealed class ProtobufParsedSchema : IParsedSchema, ICompatibilityRules
             // the registry keeps it as .proto text like any other.
             text = ProtoPrinter.Print(descriptor, normalized: false);
         }
+        CheckNesting(text);
         var imports = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (reference, schema) in resolved)
         {
@@ -88,6 +89,48 @@ internal sealed class ProtobufParsedSchema : IParsedSchema, ICompatibilityRules
             : [CompatibilityChecker.DifferentTypeMessage];
 
     public override string ToString() => CanonicalString;
+
+    private const int MaxNesting = 64;
+
+    /// <summary>Bounds block nesting before the recursive parser sees the text (strings and comments skipped).</summary>
+    private static void CheckNesting(string text)
+    {
+        var depth = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c is '"' or '\'')
+            {
+                for (i++; i < text.Length && text[i] != c && text[i] != '\n'; i++)
+                {
+                    if (text[i] == '\\')
+                    {
+                        i++;
+                    }
+                }
+            }
+            else if (c == '/' && i + 1 < text.Length && text[i + 1] == '/')
+            {
+                while (i < text.Length && text[i] != '\n')
+                {
+                    i++;
+                }
+            }
+            else if (c == '/' && i + 1 < text.Length && text[i + 1] == '*')
+            {
+                var end = text.IndexOf("*/", i + 2, StringComparison.Ordinal);
+                i = end < 0 ? text.Length : end + 1;
+            }
+            else if (c is '{' or '<' && ++depth > MaxNesting)
+            {
+                throw new InvalidSchemaException($"Invalid schema: blocks nested deeper than {MaxNesting} levels");
+            }
+            else if (c is '}' or '>')
+            {
+                depth = Math.Max(0, depth - 1);
+            }
+        }
+    }
 
     /// <summary>A base64 serialized FileDescriptorProto, decoded; null when the text is not base64 (so .proto text).</summary>
     private static FileDescriptorProto? DecodeSerializedDescriptor(string text)
