@@ -158,6 +158,19 @@ public class JsonSchemaCompatibilityTests
     }
 
     [Fact]
+    public void Adding_a_property_dependency_is_incompatible_and_removing_one_is_compatible()
+    {
+        // Rule: DEPENDENCY_ARRAY_ADDED/EXTENDED incompatible, DEPENDENCY_ARRAY_REMOVED/NARROWED compatible.
+        var none = Obj($"{Name},{Age}");
+        var ageNeedsName = Obj($"{Name},{Age}", ",\"dependencies\":{\"age\":[\"name\"]}");
+
+        Assert.Equal(
+            "{errorType:\"DEPENDENCY_ARRAY_ADDED\", description:\"The keyword at path '#/dependencies/age' in the new schema is not present in the old schema\"}",
+            Check(CompatibilityLevel.Backward, ageNeedsName, none)[0]);
+        Assert.Empty(Check(CompatibilityLevel.Backward, none, ageNeedsName));
+    }
+
+    [Fact]
     public void Array_items_are_compared()
     {
         var errors = Check(CompatibilityLevel.Backward,

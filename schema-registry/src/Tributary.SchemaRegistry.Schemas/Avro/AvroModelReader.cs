@@ -132,6 +132,11 @@ internal sealed class AvroModelReader
                 {
                     e.Symbols.AddRange(symbols.Select(s => s?.GetValue<string>() ?? ""));
                 }
+                // Avro spec: every symbol must match [A-Za-z_][A-Za-z0-9_]* (the reference implementation enforces it).
+                if (e.Symbols.FirstOrDefault(s => !IsAvroName(s)) is { } bad)
+                {
+                    throw new InvalidSchemaException($"Invalid schema: enum {e.FullName} has an invalid symbol: \"{bad}\"");
+                }
                 e.Default = GetString(obj, "default");
                 CopyProps(obj, EnumKeys, e.Props);
                 return e;
@@ -208,6 +213,9 @@ internal sealed class AvroModelReader
         var ns = obj.ContainsKey("namespace") ? GetString(obj, "namespace") : enclosing;
         return string.IsNullOrEmpty(ns) ? name : ns + "." + name;
     }
+
+    private static bool IsAvroName(string s) =>
+        s.Length > 0 && (char.IsAsciiLetter(s[0]) || s[0] == '_') && s.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
     private static string? GetString(JsonObject obj, string key) =>
         obj[key] is JsonValue v && v.TryGetValue(out string? s) ? s : null;

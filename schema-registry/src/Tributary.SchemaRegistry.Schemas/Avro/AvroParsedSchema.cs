@@ -54,6 +54,11 @@ internal sealed class AvroParsedSchema : IParsedSchema, ICompatibilityRules
         {
             root = reader.Read(text);
         }
+        catch (InvalidSchemaException ours) when (apacheError is not null && !IsVague(apacheError))
+        {
+            _ = ours; // Apache.Avro's account of the same problem names it better.
+            throw new InvalidSchemaException(apacheError);
+        }
         catch (Exception e) when (e is not InvalidSchemaException and not OutOfMemoryException)
         {
             throw new InvalidSchemaException(apacheError ?? $"Invalid schema: {e.Message}");
@@ -95,6 +100,10 @@ internal sealed class AvroParsedSchema : IParsedSchema, ICompatibilityRules
 
     public override string ToString() => CanonicalString;
 
+    /// <summary>Apache.Avro's messages about the JSON shape of a bare name say less than ours ("undefined name: X").</summary>
+    private static bool IsVague(string message) =>
+        message.Contains("JObject", StringComparison.Ordinal) || message.Contains("JToken", StringComparison.Ordinal);
+
     /// <summary>Apache.Avro is the judge of well-formedness: names, types, duplicates, symbols, sizes.</summary>
     private static string? ValidateWithApacheAvro(string text, IReadOnlyList<AvroParsedSchema> dependencies)
     {
@@ -120,9 +129,9 @@ internal sealed class AvroParsedSchema : IParsedSchema, ICompatibilityRules
             global::Avro.Schema.Parse(text, names, null);
             return null;
         }
-        catch (Exception e) when (e is global::Avro.AvroException or Newtonsoft.Json.JsonException or ArgumentException
-                                      or FormatException or InvalidCastException or NullReferenceException or OverflowException)
+        catch (Exception e) when (e is not OutOfMemoryException and not InsufficientExecutionStackException)
         {
+            // Any failure of the parser is a verdict on the text, not a fault of ours.
             return $"Invalid schema: {e.Message}";
         }
     }

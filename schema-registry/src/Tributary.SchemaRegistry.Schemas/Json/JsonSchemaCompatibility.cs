@@ -350,6 +350,53 @@ internal static class JsonSchemaCompatibility
             }
         }
 
+        using (ctx.Path("dependencies"))
+        {
+            var beforeArrays = Dependencies(before, arrays: true);
+            var afterArrays = Dependencies(after, arrays: true);
+            foreach (var key in beforeArrays.Keys.Union(afterArrays.Keys).Order(StringComparer.Ordinal))
+            {
+                using var _ = ctx.Path(key);
+                if (!afterArrays.TryGetValue(key, out var now))
+                {
+                    ctx.Add("DEPENDENCY_ARRAY_REMOVED");
+                }
+                else if (!beforeArrays.TryGetValue(key, out var was))
+                {
+                    ctx.Add("DEPENDENCY_ARRAY_ADDED");
+                }
+                else
+                {
+                    var wasSet = Strings(was);
+                    var nowSet = Strings(now);
+                    if (!wasSet.SetEquals(nowSet))
+                    {
+                        ctx.Add(nowSet.IsSupersetOf(wasSet) ? "DEPENDENCY_ARRAY_EXTENDED"
+                            : wasSet.IsSupersetOf(nowSet) ? "DEPENDENCY_ARRAY_NARROWED"
+                            : "DEPENDENCY_ARRAY_CHANGED");
+                    }
+                }
+            }
+            var beforeSchemas = Dependencies(before, arrays: false);
+            var afterSchemas = Dependencies(after, arrays: false);
+            foreach (var key in beforeSchemas.Keys.Union(afterSchemas.Keys).Order(StringComparer.Ordinal))
+            {
+                using var _ = ctx.Path(key);
+                if (!afterSchemas.TryGetValue(key, out var now))
+                {
+                    ctx.Add("DEPENDENCY_SCHEMA_REMOVED");
+                }
+                else if (!beforeSchemas.TryGetValue(key, out var was))
+                {
+                    ctx.Add("DEPENDENCY_SCHEMA_ADDED");
+                }
+                else
+                {
+                    Compare(ctx, ctx.ViewOf(was, original.Document), ctx.ViewOf(now, update.Document), depth + 1);
+                }
+            }
+        }
+
         using (ctx.Path("additionalProperties"))
         {
             var beforePermits = Permits(before["additionalProperties"]);
@@ -477,6 +524,30 @@ internal static class JsonSchemaCompatibility
         using var _ = ctx.Path(keyword);
         ctx.Add(was is null ? name + "_ADDED" : now is null ? name + "_REMOVED" : now > was ? name + "_INCREASED" : name + "_DECREASED");
     }
+
+    /// <summary>Property dependencies: arrays of names (dependencies/dependentRequired) or schemas (dependencies/dependentSchemas).</summary>
+    private static Dictionary<string, JsonNode?> Dependencies(JsonObject obj, bool arrays)
+    {
+        var result = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+        foreach (var keyword in arrays ? new[] { "dependencies", "dependentRequired" } : ["dependencies", "dependentSchemas"])
+        {
+            if (obj[keyword] is JsonObject map)
+            {
+                foreach (var (key, value) in map)
+                {
+                    if ((value is JsonArray) == arrays)
+                    {
+                        result[key] = value;
+                    }
+                }
+            }
+        }
+        return result;
+    }
+
+    private static HashSet<string> Strings(JsonNode? array) =>
+        (array as JsonArray ?? []).Select(v => v is JsonValue s && s.TryGetValue(out string? text) ? text : null)
+            .OfType<string>().ToHashSet(StringComparer.Ordinal);
 
     private static Dictionary<string, JsonNode?> Properties(JsonObject obj) =>
         obj["properties"] is JsonObject props ? props.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal) : [];
