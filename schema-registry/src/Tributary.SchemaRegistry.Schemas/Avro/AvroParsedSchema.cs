@@ -108,14 +108,20 @@ internal sealed class AvroParsedSchema : IParsedSchema, ICompatibilityRules
     private static string? ValidateWithApacheAvro(string text, IReadOnlyList<AvroParsedSchema> dependencies)
     {
         var names = new global::Avro.SchemaNames();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var visited = new HashSet<AvroParsedSchema>(ReferenceEqualityComparer.Instance);
+        var added = new HashSet<string>(StringComparer.Ordinal);
         void AddDependency(AvroParsedSchema dependency)
         {
+            // Dependencies first (their names must be known), each schema once: references form a DAG.
+            if (!visited.Add(dependency))
+            {
+                return;
+            }
             foreach (var inner in dependency.Dependencies)
             {
                 AddDependency(inner);
             }
-            if (seen.Add(dependency.CanonicalString))
+            if (added.Add(dependency.CanonicalString))
             {
                 global::Avro.Schema.Parse(dependency.Text, names, null);
             }
