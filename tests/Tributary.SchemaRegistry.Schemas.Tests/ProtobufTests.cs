@@ -297,6 +297,21 @@ public class ProtobufSerializedDescriptorTests
         Assert.True(fromDescriptor.IsEquivalentTo(fromText));
     }
 
+    // protoc's descriptor of google/protobuf/timestamp.proto, base64: a dependency as the serializers register it.
+    private const string TimestampDescriptor =
+        "Ch9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvEg9nb29nbGUucHJvdG9idWYiOwoJVGltZXN0YW1wEhgKB3NlY29uZHMYASABKANSB3NlY29uZHMSFAoFbmFub3MYAiABKAVSBW5hbm9zQoUBChNjb20uZ29vZ2xlLnByb3RvYnVmQg5UaW1lc3RhbXBQcm90b1ABWjJnb29nbGUuZ29sYW5nLm9yZy9wcm90b2J1Zi90eXBlcy9rbm93bi90aW1lc3RhbXBwYvgBAaICA0dQQqoCHkdvb2dsZS5Qcm90b2J1Zi5XZWxsS25vd25UeXBlc2IGcHJvdG8z";
+
+    [Fact]
+    public void A_well_known_import_registered_as_a_reference_is_served_from_the_reference()
+    {
+        var timestamp = new SchemaReference("google/protobuf/timestamp.proto", "google/protobuf/timestamp.proto", 1);
+
+        var order = SchemaParsers.Parse(SchemaType.Protobuf, OrderDescriptor, [timestamp], _ => (SchemaType.Protobuf, TimestampDescriptor, []));
+
+        Assert.Equal(ParseProto(OrderProto).CanonicalString, order.CanonicalString);
+        Assert.Equal([timestamp], order.References);
+    }
+
     [Fact]
     public void Base64_that_is_not_a_file_descriptor_is_rejected()
     {

@@ -54,9 +54,9 @@ internal sealed class AvroParsedSchema : IParsedSchema, ICompatibilityRules
         {
             root = reader.Read(text);
         }
-        catch (InvalidSchemaException ours) when (apacheError is not null && !IsVague(apacheError))
+        catch (InvalidSchemaException) when (apacheError is not null && !IsVague(apacheError))
         {
-            _ = ours; // Apache.Avro's account of the same problem names it better.
+            // Apache.Avro's account of the same problem names it better.
             throw new InvalidSchemaException(apacheError);
         }
         catch (Exception e) when (e is not InvalidSchemaException and not OutOfMemoryException)
