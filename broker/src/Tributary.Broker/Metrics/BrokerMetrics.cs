@@ -70,7 +70,11 @@ public sealed class BrokerMetrics : IDisposable
             description: "Committed offset behind the high watermark, per consumer group and partition (kafka-exporter's name).");
         Monitoring = new MonitoringMetrics(meter);
         LogCleaner = new LogCleanerMetrics(meter);
+        ProduceStages = new ProduceStageMetrics(meter);
     }
+
+    /// <summary>Per-stage produce latencies (tributary_produce_stage_seconds{stage}).</summary>
+    public ProduceStageMetrics ProduceStages { get; }
 
     /// <summary>Kafka's log cleaner gauges (kafka_log_logcleaner_*, kafka_log_logcleanermanager_*).</summary>
     public LogCleanerMetrics LogCleaner { get; }
