@@ -531,10 +531,13 @@ public sealed partial class ReplicaManager : IDisposable
                 _context.Stages?.Record(ProduceStage.FollowerWakeup, time, appended, time.GetTimestamp());
             }
 
-            if (delayed.WokenBy is null || leadershipGained is { IsCompleted: true })
+            // Read again without watching: a wake-up nearly always brings what the fetch waits for. Only when it did not (min bytes
+            // not reached yet) does the next round watch the partitions again.
+            var (reread, rereadBytes, mustAnswerNow) = ReadAll(fetch, partitions, watcher: null);
+            if (delayed.WokenBy is null || leadershipGained is { IsCompleted: true } || rereadBytes >= fetch.MinBytes || mustAnswerNow)
             {
-                // Waited the full MaxWaitMs, or this broker leads more partitions now: answer with what there is.
-                return ReadAll(fetch, partitions, watcher: null).Results;
+                // Enough data, an error to report, the full MaxWaitMs waited, or this broker leads more partitions now.
+                return reread;
             }
         }
     }
