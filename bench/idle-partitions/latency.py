@@ -105,6 +105,7 @@ class Cluster:
 
 
 def create_topics(admin, topics, timeout=300):
+    """Creates the topics 50 at a time; a busy controller's REQUEST_TIMED_OUT is retried (the topic may exist by then)."""
     pending = list(topics)
     deadline = time.time() + timeout
     while pending:
@@ -113,7 +114,9 @@ def create_topics(admin, topics, timeout=300):
             try:
                 future.result()
             except Exception as e:  # noqa: BLE001
-                if "TOPIC_ALREADY_EXISTS" not in str(e):
+                if "REQUEST_TIMED_OUT" in str(e) or "NOT_CONTROLLER" in str(e):
+                    pending.extend(t for t in batch if t.topic == name)
+                elif "TOPIC_ALREADY_EXISTS" not in str(e):
                     raise
         if time.time() > deadline:
             raise RuntimeError("topic creation took too long")
