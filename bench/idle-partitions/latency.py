@@ -158,6 +158,8 @@ def measure(bootstrap, topic, rate, seconds, warmup, size, acks):
     def on_delivery(err, msg):
         if err is not None:
             errors[0] += 1
+            if errors[0] <= 3:
+                print(f"delivery error ({'measured' if measuring[0] else 'warm-up'}): {err}", flush=True)
         elif measuring[0]:
             latencies.append(msg.latency())
 
