@@ -8,30 +8,34 @@ using Tributary.Storage;
 
 namespace Tributary.Broker;
 
-/// <summary>What request handlers work with: this broker's config, the metadata, the controller and the replicas.</summary>
+/// <summary>
+/// What request handlers work with: this broker's config, the metadata, the controller, the replicas, the group coordinator,
+/// producer ids and the one clock. Built once by the broker server when start-up has everything.
+/// </summary>
 public sealed class BrokerContext
 {
-    private readonly BrokerConfig _staticConfig;
-    private DynamicBrokerConfig? _dynamicConfig;
-
-    public BrokerContext(BrokerConfig config, ControllerGateway controller, ReplicaManager replicas, LogManager logs, BrokerMetrics metrics)
+    public BrokerContext(DynamicBrokerConfig config, ControllerGateway controller, ReplicaManager replicas, LogManager logs, BrokerMetrics metrics,
+        Groups.GroupCoordinator groups, Producers.ProducerIdManager producerIds, Func<QuorumDescription> quorumState,
+        Quotas.ControllerMutationQuota mutationQuota, TimeProvider time, Security.Authorization? authorization = null)
     {
-        _staticConfig = config;
-        Controller = controller;
-        Replicas = replicas;
-        Logs = logs;
-        Metrics = metrics;
+        DynamicConfig = config ?? throw new ArgumentNullException(nameof(config));
+        Controller = controller ?? throw new ArgumentNullException(nameof(controller));
+        Replicas = replicas ?? throw new ArgumentNullException(nameof(replicas));
+        Logs = logs ?? throw new ArgumentNullException(nameof(logs));
+        Metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
+        Groups = groups ?? throw new ArgumentNullException(nameof(groups));
+        ProducerIds = producerIds ?? throw new ArgumentNullException(nameof(producerIds));
+        QuorumState = quorumState ?? throw new ArgumentNullException(nameof(quorumState));
+        MutationQuota = mutationQuota ?? throw new ArgumentNullException(nameof(mutationQuota));
+        Time = time ?? throw new ArgumentNullException(nameof(time));
+        Authorization = authorization ?? Security.Authorization.AllowAll;
     }
 
     /// <summary>This broker's effective config: dynamic broker configs (KIP-226) over the static one.</summary>
     public BrokerConfig Config => DynamicConfig.Current;
 
     /// <summary>The dynamic broker configs as this broker applies them (the broker server shares its instance).</summary>
-    public DynamicBrokerConfig DynamicConfig
-    {
-        get => _dynamicConfig ??= new DynamicBrokerConfig(_staticConfig);
-        init => _dynamicConfig = value;
-    }
+    public DynamicBrokerConfig DynamicConfig { get; }
     public ControllerGateway Controller { get; }
     public ReplicaManager Replicas { get; }
     public LogManager Logs { get; }
@@ -39,20 +43,23 @@ public sealed class BrokerContext
     public int NodeId => Config.NodeId;
     public MetadataImage Image => Controller.Current;
 
+    /// <summary>The broker's one clock (the replicas and handlers read time from it).</summary>
+    public TimeProvider Time { get; }
+
     /// <summary>Hands out producer ids for InitProducerId (idempotent producers).</summary>
-    public Producers.ProducerIdManager ProducerIds { get; init; } = null!;
+    public Producers.ProducerIdManager ProducerIds { get; }
 
     /// <summary>The metadata quorum as this node sees it (DescribeQuorum).</summary>
-    public Func<QuorumDescription> QuorumState { get; init; } = () => QuorumDescription.Unknown;
+    public Func<QuorumDescription> QuorumState { get; }
 
     /// <summary>Which operations clients may perform (the authorized-operations fields); allow-all until ACLs exist.</summary>
-    public Security.Authorization Authorization { get; init; } = Security.Authorization.AllowAll;
+    public Security.Authorization Authorization { get; }
 
     /// <summary>The group coordinator (consumer groups and committed offsets).</summary>
-    public Groups.GroupCoordinator Groups { get; init; } = null!;
+    public Groups.GroupCoordinator Groups { get; }
 
     /// <summary>KIP-599 controller mutation quota (partitions created, added or deleted per second), broker-wide.</summary>
-    public Quotas.ControllerMutationQuota MutationQuota { get; init; } = new(-1, TimeProvider.System);
+    public Quotas.ControllerMutationQuota MutationQuota { get; }
 
     /// <summary>
     /// Looks a topic up, creating it with the broker's defaults when auto-creation is allowed by both the broker

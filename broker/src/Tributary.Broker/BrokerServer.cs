@@ -154,16 +154,9 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             _fetchers = fetchers;
             var replicas = new ReplicaManager(Config.NodeId, logs, t => LogConfigFor(t.Configs),
                 t => TopicConfigCatalog.Resolve(DynamicConfig.Current, t.Configs).MinInsyncReplicas, LoggerFactory.CreateLogger("Tributary.Replicas"),
-                TimeProvider.System)
-            {
-                Hooks = new ReplicationHooks
-                {
-                    FollowLeader = (partition, leader) => fetchers.SetLeader(new FollowerReplica(partition), leader.NodeId, leader.Host, leader.Port),
-                    StopFollowing = partition => fetchers.Remove(partition.Topic, partition.Index),
-                    AlterPartition = gateway.AlterPartitionAsync,
-                    BrokerEpoch = () => Volatile.Read(ref _brokerEpoch),
-                },
-            };
+                TimeProvider.System, new ReplicaFetcherControl(fetchers),
+                new ControllerAlterPartitionSender(gateway, Config.NodeId, () => Volatile.Read(ref _brokerEpoch)), Config.ReplicaLagTimeMaxMs,
+                Metrics.ProduceStages);
             _replicas = replicas;
 
             _notReadyReason = "loading consumer groups";
@@ -175,17 +168,11 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             loader.ImagePublished += replicas.ApplyImage;
             replicas.ApplyImage(loader.Current);
             DeleteStrayLogs(logs, loader.Current);
-            replicas.StartIsrMaintenance(Config.ReplicaLagTimeMaxMs);
+            replicas.StartIsrMaintenance();
 
             var producerIds = StartProducerIds(gateway, replicas);
-            var context = new BrokerContext(Config, gateway, replicas, logs, Metrics)
-            {
-                DynamicConfig = DynamicConfig,
-                Groups = groups,
-                ProducerIds = producerIds,
-                QuorumState = DescribeQuorum,
-                MutationQuota = new Quotas.ControllerMutationQuota(Config.GetDouble("tributary.controller.mutation.rate"), TimeProvider.System),
-            };
+            var context = new BrokerContext(DynamicConfig, gateway, replicas, logs, Metrics, groups, producerIds, DescribeQuorum,
+                new Quotas.ControllerMutationQuota(Config.GetDouble("tributary.controller.mutation.rate"), TimeProvider.System), TimeProvider.System);
             Dispatcher = new RequestDispatcher(context);
             Metrics.AttachSource(this);
             Groups.ConsumerGroupLag? groupLag = null;

@@ -74,6 +74,11 @@ public sealed class GroupCommitReplicationTests : IDisposable
 
     private Partition OffsetsPartition => _replicas.TryGetPartition(OffsetsTopic.Name, 0, out var partition) ? partition : throw new InvalidOperationException();
 
+    private void FollowerFetches(long offset) =>
+        _replicas.FetchAsync(new FetchParams(Follower, -1, MaxWaitMs: 0, MinBytes: 0, MaxBytes: 1 << 20),
+            [new FetchPartitionRequest(OffsetsTopic.Name, 0, offset, 1 << 20, CurrentLeaderEpoch: 0, LastFetchedEpoch: -1)], CancellationToken.None)
+            .GetAwaiter().GetResult();
+
     private static OffsetCommitCall Simple(long offset) => new("g", -1, "", null, [new OffsetCommitEntry("t", 0, offset, -1, null)]);
 
     private static T Within<T>(Task<T> task)
@@ -100,8 +105,7 @@ public sealed class GroupCommitReplicationTests : IDisposable
         var commit = _coordinator.CommitOffsetsAsync(Simple(5));
         Assert.False(commit.IsCompleted);
 
-        _replicas.ReadForFollower(OffsetsPartition, Follower, OffsetsPartition.Log.LogEndOffset, 1 << 20, minOneBatch: true,
-            currentLeaderEpoch: 0, lastFetchedEpoch: -1, lagTimeMaxMs: 30_000);
+        FollowerFetches(OffsetsPartition.Log.LogEndOffset);
 
         Assert.Equal(ErrorCode.None, Assert.Single(Within(commit)));
         Assert.Equal(5, _coordinator.FetchOffsets("g", [("t", 0)]).Offsets[0].Offset);
@@ -122,11 +126,9 @@ public sealed class GroupCommitReplicationTests : IDisposable
     [Fact]
     public async Task Becoming_leader_again_loads_the_groups_from_the_whole_log()
     {
-        _replicas.ReadForFollower(OffsetsPartition, Follower, 0, 1 << 20, minOneBatch: true, currentLeaderEpoch: 0, lastFetchedEpoch: -1,
-            lagTimeMaxMs: 30_000);
+        FollowerFetches(0);
         var commit = _coordinator.CommitOffsetsAsync(Simple(8));
-        _replicas.ReadForFollower(OffsetsPartition, Follower, OffsetsPartition.Log.LogEndOffset, 1 << 20, minOneBatch: true,
-            currentLeaderEpoch: 0, lastFetchedEpoch: -1, lagTimeMaxMs: 30_000);
+        FollowerFetches(OffsetsPartition.Log.LogEndOffset);
         Assert.Equal(ErrorCode.None, Assert.Single(Within(commit)));
 
         Apply(leader: Follower, leaderEpoch: 1);

@@ -60,7 +60,7 @@ public sealed class IdempotentProduceTests : IDisposable
         return builder.Build();
     }
 
-    private AppendOutcome Produce(byte[] batch) => _replicas.Append(_topic, 0, batch, acks: -1, Now);
+    private AppendOutcome Produce(byte[] batch) => _replicas.Append(_topic, 0, batch, acks: -1, 30_000, CancellationToken.None).Outcome;
 
     private long LogEndOffset => _replicas.TryGetPartition(_topic.Name, 0, out Partition partition) ? partition.Log.LogEndOffset : -1;
 

@@ -71,7 +71,7 @@ public sealed class CompactedTopicProduceTests : IDisposable
         return builder.Build();
     }
 
-    private AppendOutcome Produce(byte[] batch) => _replicas.Append(_replicas.AppliedImage.Topics["table"], 0, batch, acks: 1, Now);
+    private AppendOutcome Produce(byte[] batch) => _replicas.Append(_replicas.AppliedImage.Topics["table"], 0, batch, acks: 1, 30_000, CancellationToken.None).Outcome;
 
     [Theory]
     [InlineData("compact")]

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Tributary.Broker.Metadata;
 using Tributary.Broker.Replication;
 using Tributary.Protocol;
@@ -11,7 +12,8 @@ namespace Tributary.Broker.Tests.Replication;
 
 /// <summary>
 /// The leader's side of replication on a real log: the high watermark follows the slowest in-sync replica, acks=all
-/// waits for it, and the ISR changes the leader proposes to the controller.
+/// waits for it, and the ISR changes the leader proposes to the controller. Time is a <see cref="FakeTimeProvider"/>:
+/// lag limits and timeouts pass when the test advances it, never by sleeping.
 /// </summary>
 public sealed class LeaderReplicationTests : IDisposable
 {
@@ -21,28 +23,18 @@ public sealed class LeaderReplicationTests : IDisposable
     private readonly string _logDir = Path.Combine(Path.GetTempPath(), "tributary-leader-replication-" + Guid.NewGuid().ToString("N"));
     private readonly Uuid _topicId = Uuid.NewRandom();
     private readonly LogManager _logs;
+    private const long LagTimeMaxMs = 10_000;
+    private const int AcksTimeoutMs = 30_000;
+
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.FromUnixTimeMilliseconds(Now));
+    private readonly FakeAlterPartitionSender _isrRequests = new();
     private readonly ReplicaManager _replicas;
-    private readonly List<AlterPartitionCommand> _isrRequests = [];
 
     public LeaderReplicationTests()
     {
         _logs = LogManager.Open(new LogManagerOptions { LogDirs = [_logDir], HighWatermarkFollowsLogEnd = false });
-        _replicas = new ReplicaManager(Leader, _logs, _ => LogConfig.Default, _ => 2, NullLogger.Instance)
-        {
-            Hooks = new ReplicationHooks
-            {
-                AlterPartition = (command, _) =>
-                {
-                    lock (_isrRequests)
-                    {
-                        _isrRequests.Add(command);
-                    }
-
-                    return Task.FromResult(new AlterPartitionReply(ErrorCode.None, Leader, command.LeaderEpoch, command.PartitionEpoch + 1, command.NewIsr));
-                },
-                BrokerEpoch = () => 7,
-            },
-        };
+        _replicas = new ReplicaManager(Leader, _logs, _ => LogConfig.Default, _ => 2, NullLogger.Instance, _time, fetchers: null, _isrRequests,
+            LagTimeMaxMs);
         Apply(replicas: [1, 2, 3], isr: [1, 2, 3], leaderEpoch: 0, partitionEpoch: 0);
     }
 
@@ -87,12 +79,16 @@ public sealed class LeaderReplicationTests : IDisposable
         return builder.Build();
     }
 
-    private AppendOutcome Produce(int count, short acks = -1) =>
-        _replicas.Append(_replicas.AppliedImage.Topics["events"], 0, Batch(count), acks, Now);
+    private PartitionAppend Append(int count, short acks = -1) =>
+        _replicas.Append(_replicas.AppliedImage.Topics["events"], 0, Batch(count), acks, AcksTimeoutMs, CancellationToken.None);
 
-    private void FollowerFetches(int replica, long offset) =>
-        _replicas.ReadForFollower(Partition, replica, offset, 1 << 20, minOneBatch: true, currentLeaderEpoch: Partition.LeaderEpoch,
-            lastFetchedEpoch: -1, lagTimeMaxMs: 30_000);
+    private AppendOutcome Produce(int count, short acks = -1) => Append(count, acks).Outcome;
+
+    private ReadOutcome Fetch(int replicaId, long offset, int currentLeaderEpoch = -1, int lastFetchedEpoch = -1, long replicaBrokerEpoch = -1) =>
+        _replicas.FetchAsync(new FetchParams(replicaId, replicaBrokerEpoch, MaxWaitMs: 0, MinBytes: 0, MaxBytes: 1 << 20),
+            [new FetchPartitionRequest("events", 0, offset, 1 << 20, currentLeaderEpoch, lastFetchedEpoch)], CancellationToken.None).Result[0];
+
+    private void FollowerFetches(int replica, long offset) => Fetch(replica, offset, Partition.LeaderEpoch);
 
     [Fact]
     public void The_high_watermark_is_the_lowest_log_end_offset_among_the_in_sync_replicas()
@@ -115,9 +111,8 @@ public sealed class LeaderReplicationTests : IDisposable
     {
         Produce(5);
 
-        var follower = _replicas.ReadForFollower(Partition, 2, 0, 1 << 20, minOneBatch: true, currentLeaderEpoch: 0, lastFetchedEpoch: -1,
-            lagTimeMaxMs: 30_000);
-        var consumer = _replicas.Read(Partition, 0, 1 << 20, minOneBatch: true, currentLeaderEpoch: 0);
+        var follower = Fetch(2, 0, currentLeaderEpoch: 0);
+        var consumer = Fetch(-1, 0, currentLeaderEpoch: 0);
 
         Assert.Equal(ErrorCode.None, follower.Error);
         Assert.False(follower.Records.IsEmpty);
@@ -128,8 +123,7 @@ public sealed class LeaderReplicationTests : IDisposable
     [Fact]
     public async Task Acks_all_completes_once_every_in_sync_replica_has_the_records()
     {
-        var outcome = Produce(4);
-        var wait = _replicas.WaitForCommitAsync(Partition, outcome.NextOffset, 10_000, CancellationToken.None);
+        var wait = Append(4).Committed;
         FollowerFetches(2, 4);
         Assert.False(wait.IsCompleted);
 
@@ -139,21 +133,35 @@ public sealed class LeaderReplicationTests : IDisposable
     }
 
     [Fact]
-    public async Task Acks_all_times_out_when_a_replica_in_the_isr_never_catches_up()
+    public void Acks_all_is_completed_by_the_fetch_that_advances_the_high_watermark()
     {
-        var outcome = Produce(2);
+        var wait = Append(4).Committed;
+        FollowerFetches(2, 4);
+
+        FollowerFetches(3, 4);
+
+        // Completed inside the follower's fetch, not by a waiter polling afterwards.
+        Assert.True(wait.IsCompleted);
+        Assert.Equal(0, Partition.DelayedProduceCount);
+    }
+
+    [Fact]
+    public async Task Acks_all_times_out_at_the_request_timeout_when_a_replica_in_the_isr_never_catches_up()
+    {
+        var wait = Append(2).Committed;
         FollowerFetches(2, 2);
 
-        var error = await _replicas.WaitForCommitAsync(Partition, outcome.NextOffset, 200, CancellationToken.None);
+        _time.Advance(TimeSpan.FromMilliseconds(AcksTimeoutMs - 1));
+        Assert.False(wait.IsCompleted);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
 
-        Assert.Equal(ErrorCode.RequestTimedOut, error);
+        Assert.Equal(ErrorCode.RequestTimedOut, await wait.WaitAsync(TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
     public async Task Acks_all_fails_with_not_leader_when_leadership_moves_while_waiting()
     {
-        var outcome = Produce(2);
-        var wait = _replicas.WaitForCommitAsync(Partition, outcome.NextOffset, 10_000, CancellationToken.None);
+        var wait = Append(2).Committed;
 
         Apply(replicas: [1, 2, 3], isr: [2, 3], leaderEpoch: 1, partitionEpoch: 1, leader: 2);
 
@@ -170,65 +178,65 @@ public sealed class LeaderReplicationTests : IDisposable
     }
 
     [Fact]
-    public async Task A_follower_that_stops_fetching_is_proposed_out_of_the_isr_after_the_lag_time()
+    public void A_follower_that_stops_fetching_is_proposed_out_of_the_isr_once_the_lag_time_has_passed()
     {
+        _replicas.StartIsrMaintenance();
         Produce(3);
         FollowerFetches(2, 3);
         FollowerFetches(3, 3);
-        await Task.Delay(150);
+        _time.Advance(TimeSpan.FromMilliseconds(LagTimeMaxMs - 1_000));
         FollowerFetches(2, 3);
 
-        _replicas.MaybeChangeIsr(Partition, lagTimeMaxMs: 100);
+        // The periodic check (every lag / 2) at exactly the lag time: broker 3 is not yet past it.
+        _time.Advance(TimeSpan.FromMilliseconds(1_000));
+        Assert.Empty(_isrRequests.Sent);
 
-        var request = await NextIsrRequestAsync();
+        _time.Advance(TimeSpan.FromMilliseconds(LagTimeMaxMs / 2));
+        var request = Assert.Single(_isrRequests.Sent);
         Assert.Equal([1, 2], request.NewIsr.Order());
-        Assert.Equal(7, request.BrokerEpoch);
         Assert.Equal(Partition.Image.PartitionEpoch, request.PartitionEpoch);
+        Assert.Equal(Partition.LeaderEpoch, request.LeaderEpoch);
     }
 
     [Fact]
-    public async Task A_follower_that_catches_up_to_the_high_watermark_is_proposed_back_into_the_isr()
+    public void A_follower_that_catches_up_to_the_high_watermark_is_proposed_back_into_the_isr()
     {
         Apply(replicas: [1, 2, 3], isr: [1, 2], leaderEpoch: 0, partitionEpoch: 1);
         Produce(3);
         FollowerFetches(2, 3);
         Assert.Equal(3, Partition.HighWatermark);
 
+        Assert.Empty(_isrRequests.Sent);
+
         FollowerFetches(3, 3);
 
-        var request = await NextIsrRequestAsync();
+        var request = Assert.Single(_isrRequests.Sent);
         Assert.Equal([1, 2, 3], request.NewIsr.Order());
     }
 
     [Fact]
-    public async Task A_follower_fetching_with_a_stale_broker_epoch_is_not_proposed_into_the_isr()
+    public void A_follower_fetching_with_a_stale_broker_epoch_is_not_proposed_into_the_isr()
     {
         Apply(replicas: [1, 2, 3], isr: [1, 2], leaderEpoch: 0, partitionEpoch: 1);
         Produce(3);
         FollowerFetches(2, 3);
 
         // Broker 3 is registered with epoch 3; a fetch from an older incarnation (epoch 1) must not count (KIP-903).
-        _replicas.ReadForFollower(Partition, 3, 3, 1 << 20, minOneBatch: true, currentLeaderEpoch: 0, lastFetchedEpoch: -1,
-            lagTimeMaxMs: 30_000, replicaBrokerEpoch: 1);
-        await Task.Delay(100);
-        lock (_isrRequests)
-        {
-            Assert.Empty(_isrRequests);
-        }
+        Fetch(3, 3, currentLeaderEpoch: 0, replicaBrokerEpoch: 1);
+        Assert.Empty(_isrRequests.Sent);
 
-        _replicas.ReadForFollower(Partition, 3, 3, 1 << 20, minOneBatch: true, currentLeaderEpoch: 0, lastFetchedEpoch: -1,
-            lagTimeMaxMs: 30_000, replicaBrokerEpoch: 3);
-        Assert.Equal([1, 2, 3], (await NextIsrRequestAsync()).NewIsr.Order());
+        Fetch(3, 3, currentLeaderEpoch: 0, replicaBrokerEpoch: 3);
+        Assert.Equal([1, 2, 3], Assert.Single(_isrRequests.Sent).NewIsr.Order());
     }
 
     [Fact]
-    public async Task While_an_isr_expansion_is_pending_the_high_watermark_also_waits_for_the_new_member()
+    public void While_an_isr_expansion_is_pending_the_high_watermark_also_waits_for_the_new_member()
     {
         Apply(replicas: [1, 2, 3], isr: [1, 2], leaderEpoch: 0, partitionEpoch: 1);
         Produce(3);
         FollowerFetches(2, 3);
         FollowerFetches(3, 3);
-        await NextIsrRequestAsync();
+        Assert.Single(_isrRequests.Sent);
         Produce(2);
 
         FollowerFetches(2, 5);
@@ -245,8 +253,7 @@ public sealed class LeaderReplicationTests : IDisposable
         Produce(2);
 
         // The follower claims epoch 1 (which the leader never had) from offset 4: the leader's epoch 0 ended at 3.
-        var outcome = _replicas.ReadForFollower(Partition, 2, 4, 1 << 20, minOneBatch: true, currentLeaderEpoch: 2, lastFetchedEpoch: 1,
-            lagTimeMaxMs: 30_000);
+        var outcome = Fetch(2, 4, currentLeaderEpoch: 2, lastFetchedEpoch: 1);
 
         Assert.Equal(ErrorCode.None, outcome.Error);
         Assert.True(outcome.Records.IsEmpty);
@@ -254,21 +261,50 @@ public sealed class LeaderReplicationTests : IDisposable
         Assert.Equal(3, outcome.DivergingEndOffset);
     }
 
-    private async Task<AlterPartitionCommand> NextIsrRequestAsync()
+    [Fact]
+    public void A_fetch_naming_an_older_leader_epoch_is_fenced_and_a_newer_one_unknown()
     {
-        for (int i = 0; i < 100; i++)
-        {
-            lock (_isrRequests)
-            {
-                if (_isrRequests.Count > 0)
-                {
-                    return _isrRequests[^1];
-                }
-            }
+        Apply(replicas: [1, 2, 3], isr: [1, 2, 3], leaderEpoch: 3, partitionEpoch: 1);
 
-            await Task.Delay(20);
+        Assert.Equal(ErrorCode.FencedLeaderEpoch, Fetch(2, 0, currentLeaderEpoch: 2).Error);
+        Assert.Equal(ErrorCode.UnknownLeaderEpoch, Fetch(-1, 0, currentLeaderEpoch: 4).Error);
+        Assert.Equal(ErrorCode.None, Fetch(-1, 0, currentLeaderEpoch: 3).Error);
+    }
+
+    [Fact]
+    public void A_fetch_or_produce_to_a_partition_this_broker_follows_is_answered_not_leader()
+    {
+        Apply(replicas: [1, 2, 3], isr: [1, 2, 3], leaderEpoch: 1, partitionEpoch: 1, leader: 2);
+
+        Assert.Equal(ErrorCode.NotLeaderOrFollower, Fetch(-1, 0).Error);
+        Assert.Equal(ErrorCode.NotLeaderOrFollower, Fetch(3, 0).Error);
+        Assert.Equal(ErrorCode.NotLeaderOrFollower, Produce(1, acks: 1).Error);
+    }
+}
+
+/// <summary>An <see cref="IAlterPartitionSender"/> that records every ISR change and accepts it (the new ISR never arrives in an image).</summary>
+internal sealed class FakeAlterPartitionSender : IAlterPartitionSender
+{
+    private readonly List<IsrChangeRequest> _sent = [];
+
+    public IReadOnlyList<IsrChangeRequest> Sent
+    {
+        get
+        {
+            lock (_sent)
+            {
+                return [.. _sent];
+            }
+        }
+    }
+
+    public Task<IsrChangeResult> SendAsync(IsrChangeRequest request, CancellationToken cancellationToken)
+    {
+        lock (_sent)
+        {
+            _sent.Add(request);
         }
 
-        throw new TimeoutException("The leader proposed no ISR change.");
+        return Task.FromResult(new IsrChangeResult(ErrorCode.None));
     }
 }

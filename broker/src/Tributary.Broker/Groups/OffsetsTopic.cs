@@ -158,20 +158,14 @@ public sealed partial class OffsetsTopic : IGroupRecordLog, IDisposable
         }
 
         var batch = GroupCoordinator.BuildBatch(records, nowMs);
-        var outcome = _replicas.Append(topic, partition, batch, acks: -1, nowMs);
-        if (outcome.Error != ErrorCode.None)
+        var append = _replicas.Append(topic, partition, batch, acks: -1, timeoutMs, cancellation);
+        if (append.Outcome.Error != ErrorCode.None)
         {
-            return GroupAppend.Failed(outcome.Error);
+            return GroupAppend.Failed(append.Outcome.Error);
         }
 
-        if (!_replicas.TryGetPartition(Name, partition, out var replica))
-        {
-            // Deleted right after the append: nobody will ever replicate it.
-            return new GroupAppend(ErrorCode.None, outcome.BaseOffset, Task.FromResult(ErrorCode.NotLeaderOrFollower));
-        }
-
-        var waiting = _replicas.WaitForCommitAsync(replica, outcome.NextOffset, timeoutMs, cancellation);
-        return new GroupAppend(ErrorCode.None, outcome.BaseOffset,
+        var waiting = append.Committed;
+        return new GroupAppend(ErrorCode.None, append.Outcome.BaseOffset,
             waiting.IsCompletedSuccessfully ? waiting : AwaitReplication(waiting));
     }
 

@@ -8,11 +8,11 @@ using Tributary.Protocol.Messages;
 namespace Tributary.Broker.Handlers;
 
 /// <summary>
-/// Serves consumer fetches: whole batches below the high watermark, within the request's per-partition and
-/// total byte limits (KIP-74: the first batch is returned even if larger, so a consumer can always progress),
-/// long-polling until MinBytes are available or MaxWaitMs passes. Incremental fetch sessions (KIP-227) are kept by a
-/// <see cref="FetchSessionCache"/>: the handler reads every partition of the session, the session's context answers only
-/// those whose answer changed.
+/// Translates a Fetch request for the replica manager (topic ids or names to topics, the broker's byte and wait caps) and
+/// its per-partition results into the response; the reading and the long-poll policy are the replica manager's
+/// (<see cref="ReplicaManager.FetchAsync"/>). Incremental fetch sessions (KIP-227) are kept by a
+/// <see cref="FetchSessionCache"/>: a request is expanded to its session's partitions, and the session's context answers
+/// only those whose answer changed.
 /// </summary>
 public sealed class FetchHandler(BrokerContext broker)
 {
@@ -42,54 +42,30 @@ public sealed class FetchHandler(BrokerContext broker)
     private async ValueTask<FetchResponse> ServeAsync(RequestContext context, FetchRequest request, CancellationToken cancellation)
     {
         var version = context.ApiVersion;
-        var targets = Resolve(request, version);
-        var waitMs = Math.Clamp(request.MaxWaitMs, 0, MaxWaitCapMs);
-        var deadline = Environment.TickCount64 + waitMs;
-        var replicaId = version >= 15 ? request.ReplicaState.ReplicaId : request.ReplicaId;
-        while (true)
+        var (partitions, topicNames) = Translate(request, version);
+        // Kafka's fetch.max.bytes: the broker's own cap on one response, whatever max_bytes the request asks for. The
+        // response is assembled in this connection's output before it is flushed, so this is also its memory bound.
+        var fetch = new FetchParams(
+            ReplicaId: version >= 15 ? request.ReplicaState.ReplicaId : request.ReplicaId,
+            ReplicaEpoch: version >= 15 ? request.ReplicaState.ReplicaEpoch : -1,
+            MaxWaitMs: Math.Clamp(request.MaxWaitMs, 0, MaxWaitCapMs),
+            MinBytes: request.MinBytes,
+            MaxBytes: request.MaxBytes > 0 ? Math.Min(request.MaxBytes, _fetchMaxBytes) : _fetchMaxBytes);
+        ReadOutcome[] results;
+        using (broker.Metrics.Monitoring.EnterPurgatory(Metrics.DelayedOperation.Fetch))
         {
-            // Take the signals before reading so a change between the read and the wait still wakes us. Followers wait
-            // for appends (they replicate up to the log end); consumers for the high watermark to move.
-            var signals = targets.Where(t => t.Partition is not null)
-                .Select(t => replicaId >= 0 ? t.Partition!.NextAppend : t.Partition!.NextChange).ToList();
-            var leadershipGained = replicaId >= 0 ? broker.Replicas.NextLeadershipGained : null;
-            if (leadershipGained is not null)
-            {
-                signals.Add(leadershipGained);
-            }
-
-            var (response, bytes) = ReadAll(request, targets, version, replicaId);
-            var remaining = deadline - Environment.TickCount64;
-            if (bytes >= request.MinBytes || remaining <= 0 || signals.Count == 0 || MustAnswerNow(response))
-            {
-                return response;
-            }
-
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-            timeout.CancelAfter(TimeSpan.FromMilliseconds(remaining));
-            try
-            {
-                using var waiting = broker.Metrics.Monitoring.EnterPurgatory(Metrics.DelayedOperation.Fetch);
-                await Task.WhenAny(signals).WaitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
-            {
-                // Waited the full MaxWaitMs: answer with what there is (usually nothing).
-                return ReadAll(request, targets, version, replicaId).Response;
-            }
-
-            if (leadershipGained is { IsCompleted: true })
-            {
-                // This broker now leads more partitions: let the follower come back with a fetch that includes them.
-                return ReadAll(request, targets, version, replicaId).Response;
-            }
+            results = await broker.Replicas.FetchAsync(fetch, partitions, cancellation).ConfigureAwait(false);
         }
+
+        return Respond(request, results, topicNames, fetch.IsFromFollower);
     }
 
-    private List<FetchTarget> Resolve(FetchRequest request, short version)
+    /// <summary>The request's partitions in order, with topic ids (v13+) or names resolved against the metadata image.</summary>
+    private (List<FetchPartitionRequest> Partitions, List<string?> TopicNames) Translate(FetchRequest request, short version)
     {
         var image = broker.Image;
-        var targets = new List<FetchTarget>();
+        var partitions = new List<FetchPartitionRequest>();
+        var topicNames = new List<string?>(request.Topics.Count);
         foreach (var topic in request.Topics)
         {
             TopicImage? topicImage;
@@ -105,103 +81,59 @@ public sealed class FetchHandler(BrokerContext broker)
                 missing = ErrorCode.UnknownTopicOrPartition;
             }
 
+            topicNames.Add(topicImage?.Name);
             foreach (var p in topic.Partitions)
             {
-                Partition? replica = null;
-                var error = ErrorCode.None;
-                if (topicImage is null)
-                {
-                    error = missing;
-                }
-                else if (!broker.Replicas.TryGetPartition(topicImage.Name, p.Partition, out replica))
-                {
-                    error = ErrorCode.UnknownTopicOrPartition;
-                }
-                else if (replica.Image.Leader != broker.NodeId)
-                {
-                    error = ErrorCode.NotLeaderOrFollower;
-                    replica = null;
-                }
-
-                targets.Add(new FetchTarget(topic, p, topicImage?.Name, replica, error));
+                partitions.Add(new FetchPartitionRequest(topicImage?.Name, p.Partition, p.FetchOffset, p.PartitionMaxBytes, p.CurrentLeaderEpoch,
+                    version >= 12 ? p.LastFetchedEpoch : -1, missing));
             }
         }
 
-        return targets;
+        return (partitions, topicNames);
     }
 
-    private (FetchResponse Response, long Bytes) ReadAll(FetchRequest request, List<FetchTarget> targets, short version, int replicaId)
+    private FetchResponse Respond(FetchRequest request, ReadOnlyMemory<ReadOutcome> results, List<string?> topicNames, bool toFollower)
     {
         var response = new FetchResponse { SessionId = 0 };
-        // Kafka's fetch.max.bytes: the broker's own cap on one response, whatever max_bytes the request asks for. The
-        // response is assembled in this connection's output before it is flushed, so this is also its memory bound.
-        var brokerCap = _fetchMaxBytes;
-        var budget = request.MaxBytes > 0 ? Math.Min(request.MaxBytes, brokerCap) : brokerCap;
-        long total = 0;
-        FetchResponse.FetchableTopicResponse? current = null;
-        FetchRequest.FetchTopic? currentRequestTopic = null;
-        foreach (var target in targets)
+        var next = 0;
+        for (var t = 0; t < request.Topics.Count; t++)
         {
-            if (!ReferenceEquals(currentRequestTopic, target.RequestTopic))
+            var topic = request.Topics[t];
+            var topicResponse = new FetchResponse.FetchableTopicResponse { Topic = topic.Topic, TopicId = topic.TopicId };
+            response.Responses.Add(topicResponse);
+            foreach (var p in topic.Partitions)
             {
-                currentRequestTopic = target.RequestTopic;
-                current = new FetchResponse.FetchableTopicResponse { Topic = target.RequestTopic.Topic, TopicId = target.RequestTopic.TopicId };
-                response.Responses.Add(current);
-            }
+                var outcome = results.Span[next++];
+                var data = new FetchResponse.PartitionData
+                {
+                    PartitionIndex = p.Partition,
+                    ErrorCode = (short)outcome.Error,
+                    HighWatermark = outcome.HighWatermark,
+                    LastStableOffset = outcome.LastStableOffset,
+                    LogStartOffset = outcome.LogStartOffset,
+                    AbortedTransactions = null,
+                    Records = outcome.Records,
+                };
+                if (outcome.DivergingEpoch >= 0 || outcome.DivergingEndOffset >= 0)
+                {
+                    data.DivergingEpoch = new FetchResponse.EpochEndOffset { Epoch = outcome.DivergingEpoch, EndOffset = outcome.DivergingEndOffset };
+                }
 
-            var data = new FetchResponse.PartitionData
-            {
-                PartitionIndex = target.RequestPartition.Partition,
-                HighWatermark = -1,
-                LastStableOffset = -1,
-                LogStartOffset = -1,
-                AbortedTransactions = null,
-                Records = ReadOnlyMemory<byte>.Empty,
-            };
-            current!.Partitions.Add(data);
-            if (target.Partition is null)
-            {
-                data.ErrorCode = (short)target.Error;
-                continue;
-            }
+                // Kafka leaves aborted transactions null for partitions it could not look up.
+                if (request.IsolationLevel == 1 && outcome.Error is not (ErrorCode.UnknownTopicId or ErrorCode.UnknownTopicOrPartition
+                        or ErrorCode.NotLeaderOrFollower))
+                {
+                    data.AbortedTransactions = [];
+                }
 
-            var limit = (int)Math.Min(target.RequestPartition.PartitionMaxBytes, budget);
-            var outcome = replicaId >= 0
-                ? broker.Replicas.ReadForFollower(target.Partition, replicaId, target.RequestPartition.FetchOffset, limit, minOneBatch: total == 0,
-                    target.RequestPartition.CurrentLeaderEpoch, version >= 12 ? target.RequestPartition.LastFetchedEpoch : -1,
-                    broker.Config.ReplicaLagTimeMaxMs, version >= 15 ? request.ReplicaState.ReplicaEpoch : -1)
-                : broker.Replicas.Read(target.Partition, target.RequestPartition.FetchOffset, limit,
-                    minOneBatch: total == 0, target.RequestPartition.CurrentLeaderEpoch);
-            data.ErrorCode = (short)outcome.Error;
-            if (outcome.DivergingEpoch >= 0 || outcome.DivergingEndOffset >= 0)
-            {
-                data.DivergingEpoch = new FetchResponse.EpochEndOffset { Epoch = outcome.DivergingEpoch, EndOffset = outcome.DivergingEndOffset };
-            }
-
-            data.HighWatermark = outcome.HighWatermark;
-            data.LastStableOffset = outcome.LastStableOffset;
-            data.LogStartOffset = outcome.LogStartOffset;
-            if (request.IsolationLevel == 1)
-            {
-                data.AbortedTransactions = [];
-            }
-
-            data.Records = outcome.Records;
-            total += outcome.Records.Length;
-            budget = (int)Math.Max(0, budget - outcome.Records.Length);
-            if (outcome.Records.Length > 0 && replicaId < 0)
-            {
-                broker.Metrics.RecordBytesOut(target.TopicName!, outcome.Records.Length);
+                topicResponse.Partitions.Add(data);
+                if (outcome.Records.Length > 0 && !toFollower)
+                {
+                    broker.Metrics.RecordBytesOut(topicNames[t]!, outcome.Records.Length);
+                }
             }
         }
 
-        return (response, total);
+        return response;
     }
-
-    /// <summary>Errors and diverging epochs (the follower must truncate first) are answered at once, not long-polled.</summary>
-    private static bool MustAnswerNow(FetchResponse response) =>
-        response.Responses.Any(t => t.Partitions.Any(p => p.ErrorCode != 0 || p.DivergingEpoch is { } d && (d.Epoch >= 0 || d.EndOffset >= 0)));
-
-    private sealed record FetchTarget(FetchRequest.FetchTopic RequestTopic, FetchRequest.FetchPartition RequestPartition,
-        string? TopicName, Partition? Partition, ErrorCode Error);
 }

@@ -26,15 +26,11 @@ public sealed class ListOffsetsHandler(BrokerContext broker)
             {
                 var result = new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = p.PartitionIndex };
                 topicResponse.Partitions.Add(result);
-                if (!known || !broker.Replicas.TryGetPartition(topic.Name, p.PartitionIndex, out var partition))
+                Replication.Partition? partition = null;
+                var lookup = known ? broker.Replicas.GetLeaderPartition(topic.Name, p.PartitionIndex, -1, out partition) : ErrorCode.UnknownTopicOrPartition;
+                if (partition is null)
                 {
-                    result.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
-                    continue;
-                }
-
-                if (partition.Image.Leader != broker.NodeId)
-                {
-                    result.ErrorCode = (short)ErrorCode.NotLeaderOrFollower;
+                    result.ErrorCode = (short)lookup;
                     continue;
                 }
 

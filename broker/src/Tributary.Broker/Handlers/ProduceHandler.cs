@@ -1,3 +1,4 @@
+using Tributary.Broker.Metrics;
 using Tributary.Broker.Replication;
 using Tributary.Broker.Requests;
 using Tributary.Protocol;
@@ -6,9 +7,9 @@ using Tributary.Protocol.Messages;
 namespace Tributary.Broker.Handlers;
 
 /// <summary>
-/// Appends produced batches to the partitions' logs as their leader and reports where they landed. With acks=all the
-/// answer waits until the in-sync replicas have the records (the high watermark passed them), at most the request's
-/// timeout, as Kafka's delayed produce does.
+/// Translates a Produce request into appends through the replica manager and their outcomes into the response. With
+/// acks=all the answer waits for each partition's commit (the high watermark passing its batch), which the replica manager
+/// completes or times out at the request's timeout, as Kafka's delayed produce does.
 /// </summary>
 public sealed class ProduceHandler(BrokerContext broker)
 {
@@ -16,17 +17,14 @@ public sealed class ProduceHandler(BrokerContext broker)
     {
         var response = new ProduceResponse();
         var acksValid = request.Acks is -1 or 0 or 1;
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        List<(ProduceResponse.PartitionProduceResponse Result, Partition Partition, long RequiredOffset)>? pending = null;
+        List<(ProduceResponse.PartitionProduceResponse Result, PartitionAppend Append)>? pending = null;
         foreach (var topicData in request.TopicData)
         {
             var topicResponse = new ProduceResponse.TopicProduceResponse { Name = topicData.Name };
             response.Responses.Add(topicResponse);
-            var topicError = ErrorCode.InvalidRequiredAcks;
-            var (topic, error) = acksValid
+            var (topic, topicError) = acksValid
                 ? await broker.GetOrAutoCreateTopicAsync(topicData.Name, allowAutoCreate: true, cancellation).ConfigureAwait(false)
-                : (null, topicError);
-            topicError = error;
+                : (null, ErrorCode.InvalidRequiredAcks);
 
             foreach (var partitionData in topicData.PartitionData)
             {
@@ -38,7 +36,8 @@ public sealed class ProduceHandler(BrokerContext broker)
                     continue;
                 }
 
-                var outcome = broker.Replicas.Append(topic, partitionData.Index, partitionData.Records, request.Acks, now);
+                var append = broker.Replicas.Append(topic, partitionData.Index, partitionData.Records, request.Acks, request.TimeoutMs, cancellation);
+                var outcome = append.Outcome;
                 result.ErrorCode = (short)outcome.Error;
                 result.BaseOffset = outcome.BaseOffset;
                 result.LogAppendTimeMs = outcome.LogAppendTimeMs;
@@ -60,15 +59,9 @@ public sealed class ProduceHandler(BrokerContext broker)
                 {
                     broker.Metrics.RecordMessagesIn(topic.Name, outcome.RecordCount);
                     broker.Metrics.RecordBytesIn(topic.Name, outcome.Bytes);
-                    if (request.Acks == -1 && broker.Replicas.TryGetPartition(topic.Name, partitionData.Index, out var partition))
+                    if (!append.Committed.IsCompletedSuccessfully || append.Committed.Result != ErrorCode.None)
                     {
-                        // A duplicate (idempotent retry) carries no new offset: wait for the log end as it is now, which
-                        // covers the original append.
-                        var required = outcome.NextOffset >= 0 ? outcome.NextOffset : partition.Log.LogEndOffset;
-                        if (partition.HighWatermark < required)
-                        {
-                            (pending ??= []).Add((result, partition, required));
-                        }
+                        (pending ??= []).Add((result, append));
                     }
                 }
             }
@@ -79,29 +72,37 @@ public sealed class ProduceHandler(BrokerContext broker)
         context.CompleteOrderedPart();
         if (pending is not null)
         {
-            var waits = pending.Select(p => broker.Replicas.WaitForCommitAsync(p.Partition, p.RequiredOffset, request.TimeoutMs, cancellation)).ToArray();
-            ErrorCode[] errors;
-            using (broker.Metrics.Monitoring.EnterPurgatory(Metrics.DelayedOperation.Produce))
+            using (broker.Metrics.Monitoring.EnterPurgatory(DelayedOperation.Produce))
             {
-                errors = await Task.WhenAll(waits).ConfigureAwait(false);
+                await Task.WhenAll(pending.Select(p => p.Append.Committed)).ConfigureAwait(false);
             }
 
-            for (var i = 0; i < errors.Length; i++)
+            long committedAt = 0;
+            foreach (var (result, append) in pending)
             {
-                if (errors[i] != ErrorCode.None)
+                committedAt = Math.Max(committedAt, append.CommittedTimestamp);
+                var error = append.Committed.Result;
+                if (error != ErrorCode.None)
                 {
-                    pending[i].Result.ErrorCode = (short)errors[i];
-                    pending[i].Result.ErrorMessage = errors[i] switch
-                    {
-                        ErrorCode.NotEnoughReplicasAfterAppend => "The ISR shrank below min.insync.replicas after the records were appended.",
-                        ErrorCode.RequestTimedOut => "The in-sync replicas did not acknowledge the records within the request timeout.",
-                        _ => "Leadership moved before the in-sync replicas acknowledged the records.",
-                    };
+                    result.ErrorCode = (short)error;
+                    result.ErrorMessage = CommitErrorMessage(error);
                 }
+            }
+
+            if (committedAt > 0)
+            {
+                broker.Metrics.ProduceStages.Record(ProduceStage.Respond, broker.Time, committedAt, broker.Time.GetTimestamp());
             }
         }
 
         // acks=0: the client expects no response at all.
         return request.Acks == 0 ? null : response;
     }
+
+    private static string CommitErrorMessage(ErrorCode error) => error switch
+    {
+        ErrorCode.NotEnoughReplicasAfterAppend => "The ISR shrank below min.insync.replicas after the records were appended.",
+        ErrorCode.RequestTimedOut => "The in-sync replicas did not acknowledge the records within the request timeout.",
+        _ => "Leadership moved before the in-sync replicas acknowledged the records.",
+    };
 }

@@ -23,23 +23,14 @@ public sealed class ReplicationAdminHandler(BrokerContext broker)
             {
                 var result = new OffsetForLeaderEpochResponse.EpochEndOffset { Partition = p.Partition, LeaderEpoch = -1, EndOffset = -1 };
                 topicResult.Partitions.Add(result);
-                if (!broker.Image.Topics.ContainsKey(topic.Topic) || !broker.Replicas.TryGetPartition(topic.Topic, p.Partition, out var partition))
-                {
-                    result.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
-                    continue;
-                }
-
                 // Only the leader answers, whoever asks (Kafka's lastOffsetForLeaderEpoch uses fetchOnlyFromLeader = true).
-                if (!partition.IsLeader)
+                Replication.Partition? partition = null;
+                var lookup = broker.Image.Topics.ContainsKey(topic.Topic)
+                    ? broker.Replicas.GetLeaderPartition(topic.Topic, p.Partition, p.CurrentLeaderEpoch, out partition)
+                    : ErrorCode.UnknownTopicOrPartition;
+                if (partition is null)
                 {
-                    result.ErrorCode = (short)ErrorCode.NotLeaderOrFollower;
-                    continue;
-                }
-
-                var epochError = partition.CheckLeaderEpoch(p.CurrentLeaderEpoch);
-                if (epochError != ErrorCode.None)
-                {
-                    result.ErrorCode = (short)epochError;
+                    result.ErrorCode = (short)lookup;
                     continue;
                 }
 

@@ -192,15 +192,10 @@ public sealed class TopicAdminHandler(BrokerContext broker)
             {
                 var result = new DeleteRecordsResponse.DeleteRecordsPartitionResult { PartitionIndex = p.PartitionIndex, LowWatermark = -1 };
                 topicResult.Partitions.Add(result);
-                if (!broker.Replicas.TryGetPartition(topic.Name, p.PartitionIndex, out var partition))
+                var lookup = broker.Replicas.GetLeaderPartition(topic.Name, p.PartitionIndex, -1, out var partition);
+                if (partition is null)
                 {
-                    result.ErrorCode = (short)ErrorCode.UnknownTopicOrPartition;
-                    continue;
-                }
-
-                if (partition.Image.Leader != broker.NodeId)
-                {
-                    result.ErrorCode = (short)ErrorCode.NotLeaderOrFollower;
+                    result.ErrorCode = (short)lookup;
                     continue;
                 }
 

@@ -71,10 +71,14 @@ public sealed class BrokerMetrics : IDisposable
         Monitoring = new MonitoringMetrics(meter);
         LogCleaner = new LogCleanerMetrics(meter);
         FetchSessions = new FetchSessionMetrics(meter);
+        ProduceStages = new ProduceStageMetrics(meter);
     }
 
     /// <summary>Incremental fetch sessions (kafka_server_fetchsessioncache_*) and follower fetch counters.</summary>
     public FetchSessionMetrics FetchSessions { get; }
+
+    /// <summary>Per-stage produce latencies (tributary_produce_stage_seconds{stage}).</summary>
+    public ProduceStageMetrics ProduceStages { get; }
 
     /// <summary>Kafka's log cleaner gauges (kafka_log_logcleaner_*, kafka_log_logcleanermanager_*).</summary>
     public LogCleanerMetrics LogCleaner { get; }

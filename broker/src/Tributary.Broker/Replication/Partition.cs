@@ -1,5 +1,8 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using Tributary.Broker.Metadata;
+using Tributary.Broker.Metrics;
+using Tributary.Broker.Producers;
 using Tributary.Protocol;
 using Tributary.Storage;
 
@@ -7,42 +10,47 @@ namespace Tributary.Broker.Replication;
 
 /// <summary>
 /// This broker's replica of one partition: its log, its role (leader or follower, from the metadata image), its leader
-/// epoch, and — while it leads — what it knows of its followers, from which it advances the high watermark and
-/// decides ISR changes. Long-polling fetches and acks=all produces wait on its signals.
+/// epoch, and — while it leads — what it knows of its followers, from which it advances the high watermark and decides ISR
+/// changes. It owns its locks and drives its log: appends as leader, reads for consumers and followers, the acks=all
+/// waiters it completes when the high watermark passes them, and the long polls it wakes.
 /// </summary>
 /// <remarks>
 /// High watermark (leader): the minimum log end offset over the leader and every follower of the "maximal ISR" — the
 /// committed ISR plus members an in-flight ISR change adds (Kafka's KIP-497 rule: the HW never counts on a replica the
 /// controller may not have admitted yet, and never skips one it still lists). With a single replica it is the log end
 /// offset after every append. Followers take min(leader HW, own LEO) from fetch responses.
+/// Lock order: leader lock, then the state gate, then the log's own lock. Waiters are completed and long polls woken
+/// outside the gate.
 /// </remarks>
 public sealed class Partition
 {
-    private readonly object _gate = new();
-    private readonly int _localNodeId;
+    private readonly Lock _gate = new();
+    private readonly Lock _watchGate = new();
+    private readonly ReplicaContext _context;
+    private readonly ReaderWriterLockSlim _leaderLock = new(LockRecursionPolicy.NoRecursion);
     private readonly Dictionary<int, FollowerState> _followers = [];
-    private TaskCompletionSource _appended = NewSignal();
-    private TaskCompletionSource _changed = NewSignal();
+    private readonly PriorityQueue<DelayedProduce, long> _delayedProduces = new();
+    private List<DelayedFetch> _appendWatchers = [];
+    private List<DelayedFetch> _changeWatchers = [];
     private ImmutableArray<int>? _pendingIsr;
     private long _pendingIsrSince;
     private long _leaderEpochStartOffset;
+    private long _lastAppendTimestamp;
+    private bool _deleted;
 
-    public Partition(string topic, Uuid topicId, int index, PartitionLog log, PartitionImage image, int localNodeId, long nowMs)
+    internal Partition(string topic, Uuid topicId, int index, PartitionLog log, PartitionImage image, ReplicaContext context)
     {
         Topic = topic;
         TopicId = topicId;
         Index = index;
         Log = log;
-        _localNodeId = localNodeId;
+        _context = context;
         Image = new PartitionImage(index, [], -1, -1, []);
-        ApplyImage(image, nowMs);
+        ApplyImage(image);
     }
 
     public string Topic { get; }
     public Uuid TopicId { get; }
-
-    /// <summary>Appends hold it for reading, role changes for writing: an append never straddles a leader epoch change.</summary>
-    internal ReaderWriterLockSlim LeaderLock { get; } = new(LockRecursionPolicy.NoRecursion);
     public int Index { get; }
     public PartitionLog Log { get; }
 
@@ -51,7 +59,7 @@ public sealed class Partition
 
     public int LeaderEpoch => Image.LeaderEpoch;
 
-    public bool IsLeader => Image.Leader == _localNodeId;
+    public bool IsLeader => Image.Leader == _context.LocalNodeId;
 
     /// <summary>The topic's effective min.insync.replicas, resolved when the replica is created or its configs change.</summary>
     public int MinInsyncReplicas { get; internal set; } = 1;
@@ -63,13 +71,6 @@ public sealed class Partition
 
     /// <summary>Without transactions every record below the high watermark is stable.</summary>
     public long LastStableOffset => HighWatermark;
-
-    /// <summary>Completes the next time records are appended (followers' long polls wait on it).</summary>
-    public Task NextAppend => Volatile.Read(ref _appended).Task;
-
-    /// <summary>Completes the next time the high watermark advances, the role changes or the replica goes away
-    /// (consumers' long polls and acks=all produces wait on it).</summary>
-    public Task NextChange => Volatile.Read(ref _changed).Task;
 
     /// <summary>An ISR change this leader asked the controller for and has not seen in metadata yet.</summary>
     public ImmutableArray<int>? PendingIsr
@@ -95,87 +96,314 @@ public sealed class Partition
         }
     }
 
-    internal void SignalAppended() => Interlocked.Exchange(ref _appended, NewSignal()).TrySetResult();
-
-    internal void SignalChanged() => Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
+    /// <summary>acks=all appends waiting for the high watermark (the produce purgatory's size for this partition).</summary>
+    public int DelayedProduceCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _delayedProduces.Count;
+            }
+        }
+    }
 
     /// <summary>Applies a new placement. Returns true when this broker became leader (new epoch) and must act on it.</summary>
-    internal bool ApplyImage(PartitionImage image, long nowMs)
+    internal bool ApplyImage(PartitionImage image)
     {
         bool becameLeader;
-        LeaderLock.EnterWriteLock();
+        List<DelayedProduce>? abandoned = null;
+        _leaderLock.EnterWriteLock();
         try
         {
-            becameLeader = ApplyImageLocked(image, nowMs);
+            lock (_gate)
+            {
+                var previous = Image;
+                becameLeader = ApplyImageLocked(image);
+                if (previous.Leader == _context.LocalNodeId && !IsLeader)
+                {
+                    // Leadership moved: the new leader may not have the records, so the waiting acks=all produces fail.
+                    abandoned = DrainDelayedProducesLocked();
+                }
+            }
         }
         finally
         {
-            LeaderLock.ExitWriteLock();
+            _leaderLock.ExitWriteLock();
         }
 
+        Complete(abandoned, ErrorCode.NotLeaderOrFollower);
         if (IsLeader)
         {
             MaybeAdvanceHighWatermark();
         }
 
-        SignalChanged();
-        SignalAppended();
+        WakeWatchers(appends: true, changes: true);
         return becameLeader;
     }
 
-    private bool ApplyImageLocked(PartitionImage image, long nowMs)
+    private bool ApplyImageLocked(PartitionImage image)
     {
-        bool becameLeader;
-        lock (_gate)
+        var previous = Image;
+        var isLeader = image.Leader == _context.LocalNodeId;
+        var becameLeader = isLeader && (previous.Leader != _context.LocalNodeId || previous.LeaderEpoch != image.LeaderEpoch);
+        var nowMs = _context.NowMs;
+        if (becameLeader)
         {
-            var previous = Image;
-            var isLeader = image.Leader == _localNodeId;
-            becameLeader = isLeader && (previous.Leader != _localNodeId || previous.LeaderEpoch != image.LeaderEpoch);
-            if (becameLeader)
+            _leaderEpochStartOffset = Log.LogEndOffset;
+            Log.AssignLeaderEpochStartOffset(image.LeaderEpoch, _leaderEpochStartOffset);
+            // Kafka gives ISR members a fresh catch-up clock on election so they are not dropped at once.
+            _followers.Clear();
+            foreach (var replica in image.Replicas)
             {
-                _leaderEpochStartOffset = Log.LogEndOffset;
-                Log.AssignLeaderEpochStartOffset(image.LeaderEpoch, _leaderEpochStartOffset);
-                // Kafka gives ISR members a fresh catch-up clock on election so they are not dropped at once.
-                _followers.Clear();
-                foreach (var replica in image.Replicas)
+                if (replica != _context.LocalNodeId)
                 {
-                    if (replica != _localNodeId)
-                    {
-                        _followers[replica] = new FollowerState { LastCaughtUpMs = image.Isr.Contains(replica) ? nowMs : 0 };
-                    }
+                    _followers[replica] = new FollowerState { LastCaughtUpMs = image.Isr.Contains(replica) ? nowMs : 0 };
                 }
             }
-            else if (isLeader)
+        }
+        else if (isLeader)
+        {
+            foreach (var replica in image.Replicas)
             {
-                foreach (var replica in image.Replicas)
+                if (replica != _context.LocalNodeId && !_followers.ContainsKey(replica))
                 {
-                    if (replica != _localNodeId && !_followers.ContainsKey(replica))
-                    {
-                        _followers[replica] = new FollowerState();
-                    }
+                    _followers[replica] = new FollowerState();
                 }
             }
-            else
-            {
-                _followers.Clear();
-            }
+        }
+        else
+        {
+            _followers.Clear();
+        }
 
-            // Published only now: appends check IsLeader, so none lands in the new epoch before its start is recorded.
-            Image = image;
+        // Published only now: appends check IsLeader, so none lands in the new epoch before its start is recorded.
+        Image = image;
 
-            if (_pendingIsr is not null && (!isLeader || previous.PartitionEpoch != image.PartitionEpoch))
-            {
-                // The controller answered (or leadership moved): the image is the truth now.
-                _pendingIsr = null;
-            }
+        if (_pendingIsr is not null && (!isLeader || previous.PartitionEpoch != image.PartitionEpoch))
+        {
+            // The controller answered (or leadership moved): the image is the truth now.
+            _pendingIsr = null;
         }
 
         return becameLeader;
     }
 
-    /// <summary>A follower fetched from <paramref name="fetchOffset"/>: everything below it is on that replica.</summary>
-    internal void RecordFollowerFetch(int replicaId, long fetchOffset, long nowMs, long brokerEpoch = -1)
+    /// <summary>The replica was deleted (or the broker stops): waiters get NOT_LEADER_OR_FOLLOWER, long polls wake.</summary>
+    internal void Close()
     {
+        List<DelayedProduce>? abandoned;
+        lock (_gate)
+        {
+            _deleted = true;
+            abandoned = DrainDelayedProducesLocked();
+        }
+
+        Complete(abandoned, ErrorCode.NotLeaderOrFollower);
+        WakeWatchers(appends: true, changes: true);
+    }
+
+    /// <summary>
+    /// Appends one validated produced batch as the leader. The leader lock (read side) keeps the role and epoch fixed during
+    /// the append: a leadership change waits for it, so no batch is stamped with an epoch that has already ended (Kafka's
+    /// leaderIsrUpdateLock). For acks=all, <see cref="PartitionAppend.Committed"/> completes when the high watermark passes
+    /// the batch (or leadership moves, or <paramref name="timeout"/> passes).
+    /// </summary>
+    internal PartitionAppend AppendAsLeader(ReadOnlyMemory<byte> batch, int recordCount, bool logAppendTime, short acks, TimeSpan timeout,
+        CancellationToken cancellation)
+    {
+        var time = _context.Time;
+        var started = time.GetTimestamp();
+        LogAppendInfo info;
+        ProducerAppendResult producerResult;
+        _leaderLock.EnterReadLock();
+        try
+        {
+            var placement = Image;
+            if (placement.Leader != _context.LocalNodeId || Volatile.Read(ref _deleted))
+            {
+                return PartitionAppend.Failed(new(ErrorCode.NotLeaderOrFollower, -1, -1, -1,
+                    "This server is no longer the leader for that topic-partition."));
+            }
+
+            // The log reads producer id, epoch and sequence from the batch header and checks them under its append lock.
+            info = Log.AppendAsLeader(MemoryMarshal.AsMemory(batch), recordCount, placement.LeaderEpoch, _context.NowMs, logAppendTime,
+                out producerResult);
+        }
+        finally
+        {
+            _leaderLock.ExitReadLock();
+        }
+
+        var appended = time.GetTimestamp();
+        _context.Stages?.Record(ProduceStage.Append, time, started, appended);
+        AppendOutcome outcome;
+        if (producerResult.Status != ProducerAppendStatus.Appended)
+        {
+            // A duplicate is a success carrying the offsets of the first append (nothing new to wake fetchers for).
+            var producerError = producerResult.Status.ToErrorCode();
+            outcome = new(producerError, producerError == ErrorCode.None ? info.FirstOffset : -1, info.LogAppendTimeMs, info.LogStartOffset,
+                producerResult.Message, ProducerStatus: producerResult.Status);
+            if (producerError != ErrorCode.None)
+            {
+                return PartitionAppend.Failed(outcome);
+            }
+        }
+        else
+        {
+            Volatile.Write(ref _lastAppendTimestamp, appended);
+            WakeWatchers(appends: true, changes: false);
+            MaybeAdvanceHighWatermark();
+            outcome = new(ErrorCode.None, info.FirstOffset, info.LogAppendTimeMs, info.LogStartOffset, null, info.RecordCount, info.SizeInBytes,
+                info.LastOffset + 1);
+        }
+
+        if (acks != -1)
+        {
+            return new PartitionAppend(outcome, PartitionAppend.NoWait);
+        }
+
+        // A duplicate (idempotent retry) carries no new offset: wait for the log end as it is now, which covers the original append.
+        var required = outcome.NextOffset >= 0 ? outcome.NextOffset : Log.LogEndOffset;
+        var waiter = WaitForHighWatermark(required, appended, timeout, cancellation);
+        return new PartitionAppend(outcome, waiter?.Task ?? PartitionAppend.NoWait) { Waiter = waiter };
+    }
+
+    /// <summary>
+    /// Waits until everything below <paramref name="requiredOffset"/> is replicated to the ISR (the high watermark passed it),
+    /// as acks=all requires. Kafka's outcomes: NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below min.insync.replicas
+    /// meanwhile, NOT_LEADER_OR_FOLLOWER when leadership moved, REQUEST_TIMED_OUT at the deadline.
+    /// </summary>
+    /// <returns>null when the high watermark already passed it.</returns>
+    private DelayedProduce? WaitForHighWatermark(long requiredOffset, long appendedTimestamp, TimeSpan timeout, CancellationToken cancellation)
+    {
+        DelayedProduce delayed;
+        lock (_gate)
+        {
+            if (Log.HighWatermark >= requiredOffset && IsLeader && !_deleted)
+            {
+                return null;
+            }
+
+            delayed = new DelayedProduce(requiredOffset, appendedTimestamp);
+            if (!IsLeader || _deleted)
+            {
+                delayed.TryComplete(ErrorCode.NotLeaderOrFollower);
+                return delayed;
+            }
+
+            delayed = new DelayedProduce(requiredOffset, appendedTimestamp);
+            _delayedProduces.Enqueue(delayed, requiredOffset);
+        }
+
+        delayed.Arm(_context.Time, timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout, cancellation);
+        return delayed;
+    }
+
+    /// <summary>
+    /// A consumer's read: whole batches below the high watermark from <paramref name="fetchOffset"/>, as a region of the segment
+    /// file that is copied when the response is written (<see cref="PartitionLog.ReadRegion"/>).
+    /// </summary>
+    internal ReadOutcome Read(long fetchOffset, int maxBytes, bool minOneBatch)
+    {
+        try
+        {
+            var highWatermark = Log.HighWatermark;
+            var logStart = Log.LogStartOffset;
+            if (fetchOffset < logStart || fetchOffset > highWatermark)
+            {
+                return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, highWatermark, LastStableOffset, logStart);
+            }
+
+            if (fetchOffset == highWatermark || maxBytes <= 0 && !minOneBatch)
+            {
+                return new(ErrorCode.None, ReadOnlyMemory<byte>.Empty, highWatermark, LastStableOffset, logStart);
+            }
+
+            var read = Log.ReadRegion(fetchOffset, maxBytes, highWatermark, minOneBatch);
+            if (read.Error == LogReadError.OffsetOutOfRange)
+            {
+                // Retention or DeleteRecords moved the log start past the offset between our check and the read.
+                return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, highWatermark, LastStableOffset, read.LogStartOffset);
+            }
+
+            return new(ErrorCode.None, read.Records, highWatermark, LastStableOffset, read.LogStartOffset);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Deleted (topic deletion) between lookup and read.
+            return ReadOutcome.Failed(ErrorCode.NotLeaderOrFollower);
+        }
+        catch (IOException)
+        {
+            return ReadOutcome.Failed(ErrorCode.KafkaStorageError);
+        }
+    }
+
+    /// <summary>
+    /// Serves a follower's fetch: records up to the log end offset (not the high watermark), or the diverging epoch when the
+    /// follower's last fetched epoch shows it has a tail the leader doesn't. A fetch from offset N tells the leader the follower
+    /// has everything below N, which may advance the high watermark (completing acks=all waiters) and bring the follower
+    /// back into the ISR.
+    /// </summary>
+    internal ReadOutcome ReadForFollower(int replicaId, long replicaBrokerEpoch, long fetchOffset, int maxBytes, bool minOneBatch,
+        int lastFetchedEpoch)
+    {
+        if (!Image.Replicas.Contains(replicaId))
+        {
+            return ReadOutcome.Failed(ErrorCode.NotLeaderOrFollower);
+        }
+
+        try
+        {
+            if (lastFetchedEpoch >= 0)
+            {
+                var (epoch, endOffset) = Log.EndOffsetForEpoch(lastFetchedEpoch);
+                if (epoch < lastFetchedEpoch || endOffset < fetchOffset)
+                {
+                    return new(ErrorCode.None, ReadOnlyMemory<byte>.Empty, HighWatermark, LastStableOffset, Log.LogStartOffset, epoch, endOffset);
+                }
+            }
+
+            var end = Log.LogEndOffset;
+            if (fetchOffset < Log.LogStartOffset || fetchOffset > end)
+            {
+                return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, HighWatermark, LastStableOffset, Log.LogStartOffset);
+            }
+
+            RecordFollowerFetch(replicaId, fetchOffset, replicaBrokerEpoch);
+            var records = ReadOnlyMemory<byte>.Empty;
+            if (fetchOffset < end && (maxBytes > 0 || minOneBatch))
+            {
+                var read = Log.ReadRegion(fetchOffset, maxBytes, end, minOneBatch);
+                if (read.Error == LogReadError.OffsetOutOfRange)
+                {
+                    return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, HighWatermark, LastStableOffset, read.LogStartOffset);
+                }
+
+                records = read.Records;
+            }
+
+            return new(ErrorCode.None, records, HighWatermark, LastStableOffset, Log.LogStartOffset);
+        }
+        catch (ObjectDisposedException)
+        {
+            return ReadOutcome.Failed(ErrorCode.NotLeaderOrFollower);
+        }
+        catch (IOException)
+        {
+            return ReadOutcome.Failed(ErrorCode.KafkaStorageError);
+        }
+    }
+
+    /// <summary><see cref="TimeProvider.GetTimestamp"/> of the latest append as leader (0 before any).</summary>
+    internal long LastAppendTimestamp => Volatile.Read(ref _lastAppendTimestamp);
+
+    /// <summary>A follower fetched from <paramref name="fetchOffset"/>: everything below it is on that replica.</summary>
+    internal void RecordFollowerFetch(int replicaId, long fetchOffset, long brokerEpoch = -1)
+    {
+        var nowMs = _context.NowMs;
+        bool outsideIsr;
         lock (_gate)
         {
             if (!_followers.TryGetValue(replicaId, out var state))
@@ -199,15 +427,22 @@ public sealed class Partition
             state.LastFetchMs = nowMs;
             state.BrokerEpoch = brokerEpoch;
             state.LeaderEndAtLastFetch = leaderEnd;
+            outsideIsr = !Image.Isr.Contains(replicaId);
         }
 
         MaybeAdvanceHighWatermark();
+        if (outsideIsr)
+        {
+            // Kafka's maybeExpandIsr: only a fetch from a replica outside the ISR can expand it; shrinking is the periodic check's.
+            MaybeChangeIsr();
+        }
     }
 
-    /// <summary>Recomputes the leader's high watermark; wakes waiters when it moved.</summary>
+    /// <summary>Recomputes the leader's high watermark; completes the acks=all waiters it passed and wakes consumers' long polls.</summary>
     internal void MaybeAdvanceHighWatermark()
     {
-        long candidate;
+        List<DelayedProduce>? committed = null;
+        var outcome = ErrorCode.None;
         lock (_gate)
         {
             if (!IsLeader)
@@ -215,23 +450,46 @@ public sealed class Partition
                 return;
             }
 
-            candidate = Log.LogEndOffset;
+            var candidate = Log.LogEndOffset;
             foreach (var replica in MaximalIsrLocked())
             {
-                if (replica == _localNodeId)
+                if (replica == _context.LocalNodeId)
                 {
                     continue;
                 }
 
                 candidate = Math.Min(candidate, _followers.TryGetValue(replica, out var state) ? state.LogEndOffset : -1);
             }
+
+            if (candidate <= Log.HighWatermark)
+            {
+                return;
+            }
+
+            Log.UpdateHighWatermark(candidate);
+            while (_delayedProduces.TryPeek(out var waiter, out var required) && required <= candidate)
+            {
+                _delayedProduces.Dequeue();
+                (committed ??= []).Add(waiter);
+            }
+
+            outcome = CommitOutcomeLocked();
         }
 
-        if (candidate > Log.HighWatermark)
+        if (committed is not null)
         {
-            Log.UpdateHighWatermark(candidate);
-            SignalChanged();
+            var time = _context.Time;
+            var now = time.GetTimestamp();
+            foreach (var waiter in committed)
+            {
+                if (waiter.TryComplete(outcome, now))
+                {
+                    _context.Stages?.Record(ProduceStage.Replicate, time, waiter.AppendedTimestamp, now);
+                }
+            }
         }
+
+        WakeWatchers(appends: false, changes: true);
     }
 
     /// <summary>As a follower: the leader's high watermark bounds ours, and so does our own log end.</summary>
@@ -241,7 +499,49 @@ public sealed class Partition
         if (hw != Log.HighWatermark && hw >= Log.LogStartOffset)
         {
             Log.UpdateHighWatermark(hw);
-            SignalChanged();
+            WakeWatchers(appends: false, changes: true);
+        }
+    }
+
+    /// <summary>
+    /// Asks the controller for an ISR change when the leader's view calls for one (one request in flight): members not caught
+    /// up within replica.lag.time.max.ms leave; active replicas that reached the high watermark (and this leader's epoch
+    /// start) join.
+    /// </summary>
+    internal void MaybeChangeIsr()
+    {
+        if (_context.IsrSender is not { } sender)
+        {
+            return;
+        }
+
+        var image = _context.Image;
+        var proposal = ProposeIsrChange(_context.NowMs, _context.LagTimeMaxMs, image.IsActiveBroker,
+            id => image.Brokers.TryGetValue(id, out var broker) ? broker.Epoch : -1);
+        if (proposal is not { } isr)
+        {
+            return;
+        }
+
+        var placement = Image;
+        ReplicationLog.IsrChangeProposed(_context.Logger, Topic, Index, string.Join(",", placement.Isr), string.Join(",", isr));
+        _ = SendIsrChangeAsync(sender, new IsrChangeRequest(TopicId, Index, placement.LeaderEpoch, placement.PartitionEpoch, isr));
+    }
+
+    private async Task SendIsrChangeAsync(IAlterPartitionSender sender, IsrChangeRequest request)
+    {
+        try
+        {
+            var reply = await sender.SendAsync(request, _context.Stopping).ConfigureAwait(false);
+            if (!reply.IsOk)
+            {
+                ReplicationLog.IsrChangeRefused(_context.Logger, Topic, Index, reply.Error, reply.Message ?? "");
+                ClearPendingIsr();
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or TimeoutException)
+        {
+            ClearPendingIsr();
         }
     }
 
@@ -256,7 +556,7 @@ public sealed class Partition
     {
         lock (_gate)
         {
-            if (!IsLeader)
+            if (!IsLeader || _deleted)
             {
                 return null;
             }
@@ -274,10 +574,10 @@ public sealed class Partition
 
             var isr = Image.Isr;
             var hw = Log.HighWatermark;
-            var next = new List<int>(Image.Replicas.Length);
+            var next = ImmutableArray.CreateBuilder<int>(Image.Replicas.Length);
             foreach (var replica in Image.Replicas)
             {
-                if (replica == _localNodeId)
+                if (replica == _context.LocalNodeId)
                 {
                     next.Add(replica);
                     continue;
@@ -305,7 +605,7 @@ public sealed class Partition
                 return null;
             }
 
-            var proposal = next.ToImmutableArray();
+            var proposal = next.ToImmutable();
             _pendingIsr = proposal;
             _pendingIsrSince = nowMs;
             return proposal;
@@ -343,6 +643,77 @@ public sealed class Partition
         return requestEpoch > LeaderEpoch ? ErrorCode.UnknownLeaderEpoch : ErrorCode.FencedLeaderEpoch;
     }
 
+    /// <summary>Long polls parked on this partition now.</summary>
+    internal int FetchWatcherCount
+    {
+        get
+        {
+            lock (_watchGate)
+            {
+                return _appendWatchers.Count + _changeWatchers.Count;
+            }
+        }
+    }
+
+    internal void AddWatcher(DelayedFetch fetch)
+    {
+        lock (_watchGate)
+        {
+            (fetch.WakesOnAppend ? _appendWatchers : _changeWatchers).Add(fetch);
+        }
+    }
+
+    internal void RemoveWatcher(DelayedFetch fetch)
+    {
+        lock (_watchGate)
+        {
+            (fetch.WakesOnAppend ? _appendWatchers : _changeWatchers).Remove(fetch);
+        }
+    }
+
+    private void WakeWatchers(bool appends, bool changes)
+    {
+        List<DelayedFetch>? appendWatchers = null, changeWatchers = null;
+        lock (_watchGate)
+        {
+            if (appends && _appendWatchers.Count > 0)
+            {
+                appendWatchers = _appendWatchers;
+                _appendWatchers = [];
+            }
+
+            if (changes && _changeWatchers.Count > 0)
+            {
+                changeWatchers = _changeWatchers;
+                _changeWatchers = [];
+            }
+        }
+
+        appendWatchers?.ForEach(w => w.Wake(this));
+        changeWatchers?.ForEach(w => w.Wake(this));
+    }
+
+    private ErrorCode CommitOutcomeLocked() =>
+        Image.Isr.Length < MinInsyncReplicas ? ErrorCode.NotEnoughReplicasAfterAppend : ErrorCode.None;
+
+    private List<DelayedProduce>? DrainDelayedProducesLocked()
+    {
+        if (_delayedProduces.Count == 0)
+        {
+            return null;
+        }
+
+        var drained = new List<DelayedProduce>(_delayedProduces.Count);
+        while (_delayedProduces.TryDequeue(out var waiter, out _))
+        {
+            drained.Add(waiter);
+        }
+
+        return drained;
+    }
+
+    private static void Complete(List<DelayedProduce>? waiters, ErrorCode error) => waiters?.ForEach(w => w.TryComplete(error));
+
     private ImmutableArray<int> MaximalIsrLocked()
     {
         if (_pendingIsr is not { } pending)
@@ -353,8 +724,6 @@ public sealed class Partition
         return [.. Image.Isr.Union(pending)];
     }
 
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     private sealed class FollowerState
     {
         public long LogEndOffset { get; set; } = -1;
@@ -363,4 +732,19 @@ public sealed class Partition
         public long LeaderEndAtLastFetch { get; set; } = -1;
         public long BrokerEpoch { get; set; } = -1;
     }
+}
+
+/// <summary>One partition's append for a Produce: where the records landed, and for acks=all when the ISR has them.</summary>
+/// <param name="Committed">Completes with NONE when the high watermark passed the batch (at once for acks 0 and 1), or with the
+/// error that ended the wait (NOT_ENOUGH_REPLICAS_AFTER_APPEND, NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT).</param>
+public readonly record struct PartitionAppend(AppendOutcome Outcome, Task<ErrorCode> Committed)
+{
+    internal DelayedProduce? Waiter { get; init; }
+
+    /// <summary><see cref="TimeProvider.GetTimestamp"/> when the wait for the ISR ended (0 when there was none).</summary>
+    public long CommittedTimestamp => Waiter?.CompletedTimestamp ?? 0;
+
+    internal static readonly Task<ErrorCode> NoWait = Task.FromResult(ErrorCode.None);
+
+    internal static PartitionAppend Failed(AppendOutcome outcome) => new(outcome, NoWait);
 }

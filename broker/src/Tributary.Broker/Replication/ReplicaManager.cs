@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Tributary.Broker.Metadata;
+using Tributary.Broker.Metrics;
 using Tributary.Broker.Producers;
 using Tributary.Protocol;
 using Tributary.Protocol.Records;
@@ -11,23 +11,45 @@ namespace Tributary.Broker.Replication;
 
 /// <summary>Result of appending one partition's records for a Produce request.</summary>
 /// <param name="NextOffset">One past the last appended offset: what acks=all waits for the high watermark to reach.</param>
+/// <param name="ProducerStatus">What the idempotent-producer check made of the batch (a duplicate is acknowledged without an append).</param>
 /// <param name="RecordErrors">KIP-467: the indexes within the batch of the records that made it fail, each with the same
 /// <paramref name="RecordErrorMessage"/>; null when no single record is to blame.</param>
 public readonly record struct AppendOutcome(ErrorCode Error, long BaseOffset, long LogAppendTimeMs, long LogStartOffset,
     string? Message = null, int RecordCount = 0, int Bytes = 0, long NextOffset = -1,
-    IReadOnlyList<int>? RecordErrors = null, string? RecordErrorMessage = null);
+    IReadOnlyList<int>? RecordErrors = null, string? RecordErrorMessage = null,
+    ProducerAppendStatus ProducerStatus = ProducerAppendStatus.Appended);
 
 /// <summary>Result of reading one partition for a Fetch request.</summary>
 /// <param name="DivergingEpoch">For a follower whose last fetched epoch ends before its fetch offset on the leader: the
 /// epoch and end offset it must truncate to (KIP-320 / KIP-595 diverging epoch); -1 otherwise.</param>
 public readonly record struct ReadOutcome(ErrorCode Error, ReadOnlyMemory<byte> Records, long HighWatermark,
-    long LastStableOffset, long LogStartOffset, int DivergingEpoch = -1, long DivergingEndOffset = -1);
+    long LastStableOffset, long LogStartOffset, int DivergingEpoch = -1, long DivergingEndOffset = -1)
+{
+    public static ReadOutcome Failed(ErrorCode error) => new(error, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
+
+    /// <summary>Errors and diverging epochs (the follower must truncate first) are answered at once, not long-polled.</summary>
+    public bool MustAnswerNow => Error != ErrorCode.None || DivergingEpoch >= 0 || DivergingEndOffset >= 0;
+}
+
+/// <summary>Who fetches and how long a Fetch may wait (the request-level fields of Kafka's FetchParams).</summary>
+/// <param name="ReplicaId">The fetching follower's broker id; -1 for a consumer.</param>
+/// <param name="ReplicaEpoch">The follower's broker epoch (KIP-903), -1 when not sent.</param>
+/// <param name="MaxBytes">Bytes for the whole response (the request's max_bytes within the broker's fetch.max.bytes).</param>
+public readonly record struct FetchParams(int ReplicaId, long ReplicaEpoch, int MaxWaitMs, int MinBytes, int MaxBytes)
+{
+    public bool IsFromFollower => ReplicaId >= 0;
+}
+
+/// <summary>One partition of a Fetch. <paramref name="Topic"/> is null when the request named a topic (or id) this broker does
+/// not know; <paramref name="UnknownTopicError"/> is then the answer (UNKNOWN_TOPIC_ID or UNKNOWN_TOPIC_OR_PARTITION).</summary>
+public readonly record struct FetchPartitionRequest(string? Topic, int Partition, long FetchOffset, int MaxBytes, int CurrentLeaderEpoch,
+    int LastFetchedEpoch, ErrorCode UnknownTopicError = ErrorCode.UnknownTopicOrPartition);
 
 /// <summary>
-/// Owns this broker's replicas: creates and deletes their logs as the metadata image changes, appends produced
-/// records (validated, offsets assigned, durable per flush policy), serves reads up to the high watermark and
-/// wakes long-polling fetches when data arrives. Follower fetching and ISR management arrive with the cluster
-/// issue and live here too.
+/// Owns this broker's replicas: creates and deletes their logs as the metadata image changes, starts and stops following
+/// leaders, appends produced records through the leading <see cref="Partition"/> (acks=all answered from the partition's
+/// purgatory when the high watermark passes), serves fetches with Kafka's long-poll policy (min bytes, max wait, per-partition
+/// wake-ups) and runs the periodic ISR check. Handlers only translate requests and responses around it.
 /// </summary>
 public sealed partial class ReplicaManager : IDisposable
 {
@@ -36,29 +58,34 @@ public sealed partial class ReplicaManager : IDisposable
     private readonly Func<TopicImage, LogConfig> _logConfigFor;
     private readonly Func<TopicImage, int> _minInsyncReplicasFor;
     private readonly ILogger _logger;
+    private readonly ReplicaContext _context;
+    private readonly IReplicaFetchControl? _fetchers;
     private readonly TopicWarningLimiter _unsatisfiableMinIsrWarnings;
     private readonly ConcurrentDictionary<(string Topic, int Partition), Partition> _partitions = new();
     private readonly ConcurrentDictionary<(string Topic, int Partition), (int Leader, int Epoch)> _following = new();
     private readonly ConcurrentDictionary<(string Topic, int Partition), int> _leading = new();
     private readonly object _applyGate = new();
     private readonly CancellationTokenSource _stopping = new();
-    private MetadataImage _applied = MetadataImage.Empty;
     private TaskCompletionSource _leadershipGained = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task? _isrMaintenance;
+    private ITimer? _isrMaintenance;
 
+    /// <param name="fetchers">Starts and stops the replica fetchers of followed partitions; null on a lone broker.</param>
+    /// <param name="isrSender">Sends ISR changes to the active controller; null where there is none to ask (the ISR never changes).</param>
+    /// <param name="lagTimeMaxMs">replica.lag.time.max.ms.</param>
     public ReplicaManager(int nodeId, LogManager logs, Func<TopicImage, LogConfig> logConfigFor,
-        Func<TopicImage, int> minInsyncReplicasFor, ILogger logger, TimeProvider? time = null)
+        Func<TopicImage, int> minInsyncReplicasFor, ILogger logger, TimeProvider? time = null, IReplicaFetchControl? fetchers = null,
+        IAlterPartitionSender? isrSender = null, long lagTimeMaxMs = 30_000, ProduceStageMetrics? stages = null)
     {
-        _unsatisfiableMinIsrWarnings = new TopicWarningLimiter(time ?? TimeProvider.System, UnsatisfiableMinIsrWarningInterval);
+        time ??= TimeProvider.System;
+        _unsatisfiableMinIsrWarnings = new TopicWarningLimiter(time, UnsatisfiableMinIsrWarningInterval);
         _nodeId = nodeId;
         _logs = logs;
         _logConfigFor = logConfigFor;
         _minInsyncReplicasFor = minInsyncReplicasFor;
         _logger = logger;
+        _fetchers = fetchers;
+        _context = new ReplicaContext(nodeId, time, isrSender, lagTimeMaxMs, logger, stages) { Stopping = _stopping.Token };
     }
-
-    /// <summary>How this broker follows leaders and asks the controller for ISR changes; unset on a lone broker.</summary>
-    public ReplicationHooks Hooks { get; set; } = ReplicationHooks.None;
 
     public IEnumerable<Partition> Partitions => _partitions.Values;
 
@@ -76,12 +103,38 @@ public sealed partial class ReplicaManager : IDisposable
     public Task NextLeadershipGained => Volatile.Read(ref _leadershipGained).Task;
 
     /// <summary>The metadata image the replicas were last brought in line with.</summary>
-    public MetadataImage AppliedImage => Volatile.Read(ref _applied);
-
-    private static long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    public MetadataImage AppliedImage => _context.Image;
 
     public bool TryGetPartition(string topic, int partition, out Partition replica) =>
         _partitions.TryGetValue((topic, partition), out replica!);
+
+    /// <summary>
+    /// The one place that maps "which replica serves this request" to Kafka's errors: UNKNOWN_TOPIC_OR_PARTITION when this
+    /// broker hosts no replica of it, NOT_LEADER_OR_FOLLOWER when it does not lead it, FENCED_LEADER_EPOCH /
+    /// UNKNOWN_LEADER_EPOCH when the client's leader epoch is older / newer than ours (KIP-320; -1 skips the check).
+    /// </summary>
+    public ErrorCode GetLeaderPartition(string topic, int partition, int currentLeaderEpoch, out Partition? leader)
+    {
+        leader = null;
+        if (!_partitions.TryGetValue((topic, partition), out var replica))
+        {
+            return ErrorCode.UnknownTopicOrPartition;
+        }
+
+        if (!replica.IsLeader)
+        {
+            return ErrorCode.NotLeaderOrFollower;
+        }
+
+        var epochError = replica.CheckLeaderEpoch(currentLeaderEpoch);
+        if (epochError != ErrorCode.None)
+        {
+            return epochError;
+        }
+
+        leader = replica;
+        return ErrorCode.None;
+    }
 
     /// <summary>
     /// Brings the local replicas in line with a new metadata image: new logs, deleted topics, new configs, and role
@@ -92,8 +145,7 @@ public sealed partial class ReplicaManager : IDisposable
     {
         lock (_applyGate)
         {
-            var previous = _applied;
-            var now = NowMs;
+            var previous = _context.Image;
             // Three phases: decide (and stop fetchers) in order; apply placements and create replicas in parallel — each
             // touches only its own partition and log, and a new leader epoch means an fsynced leader-epoch checkpoint, so
             // 10,000 leaderships moving at once are thousands of fsyncs; then roles (fetchers, leadership events) in order.
@@ -148,13 +200,13 @@ public sealed partial class ReplicaManager : IDisposable
             }
 
             var parallelism = new ParallelOptions { MaxDegreeOfParallelism = changed.Count + toCreate.Count > 16 ? ApplyParallelism : 1 };
-            Parallel.ForEach(changed, parallelism, c => c.Replica.ApplyImage(c.Placement, now));
+            Parallel.ForEach(changed, parallelism, c => c.Replica.ApplyImage(c.Placement));
             var created = new Partition[toCreate.Count];
             Parallel.For(0, toCreate.Count, parallelism, i =>
             {
                 var (topic, placement, logConfig, minInsyncReplicas) = toCreate[i];
                 var log = _logs.GetOrCreateLog(topic.Name, placement.Partition, logConfig);
-                created[i] = new Partition(topic.Name, topic.Id, placement.Partition, log, placement, _nodeId, now)
+                created[i] = new Partition(topic.Name, topic.Id, placement.Partition, log, placement, _context)
                 {
                     MinInsyncReplicas = minInsyncReplicas,
                 };
@@ -184,13 +236,12 @@ public sealed partial class ReplicaManager : IDisposable
                     _partitions.TryRemove((name, index), out _);
                     _unsatisfiableMinIsrWarnings.Forget(name);
                     _logs.DeleteLog(name, index);
-                    replica.SignalAppended();
-                    replica.SignalChanged();
+                    replica.Close();
                     LogReplicaDeleted(_logger, name, index);
                 }
             }
 
-            Volatile.Write(ref _applied, image);
+            _context.Image = image;
         }
     }
 
@@ -234,7 +285,7 @@ public sealed partial class ReplicaManager : IDisposable
         }
 
         _following[key] = (placement.Leader, placement.LeaderEpoch);
-        Hooks.FollowLeader(partition, leader);
+        _fetchers?.StartFetching(partition, leader);
     }
 
     private void RaiseLeadershipChanged(Partition partition, bool leading)
@@ -253,84 +304,88 @@ public sealed partial class ReplicaManager : IDisposable
     {
         if (_following.TryRemove((partition.Topic, partition.Index), out _))
         {
-            Hooks.StopFollowing(partition);
+            _fetchers?.StopFetching(partition);
         }
     }
 
     /// <summary>Starts the periodic ISR check (Kafka's isr-expiration task, every replica.lag.time.max.ms / 2).</summary>
-    public void StartIsrMaintenance(long lagTimeMaxMs)
+    public void StartIsrMaintenance()
     {
-        _isrMaintenance ??= Task.Run(async () =>
-        {
-            var period = TimeSpan.FromMilliseconds(Math.Clamp(lagTimeMaxMs / 2, 50, 5_000));
-            using var timer = new PeriodicTimer(period);
-            try
-            {
-                while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
-                {
-                    foreach (var partition in _partitions.Values)
-                    {
-                        MaybeChangeIsr(partition, lagTimeMaxMs);
-                    }
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        });
-    }
-
-    /// <summary>Asks the controller for an ISR change when the leader's view calls for one (one request in flight).</summary>
-    internal void MaybeChangeIsr(Partition partition, long lagTimeMaxMs)
-    {
-        if (!partition.IsLeader || Hooks.AlterPartition is not { } alter)
+        if (_isrMaintenance is not null)
         {
             return;
         }
 
-        var image = AppliedImage;
-        var proposal = partition.ProposeIsrChange(NowMs, lagTimeMaxMs, image.IsActiveBroker,
-            id => image.Brokers.TryGetValue(id, out var broker) ? broker.Epoch : -1);
-        if (proposal is not { } isr)
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(_context.LagTimeMaxMs / 2, 50, 5_000));
+        _isrMaintenance = _context.Time.CreateTimer(static state => ((ReplicaManager)state!).CheckIsrs(), this, period, period);
+    }
+
+    /// <summary>One pass of the ISR check: every led partition proposes the ISR its followers' progress calls for.</summary>
+    internal void CheckIsrs()
+    {
+        if (_stopping.IsCancellationRequested)
         {
             return;
         }
 
-        var placement = partition.Image;
-        LogIsrChangeProposed(_logger, partition.Topic, partition.Index, string.Join(",", placement.Isr), string.Join(",", isr));
-        var command = new AlterPartitionCommand(_nodeId, Hooks.BrokerEpoch(), partition.TopicId, partition.Index,
-            placement.LeaderEpoch, placement.PartitionEpoch, isr);
-        _ = Task.Run(async () =>
+        foreach (var partition in _partitions.Values)
         {
-            try
+            if (partition.IsLeader)
             {
-                var reply = await alter(command, _stopping.Token).ConfigureAwait(false);
-                if (!reply.IsOk)
-                {
-                    LogIsrChangeRefused(_logger, partition.Topic, partition.Index, reply.Error, reply.Message ?? "");
-                    partition.ClearPendingIsr();
-                }
+                partition.MaybeChangeIsr();
             }
-            catch (Exception e) when (e is OperationCanceledException or IOException)
-            {
-                partition.ClearPendingIsr();
-            }
-        });
+        }
     }
 
-    /// <summary>Validates and appends one partition's produced batches as the leader.</summary>
-    public AppendOutcome Append(TopicImage topic, int partitionIndex, ReadOnlyMemory<byte>? records, short acks, long nowMs)
+    /// <summary>
+    /// Validates and appends one partition's produced batch as its leader. Returns at once with where the records landed;
+    /// for acks=all, <see cref="PartitionAppend.Committed"/> completes when the in-sync replicas have them (the partition's
+    /// purgatory, completed by whichever fetch advances the high watermark) or at <paramref name="timeoutMs"/>.
+    /// </summary>
+    public PartitionAppend Append(TopicImage topic, int partitionIndex, ReadOnlyMemory<byte>? records, short acks, int timeoutMs,
+        CancellationToken cancellation)
     {
-        if (!_partitions.TryGetValue((topic.Name, partitionIndex), out var partition))
+        var error = GetLeaderPartition(topic.Name, partitionIndex, -1, out var partition);
+        if (partition is null)
         {
-            return new(ErrorCode.UnknownTopicOrPartition, -1, -1, -1, "This server does not host this topic-partition.");
+            return PartitionAppend.Failed(new(error, -1, -1, -1, error == ErrorCode.NotLeaderOrFollower
+                ? "This server is not the leader for that topic-partition." : "This server does not host this topic-partition."));
         }
 
-        if (partition.Image.Leader != _nodeId)
+        if (Validate(topic.Name, partition, records, acks, out var result) is { } refusal)
         {
-            return new(ErrorCode.NotLeaderOrFollower, -1, -1, -1, "This server is not the leader for that topic-partition.");
+            return PartitionAppend.Failed(refusal);
         }
 
+        try
+        {
+            var logAppendTime = partition.Log.Config.MessageTimestampType == MessageTimestampType.LogAppendTime;
+            var append = partition.AppendAsLeader(records!.Value, result.RecordCount, logAppendTime, acks, TimeSpan.FromMilliseconds(timeoutMs),
+                cancellation);
+            if (append.Outcome.ProducerStatus != ProducerAppendStatus.Appended)
+            {
+                LogProducerBatchNotAppended(_logger, topic.Name, partitionIndex, result.FirstProducerId, append.Outcome.ProducerStatus);
+            }
+
+            return append;
+        }
+        catch (IOException e)
+        {
+            // The log went offline (disk error); Kafka answers KAFKA_STORAGE_ERROR and the client retries elsewhere.
+            LogAppendFailed(_logger, topic.Name, partitionIndex, e.Message);
+            return PartitionAppend.Failed(new(ErrorCode.KafkaStorageError, -1, -1, -1, e.Message));
+        }
+        catch (ObjectDisposedException)
+        {
+            return PartitionAppend.Failed(new(ErrorCode.NotLeaderOrFollower, -1, -1, -1, "The partition was deleted while appending."));
+        }
+    }
+
+    /// <summary>Kafka's produce checks before an append: records present, min.insync.replicas for acks=all, the batch itself,
+    /// transactions, keys on compacted topics, segment size. Null when the batch may be appended.</summary>
+    private AppendOutcome? Validate(string topic, Partition partition, ReadOnlyMemory<byte>? records, short acks, out ProduceValidation result)
+    {
+        result = default;
         if (records is not { Length: > 0 } payload)
         {
             return new(ErrorCode.InvalidRecord, -1, -1, partition.Log.LogStartOffset, "Produce request carried no records.");
@@ -341,15 +396,15 @@ public sealed partial class ReplicaManager : IDisposable
         {
             // Fewer replicas than min.insync.replicas: no ISR can ever be large enough, and clients retry this error silently.
             if (partition.Image.Replicas.Length < partition.MinInsyncReplicas
-                && _unsatisfiableMinIsrWarnings.ShouldWarn(topic.Name, out var heldBack))
+                && _unsatisfiableMinIsrWarnings.ShouldWarn(topic, out var heldBack))
             {
                 if (heldBack == 0)
                 {
-                    LogUnsatisfiableMinIsrProduce(_logger, topic.Name, partition.Image.Replicas.Length, partition.MinInsyncReplicas);
+                    LogUnsatisfiableMinIsrProduce(_logger, topic, partition.Image.Replicas.Length, partition.MinInsyncReplicas);
                 }
                 else
                 {
-                    LogUnsatisfiableMinIsrProduceAgain(_logger, topic.Name, partition.Image.Replicas.Length, partition.MinInsyncReplicas, heldBack);
+                    LogUnsatisfiableMinIsrProduceAgain(_logger, topic, partition.Image.Replicas.Length, partition.MinInsyncReplicas, heldBack);
                 }
             }
 
@@ -357,7 +412,7 @@ public sealed partial class ReplicaManager : IDisposable
                 $"The size of the current ISR {partition.Image.Isr.Length} is insufficient to satisfy the min.isr requirement of {partition.MinInsyncReplicas}.");
         }
 
-        var validation = RecordBatchValidator.ValidateProduce(payload.Span, config.MaxMessageBytes, out var result);
+        var validation = RecordBatchValidator.ValidateProduce(payload.Span, config.MaxMessageBytes, out result);
         if (validation == RecordValidationError.None && (result.BatchCount != 1 || result.HasControl))
         {
             // Produce v3+ carries exactly one batch per partition, and control batches are the broker's to write.
@@ -367,7 +422,7 @@ public sealed partial class ReplicaManager : IDisposable
         if (validation != RecordValidationError.None)
         {
             var reason = result.ErrorMessage ?? validation.ToString();
-            LogProduceRejected(_logger, topic.Name, partitionIndex, reason);
+            LogProduceRejected(_logger, topic, partition.Index, reason);
             return new(validation.ToErrorCode(), -1, -1, partition.Log.LogStartOffset, reason);
         }
 
@@ -378,7 +433,7 @@ public sealed partial class ReplicaManager : IDisposable
             return new(ErrorCode.InvalidTxnState, -1, -1, partition.Log.LogStartOffset, "Transactions are not supported by this broker yet.");
         }
 
-        if ((config.CleanupPolicy & CleanupPolicy.Compact) != 0 && RefuseKeylessRecords(topic.Name, partitionIndex, payload.Span, config,
+        if ((config.CleanupPolicy & CleanupPolicy.Compact) != 0 && RefuseKeylessRecords(topic, partition.Index, payload.Span, config,
                 partition.Log.LogStartOffset) is { } keylessRefusal)
         {
             return keylessRefusal;
@@ -390,56 +445,7 @@ public sealed partial class ReplicaManager : IDisposable
                 $"The batch of {payload.Length} bytes is larger than the segment size {config.SegmentBytes}.");
         }
 
-        var logAppendTime = config.MessageTimestampType == MessageTimestampType.LogAppendTime;
-        var writable = MemoryMarshal.AsMemory(payload);
-        LogAppendInfo info;
-        ProducerAppendResult producerResult;
-        try
-        {
-            // The log reads producer id, epoch and sequence from the batch header and checks them under its append lock.
-            // The leader lock (read side) keeps the role and epoch fixed during the append: a leadership change waits for
-            // it, so no batch is stamped with an epoch that has already ended (Kafka's leaderIsrUpdateLock).
-            partition.LeaderLock.EnterReadLock();
-            try
-            {
-                var placement = partition.Image;
-                if (placement.Leader != _nodeId)
-                {
-                    return new(ErrorCode.NotLeaderOrFollower, -1, -1, -1, "This server is no longer the leader for that topic-partition.");
-                }
-
-                info = partition.Log.AppendAsLeader(writable, result.RecordCount, placement.LeaderEpoch, nowMs, logAppendTime,
-                    out producerResult);
-            }
-            finally
-            {
-                partition.LeaderLock.ExitReadLock();
-            }
-        }
-        catch (IOException e)
-        {
-            // The log went offline (disk error); Kafka answers KAFKA_STORAGE_ERROR and the client retries elsewhere.
-            LogAppendFailed(_logger, topic.Name, partitionIndex, e.Message);
-            return new(ErrorCode.KafkaStorageError, -1, -1, -1, e.Message);
-        }
-        catch (ObjectDisposedException)
-        {
-            return new(ErrorCode.NotLeaderOrFollower, -1, -1, -1, "The partition was deleted while appending.");
-        }
-
-        if (producerResult.Status != ProducerAppendStatus.Appended)
-        {
-            // A duplicate is a success carrying the offsets of the first append (nothing new to wake fetchers for).
-            var producerError = producerResult.Status.ToErrorCode();
-            LogProducerBatchNotAppended(_logger, topic.Name, partitionIndex, result.FirstProducerId, producerResult.Status);
-            return new(producerError, producerError == ErrorCode.None ? info.FirstOffset : -1, info.LogAppendTimeMs, info.LogStartOffset,
-                producerResult.Message);
-        }
-
-        partition.SignalAppended();
-        partition.MaybeAdvanceHighWatermark();
-        return new(ErrorCode.None, info.FirstOffset, info.LogAppendTimeMs, info.LogStartOffset, null, info.RecordCount, info.SizeInBytes,
-            info.LastOffset + 1);
+        return null;
     }
 
     /// <summary>At most one "acks=all can never succeed on this topic" warning per topic per interval.</summary>
@@ -484,174 +490,100 @@ public sealed partial class ReplicaManager : IDisposable
     };
 
     /// <summary>
-    /// Waits until everything below <paramref name="requiredOffset"/> is replicated to the ISR (the high watermark passed
-    /// it), as acks=all requires. Kafka's outcomes: NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below
-    /// min.insync.replicas meanwhile, NOT_LEADER_OR_FOLLOWER when leadership moved, REQUEST_TIMED_OUT at the deadline.
+    /// Serves a Fetch with Kafka's long-poll policy: reads every partition (consumers below the high watermark, followers up
+    /// to the log end, recording their progress), and unless <see cref="FetchParams.MinBytes"/> are there, an error or a
+    /// diverging epoch must be answered, or the wait is over, parks on exactly the partitions asked for until one of them
+    /// changes (an append for a follower's fetch, a high-watermark move for a consumer's) or MaxWaitMs passes. A follower's
+    /// fetch also returns when this broker starts leading more partitions, so its next fetch includes them. Results are in
+    /// request order; the response byte budget gives the first partition with data at least one whole batch (KIP-74).
     /// </summary>
-    public async Task<ErrorCode> WaitForCommitAsync(Partition partition, long requiredOffset, int timeoutMs, CancellationToken cancellation)
+    public async Task<ReadOutcome[]> FetchAsync(FetchParams fetch, IReadOnlyList<FetchPartitionRequest> partitions, CancellationToken cancellation)
     {
-        var deadline = Environment.TickCount64 + Math.Max(0, timeoutMs);
+        var time = _context.Time;
+        var started = time.GetTimestamp();
+        var maxWait = TimeSpan.FromMilliseconds(Math.Max(0, fetch.MaxWaitMs));
         while (true)
         {
-            var changed = partition.NextChange;
-            if (!partition.IsLeader || !_partitions.TryGetValue((partition.Topic, partition.Index), out var current) || !ReferenceEquals(current, partition))
+            // Watch before reading, so a change between the read and the wait still wakes this fetch.
+            var delayed = new DelayedFetch(wakesOnAppend: fetch.IsFromFollower);
+            var leadershipGained = fetch.IsFromFollower ? NextLeadershipGained : null;
+            var (results, bytes, mustAnswer) = ReadAll(fetch, partitions, delayed);
+            var remaining = maxWait - time.GetElapsedTime(started);
+            if (bytes >= fetch.MinBytes || mustAnswer || remaining <= TimeSpan.Zero || !delayed.IsWatching)
             {
-                return ErrorCode.NotLeaderOrFollower;
+                delayed.Release();
+                return results;
             }
 
-            if (partition.HighWatermark >= requiredOffset)
-            {
-                return partition.Image.Isr.Length < partition.MinInsyncReplicas ? ErrorCode.NotEnoughReplicasAfterAppend : ErrorCode.None;
-            }
-
-            var remaining = deadline - Environment.TickCount64;
-            if (remaining <= 0)
-            {
-                return ErrorCode.RequestTimedOut;
-            }
-
+            delayed.ArmTimer(time, remaining);
             try
             {
-                await changed.WaitAsync(TimeSpan.FromMilliseconds(remaining), cancellation).ConfigureAwait(false);
+                var woken = delayed.Woken;
+                await (leadershipGained is null ? woken : Task.WhenAny(woken, leadershipGained)).WaitAsync(cancellation).ConfigureAwait(false);
             }
-            catch (TimeoutException)
+            finally
             {
-                return ErrorCode.RequestTimedOut;
+                delayed.Release();
+            }
+
+            if (delayed.WokenBy is { } partition && fetch.IsFromFollower && partition.LastAppendTimestamp is var appended and > 0)
+            {
+                _context.Stages?.Record(ProduceStage.FollowerWakeup, time, appended, time.GetTimestamp());
+            }
+
+            // Read again without watching: a wake-up nearly always brings what the fetch waits for. Only when it did not (min bytes
+            // not reached yet) does the next round watch the partitions again.
+            var (reread, rereadBytes, mustAnswerNow) = ReadAll(fetch, partitions, watcher: null);
+            if (delayed.WokenBy is null || leadershipGained is { IsCompleted: true } || rereadBytes >= fetch.MinBytes || mustAnswerNow)
+            {
+                // Enough data, an error to report, the full MaxWaitMs waited, or this broker leads more partitions now.
+                return reread;
             }
         }
     }
 
-    /// <summary>
-    /// Reads committed batches (below the high watermark) starting at <paramref name="fetchOffset"/>, as a region of the segment
-    /// file that is copied when the response is written (<see cref="PartitionLog.ReadRegion"/>).
-    /// </summary>
-    public ReadOutcome Read(Partition partition, long fetchOffset, int maxBytes, bool minOneBatch, int currentLeaderEpoch)
+    private (ReadOutcome[] Results, long Bytes, bool MustAnswer) ReadAll(FetchParams fetch, IReadOnlyList<FetchPartitionRequest> partitions,
+        DelayedFetch? watcher)
     {
-        var log = partition.Log;
-        var epochError = partition.CheckLeaderEpoch(currentLeaderEpoch);
-        if (epochError != ErrorCode.None)
+        var results = new ReadOutcome[partitions.Count];
+        var budget = fetch.MaxBytes;
+        long total = 0;
+        var mustAnswer = false;
+        for (var i = 0; i < partitions.Count; i++)
         {
-            return new(epochError, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
-        }
-
-        var highWatermark = partition.HighWatermark;
-        var logStart = log.LogStartOffset;
-        if (fetchOffset < logStart || fetchOffset > highWatermark)
-        {
-            return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, highWatermark, partition.LastStableOffset, logStart);
-        }
-
-        if (fetchOffset == highWatermark || maxBytes <= 0 && !minOneBatch)
-        {
-            return new(ErrorCode.None, ReadOnlyMemory<byte>.Empty, highWatermark, partition.LastStableOffset, logStart);
-        }
-
-        LogReadResult read;
-        try
-        {
-            read = log.ReadRegion(fetchOffset, maxBytes, highWatermark, minOneBatch);
-        }
-        catch (ObjectDisposedException)
-        {
-            // Deleted (topic deletion) between lookup and read.
-            return new(ErrorCode.NotLeaderOrFollower, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
-        }
-        catch (IOException)
-        {
-            return new(ErrorCode.KafkaStorageError, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
-        }
-
-        if (read.Error == LogReadError.OffsetOutOfRange)
-        {
-            // Retention or DeleteRecords moved the log start past the offset between our check and the read.
-            return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, highWatermark, partition.LastStableOffset, read.LogStartOffset);
-        }
-
-        return new(ErrorCode.None, read.Records, highWatermark, partition.LastStableOffset, read.LogStartOffset);
-    }
-
-    /// <summary>
-    /// Serves a follower's fetch (Fetch with a replica id): records up to the log end offset (not the high watermark),
-    /// or the diverging epoch when the follower's last fetched epoch shows it has a tail the leader doesn't. A fetch
-    /// from offset N tells the leader the follower has everything below N, which may advance the high watermark and
-    /// bring the follower back into the ISR.
-    /// </summary>
-    public ReadOutcome ReadForFollower(Partition partition, int replicaId, long fetchOffset, int maxBytes, bool minOneBatch,
-        int currentLeaderEpoch, int lastFetchedEpoch, long lagTimeMaxMs, long replicaBrokerEpoch = -1)
-    {
-        var epochError = partition.CheckLeaderEpoch(currentLeaderEpoch);
-        if (epochError != ErrorCode.None)
-        {
-            return new(epochError, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
-        }
-
-        if (!partition.IsLeader || !partition.Image.Replicas.Contains(replicaId))
-        {
-            return new(ErrorCode.NotLeaderOrFollower, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
-        }
-
-        var log = partition.Log;
-        try
-        {
-            if (lastFetchedEpoch >= 0)
+            var p = partitions[i];
+            ReadOutcome outcome;
+            Partition? partition = null;
+            var error = p.Topic is null ? p.UnknownTopicError : GetLeaderPartition(p.Topic, p.Partition, p.CurrentLeaderEpoch, out partition);
+            if (error != ErrorCode.None)
             {
-                var (epoch, endOffset) = log.EndOffsetForEpoch(lastFetchedEpoch);
-                if (epoch < lastFetchedEpoch || endOffset < fetchOffset)
-                {
-                    return new(ErrorCode.None, ReadOnlyMemory<byte>.Empty, partition.HighWatermark, partition.LastStableOffset,
-                        log.LogStartOffset, epoch, endOffset);
-                }
+                outcome = ReadOutcome.Failed(error);
+            }
+            else
+            {
+                watcher?.Watch(partition!);
+                var limit = (int)Math.Min(p.MaxBytes, budget);
+                outcome = fetch.IsFromFollower
+                    ? partition!.ReadForFollower(fetch.ReplicaId, fetch.ReplicaEpoch, p.FetchOffset, limit, minOneBatch: total == 0, p.LastFetchedEpoch)
+                    : partition!.Read(p.FetchOffset, limit, minOneBatch: total == 0);
             }
 
-            var end = log.LogEndOffset;
-            if (fetchOffset < log.LogStartOffset || fetchOffset > end)
-            {
-                return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, partition.HighWatermark, partition.LastStableOffset,
-                    log.LogStartOffset);
-            }
-
-            partition.RecordFollowerFetch(replicaId, fetchOffset, NowMs, replicaBrokerEpoch);
-            MaybeChangeIsr(partition, lagTimeMaxMs);
-            var records = ReadOnlyMemory<byte>.Empty;
-            if (fetchOffset < end && (maxBytes > 0 || minOneBatch))
-            {
-                var read = log.ReadRegion(fetchOffset, maxBytes, end, minOneBatch);
-                if (read.Error == LogReadError.OffsetOutOfRange)
-                {
-                    return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, partition.HighWatermark, partition.LastStableOffset,
-                        read.LogStartOffset);
-                }
-
-                records = read.Records;
-            }
-
-            return new(ErrorCode.None, records, partition.HighWatermark, partition.LastStableOffset, log.LogStartOffset);
+            results[i] = outcome;
+            mustAnswer |= outcome.MustAnswerNow;
+            total += outcome.Records.Length;
+            budget = (int)Math.Max(0, budget - outcome.Records.Length);
         }
-        catch (ObjectDisposedException)
-        {
-            return new(ErrorCode.NotLeaderOrFollower, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
-        }
-        catch (IOException)
-        {
-            return new(ErrorCode.KafkaStorageError, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
-        }
+
+        return (results, total, mustAnswer);
     }
 
     public void Dispose()
     {
         _stopping.Cancel();
+        _isrMaintenance?.Dispose();
         foreach (var partition in _partitions.Values)
         {
-            partition.SignalAppended();
-            partition.SignalChanged();
-        }
-
-        try
-        {
-            _isrMaintenance?.Wait(TimeSpan.FromSeconds(5));
-        }
-        catch (AggregateException)
-        {
+            partition.Close();
         }
 
         _stopping.Dispose();
@@ -659,12 +591,6 @@ public sealed partial class ReplicaManager : IDisposable
 
     [LoggerMessage(EventId = 305, EventName = "LeadershipHandlerFailed", Level = LogLevel.Error, Message = "A leadership-change handler failed for {Topic}-{Partition}")]
     private static partial void LogLeadershipHandlerFailed(ILogger logger, string topic, int partition, Exception exception);
-
-    [LoggerMessage(EventId = 303, EventName = "IsrChangeProposed", Level = LogLevel.Information, Message = "{Topic}-{Partition}: asking the controller to change the ISR from [{Isr}] to [{NewIsr}]")]
-    private static partial void LogIsrChangeProposed(ILogger logger, string topic, int partition, string isr, string newIsr);
-
-    [LoggerMessage(EventId = 304, EventName = "IsrChangeRefused", Level = LogLevel.Information, Message = "{Topic}-{Partition}: ISR change not made: {Error} {Reason}")]
-    private static partial void LogIsrChangeRefused(ILogger logger, string topic, int partition, ErrorCode error, string reason);
 
     [LoggerMessage(EventId = 300, EventName = "ReplicaDeleted", Level = LogLevel.Information, Message = "Deleted replica {Topic}-{Partition}")]
     private static partial void LogReplicaDeleted(ILogger logger, string topic, int partition);
