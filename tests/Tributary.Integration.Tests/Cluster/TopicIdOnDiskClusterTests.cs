@@ -1,7 +1,6 @@
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Tributary.Protocol.Messages;
-using Tributary.Tests.Shared;
 using Xunit.Abstractions;
 using WireError = Tributary.Protocol.ErrorCode;
 
