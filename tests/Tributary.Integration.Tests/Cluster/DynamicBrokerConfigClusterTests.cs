@@ -36,10 +36,10 @@ public sealed class DynamicBrokerConfigClusterTests(ITestOutputHelper output)
         Assert.True(await Eventually.ValueAsync(() => AllBrokersHaveItAsync(cluster), all => all, PropagationTimeout),
             $"Not every broker applied message.max.bytes={SmallMessageMaxBytes} within {PropagationTimeout}.");
         using (var producer = clients.CreateProducer(new ProducerConfig
-               {
-                   BootstrapServers = cluster.BootstrapServers, Acks = Acks.All, MessageTimeoutMs = 15_000,
-                   EnableIdempotence = false, MessageSendMaxRetries = 0,
-               }))
+        {
+            BootstrapServers = cluster.BootstrapServers, Acks = Acks.All, MessageTimeoutMs = 15_000,
+            EnableIdempotence = false, MessageSendMaxRetries = 0,
+        }))
         {
             for (var partition = 0; partition < 3; partition++)
             {
