@@ -87,7 +87,7 @@ VERSION ?= 0.1.0
 image:
 	scripts/image/build.sh $(VERSION)
 
-## verify: generated code is up to date with its definitions.
+## verify: generated code is up to date with its definitions, and the code follows .editorconfig (dotnet format).
 verify: generate crds
 	@if [ -n "$$(git status --porcelain -- broker/src/Tributary.Protocol/Messages)" ]; then \
 	  git status --porcelain -- broker/src/Tributary.Protocol/Messages; \
@@ -99,6 +99,10 @@ verify: generate crds
 	fi
 	@echo "verify: generated code matches the definitions"
 	@scripts/gen-monitoring.sh --check
+	@# Code style (.editorconfig): whitespace and the IDE rules at warning. Analyzers are already errors in every build.
+	$(DOTNET) format whitespace Cluster.sln --verify-no-changes -v q
+	$(DOTNET) format style Cluster.sln --verify-no-changes --severity warning -v q
+	@echo "verify: code style matches .editorconfig"
 
 ## monitoring: regenerate the chart's PrometheusRule from monitoring/prometheus/tributary-rules.yaml.
 monitoring:

@@ -1,4 +1,5 @@
 using Tributary.Storage;
+using Tributary.Tests.Shared;
 
 namespace Tributary.Storage.Tests;
 
@@ -118,7 +119,7 @@ public class LogManagerTests
     }
 
     [Fact]
-    public void Background_flusher_flushes_logs_past_their_flush_interval()
+    public async Task Background_flusher_flushes_logs_past_their_flush_interval()
     {
         using var dir = new TempDirectory();
         using LogManager manager = LogManager.Open(new LogManagerOptions { LogDirs = [dir.Path], FlushSchedulerIntervalMs = 10 });
@@ -126,8 +127,9 @@ public class LogManagerTests
 
         Batches.Append(log);
 
-        SpinWait.SpinUntil(() => log.RecoveryPoint == 3, TimeSpan.FromSeconds(10));
-        Assert.Equal(3, log.RecoveryPoint);
+        long recoveryPoint = await Eventually.ValueAsync(() => log.RecoveryPoint, point => point == 3, TimeSpan.FromSeconds(10), Eventually.DefaultInterval);
+
+        Assert.Equal(3, recoveryPoint);
         Assert.True(log.DataSyncCount >= 1);
     }
 

@@ -6,6 +6,7 @@ using Tributary.Broker.Metrics;
 using Tributary.Broker.Requests;
 using Tributary.Protocol;
 using Tributary.Protocol.Messages;
+using Tributary.Tests.Shared;
 
 namespace Tributary.Broker.Tests.Groups;
 
@@ -123,19 +124,17 @@ public sealed class InProcessGroupTests : IDisposable
     /// <summary>A new leader loads its groups in the background (COORDINATOR_LOAD_IN_PROGRESS meanwhile), as clients expect.</summary>
     private static async Task WaitUntilLoadedAsync(RunningBroker broker)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var described = (DescribeGroupsResponse)await CallAsync(broker, new DescribeGroupsRequest { Groups = { "g" } }, DescribeGroupsRequest.ApiKey, 5);
-            var error = (ErrorCode)Assert.Single(described.Groups).ErrorCode;
-            if (error == ErrorCode.None)
+        var error = await Eventually.ValueAsync(
+            async () =>
             {
-                return;
-            }
+                var described = (DescribeGroupsResponse)await CallAsync(broker, new DescribeGroupsRequest { Groups = { "g" } }, DescribeGroupsRequest.ApiKey, 5);
+                return (ErrorCode)Assert.Single(described.Groups).ErrorCode;
+            },
+            answered => answered is not (ErrorCode.CoordinatorLoadInProgress or ErrorCode.NotCoordinator),
+            TimeSpan.FromSeconds(10),
+            TimeSpan.FromMilliseconds(20));
 
-            Assert.True(error is ErrorCode.CoordinatorLoadInProgress or ErrorCode.NotCoordinator && DateTime.UtcNow < deadline, $"the coordinator answered {error}");
-            await Task.Delay(20);
-        }
+        Assert.True(error == ErrorCode.None, $"the coordinator answered {error}");
     }
 
     private static JoinGroupRequest Join(string memberId) => new()

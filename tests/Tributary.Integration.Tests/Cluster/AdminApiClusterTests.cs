@@ -88,17 +88,17 @@ public sealed class AdminApiClusterTests(ITestOutputHelper output)
         var listed = ongoing.Topics.SingleOrDefault(t => t.Name == topic)?.Partitions.SingleOrDefault(p => p.PartitionIndex == 0);
         output.WriteLine($"listed while {added} was paused: replicas [{Join(listed?.Replicas)}], adding [{Join(listed?.AddingReplicas)}], removing [{Join(listed?.RemovingReplicas)}]");
 
-        var finished = await ClusterSteps.UntilAsync(
+        var finished = await Eventually.ValueAsync(
             () => RawKafkaExchange.SendAsync<ListPartitionReassignmentsResponse>(asked, ListReassignments(topic), version: 0),
             r => r.Topics.Count == 0,
             StateTimeout);
         var after = await clients.WaitForPartitionAsync(topic, 0, s => s.Replicas.Count == 2 && s.Leader >= 0, StateTimeout);
         // Completion moved leadership; a new leader's high watermark trails until its in-sync follower fetches from it
         // (Kafka answers ListOffsets latest with OFFSET_NOT_AVAILABLE meanwhile, and a fetch stops at the stale mark).
-        var settledEnd = await ClusterSteps.UntilAsync(() => LatestOffsetAsync(clients, topic), end => end == keys.Count, StateTimeout);
+        var settledEnd = await Eventually.ValueAsync(() => LatestOffsetAsync(clients, topic), end => end == keys.Count, StateTimeout);
         var read = clients.ReadAll(topic, 1, TimeSpan.FromSeconds(30)).Select(r => r.Key).ToList();
         var oldDirectory = Path.Combine(cluster.Broker(removed).DataDirectory, $"{topic}-0");
-        var oldDirectoryGone = await ClusterSteps.UntilAsync(() => Task.FromResult(!Directory.Exists(oldDirectory)), gone => gone, TimeSpan.FromSeconds(10));
+        var oldDirectoryGone = await Eventually.ValueAsync(() => Task.FromResult(!Directory.Exists(oldDirectory)), gone => gone, TimeSpan.FromSeconds(10));
         var cancel = await RawKafkaExchange.SendAsync<AlterPartitionReassignmentsResponse>(asked, Reassign(topic, null), version: 0);
         output.WriteLine($"after the reassignment: {after}; latest offset {settledEnd}; read {read.Count} records; {oldDirectory} gone: {oldDirectoryGone}");
 
@@ -227,7 +227,7 @@ public sealed class AdminApiClusterTests(ITestOutputHelper output)
         var probe = cluster.Broker(controller);
         foreach (var topic in new[] { unclean, clean })
         {
-            await ClusterSteps.UntilAsync(() => RawKafkaExchange.PartitionMetadataAsync(probe, topic, 0), p => p?.LeaderId == -1, StateTimeout);
+            await Eventually.ValueAsync(() => RawKafkaExchange.PartitionMetadataAsync(probe, topic, 0), p => p?.LeaderId == -1, StateTimeout);
         }
 
         await cluster.Broker(survivor).RestartAsync();
@@ -235,7 +235,7 @@ public sealed class AdminApiClusterTests(ITestOutputHelper output)
         // The controller considers both partitions in the same pass; a further second of ticks (250 ms apart) must not elect the other.
         await Task.Delay(TimeSpan.FromSeconds(1));
         var offline = await RawKafkaExchange.PartitionMetadataAsync(probe, clean, 0);
-        var survivorsEnd = await ClusterSteps.UntilAsync(() => LatestOffsetAsync(clients, unclean), end => end >= 0, StateTimeout);
+        var survivorsEnd = await Eventually.ValueAsync(() => LatestOffsetAsync(clients, unclean), end => end >= 0, StateTimeout);
         var forced = await ClusterSteps.ElectAsync(clients, ElectionType.Unclean, new TopicPartition(clean, 0));
         var forcedState = await clients.WaitForPartitionAsync(clean, 0, s => s.Leader == survivor, TimeSpan.FromSeconds(5));
         output.WriteLine($"unclean-enabled: {elected}, log end {survivorsEnd}; unclean-disabled: leader {offline?.LeaderId} error {offline?.ErrorCode}; forced: {forcedState}");

@@ -24,12 +24,12 @@ public sealed class ClusterMetricsTests(ITestOutputHelper output)
 
         // A start-up election may still be settling; what must hold is that the sum settles at exactly 1.
         Task<double?> ControllerSum() => ClusterSteps.SumOverLiveBrokersAsync(cluster, ClusterMetrics.ActiveControllerCount);
-        var controllerSum = await ClusterSteps.UntilAsync(ControllerSum, v => v == 1, GaugeTimeout);
-        var allUp = await ClusterSteps.UntilAsync(ActiveBrokers, v => v == 3, GaugeTimeout);
+        var controllerSum = await Eventually.ValueAsync(ControllerSum, v => v == 1, GaugeTimeout);
+        var allUp = await Eventually.ValueAsync(ActiveBrokers, v => v == 3, GaugeTimeout);
         victim.Kill();
-        var oneDown = await ClusterSteps.UntilAsync(ActiveBrokers, v => v == 2, GaugeTimeout);
+        var oneDown = await Eventually.ValueAsync(ActiveBrokers, v => v == 2, GaugeTimeout);
         await victim.RestartAsync();
-        var rejoined = await ClusterSteps.UntilAsync(ActiveBrokers, v => v == 3, GaugeTimeout);
+        var rejoined = await Eventually.ValueAsync(ActiveBrokers, v => v == 3, GaugeTimeout);
         var controllerSumAfter = await ControllerSum();
         output.WriteLine($"controller {controller}, victim {victim.NodeId}: activecontrollercount sum {controllerSum} / {controllerSumAfter}; activebrokercount {allUp} -> {oneDown} -> {rejoined}");
 
@@ -59,9 +59,9 @@ public sealed class ClusterMetricsTests(ITestOutputHelper output)
         await clients.CreateTopicAsync(strict, partitions: 1, replicationFactor: 3, new Dictionary<string, string> { ["min.insync.replicas"] = "3" });
         await ClusterSteps.CreatePlacedTopicAsync(clients, single, [victim.NodeId]);
 
-        var before = await ClusterSteps.UntilAsync(() => GaugesAsync(cluster, controller), g => g == Healthy, GaugeTimeout);
+        var before = await Eventually.ValueAsync(() => GaugesAsync(cluster, controller), g => g == Healthy, GaugeTimeout);
         victim.Kill();
-        var down = await ClusterSteps.UntilAsync(() => GaugesAsync(cluster, controller),
+        var down = await Eventually.ValueAsync(() => GaugesAsync(cluster, controller),
             g => g is { UnderReplicated: >= 4, UnderMinIsr: >= 1, Offline: >= 1 }, GaugeTimeout);
         await victim.RestartAsync();
         foreach (var (topic, partitions) in new[] { (replicated, 3), (strict, 1) })
@@ -72,7 +72,7 @@ public sealed class ClusterMetricsTests(ITestOutputHelper output)
             }
         }
 
-        var healed = await ClusterSteps.UntilAsync(() => GaugesAsync(cluster, controller),
+        var healed = await Eventually.ValueAsync(() => GaugesAsync(cluster, controller),
             g => g == Healthy, GaugeTimeout);
         output.WriteLine($"controller {controller}, victim {victim.NodeId}: before {before}; down {down}; healed {healed}");
 

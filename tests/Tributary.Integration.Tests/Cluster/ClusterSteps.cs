@@ -28,22 +28,6 @@ public static class ClusterSteps
         await clients.WaitForPartitionAsync(topic, 0, s => s.Leader == replicas[0] && s.Isr.Count == replicas.Count, TimeSpan.FromSeconds(20));
     }
 
-    /// <summary>Reads <paramref name="read"/> every 100 ms until <paramref name="done"/> holds or <paramref name="timeout"/> passes; returns the last value.</summary>
-    public static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var value = await read();
-            if (done(value) || clock.Elapsed > timeout)
-            {
-                return value;
-            }
-
-            await Task.Delay(100);
-        }
-    }
-
     /// <summary>
     /// ElectLeaders through librdkafka (it sends the request to the controller it learned from Metadata); returns each
     /// asked partition's error code. librdkafka throws when any partition failed, ELECTION_NOT_NEEDED included.

@@ -70,7 +70,7 @@ public sealed class ConsumerLagClusterTests(ITestOutputHelper output)
             return (e.Partition, MetricsScrape.FindSample(text, OffsetMetric, labels), MetricsScrape.FindSample(text, LagMetric, labels));
         }).ToList();
 
-        var seen = await ClusterSteps.UntilAsync(
+        var seen = await Eventually.ValueAsync(
             async () =>
             {
                 text = await cluster.Broker(coordinator).ScrapeAsync();
@@ -129,9 +129,9 @@ public sealed class ConsumerLagClusterTests(ITestOutputHelper output)
         var labels = new Dictionary<string, string> { ["consumergroup"] = group, ["topic"] = topic, ["partition"] = remote.ToString() };
         async Task<double?> Lag() => MetricsScrape.FindSample(await cluster.Broker(coordinator).ScrapeAsync(), LagMetric, labels);
 
-        var before = await ClusterSteps.UntilAsync(Lag, v => v == 6, MetricTimeout);
+        var before = await Eventually.ValueAsync(Lag, v => v == 6, MetricTimeout);
         Produce(remote, 25);
-        var after = await ClusterSteps.UntilAsync(Lag, v => v == 31, MetricTimeout);
+        var after = await Eventually.ValueAsync(Lag, v => v == 31, MetricTimeout);
         output.WriteLine($"coordinator {coordinator}, partition {remote}: lag {before} -> {after}");
 
         Assert.Equal(6, before);

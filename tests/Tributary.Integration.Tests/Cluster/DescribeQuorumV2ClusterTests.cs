@@ -1,5 +1,5 @@
-using Tributary.Protocol.Messages;
 using Tributary.Protocol;
+using Tributary.Protocol.Messages;
 using Xunit.Abstractions;
 using WireError = Tributary.Protocol.ErrorCode;
 

@@ -26,20 +26,20 @@ public sealed class DynamicBrokerConfigClusterTests(ITestOutputHelper output)
         await ClusterDefaultConfigs.SetAsync(first.Host, first.Ports.Kafka, "message.max.bytes", SmallMessageMaxBytes);
 
         // Broker 3 learns it from the metadata log: its own description and the topic's default both show the dynamic default.
-        var onThird = await ClusterSteps.UntilAsync(() => MessageMaxBytesAsync(third), e => e?.Value == SmallMessageMaxBytes, PropagationTimeout);
+        var onThird = await Eventually.ValueAsync(() => MessageMaxBytesAsync(third), e => e?.Value == SmallMessageMaxBytes, PropagationTimeout);
         Assert.Equal((SmallMessageMaxBytes, DynamicDefaultBrokerConfig), (onThird?.Value, onThird?.ConfigSource));
         var topicOnThird = (await ClusterDefaultConfigs.DescribeAsync(third.Host, third.Ports.Kafka, topic, TopicResourceType))
             .Configs.Single(c => c.Name == "max.message.bytes");
         Assert.Equal((SmallMessageMaxBytes, DynamicDefaultBrokerConfig), (topicOnThird.Value, topicOnThird.ConfigSource));
 
         // Each partition leader (placement spreads the 3 leaders over the brokers) refuses a batch over the new limit.
-        Assert.True(await ClusterSteps.UntilAsync(() => AllBrokersHaveItAsync(cluster), all => all, PropagationTimeout),
+        Assert.True(await Eventually.ValueAsync(() => AllBrokersHaveItAsync(cluster), all => all, PropagationTimeout),
             $"Not every broker applied message.max.bytes={SmallMessageMaxBytes} within {PropagationTimeout}.");
         using (var producer = clients.CreateProducer(new ProducerConfig
-               {
-                   BootstrapServers = cluster.BootstrapServers, Acks = Acks.All, MessageTimeoutMs = 15_000,
-                   EnableIdempotence = false, MessageSendMaxRetries = 0,
-               }))
+        {
+            BootstrapServers = cluster.BootstrapServers, Acks = Acks.All, MessageTimeoutMs = 15_000,
+            EnableIdempotence = false, MessageSendMaxRetries = 0,
+        }))
         {
             for (var partition = 0; partition < 3; partition++)
             {

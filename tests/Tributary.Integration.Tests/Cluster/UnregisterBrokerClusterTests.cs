@@ -27,16 +27,16 @@ public sealed class UnregisterBrokerClusterTests(ITestOutputHelper output)
 
         var hostingRefused = await Unregister(asked, 4);
         var alter = await RawKafkaExchange.SendAsync<AlterPartitionReassignmentsResponse>(asked, Reassign(topic, [1, 2]), version: 0);
-        await ClusterSteps.UntilAsync(
+        await Eventually.ValueAsync(
             () => RawKafkaExchange.SendAsync<ListPartitionReassignmentsResponse>(asked, ListReassignments(topic), version: 0),
             r => r.Topics.Count == 0,
             StateTimeout);
         await cluster.Broker(4).StopAsync();
-        var fencedBefore = await ClusterSteps.UntilAsync(() => ClusterSteps.SumOverLiveBrokersAsync(cluster, FencedBrokers), n => n == 1, StateTimeout);
+        var fencedBefore = await Eventually.ValueAsync(() => ClusterSteps.SumOverLiveBrokersAsync(cluster, FencedBrokers), n => n == 1, StateTimeout);
 
         var unregistered = await Unregister(asked, 4);
         var listed = await DescribeClusterAsync(asked);
-        var fencedAfter = await ClusterSteps.UntilAsync(() => ClusterSteps.SumOverLiveBrokersAsync(cluster, FencedBrokers), n => n == 0, StateTimeout);
+        var fencedAfter = await Eventually.ValueAsync(() => ClusterSteps.SumOverLiveBrokersAsync(cluster, FencedBrokers), n => n == 0, StateTimeout);
         var again = await Unregister(cluster.Broker(2), 4);
         output.WriteLine($"refused while hosting: {hostingRefused.ErrorCode} {hostingRefused.ErrorMessage}; fenced {fencedBefore} -> {fencedAfter}; " +
                          $"listed [{string.Join(',', listed.Brokers.Select(b => b.BrokerId))}]; again: {again.ErrorCode} {again.ErrorMessage}");

@@ -436,45 +436,45 @@ public sealed class RequestFuzzer
                 break;
             case 2:
             case 3:
-            {
-                // A count, length or size somewhere in the body set to an extreme.
-                var at = bodyStart + 8 + _random.Next(Math.Max(1, bytes.Length - bodyStart - 12));
-                if (at + 4 <= bytes.Length)
                 {
-                    BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(at), InterestingInts[_random.Next(InterestingInts.Length)]);
-                }
+                    // A count, length or size somewhere in the body set to an extreme.
+                    var at = bodyStart + 8 + _random.Next(Math.Max(1, bytes.Length - bodyStart - 12));
+                    if (at + 4 <= bytes.Length)
+                    {
+                        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(at), InterestingInts[_random.Next(InterestingInts.Length)]);
+                    }
 
-                what = "int32 overwritten";
-                break;
-            }
+                    what = "int32 overwritten";
+                    break;
+                }
             case 4:
-            {
-                var at = bodyStart + 8 + _random.Next(Math.Max(1, bytes.Length - bodyStart - 10));
-                if (at + 2 <= bytes.Length)
                 {
-                    BinaryPrimitives.WriteInt16BigEndian(bytes.AsSpan(at), InterestingShorts[_random.Next(InterestingShorts.Length)]);
-                }
+                    var at = bodyStart + 8 + _random.Next(Math.Max(1, bytes.Length - bodyStart - 10));
+                    if (at + 2 <= bytes.Length)
+                    {
+                        BinaryPrimitives.WriteInt16BigEndian(bytes.AsSpan(at), InterestingShorts[_random.Next(InterestingShorts.Length)]);
+                    }
 
-                what = "int16 overwritten";
-                break;
-            }
+                    what = "int16 overwritten";
+                    break;
+                }
             case 5:
-            {
-                var keep = _random.Next(12, Math.Max(13, bytes.Length));
-                bytes = bytes[..Math.Min(keep, bytes.Length)];
-                BinaryPrimitives.WriteInt32BigEndian(bytes, bytes.Length - 4);
-                what = "truncated";
-                break;
-            }
+                {
+                    var keep = _random.Next(12, Math.Max(13, bytes.Length));
+                    bytes = bytes[..Math.Min(keep, bytes.Length)];
+                    BinaryPrimitives.WriteInt32BigEndian(bytes, bytes.Length - 4);
+                    what = "truncated";
+                    break;
+                }
             case 6:
-            {
-                var junk = new byte[_random.Next(1, 64)];
-                _random.NextBytes(junk);
-                bytes = [.. bytes, .. junk];
-                BinaryPrimitives.WriteInt32BigEndian(bytes, bytes.Length - 4);
-                what = "trailing junk";
-                break;
-            }
+                {
+                    var junk = new byte[_random.Next(1, 64)];
+                    _random.NextBytes(junk);
+                    bytes = [.. bytes, .. junk];
+                    BinaryPrimitives.WriteInt32BigEndian(bytes, bytes.Length - 4);
+                    what = "trailing junk";
+                    break;
+                }
             case 7:
                 BinaryPrimitives.WriteInt16BigEndian(bytes.AsSpan(6), (short)(_random.Next(2) == 0 ? api.HighestVersion + 1 + _random.Next(3) : -1));
                 what = "version out of range";

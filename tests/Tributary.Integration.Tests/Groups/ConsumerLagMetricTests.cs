@@ -49,7 +49,7 @@ public sealed class ConsumerLagMetricTests : IClassFixture<GroupBrokerFixture>, 
 
         var labels = new Dictionary<string, string> { ["consumergroup"] = group, ["topic"] = topic, ["partition"] = "0" };
         var lastText = "";
-        var lag = await Polling.UntilAsync(
+        var lag = await Eventually.ValueAsync(
             async () =>
             {
                 // The gauge is computed at scrape time; the commit may not be visible in the first scrape.

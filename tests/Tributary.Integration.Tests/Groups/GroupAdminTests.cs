@@ -32,7 +32,7 @@ public sealed class GroupAdminTests : IClassFixture<GroupBrokerFixture>, IDispos
         await Eventually.ValueAsync(() => member.Assignment.Count, n => n == Partitions, Timeout);
         using var admin = clients.CreateAdmin();
 
-        var listing = await Polling.UntilAsync(
+        var listing = await Eventually.ValueAsync(
             async () => (await admin.ListConsumerGroupsAsync(new ListConsumerGroupsOptions { RequestTimeout = KafkaClients.AdminTimeout }))
                 .Valid.SingleOrDefault(g => g.GroupId == group),
             g => g?.State == ConsumerGroupState.Stable,

@@ -85,23 +85,3 @@ public sealed class GroupBrokerFixture : BrokerFixture
 {
     protected override IReadOnlyDictionary<string, string> Overrides { get; } = GroupBrokerSettings.Overrides();
 }
-
-/// <summary>Bounded polling of an asynchronous read (admin calls, HTTP scrapes).</summary>
-public static class Polling
-{
-    /// <summary>Awaits <paramref name="read"/> every 200 ms until <paramref name="done"/> holds or <paramref name="timeout"/> passes; returns the last value.</summary>
-    public static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            var value = await read();
-            if (done(value) || clock.Elapsed > timeout)
-            {
-                return value;
-            }
-
-            await Task.Delay(200);
-        }
-    }
-}

@@ -58,7 +58,7 @@ public sealed class StaticMemberDeleteGroupTests : IClassFixture<InitialDelayBro
         {
             consumer.Subscribe(topic);
             // The join is held by the initial rebalance delay; the coordinator already lists the member.
-            var members = await Polling.UntilAsync(
+            var members = await Eventually.ValueAsync(
                 async () => await DescribeMembersAsync(admin, group),
                 m => m.Count == 1,
                 JoinTimeout);

@@ -58,10 +58,10 @@ public sealed class KafkaClients(BrokerProcess broker, TestOutputSink log)
 
     public IAdminClient CreateAdmin() =>
         new AdminClientBuilder(new AdminClientConfig
-            {
-                BootstrapServers = Broker.BootstrapServers,
-                BrokerAddressFamily = BrokerAddressFamily.V4,
-            })
+        {
+            BootstrapServers = Broker.BootstrapServers,
+            BrokerAddressFamily = BrokerAddressFamily.V4,
+        })
             .SetLogHandler((_, m) => log.WriteLine($"[rdkafka admin {m.Level}] {m.Facility}: {m.Message}"))
             .SetErrorHandler((_, e) => log.WriteLine($"[rdkafka admin error] {e.Code}: {e.Reason}"))
             .Build();

@@ -1,5 +1,3 @@
-using Tributary.Tests.Shared;
-
 namespace Tributary.Integration.Tests.Harness;
 
 /// <summary>Locates the repository, the built broker executable and the client scripts from the test assembly.</summary>

@@ -23,6 +23,9 @@ public sealed class AlertingEndToEndTests : IClassFixture<MonitoredClusterFixtur
     /// evaluations every second: well under this, but the machine is shared.</summary>
     private static readonly TimeSpan AlertTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>Pace of reads from Prometheus, which evaluates its rules every second.</summary>
+    private static readonly TimeSpan PrometheusPoll = TimeSpan.FromMilliseconds(500);
+
     private readonly ClusterProcess cluster;
     private readonly PrometheusServer prometheus;
     private readonly ClusterClients clients;
@@ -58,18 +61,18 @@ public sealed class AlertingEndToEndTests : IClassFixture<MonitoredClusterFixtur
         await WaitForFullIsrAsync(replicated, 3);
         await WaitForFullIsrAsync(strict, 1);
         string[] watched = [UnderReplicated, BrokersBelowExpected, OfflinePartitions, UnderMinIsr];
-        var before = await UntilAsync(prometheus.AlertsAsync, a => !a.Any(x => watched.Contains(x.Name)), AlertTimeout);
+        var before = await Eventually.ValueAsync(prometheus.AlertsAsync, a => !a.Any(x => watched.Contains(x.Name)), AlertTimeout, PrometheusPoll);
 
         var clock = Stopwatch.StartNew();
         victim.Kill();
-        var down = await UntilAsync(prometheus.AlertsAsync, a => watched.All(n => a.Any(x => x.Name == n && x.State == "firing")), AlertTimeout);
+        var down = await Eventually.ValueAsync(prometheus.AlertsAsync, a => watched.All(n => a.Any(x => x.Name == n && x.State == "firing")), AlertTimeout, PrometheusPoll);
         var firedAfter = clock.Elapsed;
 
         clock.Restart();
         await victim.RestartAsync();
         await WaitForFullIsrAsync(replicated, 3);
         await WaitForFullIsrAsync(strict, 1);
-        var healed = await UntilAsync(prometheus.AlertsAsync, a => !a.Any(x => watched.Contains(x.Name)), AlertTimeout);
+        var healed = await Eventually.ValueAsync(prometheus.AlertsAsync, a => !a.Any(x => watched.Contains(x.Name)), AlertTimeout, PrometheusPoll);
         output.WriteLine($"victim b{victim.NodeId} (controller b{controller}): fired {firedAfter.TotalSeconds:F1} s after the kill, " +
                          $"resolved {clock.Elapsed.TotalSeconds:F1} s after the restart began; while down: {string.Join("; ", down)}");
 
@@ -85,7 +88,7 @@ public sealed class AlertingEndToEndTests : IClassFixture<MonitoredClusterFixtur
     [Fact]
     public async Task Losing_the_quorum_majority_fires_the_no_active_controller_alert_and_restoring_it_resolves_it()
     {
-        var before = await UntilAsync(prometheus.AlertsAsync, a => !a.Any(x => x.Name == NoActiveController), AlertTimeout);
+        var before = await Eventually.ValueAsync(prometheus.AlertsAsync, a => !a.Any(x => x.Name == NoActiveController), AlertTimeout, PrometheusPoll);
         var controller = await cluster.ActiveControllerIdAsync();
         var victims = cluster.Brokers.Where(b => b.NodeId != controller).ToList();
         var clock = Stopwatch.StartNew();
@@ -94,13 +97,13 @@ public sealed class AlertingEndToEndTests : IClassFixture<MonitoredClusterFixtur
             victim.Kill();
         }
 
-        var down = await UntilAsync(prometheus.AlertsAsync, a => a.Any(x => x is { Name: NoActiveController, State: "firing" }), AlertTimeout);
+        var down = await Eventually.ValueAsync(prometheus.AlertsAsync, a => a.Any(x => x is { Name: NoActiveController, State: "firing" }), AlertTimeout, PrometheusPoll);
         var firedAfter = clock.Elapsed;
 
         clock.Restart();
         await Task.WhenAll(victims.Select(v => v.RestartAsync()));
         await cluster.ActiveControllerIdAsync(TimeSpan.FromSeconds(30));
-        var healed = await UntilAsync(prometheus.AlertsAsync, a => !a.Any(x => x.Name == NoActiveController), AlertTimeout);
+        var healed = await Eventually.ValueAsync(prometheus.AlertsAsync, a => !a.Any(x => x.Name == NoActiveController), AlertTimeout, PrometheusPoll);
         output.WriteLine($"killed b{string.Join(", b", victims.Select(v => v.NodeId))} (controller b{controller}): fired {firedAfter.TotalSeconds:F1} s " +
                          $"after the kills, resolved {clock.Elapsed.TotalSeconds:F1} s after the restarts began");
 
@@ -209,7 +212,7 @@ public sealed class AlertingEndToEndTests : IClassFixture<MonitoredClusterFixtur
         // Rates need two samples inside their window; a window of 30 s at a 1 s scrape interval is Grafana's
         // $__rate_interval for a short range.
         var queries = MonitoringSources.DashboardQueries();
-        var empty = await UntilAsync(
+        var empty = await Eventually.ValueAsync(
             async () =>
             {
                 var missing = new List<string>();
@@ -224,7 +227,7 @@ public sealed class AlertingEndToEndTests : IClassFixture<MonitoredClusterFixtur
                 return missing;
             },
             missing => missing.Count == 0,
-            AlertTimeout);
+            AlertTimeout, PrometheusPoll);
         output.WriteLine($"{queries.Count} dashboard queries; empty: {empty.Count}");
 
         Assert.True(queries.Count >= 20, $"only {queries.Count} queries found in {MonitoringSources.DashboardPath}");
@@ -238,21 +241,5 @@ public sealed class AlertingEndToEndTests : IClassFixture<MonitoredClusterFixtur
         config.AutoOffsetReset = AutoOffsetReset.Earliest;
         config.EnablePartitionEof = false;
         return config;
-    }
-
-    /// <summary>Polls every 500 ms (Prometheus evaluates every second) until <paramref name="done"/> or the timeout; returns the last value.</summary>
-    private static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var value = await read();
-            if (done(value) || clock.Elapsed > timeout)
-            {
-                return value;
-            }
-
-            await Task.Delay(500);
-        }
     }
 }

@@ -15,8 +15,8 @@ public sealed class JsonLogFormatTests(ITestOutputHelper output)
         await using var broker = await BrokerProcess.StartAsync(output, new Dictionary<string, string> { ["tributary.log.format"] = "json" });
 
         // /readyz turns 200 just before the BrokerReady event is logged, and the console logger writes on its own thread.
-        var events = await Cluster.ClusterSteps.UntilAsync(
-            () => Task.FromResult(BrokerEvents(broker.Log.RecentLines())),
+        var events = await Eventually.ValueAsync(
+            () => BrokerEvents(broker.Log.RecentLines()),
             e => e.Any(x => x.TryGetProperty("eventName", out var n) && n.GetString() == "BrokerReady"),
             TimeSpan.FromSeconds(10));
 

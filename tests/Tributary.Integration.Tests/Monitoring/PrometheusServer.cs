@@ -78,8 +78,20 @@ public sealed class PrometheusServer : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) log.WriteLine("[prometheus] " + e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) log.WriteLine("[prometheus] " + e.Data); };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                log.WriteLine("[prometheus] " + e.Data);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                log.WriteLine("[prometheus] " + e.Data);
+            }
+        };
         try
         {
             process.Start();

@@ -1,4 +1,5 @@
 using Tributary.Storage.Cleaner;
+using Tributary.Tests.Shared;
 
 namespace Tributary.Storage.Tests.Cleaner;
 
@@ -7,7 +8,7 @@ public sealed class BackgroundCleanerTests
     private const long T0 = Batches.T0;
 
     [Fact]
-    public void The_log_managers_cleaner_compacts_in_the_background_and_its_checkpoint_survives_a_restart()
+    public async Task The_log_managers_cleaner_compacts_in_the_background_and_its_checkpoint_survives_a_restart()
     {
         using var dir = new TempDirectory();
         var options = new LogManagerOptions { LogDirs = [dir.Path], Cleaner = new LogCleanerOptions { BackoffMs = 10 } };
@@ -21,13 +22,8 @@ public sealed class BackgroundCleanerTests
             }
 
             log.ForceRoll(T0 + 1000);
-            DateTime deadline = DateTime.UtcNow.AddSeconds(10);
-            while (log.CleanerCheckpoint < 300 && DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(10);
-            }
-
-            checkpoint = log.CleanerCheckpoint;
+            checkpoint = await Eventually.ValueAsync(() => log.CleanerCheckpoint, reached => reached >= 300, TimeSpan.FromSeconds(10),
+                Eventually.DefaultInterval);
             Assert.Equal(300, checkpoint);
             Assert.Equal(10, Compaction.ReadAll(log).Count);
         }

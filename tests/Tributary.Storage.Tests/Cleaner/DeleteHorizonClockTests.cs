@@ -1,4 +1,5 @@
 using Tributary.Storage.Cleaner;
+using Tributary.Tests.Shared;
 
 namespace Tributary.Storage.Tests.Cleaner;
 
@@ -12,7 +13,7 @@ public sealed class DeleteHorizonClockTests
     private const long DeleteRetentionMs = 10_000;
 
     [Fact]
-    public void A_worker_whose_clock_read_predates_the_segment_it_cleans_stamps_the_delete_horizon_from_the_time_of_the_cleaning()
+    public async Task A_worker_whose_clock_read_predates_the_segment_it_cleans_stamps_the_delete_horizon_from_the_time_of_the_cleaning()
     {
         using var dir = new TempDirectory();
         PartitionLog log = Logs.Open(dir.Path, Compaction.CompactConfig with { DeleteRetentionMs = DeleteRetentionMs });
@@ -29,11 +30,7 @@ public sealed class DeleteHorizonClockTests
         };
         using var cleaner = new LogCleaner(new LogCleanerOptions { BackoffMs = 5 }, () => [log], time);
         cleaner.Start();
-        DateTime deadline = DateTime.UtcNow.AddSeconds(30);
-        while (log.CleanerCheckpoint < 2 && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(5);
-        }
+        await Eventually.ValueAsync(() => log.CleanerCheckpoint, checkpoint => checkpoint >= 2, TimeSpan.FromSeconds(30), Eventually.DefaultInterval);
 
         cleaner.Stop();
         Assert.Equal(2, log.CleanerCheckpoint);

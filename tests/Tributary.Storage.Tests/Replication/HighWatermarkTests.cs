@@ -1,5 +1,6 @@
 using Tributary.Storage.Cleaner;
 using Tributary.Storage.Tests.Cleaner;
+using Tributary.Tests.Shared;
 
 namespace Tributary.Storage.Tests.Replication;
 
@@ -93,7 +94,7 @@ public sealed class HighWatermarkTests
     }
 
     [Fact]
-    public void The_background_checkpoint_keeps_the_high_watermark_across_a_crash()
+    public async Task The_background_checkpoint_keeps_the_high_watermark_across_a_crash()
     {
         using var dir = new TempDirectory();
         var options = new LogManagerOptions
@@ -105,11 +106,8 @@ public sealed class HighWatermarkTests
         Batches.Append(log, count: 5);
         log.UpdateHighWatermark(5);
         string path = Path.Combine(dir.Path, CheckpointName);
-        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!(File.Exists(path) && File.ReadAllText(path).Contains("orders 0 5\n", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(20);
-        }
+        await Eventually.TrueAsync(() => File.Exists(path) && File.ReadAllText(path).Contains("orders 0 5\n", StringComparison.Ordinal),
+            "the high watermark 5 in the background checkpoint", TimeSpan.FromSeconds(10));
 
         manager.CloseWithoutFlush();
         using LogManager reopened = LogManager.Open(options);

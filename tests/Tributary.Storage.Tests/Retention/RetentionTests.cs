@@ -1,3 +1,5 @@
+using Tributary.Tests.Shared;
+
 namespace Tributary.Storage.Tests.Retention;
 
 public sealed class RetentionTests
@@ -151,7 +153,7 @@ public sealed class RetentionTests
     }
 
     [Fact]
-    public void The_log_manager_enforces_retention_on_its_check_interval()
+    public async Task The_log_manager_enforces_retention_on_its_check_interval()
     {
         using var dir = new TempDirectory();
         using LogManager manager = LogManager.Open(new LogManagerOptions
@@ -168,12 +170,8 @@ public sealed class RetentionTests
 
         log.UpdateHighWatermark(log.LogEndOffset);
         // The high watermark follows the log end, so a check during the appends may already delete some segments: wait for all.
-        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
-        while (log.LogStartOffset < 100 && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(20);
-        }
+        long logStart = await Eventually.ValueAsync(() => log.LogStartOffset, start => start >= 100, TimeSpan.FromSeconds(10), Eventually.DefaultInterval);
 
-        Assert.Equal(100, log.LogStartOffset);
+        Assert.Equal(100, logStart);
     }
 }

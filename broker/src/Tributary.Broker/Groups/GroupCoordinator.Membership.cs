@@ -175,19 +175,19 @@ public sealed partial class GroupCoordinator
                 case GroupState.PreparingRebalance:
                     return Done(SyncGroupResult.Failed(ErrorCode.RebalanceInProgress));
                 case GroupState.CompletingRebalance:
-                {
-                    member.AwaitingSync?.TrySetResult(SyncGroupResult.Failed(ErrorCode.RebalanceInProgress));
-                    var waiter = NewWaiter<SyncGroupResult>();
-                    member.AwaitingSync = waiter;
-                    member.SessionDeadlineMs = now + member.SessionTimeoutMs;
-                    group.PendingSync.Remove(member.MemberId);
-                    if (member.MemberId == group.LeaderId)
                     {
-                        CompleteAssignment(group, call.Assignments, now);
-                    }
+                        member.AwaitingSync?.TrySetResult(SyncGroupResult.Failed(ErrorCode.RebalanceInProgress));
+                        var waiter = NewWaiter<SyncGroupResult>();
+                        member.AwaitingSync = waiter;
+                        member.SessionDeadlineMs = now + member.SessionTimeoutMs;
+                        group.PendingSync.Remove(member.MemberId);
+                        if (member.MemberId == group.LeaderId)
+                        {
+                            CompleteAssignment(group, call.Assignments, now);
+                        }
 
-                    return waiter.Task;
-                }
+                        return waiter.Task;
+                    }
 
                 case GroupState.Stable:
                     member.SessionDeadlineMs = now + member.SessionTimeoutMs;
@@ -415,27 +415,27 @@ public sealed partial class GroupCoordinator
         switch (group.State)
         {
             case GroupState.Stable when group.SelectProtocol() == group.ProtocolName:
-            {
-                // Kafka answers the join only once the new member id is stored: otherwise a coordinator failover would
-                // bring back the old id and fence the member that was just told its new one.
-                var replacement = new StaticReplacement(member, instanceId, oldMemberId, newMemberId, oldProtocols);
-                var write = PersistGroup(group, now);
-                if (write.Done.IsCompleted)
                 {
-                    return Done(FinishStaticReplacementLocked(group, replacement, write.Done.Result));
+                    // Kafka answers the join only once the new member id is stored: otherwise a coordinator failover would
+                    // bring back the old id and fence the member that was just told its new one.
+                    var replacement = new StaticReplacement(member, instanceId, oldMemberId, newMemberId, oldProtocols);
+                    var write = PersistGroup(group, now);
+                    if (write.Done.IsCompleted)
+                    {
+                        return Done(FinishStaticReplacementLocked(group, replacement, write.Done.Result));
+                    }
+
+                    return FinishStaticReplacementAsync(group, replacement, write.Done);
                 }
 
-                return FinishStaticReplacementAsync(group, replacement, write.Done);
-            }
-
             default:
-            {
-                var waiter = NewWaiter<JoinGroupResult>();
-                member.AwaitingJoin = waiter;
-                MaybePrepareRebalance(group, now, "static member rejoined with new protocols or during a rebalance");
-                TryCompleteJoin(group, now);
-                return waiter.Task;
-            }
+                {
+                    var waiter = NewWaiter<JoinGroupResult>();
+                    member.AwaitingJoin = waiter;
+                    MaybePrepareRebalance(group, now, "static member rejoined with new protocols or during a rebalance");
+                    TryCompleteJoin(group, now);
+                    return waiter.Task;
+                }
         }
     }
 

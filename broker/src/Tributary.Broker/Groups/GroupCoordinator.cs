@@ -538,13 +538,13 @@ public sealed partial class GroupCoordinator : IDisposable
     [LoggerMessage(EventId = 400, EventName = "GroupsLoaded", Level = LogLevel.Information, Message = "Loaded {GroupCount} groups from {RecordCount} records of __consumer_offsets-{Partition} in {ElapsedMs} ms")]
     private static partial void LogLoaded(ILogger logger, int partition, int groupCount, int recordCount, long elapsedMs);
 
-    [LoggerMessage(EventId = 600, EventName = "GroupPartitionLoading", Level = LogLevel.Debug, Message = "Leading __consumer_offsets-{Partition}: loading its groups")]
+    [LoggerMessage(EventId = 410, EventName = "GroupPartitionLoading", Level = LogLevel.Debug, Message = "Leading __consumer_offsets-{Partition}: loading its groups")]
     private static partial void LogPartitionLoading(ILogger logger, int partition);
 
-    [LoggerMessage(EventId = 601, EventName = "GroupPartitionUnloaded", Level = LogLevel.Information, Message = "No longer leading __consumer_offsets-{Partition}: unloaded {GroupCount} groups")]
+    [LoggerMessage(EventId = 411, EventName = "GroupPartitionUnloaded", Level = LogLevel.Information, Message = "No longer leading __consumer_offsets-{Partition}: unloaded {GroupCount} groups")]
     private static partial void LogUnloaded(ILogger logger, int partition, int groupCount);
 
-    [LoggerMessage(EventId = 602, EventName = "GroupPartitionLoadFailed", Level = LogLevel.Error, Message = "Loading the groups of __consumer_offsets-{Partition} failed; its groups have no coordinator here")]
+    [LoggerMessage(EventId = 412, EventName = "GroupPartitionLoadFailed", Level = LogLevel.Error, Message = "Loading the groups of __consumer_offsets-{Partition} failed; its groups have no coordinator here")]
     private static partial void LogLoadFailed(ILogger logger, int partition, Exception exception);
 
     [LoggerMessage(EventId = 401, EventName = "GroupBadRecord", Level = LogLevel.Warning, Message = "Skipped a malformed __consumer_offsets record in partition {Partition}: {Reason}")]

@@ -1,6 +1,6 @@
+using System.Globalization;
 using Tributary.Broker.Config;
 using Tributary.Broker.Metadata;
-using System.Globalization;
 using Tributary.Broker.Requests;
 using Tributary.Protocol;
 using Tributary.Protocol.Messages;

@@ -205,7 +205,7 @@ public sealed partial class ReplicaManager : IDisposable
             Parallel.For(0, toCreate.Count, parallelism, i =>
             {
                 var (topic, placement, logConfig, minInsyncReplicas) = toCreate[i];
-                var log = _logs.GetOrCreateLog(topic.Name, placement.Partition, logConfig);
+                var log = _logs.GetOrCreateLog(topic.Name, placement.Partition, logConfig, topic.Id);
                 created[i] = new Partition(topic.Name, topic.Id, placement.Partition, log, placement, _context)
                 {
                     MinInsyncReplicas = minInsyncReplicas,

@@ -63,4 +63,12 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = 1014, EventName = "DeletedLogRemovalFailed", Level = LogLevel.Warning,
         Message = "Could not remove deleted log directory {Path}")]
     public static partial void DeletedLogRemovalFailed(this ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(EventId = 1015, EventName = "TopicIdAdopted", Level = LogLevel.Information,
+        Message = "The log of {Partition} recorded no topic id; it now records {TopicId}")]
+    public static partial void TopicIdAdopted(this ILogger logger, TopicPartition partition, string topicId);
+
+    [LoggerMessage(EventId = 1016, EventName = "LogOfOtherTopicDeleted", Level = LogLevel.Warning,
+        Message = "The log of {Partition} belongs to topic id {RecordedTopicId}, not {TopicId} (the topic was deleted and recreated): deleting it and starting an empty log")]
+    public static partial void LogOfOtherTopicDeleted(this ILogger logger, TopicPartition partition, string recordedTopicId, string topicId);
 }

@@ -124,6 +124,7 @@ public sealed partial class LogManager : IDisposable
                 }
 
                 log.CloseWithoutFlush();
+                ForgetTopicId(topicPartition);
                 string renamed = Path.Combine(directory.Path, string.Create(CultureInfo.InvariantCulture,
                     $"{topicPartition.DirectoryName}.{Guid.NewGuid():N}{LogDirectory.DeletedDirectorySuffix}"));
                 Directory.Move(log.Directory, renamed);

@@ -206,10 +206,10 @@ public sealed class KubeApi
 
     public static T? Convert<T>(object? raw)
         where T : class => raw switch
-    {
-        null => null,
-        T typed => typed,
-        JsonElement json => KubernetesJson.Deserialize<T>(json.GetRawText()),
-        _ => KubernetesJson.Deserialize<T>(KubernetesJson.Serialize(raw)),
-    };
+        {
+            null => null,
+            T typed => typed,
+            JsonElement json => KubernetesJson.Deserialize<T>(json.GetRawText()),
+            _ => KubernetesJson.Deserialize<T>(KubernetesJson.Serialize(raw)),
+        };
 }
