@@ -36,7 +36,7 @@ public sealed class FetchSessionClusterTests(ITestOutputHelper output)
         await clients.CreateTopicAsync(topic, 3, replicationFactor: 3);
         // Every broker leads some of the 1,003 partitions and follows the rest from the two others: 2 follower sessions per
         // broker, each holding the partitions that broker leads, together 2 × 1,003 partitions.
-        await ClusterSteps.UntilAsync(
+        await Eventually.ValueAsync(
             async () => (Sessions: await ClusterSteps.SumOverLiveBrokersAsync(cluster, Sessions),
                 Cached: await ClusterSteps.SumOverLiveBrokersAsync(cluster, PartitionsCached)),
             s => s.Sessions >= 6 && s.Cached >= 2 * 1003, Timeout);
