@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Tributary.Controller.Quorum;
-using Tributary.Controller.Records;
+using Tributary.Metadata.Records;
 using Tributary.Protocol;
 
 namespace Tributary.Controller.Tests.Quorum;

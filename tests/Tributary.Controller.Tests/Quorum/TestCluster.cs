@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Tributary.Controller.Quorum;
-using Tributary.Controller.Records;
+using Tributary.Metadata.Records;
 using Tributary.Protocol;
 
 namespace Tributary.Controller.Tests.Quorum;

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Tributary.Broker.Config;
 using Tributary.Controller.Quorum;
-using Tributary.Controller.Records;
+using Tributary.Metadata.Records;
 using QuorumVoterAddress = Tributary.Controller.Quorum.QuorumVoter;
 
 namespace Tributary.Broker.Metadata;
@@ -116,11 +116,39 @@ public sealed partial class QuorumMetadataLog : IMetadataLog
         }
     }
 
-    public Task<byte[]> CallControllerAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken) =>
-        _quorum.CallControllerAsync(request, cancellationToken);
+    // Interim (until the quorum stores snapshots, h-raft): the snapshot is not kept, the log is never truncated, so
+    // readers always start from offset 0 and never see a snapshot batch.
+    public long LatestSnapshotOffset => -1;
 
-    public void SetControllerRequestHandler(Func<ReadOnlyMemory<byte>, CancellationToken, Task<byte[]>> handler) =>
-        _quorum.SetControllerRequestHandler(handler);
+    public Task WriteSnapshotAsync(long lastIncludedOffset, IReadOnlyList<MetadataRecord> records, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
+    // Interim (until controller calls are Kafka requests on the controller listener, h-raft): the call travels through
+    // the quorum's opaque controller channel as int16 api key, int16 api version, body.
+    public Task<byte[]> CallControllerAsync(ControllerCall call, CancellationToken cancellationToken)
+    {
+        var frame = new byte[4 + call.Body.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt16BigEndian(frame, call.ApiKey);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt16BigEndian(frame.AsSpan(2), call.ApiVersion);
+        call.Body.Span.CopyTo(frame.AsSpan(4));
+        return _quorum.CallControllerAsync(frame, cancellationToken);
+    }
+
+    public void SetControllerRequestHandler(Func<ControllerCall, CancellationToken, Task<byte[]>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        _quorum.SetControllerRequestHandler((frame, cancellationToken) =>
+        {
+            if (frame.Length < 4)
+            {
+                throw new Protocol.MalformedMessageException($"Controller call of {frame.Length} bytes has no api key and version");
+            }
+
+            var call = new ControllerCall(System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(frame.Span),
+                System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(frame.Span[2..]), frame[4..]);
+            return handler(call, cancellationToken);
+        });
+    }
 
     /// <summary>The quorum for DescribeQuorum: leader, epoch, committed end, and each voter's progress as known here.</summary>
     public QuorumDescription Describe()

@@ -1,5 +1,5 @@
 using System.Buffers;
-using Tributary.Controller.Records;
+using Tributary.Metadata.Records;
 using Tributary.Protocol;
 
 namespace Tributary.Controller.Quorum;

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Tributary.Controller.Records;
+using Tributary.Metadata.Records;
 using Tributary.Protocol;
 
 namespace Tributary.Controller.Quorum;

@@ -1,4 +1,4 @@
-using Tributary.Controller.Records;
+using Tributary.Metadata.Records;
 using Tributary.Protocol;
 
 namespace Tributary.Controller.Quorum;
