@@ -43,8 +43,8 @@ public sealed partial class QuorumController
         }
 
         var placement = topic.Assignments is { Count: > 0 }
-            ? ValidateAssignments(image, topic.Assignments, 0)
-            : PlaceReplicas(image, 0, topic.Partitions, topic.ReplicationFactor);
+            ? ReplicaPlacement.ValidateAssignments(image, topic.Assignments, 0)
+            : _placement.PlaceReplicas(image, 0, topic.Partitions, topic.ReplicationFactor);
         if (placement.Error is { } placementError)
         {
             return placementError;
@@ -142,12 +142,12 @@ public sealed partial class QuorumController
                 byPartition[existing + i] = assignments[i];
             }
 
-            placement = ValidateAssignments(image, byPartition, existing);
+            placement = ReplicaPlacement.ValidateAssignments(image, byPartition, existing);
         }
         else
         {
             var replicationFactor = topic.Partitions.Length == 0 ? 1 : topic.Partitions[0].TargetReplicas.Count();
-            placement = PlaceReplicas(image, existing, added, (short)replicationFactor);
+            placement = _placement.PlaceReplicas(image, existing, added, (short)replicationFactor);
         }
 
         if (placement.Error is { } placementError)

@@ -17,8 +17,9 @@ namespace Tributary.Controller;
 /// ticks — runs one item at a time on a single queue, and every write is applied before the next item starts, so each
 /// decision sees all earlier ones. Appends carry the epoch the controller became active in: if leadership moved on in
 /// between, nothing is written and the caller gets NOT_CONTROLLER.
-/// Split by concern: brokers (registration, heartbeats, fencing), topics, partitions (ISR, elections, reassignments),
-/// placement.
+/// Split by concern: the work loop, activation and writes here; command handling in partial files per area — brokers
+/// (registration, heartbeats, fencing), topics, partitions (ISR, elections, reassignments), configs, limits; replica
+/// placement in <see cref="ReplicaPlacement"/>; replay in the controller's own <see cref="MetadataLoader"/>.
 /// </remarks>
 public sealed partial class QuorumController : IAsyncDisposable
 {
@@ -27,7 +28,7 @@ public sealed partial class QuorumController : IAsyncDisposable
     private readonly QuorumControllerOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Random _random;
+    private readonly ReplicaPlacement _placement;
     private readonly Channel<WorkItem> _queue = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
     private ITimer? _timer;
@@ -54,7 +55,7 @@ public sealed partial class QuorumController : IAsyncDisposable
         _options = options;
         _time = time;
         _logger = logger;
-        _random = options.PlacementSeed is { } seed ? new Random(seed) : new Random();
+        _placement = new ReplicaPlacement(options.PlacementSeed);
     }
 
     /// <summary>The controller's own replayed state: the committed metadata log as this controller has applied it.</summary>

@@ -2,13 +2,21 @@ using Tributary.Protocol;
 
 namespace Tributary.Controller;
 
-/// <summary>Replica placement for new partitions: automatic (rack-aware, leaders spread) or validated manual assignments.</summary>
-public sealed partial class QuorumController
+/// <summary>Replica lists for consecutive new partitions, or why there are none.</summary>
+internal readonly record struct Placement(IReadOnlyList<int[]>? Replicas, ControllerReply? Error)
 {
-    /// <summary>Replica lists for consecutive new partitions, or why there are none.</summary>
-    private readonly record struct Placement(IReadOnlyList<int[]>? Replicas, ControllerReply? Error)
+    public static Placement Failed(ErrorCode error, string message) => new(null, new ControllerReply(error, message));
+}
+
+/// <summary>Replica placement for new partitions: automatic (rack-aware, leaders spread) or validated manual assignments.
+/// Pure over the image it is given, except for the random start broker (seedable for tests).</summary>
+internal sealed class ReplicaPlacement
+{
+    private readonly Random _random;
+
+    public ReplicaPlacement(int? seed)
     {
-        public static Placement Failed(ErrorCode error, string message) => new(null, new ControllerReply(error, message));
+        _random = seed is { } value ? new Random(value) : new Random();
     }
 
     /// <summary>
@@ -18,7 +26,7 @@ public sealed partial class QuorumController
     /// random start per topic — and its followers are taken after it with a shift that grows every full round (so
     /// follower sets vary), skipping racks that already hold a replica while unused racks remain.
     /// </summary>
-    private Placement PlaceReplicas(MetadataImage image, int firstPartition, int count, short replicationFactor)
+    public Placement PlaceReplicas(MetadataImage image, int firstPartition, int count, short replicationFactor)
     {
         if (count <= 0)
         {
@@ -108,7 +116,7 @@ public sealed partial class QuorumController
 
     /// <summary>Manual assignments may name any registered broker (fenced ones too, as Kafka allows), but each partition
     /// needs at least one active replica to lead it.</summary>
-    private static Placement ValidateAssignments(MetadataImage image, IReadOnlyDictionary<int, int[]> assignments, int firstPartition)
+    public static Placement ValidateAssignments(MetadataImage image, IReadOnlyDictionary<int, int[]> assignments, int firstPartition)
     {
         var result = new List<int[]>(assignments.Count);
         int? replicationFactor = null;
