@@ -119,6 +119,28 @@ public sealed class MetadataSnapshotTests
     }
 
     [Fact]
+    public async Task Generator_writes_a_snapshot_once_the_interval_has_passed_with_changes_since_the_last()
+    {
+        await using var log = new InMemoryMetadataLogTestDouble(nodeId: 1);
+        var time = new SteppedTimeProviderFake();
+        var generator = new MetadataSnapshotGenerator(log, new MetadataSnapshotOptions { MaxBytesBetweenSnapshots = long.MaxValue, MaxInterval = TimeSpan.FromMinutes(10) },
+            time, NullLogger.Instance);
+        await using var loader = new MetadataLoader(log, NullLogger.Instance);
+        loader.AddPublisher(generator);
+        loader.Start();
+
+        var early = log.CommitExternally(new ClusterIdRecord("c"));
+        await loader.WaitForOffsetAsync(early, Token());
+        await generator.Writing;
+        Assert.Equal(-1, log.LatestSnapshotOffset);
+
+        time.Advance(TimeSpan.FromMinutes(11));
+        var late = log.CommitExternally(new TopicRecord("t", new Uuid(5, 5)));
+        await loader.WaitForOffsetAsync(late, Token());
+        await Eventually.TrueAsync(() => log.LatestSnapshotOffset == late, "a snapshot once the interval passed");
+    }
+
+    [Fact]
     public void Generator_refuses_a_non_positive_byte_limit()
     {
         var log = new InMemoryMetadataLogTestDouble(nodeId: 1);
@@ -209,4 +231,18 @@ public sealed class MetadataSnapshotTests
         Assert.Equal(image.Topics.Count, image.TopicsById.Count);
         return text.ToString();
     }
+}
+
+/// <summary>A clock that moves only when told to (both wall time and timestamps).</summary>
+internal sealed class SteppedTimeProviderFake : TimeProvider
+{
+    private long _ticks = 1_000_000;
+
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+    public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+    public override DateTimeOffset GetUtcNow() => new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).AddTicks(GetTimestamp());
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
 }
