@@ -4,8 +4,8 @@ using Tributary.Protocol;
 
 namespace Tributary.Controller;
 
-/// <summary>Encodes controller commands and replies for the controller channel: a command travels as the body of a
-/// <see cref="ControllerCall"/> with api key <see cref="EnvelopeApiKey"/>, the reply as the response body.</summary>
+/// <summary>Encodes controller commands and replies that have no generated message yet: such a command travels as the
+/// body of a <see cref="ControllerCall"/> with api key <see cref="EnvelopeApiKey"/>, its reply as the response body.</summary>
 /// <remarks>
 /// Layout: <c>int16 type, int16 version, fields…, tagged fields</c> with Kafka's compact primitives, as the metadata
 /// records are. Command and reply type codes come from disjoint ranges so one is never read as the other. Every count
@@ -47,23 +47,9 @@ public static class ControllerRpcCodec
     }
 
     /// <summary>The api key a <see cref="ControllerCall"/> carrying one of these messages uses: the first of Tributary's
-    /// private controller-RPC keys (Definitions/README.md). Interim, until each command has its own generated message.</summary>
+    /// private controller-RPC keys (Definitions/README.md). Interim, for the commands that have no generated message yet
+    /// (<see cref="ControllerCalls"/> sends the others as Kafka's own requests).</summary>
     public const short EnvelopeApiKey = 10_000;
-
-    /// <summary><paramref name="command"/> as a controller call for <see cref="IMetadataLog.CallControllerAsync"/>.</summary>
-    public static ControllerCall ToCall(ControllerCommand command) => new(EnvelopeApiKey, CurrentVersion, EncodeCommand(command));
-
-    /// <summary>The command a controller call carries.</summary>
-    /// <exception cref="MalformedMessageException">Not an envelope call of a version we read, or undecodable.</exception>
-    public static ControllerCommand DecodeCall(ControllerCall call)
-    {
-        if (call.ApiKey != EnvelopeApiKey || call.ApiVersion is < 0 or > CurrentVersion)
-        {
-            throw new MalformedMessageException($"Controller call with api key {call.ApiKey} v{call.ApiVersion} is not served here");
-        }
-
-        return DecodeCommand(call.Body);
-    }
 
     public static byte[] EncodeCommand(ControllerCommand command)
     {

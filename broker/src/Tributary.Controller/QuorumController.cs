@@ -121,8 +121,8 @@ public sealed partial class QuorumController : IAsyncDisposable
     /// <exception cref="MalformedMessageException">The call is not one this controller serves, or undecodable.</exception>
     public async Task<byte[]> ServeAsync(ControllerCall call, CancellationToken cancellationToken)
     {
-        var command = ControllerRpcCodec.DecodeCall(call);
-        return ControllerRpcCodec.EncodeReply(await HandleAsync(command, cancellationToken).ConfigureAwait(false));
+        var command = ControllerCalls.DecodeCall(call);
+        return ControllerCalls.EncodeReply(call.ApiKey, await HandleAsync(command, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>Runs one timer tick now, in order with queued commands (the timer does this every

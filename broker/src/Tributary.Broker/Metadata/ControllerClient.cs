@@ -107,6 +107,7 @@ public sealed partial class ControllerClient
     {
         var local = Volatile.Read(ref _local);
         byte[] answer;
+        ControllerCall call;
         try
         {
             if (local is not null && local.IsActive())
@@ -114,7 +115,8 @@ public sealed partial class ControllerClient
                 return await local.Handler(command, cancellationToken).ConfigureAwait(false);
             }
 
-            answer = await _log.CallControllerAsync(ControllerRpcCodec.ToCall(command), cancellationToken).ConfigureAwait(false);
+            call = ControllerCalls.ToCall(command);
+            answer = await _log.CallControllerAsync(call, cancellationToken).ConfigureAwait(false);
         }
         catch (NotControllerException e)
         {
@@ -130,7 +132,7 @@ public sealed partial class ControllerClient
 
         try
         {
-            return ControllerRpcCodec.DecodeReply(answer);
+            return ControllerCalls.DecodeReply(call.ApiKey, answer);
         }
         catch (MalformedMessageException e)
         {
