@@ -6,12 +6,16 @@ using Tributary.Protocol;
 namespace Tributary.Controller;
 
 /// <summary>Controller commands as controller-listener requests and their replies as response bodies: Kafka's own APIs
-/// where one exists and is generated here (BrokerRegistration 62, BrokerHeartbeat 63, from <c>Definitions/*.kmsg</c>),
+/// where one exists and is generated here (BrokerRegistration 62, BrokerHeartbeat 63, AlterPartition 56 v2, from
+/// <c>Definitions/*.kmsg</c>),
 /// <see cref="ControllerRpcCodec"/>'s envelope (api key 10000) for the rest.</summary>
 public static class ControllerCalls
 {
-    /// <summary>Version of the generated requests this build sends.</summary>
+    /// <summary>Version of the generated requests this build sends (AlterPartition: <see cref="AlterPartitionVersion"/>).</summary>
     private const short Version = 0;
+
+    /// <summary>AlterPartition with topic ids and a plain ISR list.</summary>
+    private const short AlterPartitionVersion = 2;
 
     public static ControllerCall ToCall(ControllerCommand command)
     {
@@ -41,6 +45,28 @@ public static class ControllerCalls
                 WantFence = c.WantFence,
                 WantShutDown = c.WantShutdown,
             })),
+            AlterPartitionCommand c => new ControllerCall(AlterPartitionRequest.ApiKey, AlterPartitionVersion, Write(new AlterPartitionRequest
+            {
+                BrokerId = c.BrokerId,
+                BrokerEpoch = c.BrokerEpoch,
+                Topics =
+                [
+                    new AlterPartitionRequest.TopicData
+                    {
+                        TopicId = c.TopicId,
+                        Partitions =
+                        [
+                            new AlterPartitionRequest.PartitionData
+                            {
+                                PartitionIndex = c.Partition,
+                                LeaderEpoch = c.LeaderEpoch,
+                                NewIsr = [.. c.NewIsr],
+                                PartitionEpoch = c.PartitionEpoch,
+                            },
+                        ],
+                    },
+                ],
+            }, AlterPartitionVersion)),
             _ => new ControllerCall(ControllerRpcCodec.EnvelopeApiKey, ControllerRpcCodec.CurrentVersion, ControllerRpcCodec.EncodeCommand(command)),
         };
     }
@@ -61,6 +87,16 @@ public static class ControllerCalls
                 var heartbeat = BrokerHeartbeatRequest.Read(ref reader, call.ApiVersion);
                 return new BrokerHeartbeatCommand(heartbeat.BrokerId, heartbeat.BrokerEpoch, heartbeat.CurrentMetadataOffset,
                     heartbeat.WantFence, heartbeat.WantShutDown);
+            case AlterPartitionRequest.ApiKey:
+                var alter = AlterPartitionRequest.Read(ref reader, call.ApiVersion);
+                if (alter.Topics is not [{ Partitions: [var partition] } topic])
+                {
+                    // Leaders ask for one partition at a time; a batch would need per-partition answers we do not give.
+                    throw new MalformedMessageException("AlterPartition must name exactly one partition of one topic");
+                }
+
+                return new AlterPartitionCommand(alter.BrokerId, alter.BrokerEpoch, topic.TopicId, partition.PartitionIndex,
+                    partition.LeaderEpoch, partition.PartitionEpoch, partition.NewIsr);
             case ControllerRpcCodec.EnvelopeApiKey when call.ApiVersion is >= 0 and <= ControllerRpcCodec.CurrentVersion:
                 return ControllerRpcCodec.DecodeCommand(call.Body);
             default:
@@ -69,12 +105,41 @@ public static class ControllerCalls
     }
 
     /// <summary>The response body answering a call with <paramref name="apiKey"/>; a reply of another type than the API
-    /// expects (an error built before the command was known) keeps its error and message.</summary>
-    public static byte[] EncodeReply(short apiKey, ControllerReply reply)
+    /// expects (an error built before the command was known) keeps its error and message. <paramref name="command"/>
+    /// names the partition an AlterPartition response is about.</summary>
+    public static byte[] EncodeReply(short apiKey, ControllerReply reply, ControllerCommand? command = null)
     {
         ArgumentNullException.ThrowIfNull(reply);
         switch (apiKey)
         {
+            case AlterPartitionRequest.ApiKey:
+                var altered = reply as AlterPartitionReply ?? ControllerReplies.Error<AlterPartitionReply>(reply.Error, reply.Message);
+                var asked = command as AlterPartitionCommand;
+                return Write(new AlterPartitionResponse
+                {
+                    ErrorCode = (short)altered.Error,
+                    Topics =
+                    [
+                        new AlterPartitionResponse.TopicData
+                        {
+                            TopicId = asked?.TopicId ?? Uuid.Zero,
+                            Partitions =
+                            [
+                                new AlterPartitionResponse.PartitionData
+                                {
+                                    PartitionIndex = asked?.Partition ?? -1,
+                                    ErrorCode = (short)altered.Error,
+                                    LeaderId = altered.Leader,
+                                    LeaderEpoch = altered.LeaderEpoch,
+                                    Isr = [.. altered.Isr],
+                                    PartitionEpoch = altered.PartitionEpoch,
+                                },
+                            ],
+                        },
+                    ],
+                    ErrorMessage = altered.Message,
+                    MetadataOffset = altered.Offset,
+                }, AlterPartitionVersion);
             case BrokerRegistrationRequest.ApiKey:
                 var registered = reply as RegisterBrokerReply ?? ControllerReplies.Error<RegisterBrokerReply>(reply.Error, reply.Message);
                 return Write(new BrokerRegistrationResponse
@@ -107,6 +172,15 @@ public static class ControllerCalls
         var reader = new KafkaReader(body);
         switch (apiKey)
         {
+            case AlterPartitionRequest.ApiKey:
+                var altered = AlterPartitionResponse.Read(ref reader, AlterPartitionVersion);
+                if (altered.Topics is not [{ Partitions: [var partition] }])
+                {
+                    throw new MalformedMessageException("AlterPartition response must describe exactly one partition");
+                }
+
+                return new AlterPartitionReply((ErrorCode)altered.ErrorCode, partition.LeaderId, partition.LeaderEpoch, partition.PartitionEpoch,
+                    partition.Isr, altered.ErrorMessage, altered.MetadataOffset);
             case BrokerRegistrationRequest.ApiKey:
                 var registered = BrokerRegistrationResponse.Read(ref reader, Version);
                 return new RegisterBrokerReply((ErrorCode)registered.ErrorCode, registered.BrokerEpoch, registered.ErrorMessage, registered.MetadataOffset);
@@ -119,10 +193,10 @@ public static class ControllerCalls
         }
     }
 
-    private static byte[] Write(IKafkaMessage message)
+    private static byte[] Write(IKafkaMessage message, short version = Version)
     {
         var buffer = new ArrayBufferWriter<byte>(64);
-        message.Write(new KafkaWriter(buffer), Version);
+        message.Write(new KafkaWriter(buffer), version);
         return buffer.WrittenSpan.ToArray();
     }
 }

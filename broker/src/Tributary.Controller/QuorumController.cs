@@ -122,7 +122,7 @@ public sealed partial class QuorumController : IAsyncDisposable
     public async Task<byte[]> ServeAsync(ControllerCall call, CancellationToken cancellationToken)
     {
         var command = ControllerCalls.DecodeCall(call);
-        return ControllerCalls.EncodeReply(call.ApiKey, await HandleAsync(command, cancellationToken).ConfigureAwait(false));
+        return ControllerCalls.EncodeReply(call.ApiKey, await HandleAsync(command, cancellationToken).ConfigureAwait(false), command);
     }
 
     /// <summary>Runs one timer tick now, in order with queued commands (the timer does this every

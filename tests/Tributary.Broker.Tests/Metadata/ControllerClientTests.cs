@@ -226,7 +226,11 @@ public sealed class ControllerClientTests : IAsyncLifetime
     private ControllerClient Client(TimeSpan timeout) => new(_log, _loader, timeout, NullLogger.Instance);
 
     private static Func<ControllerCall, CancellationToken, Task<byte[]>> Answer(Func<ControllerCommand, ControllerReply> handler) =>
-        (call, _) => Task.FromResult(ControllerCalls.EncodeReply(call.ApiKey, handler(ControllerCalls.DecodeCall(call))));
+        (call, _) =>
+        {
+            var command = ControllerCalls.DecodeCall(call);
+            return Task.FromResult(ControllerCalls.EncodeReply(call.ApiKey, handler(command), command));
+        };
 
     private static CancellationToken Bounded() => new CancellationTokenSource(Bound).Token;
 

@@ -54,6 +54,34 @@ public sealed class ControllerCallsTests
     }
 
     [Fact]
+    public void Alter_partition_travels_as_Kafkas_AlterPartition_v2_and_its_reply_names_the_partition()
+    {
+        var topicId = Uuid.NewRandom();
+        var command = new AlterPartitionCommand(2, 40, topicId, 5, LeaderEpoch: 3, PartitionEpoch: 9, NewIsr: [2, 1]);
+
+        var call = ControllerCalls.ToCall(command);
+        var decoded = Assert.IsType<AlterPartitionCommand>(ControllerCalls.DecodeCall(call));
+        var reply = new AlterPartitionReply(ErrorCode.None, 2, 3, 10, [2, 1], null, 77);
+        var answered = Assert.IsType<AlterPartitionReply>(ControllerCalls.DecodeReply(56, ControllerCalls.EncodeReply(56, reply, command)));
+
+        Assert.Equal((56, 2), (call.ApiKey, call.ApiVersion));
+        Assert.Equal((2, 40L, topicId, 5, 3, 9), (decoded.BrokerId, decoded.BrokerEpoch, decoded.TopicId, decoded.Partition, decoded.LeaderEpoch, decoded.PartitionEpoch));
+        Assert.Equal([2, 1], decoded.NewIsr);
+        Assert.Equal((ErrorCode.None, 2, 3, 10, 77L), (answered.Error, answered.Leader, answered.LeaderEpoch, answered.PartitionEpoch, answered.Offset));
+        Assert.Equal([2, 1], answered.Isr);
+    }
+
+    [Fact]
+    public void Alter_partition_refusal_keeps_its_error_and_message()
+    {
+        var refused = new AlterPartitionReply(ErrorCode.FencedLeaderEpoch, 1, 4, 11, [1], "leader epoch 3 is stale");
+
+        var answered = Assert.IsType<AlterPartitionReply>(ControllerCalls.DecodeReply(56, ControllerCalls.EncodeReply(56, refused)));
+
+        Assert.Equal((ErrorCode.FencedLeaderEpoch, "leader epoch 3 is stale", 4), (answered.Error, answered.Message, answered.LeaderEpoch));
+    }
+
+    [Fact]
     public void Commands_without_a_generated_message_use_the_envelope_key()
     {
         var call = ControllerCalls.ToCall(new DeleteTopicCommand("orders"));
