@@ -65,9 +65,10 @@ fuzz: sasl
 	FUZZ_FRAMES=$${FUZZ_FRAMES:-1000000} LD_LIBRARY_PATH=$(ROOT)/$(INTEGRATION_NATIVE):$(SASL_DIR) \
 	  $(DOTNET) test tests/Tributary.Integration.Tests -c $(CONFIG) --no-build --filter "Category=Fuzz" --logger "console;verbosity=detailed"
 
-## generate: regenerate protocol messages from broker/src/Tributary.Protocol/Definitions.
+## generate: regenerate protocol messages from broker/src/Tributary.Protocol/Definitions (and the controller RPCs from broker/src/Tributary.Controller/Definitions).
 generate:
 	$(DOTNET) run --project broker/tools/ProtocolGen -c $(CONFIG) -- broker/src/Tributary.Protocol/Definitions broker/src/Tributary.Protocol/Messages
+	$(DOTNET) run --project broker/tools/ProtocolGen -c $(CONFIG) -- broker/src/Tributary.Controller/Definitions broker/src/Tributary.Controller/Messages Tributary.Controller.Messages
 
 ## crds: regenerate the CRDs (crds/ and the chart's copy) from the CR types in operator/src/Tributary.Operator.Api.
 crds:
@@ -89,8 +90,8 @@ image:
 
 ## verify: generated code is up to date with its definitions, and the code follows .editorconfig (dotnet format).
 verify: generate crds
-	@if [ -n "$$(git status --porcelain -- broker/src/Tributary.Protocol/Messages)" ]; then \
-	  git status --porcelain -- broker/src/Tributary.Protocol/Messages; \
+	@if [ -n "$$(git status --porcelain -- broker/src/Tributary.Protocol/Messages broker/src/Tributary.Controller/Messages)" ]; then \
+	  git status --porcelain -- broker/src/Tributary.Protocol/Messages broker/src/Tributary.Controller/Messages; \
 	  echo "verify: generated messages differ from the checked-in ones: run 'make generate' and commit"; exit 1; \
 	fi
 	@if [ -n "$$(git status --porcelain -- crds charts/tributary/crds)" ]; then \
@@ -122,6 +123,7 @@ unit-test:
 	$(DOTNET) test tests/Tributary.Protocol.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 	$(DOTNET) test tests/Tributary.Storage.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 	$(DOTNET) test tests/Tributary.Broker.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
+	$(DOTNET) test tests/Tributary.Metadata.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 	$(DOTNET) test tests/Tributary.Controller.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 	$(DOTNET) test tests/Tributary.Raft.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 	$(DOTNET) test tests/Tributary.Operator.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log

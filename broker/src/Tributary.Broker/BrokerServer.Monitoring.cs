@@ -44,7 +44,17 @@ public sealed partial class BrokerServer : IMonitoringMetricsSource
             _countedImage = loader.Current;
         }
 
-        loader.ImagePublished += CountPartitionChanges;
+        loader.AddPublisher(_partitionChangeCounter ??= new PartitionChangeCounter(this));
+    }
+
+    private PartitionChangeCounter? _partitionChangeCounter;
+
+    /// <summary>Counts ISR and leadership changes from each published image.</summary>
+    private sealed class PartitionChangeCounter(BrokerServer server) : IMetadataPublisher
+    {
+        public string Name => "PartitionChangeMetrics";
+
+        public void OnMetadataUpdate(MetadataDelta delta, MetadataImage newImage) => server.CountPartitionChanges(newImage);
     }
 
     /// <summary>
@@ -102,9 +112,9 @@ public sealed partial class BrokerServer : IMonitoringMetricsSource
     private void DetachMonitoring()
     {
         Metrics.Monitoring.Detach();
-        if (_loader is { } loader)
+        if (_loader is { } loader && _partitionChangeCounter is { } counter)
         {
-            loader.ImagePublished -= CountPartitionChanges;
+            loader.RemovePublisher(counter);
         }
     }
 }

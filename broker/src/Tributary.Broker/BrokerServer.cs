@@ -105,18 +105,24 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             _metadataLog = metadataLog;
             var loader = new MetadataLoader(metadataLog, LoggerFactory.CreateLogger("Tributary.Metadata"));
             _loader = loader;
+            // Every node snapshots its image, so its log can be truncated below it and a restart replays snapshot + tail.
+            loader.AddPublisher(new MetadataSnapshotGenerator(metadataLog, new MetadataSnapshotOptions
+            {
+                MaxBytesBetweenSnapshots = Config.GetLong("metadata.log.max.record.bytes.between.snapshots"),
+                MaxInterval = TimeSpan.FromMilliseconds(Config.GetLong("metadata.log.max.snapshot.interval.ms")),
+            }, TimeProvider.System, LoggerFactory.CreateLogger("Tributary.Metadata.Snapshots"), stopping));
             loader.Start();
 
             var client = new ControllerClient(metadataLog, loader, TimeSpan.FromMilliseconds(Config.ControllerQuorumRequestTimeoutMs),
                 LoggerFactory.CreateLogger("Tributary.ControllerClient"));
             if (metadataLog.IsVoter)
             {
-                var controller = new QuorumController(metadataLog, () => loader.Current, loader.WaitForOffsetAsync, ControllerOptions(),
-                    TimeProvider.System, LoggerFactory.CreateLogger("Tributary.Controller"));
+                // The controller replays the log itself: it answers when its own state has a change, never waiting
+                // for this broker's publisher below.
+                var controller = new QuorumController(metadataLog, ControllerOptions(), TimeProvider.System,
+                    LoggerFactory.CreateLogger("Tributary.Controller"));
                 _controller = controller;
-                metadataLog.SetControllerRequestHandler(async (request, cancellation) =>
-                    ControllerRpcCodec.EncodeReply(await controller.HandleAsync(ControllerRpcCodec.DecodeCommand(request), cancellation)
-                        .ConfigureAwait(false)));
+                metadataLog.SetControllerRequestHandler(controller.ServeAsync);
                 client.SetLocal(controller.HandleAsync, () => controller.IsActive);
                 controller.Start();
             }
@@ -163,10 +169,9 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             var groups = StartGroupCoordinator(gateway, replicas);
             // Subscribe before applying the current image, so no image published in between is missed. Dynamic broker
             // configs first: the replicas resolve topic configs (and min.insync.replicas) from them.
-            loader.ImagePublished += ApplyDynamicConfig;
-            ApplyDynamicConfig(loader.Current);
-            loader.ImagePublished += replicas.ApplyImage;
-            replicas.ApplyImage(loader.Current);
+            var publisher = new BrokerMetadataPublisher(DynamicConfig, replicas, _logger);
+            loader.AddPublisher(publisher);
+            publisher.Publish(loader.Current);
             DeleteStrayLogs(logs, loader.Current);
             replicas.StartIsrMaintenance();
 
@@ -328,12 +333,12 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
         }
     }
 
-    private IReadOnlyList<Controller.Records.BrokerEndpoint> RegisteredEndpoints()
+    private IReadOnlyList<global::Tributary.Metadata.Records.BrokerEndpoint> RegisteredEndpoints()
     {
         // The inter-broker listener first: followers reach leaders through the first endpoint.
         return Config.AdvertisedListeners
             .OrderBy(l => l.Name == Config.InterBrokerListenerName ? 0 : 1)
-            .Select(l => new Controller.Records.BrokerEndpoint(l.Name, l.Host, l.Port, SecurityProtocol: 0))
+            .Select(l => new global::Tributary.Metadata.Records.BrokerEndpoint(l.Name, l.Host, l.Port, SecurityProtocol: 0))
             .ToList();
     }
 
@@ -346,6 +351,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
         LeaderImbalanceCheckInterval = TimeSpan.FromSeconds(Config.LeaderImbalanceCheckIntervalSeconds),
         LeaderImbalancePerBrokerPercentage = Config.LeaderImbalancePerBrokerPercentage,
         ValidateTopicConfig = TopicConfigCatalog.Validate,
+        RemovedTopicConfigEffect = key => RemovedTopicConfigs.IsRemoved(key) ? RemovedTopicConfigs.Effect(key) : null,
         MinInsyncReplicasFor = overrides => TopicConfigCatalog.Resolve(DynamicConfig.Current, overrides).MinInsyncReplicas,
         MaxPartitionsPerBroker = MaxPartitionsPerBroker(out var reason),
         MaxPartitionsPerBrokerReason = reason,
@@ -521,18 +527,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
     }
 
     /// <summary>Applies the dynamic broker configs (cluster default and this broker's own) of a published metadata image.</summary>
-    private void ApplyDynamicConfig(MetadataImage image)
-    {
-        if (DynamicConfig.Apply(image.BrokerConfigsOf(""), image.BrokerConfigsOf(DynamicConfig.BrokerResourceName), out var error))
-        {
-            LogDynamicConfigApplied(_logger, string.Join(",", DynamicConfig.ClusterDefault.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + kv.Value)),
-                string.Join(",", DynamicConfig.PerBroker.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + kv.Value)));
-        }
-        else if (error is not null)
-        {
-            LogDynamicConfigRejected(_logger, error);
-        }
-    }
+    private void ApplyDynamicConfig(MetadataImage image) => BrokerMetadataPublisher.ApplyDynamicConfig(DynamicConfig, image, _logger);
 
     /// <summary>Maps Kafka's topic configs (overrides over broker defaults, dynamic ones included) onto the storage layer's typed config.</summary>
     private LogConfig LogConfigFor(IReadOnlyDictionary<string, string> overrides)
@@ -607,12 +602,6 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
 
     [LoggerMessage(EventId = 10, EventName = "ControllerReady", Level = LogLevel.Information, Message = "Controller {NodeId} (process.roles=controller) ready after {ElapsedMs} ms")]
     private static partial void LogControllerReady(ILogger logger, int nodeId, long elapsedMs);
-
-    [LoggerMessage(EventId = 11, EventName = "DynamicBrokerConfigApplied", Level = LogLevel.Information, Message = "Dynamic broker configs applied: cluster default [{ClusterDefault}], this broker [{PerBroker}]")]
-    private static partial void LogDynamicConfigApplied(ILogger logger, string clusterDefault, string perBroker);
-
-    [LoggerMessage(EventId = 12, EventName = "DynamicBrokerConfigRejected", Level = LogLevel.Error, Message = "Dynamic broker configs from the metadata log not applied (the previous ones stay): {Reason}")]
-    private static partial void LogDynamicConfigRejected(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 3, EventName = "BrokerStopped", Level = LogLevel.Information, Message = "Broker {NodeId} stopped; logs closed cleanly")]
     private static partial void LogStopped(ILogger logger, int nodeId);

@@ -9,6 +9,9 @@ public static class Generator
 {
     public const string CatalogFileName = "ApiCatalog.g.cs";
 
+    /// <summary>Namespace of the generated code unless told otherwise: the Kafka APIs the broker serves.</summary>
+    public const string DefaultNamespace = "Tributary.Protocol.Messages";
+
     /// <summary>Parses all definitions; throws an <see cref="AggregateException"/> of every <see cref="DefinitionException"/> found.</summary>
     public static IReadOnlyList<ApiDefinition> ParseDirectory(string definitionsDirectory)
     {
@@ -37,23 +40,24 @@ public static class Generator
     }
 
     /// <summary>Generated file name → content, fully deterministic.</summary>
-    public static SortedDictionary<string, string> Render(IReadOnlyList<ApiDefinition> apis)
+    public static SortedDictionary<string, string> Render(IReadOnlyList<ApiDefinition> apis, string ns = DefaultNamespace)
     {
         var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var api in apis)
         {
-            files[api.Request.ClassName + ".g.cs"] = MessageEmitter.Emit(api, api.Request);
-            files[api.Response.ClassName + ".g.cs"] = MessageEmitter.Emit(api, api.Response);
+            files[api.Request.ClassName + ".g.cs"] = MessageEmitter.Emit(api, api.Request, ns);
+            files[api.Response.ClassName + ".g.cs"] = MessageEmitter.Emit(api, api.Response, ns);
         }
 
-        files[CatalogFileName] = CatalogEmitter.Emit(apis);
+        files[CatalogFileName] = CatalogEmitter.Emit(apis, ns);
         return files;
     }
 
     /// <summary>Writes changed files, deletes stale <c>*.g.cs</c>, and returns the names written.</summary>
-    public static IReadOnlyList<string> Run(string definitionsDirectory, string outputDirectory)
+    /// <param name="ns">Namespace of the generated types (another set of APIs, e.g. the controller's RPCs, gets its own).</param>
+    public static IReadOnlyList<string> Run(string definitionsDirectory, string outputDirectory, string ns = DefaultNamespace)
     {
-        var files = Render(ParseDirectory(definitionsDirectory));
+        var files = Render(ParseDirectory(definitionsDirectory), ns);
         Directory.CreateDirectory(outputDirectory);
         foreach (string stale in Directory.GetFiles(outputDirectory, "*.g.cs"))
         {

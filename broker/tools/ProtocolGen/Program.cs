@@ -1,15 +1,15 @@
 using Tributary.ProtocolGen;
 using Tributary.ProtocolGen.Parsing;
 
-if (args.Length != 2)
+if (args.Length is not (2 or 3))
 {
-    Console.Error.WriteLine("usage: ProtocolGen <definitionsDir> <outputDir>");
+    Console.Error.WriteLine("usage: ProtocolGen <definitionsDir> <outputDir> [<namespace>]");
     return 2;
 }
 
 try
 {
-    var written = Generator.Run(args[0], args[1]);
+    var written = Generator.Run(args[0], args[1], args.Length == 3 ? args[2] : Generator.DefaultNamespace);
     Console.WriteLine($"ProtocolGen: {written.Count} files in {args[1]}");
     return 0;
 }

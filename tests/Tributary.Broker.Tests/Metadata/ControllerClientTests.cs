@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Tributary.Broker.Metadata;
-using Tributary.Controller.Records;
+using Tributary.Metadata.Records;
 using Tributary.Protocol;
 
 namespace Tributary.Broker.Tests.Metadata;
@@ -9,7 +9,7 @@ public sealed class ControllerClientTests : IAsyncLifetime
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
-    private readonly InMemoryMetadataLogFake _log = new(nodeId: 1);
+    private readonly InMemoryMetadataLogTestDouble _log = new(nodeId: 1);
     private readonly MetadataLoader _loader;
 
     public ControllerClientTests()
@@ -225,8 +225,12 @@ public sealed class ControllerClientTests : IAsyncLifetime
 
     private ControllerClient Client(TimeSpan timeout) => new(_log, _loader, timeout, NullLogger.Instance);
 
-    private static Func<ReadOnlyMemory<byte>, CancellationToken, Task<byte[]>> Answer(Func<ControllerCommand, ControllerReply> handler) =>
-        (request, _) => Task.FromResult(ControllerRpcCodec.EncodeReply(handler(ControllerRpcCodec.DecodeCommand(request))));
+    private static Func<ControllerCall, CancellationToken, Task<byte[]>> Answer(Func<ControllerCommand, ControllerReply> handler) =>
+        (call, _) =>
+        {
+            var command = ControllerCalls.DecodeCall(call);
+            return Task.FromResult(ControllerCalls.EncodeReply(call.ApiKey, handler(command), command));
+        };
 
     private static CancellationToken Bounded() => new CancellationTokenSource(Bound).Token;
 

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Tributary.Broker.Config;
 using Tributary.Broker.Metadata;
-using Tributary.Controller.Records;
+using Tributary.Metadata.Records;
 using Tributary.Protocol;
 
 namespace Tributary.Broker.Tests.Metadata;

@@ -100,6 +100,10 @@ public static class BrokerConfigDefinitions
         yield return new("tributary.controller.mutation.rate", Double, "1000",
             "Partitions per second this broker lets clients create, add or delete (KIP-599's controller_mutation_rate as one broker-wide quota; bursts of 10 s; -1 = unlimited).",
             extraValidation: v => ConfigValues.ParseDouble(v) is -1 or > 0 ? null : "-1 or a positive rate");
+        yield return new("metadata.log.max.record.bytes.between.snapshots", Long, "20971520",
+            "Metadata record bytes applied since the last metadata snapshot after which every node writes a new one (KIP-630).", minimum: 1);
+        yield return new("metadata.log.max.snapshot.interval.ms", Long, "3600000",
+            "Longest time between metadata snapshots when anything changed since the last (0 = by bytes only).", minimum: 0);
         yield return new("tributary.consumer.lag.refresh.ms", Int, "5000",
             "How often a group coordinator asks partition leaders for the end offsets of committed partitions it hosts no replica of (kafka_consumergroup_lag).",
             minimum: 100);

@@ -58,7 +58,7 @@ public sealed class GroupRequestHandler(BrokerContext broker)
     /// The coordinator of a group is the leader of its <c>__consumer_offsets</c> partition, wherever that is; the topic is
     /// created on first use. COORDINATOR_NOT_AVAILABLE (retried by clients) while it can't be created or has no leader.
     /// </summary>
-    private async Task<(ErrorCode Error, string? Message, Metadata.BrokerRegistration? Node)> FindCoordinatorAsync(sbyte keyType, string key,
+    private async Task<(ErrorCode Error, string? Message, BrokerRegistration? Node)> FindCoordinatorAsync(sbyte keyType, string key,
         short version, CancellationToken cancellation)
     {
         if (keyType == ShareKeyType && version >= 6)

@@ -107,6 +107,7 @@ public sealed partial class ControllerClient
     {
         var local = Volatile.Read(ref _local);
         byte[] answer;
+        ControllerCall call;
         try
         {
             if (local is not null && local.IsActive())
@@ -114,7 +115,8 @@ public sealed partial class ControllerClient
                 return await local.Handler(command, cancellationToken).ConfigureAwait(false);
             }
 
-            answer = await _log.CallControllerAsync(ControllerRpcCodec.EncodeCommand(command), cancellationToken).ConfigureAwait(false);
+            call = ControllerCalls.ToCall(command);
+            answer = await _log.CallControllerAsync(call, cancellationToken).ConfigureAwait(false);
         }
         catch (NotControllerException e)
         {
@@ -130,7 +132,7 @@ public sealed partial class ControllerClient
 
         try
         {
-            return ControllerRpcCodec.DecodeReply(answer);
+            return ControllerCalls.DecodeReply(call.ApiKey, answer);
         }
         catch (MalformedMessageException e)
         {
@@ -168,26 +170,10 @@ public sealed partial class ControllerClient
             : ErrorReply<TReply>(reply.Error, reply.Message);
     }
 
-    /// <summary>An error reply of any reply type, its other fields at their "nothing happened" values.</summary>
+    /// <summary>An error reply of any reply type (<see cref="ControllerReplies.Error{TReply}"/>).</summary>
     public static TReply ErrorReply<TReply>(ErrorCode error, string? message)
         where TReply : ControllerReply =>
-        (TReply)ErrorReply(typeof(TReply), error, message);
-
-    /// <summary>
-    /// An error reply of <paramref name="replyType"/> (the one place error replies are built: here for callers that know the reply
-    /// type, and for the controller, which knows the command). A heartbeat error says fenced: nothing was confirmed.
-    /// </summary>
-    public static ControllerReply ErrorReply(Type replyType, ErrorCode error, string? message) => replyType switch
-    {
-        var t when t == typeof(ControllerReply) => new ControllerReply(error, message),
-        var t when t == typeof(ProducerIdsReply) => new ProducerIdsReply(error, -1, 0, message),
-        var t when t == typeof(RegisterBrokerReply) => new RegisterBrokerReply(error, -1, message),
-        var t when t == typeof(BrokerHeartbeatReply) => new BrokerHeartbeatReply(error, IsCaughtUp: false, IsFenced: true,
-            ShouldShutdown: false, message),
-        var t when t == typeof(AlterPartitionReply) => new AlterPartitionReply(error, -1, -1, -1, [], message),
-        var t when t == typeof(PartitionOutcomesReply) => new PartitionOutcomesReply(error, [], message),
-        _ => throw new ArgumentException($"No error reply for {replyType.Name}", nameof(replyType)),
-    };
+        ControllerReplies.Error<TReply>(error, message);
 
     private sealed record LocalController(Func<ControllerCommand, CancellationToken, Task<ControllerReply>> Handler, Func<bool> IsActive);
 

@@ -4,7 +4,8 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Tributary.Broker.Config;
-using Tributary.Controller.Records;
+using Tributary.Metadata;
+using Tributary.Metadata.Records;
 using Tributary.Protocol;
 using Tributary.Raft;
 using QuorumVoterAddress = Tributary.Raft.QuorumVoter;
@@ -14,16 +15,10 @@ namespace Tributary.Broker.Metadata;
 /// <summary>The broker's metadata log over the Raft quorum (<see cref="RaftQuorum{T}"/> of metadata records): this node
 /// votes when it is listed in controller.quorum.voters, otherwise it observes.</summary>
 /// <remarks>Implements Contract A of issue 19: snapshots (<see cref="WriteSnapshotAsync"/>, <see cref="LatestSnapshotOffset"/>,
-/// a snapshot batch first when reading below the log start) and controller calls as <see cref="ControllerCall"/>s.
-/// TEMPORARY (until the controller RPCs are generated messages): the byte-based <see cref="IMetadataLog"/> members carry
-/// today's opaque command bytes as a <see cref="ControllerCall"/> with the private api key
-/// <see cref="OpaqueCommandApiKey"/>.</remarks>
+/// a snapshot batch first when reading below the log start) and controller calls as <see cref="ControllerCall"/>s (carried
+/// through the quorum's own transport as api key, version and body).</remarks>
 public sealed partial class QuorumMetadataLog : IMetadataLog
 {
-    /// <summary>TEMPORARY private api key under which today's opaque controller command bytes travel (dropped once the
-    /// controller RPCs are generated Kafka messages).</summary>
-    public const short OpaqueCommandApiKey = -2;
-
     /// <summary>Directory under the first log dir that holds the quorum's log and vote state. Not a partition directory
     /// name (no "-N" suffix), so the log manager leaves it alone.</summary>
     public const string QuorumDirectoryName = "__tributary_quorum";
@@ -145,19 +140,6 @@ public sealed partial class QuorumMetadataLog : IMetadataLog
     {
         ArgumentNullException.ThrowIfNull(handler);
         _quorum.SetLeaderRequestHandler((bytes, cancellation) => handler(DecodeCall(bytes), cancellation));
-    }
-
-    /// <summary>TEMPORARY: today's opaque command bytes, as a call under <see cref="OpaqueCommandApiKey"/>.</summary>
-    public Task<byte[]> CallControllerAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken) =>
-        CallControllerAsync(new ControllerCall(OpaqueCommandApiKey, 0, request), cancellationToken);
-
-    /// <summary>TEMPORARY: a handler of today's opaque command bytes.</summary>
-    public void SetControllerRequestHandler(Func<ReadOnlyMemory<byte>, CancellationToken, Task<byte[]>> handler)
-    {
-        ArgumentNullException.ThrowIfNull(handler);
-        SetControllerRequestHandler((call, cancellation) => call.ApiKey == OpaqueCommandApiKey
-            ? handler(call.Body, cancellation)
-            : throw new InvalidOperationException($"No controller handler for api key {call.ApiKey}"));
     }
 
     /// <summary>The quorum for DescribeQuorum: leader, epoch, committed end, and each voter's progress as known here.</summary>

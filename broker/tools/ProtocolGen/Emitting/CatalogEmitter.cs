@@ -5,7 +5,7 @@ namespace Tributary.ProtocolGen.Emitting;
 /// <summary>Emits ApiCatalog.g.cs: the <c>ApiKeys</c> enum and lookups/dispatch over every defined API.</summary>
 public static class CatalogEmitter
 {
-    public static string Emit(IReadOnlyList<ApiDefinition> apis)
+    public static string Emit(IReadOnlyList<ApiDefinition> apis, string ns = Generator.DefaultNamespace)
     {
         var sorted = apis.OrderBy(a => a.Key).ToList();
         var w = new CodeWriter();
@@ -16,8 +16,13 @@ public static class CatalogEmitter
         w.Line();
         w.Line("using System.Collections.Immutable;");
         w.Line("using System.Diagnostics.CodeAnalysis;");
+        if (ns != Generator.DefaultNamespace)
+        {
+            w.Line("using Tributary.Protocol;");
+        }
+
         w.Line();
-        w.Line("namespace Tributary.Protocol.Messages;");
+        w.Line($"namespace {ns};");
         w.Line();
         w.Line("/// <summary>The Kafka API keys Tributary serves.</summary>");
         w.Open("public enum ApiKeys : short");

@@ -28,7 +28,10 @@ public sealed class MessageEmitter
         _scopes = FindScopes(api, message);
     }
 
-    public static string Emit(ApiDefinition api, MessageDefinition message) => new MessageEmitter(api, message).Emit();
+    public static string Emit(ApiDefinition api, MessageDefinition message, string ns = Generator.DefaultNamespace) =>
+        new MessageEmitter(api, message) { _namespace = ns }.Emit();
+
+    private string _namespace = Generator.DefaultNamespace;
 
     private string Emit()
     {
@@ -39,8 +42,13 @@ public sealed class MessageEmitter
         w.Line("#nullable enable");
         w.Line();
         w.Line("using System.Buffers;");
+        if (_namespace != Generator.DefaultNamespace)
+        {
+            w.Line("using Tributary.Protocol;");
+        }
+
         w.Line();
-        w.Line("namespace Tributary.Protocol.Messages;");
+        w.Line($"namespace {_namespace};");
         w.Line();
         string kind = _message.Kind == MessageKind.Request ? "request" : "response";
         string iface = _message.Kind == MessageKind.Request ? "IRequestMessage" : "IResponseMessage";

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Tributary.Broker.Config;
 using Tributary.Broker.Metadata;
 using Tributary.Broker.Network.Client;
-using Tributary.Controller.Records;
+using Tributary.Metadata.Records;
 using Tributary.Host;
 using Tributary.Protocol;
 using Tributary.Protocol.Messages;
