@@ -60,6 +60,6 @@ public sealed partial class QuorumController
         return new ControllerReply(ErrorCode.None, Offset: offset);
     }
 
-    [LoggerMessage(EventId = 1290, EventName = "ControllerBrokerConfigsChanged", Level = LogLevel.Information, Message = "Dynamic configs of {Resource} are now [{Configs}]")]
+    [LoggerMessage(EventId = 1291, EventName = "ControllerBrokerConfigsChanged", Level = LogLevel.Information, Message = "Dynamic configs of {Resource} are now [{Configs}]")]
     private static partial void LogBrokerConfigsChanged(ILogger logger, string resource, string configs);
 }
