@@ -120,6 +120,7 @@ unit-test:
 	$(DOTNET) test tests/Tributary.Broker.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 	$(DOTNET) test tests/Tributary.Controller.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 	$(DOTNET) test tests/Tributary.Operator.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
+	$(DOTNET) test tests/Tributary.SchemaRegistry.Schemas.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 	$(MAKE) --no-print-directory monitoring-test
 
 integration-test: deps sasl
