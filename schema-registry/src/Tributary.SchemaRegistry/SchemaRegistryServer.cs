@@ -45,8 +45,8 @@ public sealed partial class SchemaRegistryServer : IAsyncDisposable
         builder.WebHost.UseUrls(options.Listener);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // One byte over our own limit: the REST layer answers oversized bodies with Confluent-style JSON itself.
-            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes + 1;
+            // The REST layer bounds bodies itself (RestSupport.ReadBodyAsync) and answers oversized ones with a JSON 413.
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes * RestSupport.DrainFactor + 1;
             kestrel.AddServerHeader = false;
         });
         var app = builder.Build();

@@ -52,15 +52,21 @@ internal static class RestSupport
         WriteJsonAsync(context, new JsonObject { ["error_code"] = errorCode, ["message"] = message }, status);
 
     /// <summary>Reads the whole body, refusing more than <paramref name="limit"/> bytes (413, error code 413).</summary>
+    /// <remarks>An oversized body is still read (and dropped) up to <see cref="DrainFactor"/> times the limit before the
+    /// 413 goes out: a server that answers mid-upload and closes makes most HTTP clients report a connection reset
+    /// instead of the answer. Beyond that the connection is simply closed.</remarks>
     public static async Task<byte[]> ReadBodyAsync(HttpContext context, long limit)
     {
-        if (context.Request.ContentLength is long declared && declared > limit)
+        long drainLimit = limit * DrainFactor;
+        if (context.Request.ContentLength is long declared && declared > drainLimit)
         {
+            context.Response.Headers.Connection = "close";
             throw new RegistryException(413, 413, $"Request body of {declared} bytes exceeds the limit of {limit} bytes");
         }
 
         using var buffer = new MemoryStream();
         byte[] chunk = new byte[16 * 1024];
+        long total = 0;
         while (true)
         {
             int read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false);
@@ -69,16 +75,29 @@ internal static class RestSupport
                 break;
             }
 
-            if (buffer.Length + read > limit)
+            total += read;
+            if (total > drainLimit)
             {
-                throw new RegistryException(413, 413, $"Request body exceeds the limit of {limit} bytes");
+                context.Response.Headers.Connection = "close";
+                break;
             }
 
-            buffer.Write(chunk, 0, read);
+            if (total <= limit)
+            {
+                buffer.Write(chunk, 0, read);
+            }
+        }
+
+        if (total > limit)
+        {
+            throw new RegistryException(413, 413, $"Request body exceeds the limit of {limit} bytes");
         }
 
         return buffer.ToArray();
     }
+
+    /// <summary>How far past the limit an oversized body is still read so the client sees the 413.</summary>
+    public const int DrainFactor = 16;
 
     public static bool Flag(HttpContext context, string name) =>
         context.Request.Query.TryGetValue(name, out var values) && bool.TryParse(values.ToString(), out bool value) && value;
