@@ -1,4 +1,6 @@
 using Tributary.SchemaRegistry.Schemas.Avro;
+using Tributary.SchemaRegistry.Schemas.Json;
+using Tributary.SchemaRegistry.Schemas.Protobuf;
 
 namespace Tributary.SchemaRegistry.Schemas;
 
@@ -56,7 +58,9 @@ public static class SchemaParsers
         return type switch
         {
             SchemaType.Avro => AvroParsedSchema.Parse(text, references, resolved.Select(r => r.Schema).ToList()),
-            _ => throw new InvalidSchemaException($"Invalid schema: schema type {type} is not supported yet by this build"),
+            SchemaType.Json => JsonParsedSchema.Parse(text, references, resolved),
+            SchemaType.Protobuf => ProtobufParsedSchema.Parse(text, references, resolved),
+            _ => throw new InvalidSchemaException($"Invalid schema: unknown schema type {type}"),
         };
     }
 }
