@@ -18,6 +18,17 @@ internal sealed class RegistryEndpoints(RegistryService service, LeaderElector e
     public void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/", context => WriteJsonAsync(context, new JsonObject()));
+        // Tributary's own (not Confluent's): which instance is the elected writer, as this instance sees it.
+        app.MapGet("/tributary/leader", context =>
+        {
+            var leader = elector.Leader;
+            return WriteJsonAsync(context, new JsonObject
+            {
+                ["leader"] = leader?.Url,
+                ["isSelf"] = leader?.IsSelf ?? false,
+                ["generation"] = leader?.Generation ?? -1,
+            });
+        });
         app.MapGet("/schemas/types", context => WriteJsonAsync(context, Array(new[] { "JSON", "PROTOBUF", "AVRO" })));
 
         app.MapGet("/schemas/ids/{id}", (HttpContext c, string id) => WriteJsonAsync(c, SchemaJson(service.SchemaById(ParseId(id)))));
