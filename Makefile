@@ -149,6 +149,14 @@ test:
 bench:
 	bench/run.sh
 
+## bench-registry: schema registry rows alone (lookups by id/s, registrations/s, Avro serdes round trip cached vs fresh
+## client) against one broker + one registry process; bench/results/registry.md. make bench runs it as its last section.
+bench-registry:
+	$(DOTNET) build broker/src/Tributary.Host -c $(CONFIG) -v q -nologo
+	$(DOTNET) build schema-registry/src/Tributary.SchemaRegistry.Host -c $(CONFIG) -v q -nologo
+	$(DOTNET) build bench/Tributary.Bench.Registry -c $(CONFIG) -v q -nologo
+	CONFIG=$(CONFIG) $(DOTNET) bench/Tributary.Bench.Registry/bin/$(CONFIG)/net10.0/Tributary.Bench.Registry.dll
+
 ## k8s-deps: kube-apiserver + kube-controller-manager (built from Debian's source package, ~6 min the first time),
 ## etcd, helm and promtool into $$HOME/.cache/tributary-k8s/bin; a second run only checks. Needs root (apt-get).
 k8s-deps:
