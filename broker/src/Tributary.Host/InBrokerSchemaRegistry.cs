@@ -68,9 +68,9 @@ internal sealed partial class InBrokerSchemaRegistry(BrokerConfig config, ILogge
         }
     }
 
-    [LoggerMessage(EventId = 9201, Level = LogLevel.Information, Message = "In-broker schema registry serving on {Listener}")]
+    [LoggerMessage(EventId = 2131, EventName = "RegistryStarted", Level = LogLevel.Information, Message = "In-broker schema registry serving on {Listener}")]
     private static partial void LogStarted(ILogger logger, string listener);
 
-    [LoggerMessage(EventId = 9202, Level = LogLevel.Warning, Message = "In-broker schema registry not started yet, retrying: {Error}")]
+    [LoggerMessage(EventId = 2132, EventName = "RegistryRetrying", Level = LogLevel.Warning, Message = "In-broker schema registry not started yet, retrying: {Error}")]
     private static partial void LogRetrying(ILogger logger, string error);
 }

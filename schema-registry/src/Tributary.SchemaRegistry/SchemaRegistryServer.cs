@@ -140,9 +140,9 @@ public sealed partial class SchemaRegistryServer : IAsyncDisposable
         _forwardClient.Dispose();
     }
 
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Schema registry listening on {Listener} (store {Topic} on {Bootstrap})")]
+    [LoggerMessage(EventId = 2101, EventName = "RegistryListening", Level = LogLevel.Information, Message = "Schema registry listening on {Listener} (store {Topic} on {Bootstrap})")]
     private static partial void LogListening(ILogger logger, string listener, string topic, string bootstrap);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "Unexpected error serving {Method} {Path}")]
+    [LoggerMessage(EventId = 2102, EventName = "RegistryUnexpected", Level = LogLevel.Error, Message = "Unexpected error serving {Method} {Path}")]
     private static partial void LogUnexpected(ILogger logger, string method, string path, Exception exception);
 }

@@ -271,21 +271,21 @@ public sealed partial class GroupMember : IAsyncDisposable
         _stop.Dispose();
     }
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Group {GroupId}: coordinator is broker {NodeId} at {Host}:{Port}")]
+    [LoggerMessage(EventId = 2001, EventName = "GroupCoordinatorFound", Level = LogLevel.Information, Message = "Group {GroupId}: coordinator is broker {NodeId} at {Host}:{Port}")]
     private static partial void LogCoordinatorFound(ILogger logger, string groupId, int nodeId, string host, int port);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Group {GroupId}: joined as {MemberId} in generation {Generation} (leader {Leader})")]
+    [LoggerMessage(EventId = 2002, EventName = "GroupJoined", Level = LogLevel.Information, Message = "Group {GroupId}: joined as {MemberId} in generation {Generation} (leader {Leader})")]
     private static partial void LogJoined(ILogger logger, string groupId, string memberId, int generation, string leader);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Group {GroupId}: leader assigned generation {Generation} to {Members} members")]
+    [LoggerMessage(EventId = 2003, EventName = "GroupLeaderAssigned", Level = LogLevel.Information, Message = "Group {GroupId}: leader assigned generation {Generation} to {Members} members")]
     private static partial void LogLeaderAssigned(ILogger logger, string groupId, int generation, int members);
 
-    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Group {GroupId}: rejoining ({Reason})")]
+    [LoggerMessage(EventId = 2004, EventName = "GroupRebalance", Level = LogLevel.Information, Message = "Group {GroupId}: rejoining ({Reason})")]
     private static partial void LogRebalance(ILogger logger, string groupId, string reason);
 
-    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Group {GroupId}: coordinator error, finding it again: {Error}")]
+    [LoggerMessage(EventId = 2005, EventName = "GroupCoordinatorError", Level = LogLevel.Warning, Message = "Group {GroupId}: coordinator error, finding it again: {Error}")]
     private static partial void LogCoordinatorError(ILogger logger, string groupId, string error);
 
-    [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Group {GroupId}: member {MemberId} left")]
+    [LoggerMessage(EventId = 2006, EventName = "GroupLeft", Level = LogLevel.Information, Message = "Group {GroupId}: member {MemberId} left")]
     private static partial void LogLeft(ILogger logger, string groupId, string memberId);
 }

@@ -200,12 +200,12 @@ internal sealed partial class LeaderElector : IGroupMembershipHandler, IAsyncDis
 
     public ValueTask DisposeAsync() => _member.DisposeAsync();
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Schema registry writer is {Url} (this instance: {IsSelf}), generation {Generation}")]
+    [LoggerMessage(EventId = 2121, EventName = "RegistryLeader", Level = LogLevel.Information, Message = "Schema registry writer is {Url} (this instance: {IsSelf}), generation {Generation}")]
     private static partial void LogLeader(ILogger logger, string url, bool isSelf, int generation);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "No leader-eligible schema registry instance in generation {Generation}; writes are refused")]
+    [LoggerMessage(EventId = 2122, EventName = "RegistryNoLeader", Level = LogLevel.Warning, Message = "No leader-eligible schema registry instance in generation {Generation}; writes are refused")]
     private static partial void LogNoLeader(ILogger logger, int generation);
 
-    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Unreadable registry identity from member {MemberId}")]
+    [LoggerMessage(EventId = 2123, EventName = "RegistryBadIdentity", Level = LogLevel.Warning, Message = "Unreadable registry identity from member {MemberId}")]
     private static partial void LogBadIdentity(ILogger logger, string memberId);
 }

@@ -206,22 +206,22 @@ internal sealed partial class KafkaStore : IAsyncDisposable
         _writeLock.Dispose();
     }
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 2111, EventName = "RegistryReplicationCapped", Level = LogLevel.Warning,
         Message = "kafkastore.topic.replication.factor {Configured} for {Topic} exceeds the {Brokers} live broker(s); creating it with replication factor {Used}")]
     private static partial void LogReplicationCapped(ILogger logger, string topic, int configured, int brokers, short used);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Created the schemas topic {Topic} (compacted, 1 partition, replication factor {Rf})")]
+    [LoggerMessage(EventId = 2112, EventName = "RegistryTopicCreated", Level = LogLevel.Information, Message = "Created the schemas topic {Topic} (compacted, 1 partition, replication factor {Rf})")]
     private static partial void LogTopicCreated(ILogger logger, string topic, short rf);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Replayed {Topic} up to offset {Offset}; highest schema id {MaxId}")]
+    [LoggerMessage(EventId = 2113, EventName = "RegistryCaughtUp", Level = LogLevel.Information, Message = "Replayed {Topic} up to offset {Offset}; highest schema id {MaxId}")]
     private static partial void LogCaughtUp(ILogger logger, string topic, long offset, int maxId);
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Skipping the record at offset {Offset}: its key is not a registry key")]
+    [LoggerMessage(EventId = 2114, EventName = "RegistryUnreadableKey", Level = LogLevel.Warning, Message = "Skipping the record at offset {Offset}: its key is not a registry key")]
     private static partial void LogUnreadableKey(ILogger logger, long offset);
 
-    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Skipping the record at offset {Offset}: its value is unreadable ({Error})")]
+    [LoggerMessage(EventId = 2116, EventName = "RegistryUnreadableValue", Level = LogLevel.Warning, Message = "Skipping the record at offset {Offset}: its value is unreadable ({Error})")]
     private static partial void LogUnreadableValue(ILogger logger, long offset, string error);
 
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Replaying {Topic} from offset {Offset} failed, retrying: {Error}")]
+    [LoggerMessage(EventId = 2115, EventName = "RegistryReplayError", Level = LogLevel.Warning, Message = "Replaying {Topic} from offset {Offset} failed, retrying: {Error}")]
     private static partial void LogReplayError(ILogger logger, string topic, long offset, string error);
 }
