@@ -12,6 +12,10 @@ public class AvroParsingTests
     [InlineData("{\"type\":\"record\",\"name\":\"User\",\"fields\":[{\"name\":\"a\",\"type\":\"int\",\"default\":\"x\"}]}", "default")]
     [InlineData("{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\",\"A\"]}", "A")]
     [InlineData("\"notatype\"", "notatype")]
+    [InlineData("{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"1A\"]}", "1A")]
+    [InlineData("{\"type\":\"fixed\",\"name\":\"F\"}", "size")]
+    [InlineData("{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":[\"int\",\"int\"]}]}", "Duplicate")]
+    [InlineData("{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"},{\"name\":\"a\",\"type\":\"int\"}]}", "duplicate")]
     public void A_malformed_schema_is_rejected_with_a_message_naming_the_problem(string text, string mentioned)
     {
         var error = Assert.Throws<InvalidSchemaException>(() => ParseAvro(text));

@@ -158,6 +158,19 @@ public class JsonSchemaCompatibilityTests
     }
 
     [Fact]
+    public void Adding_a_property_dependency_is_incompatible_and_removing_one_is_compatible()
+    {
+        // Rule: DEPENDENCY_ARRAY_ADDED/EXTENDED incompatible, DEPENDENCY_ARRAY_REMOVED/NARROWED compatible.
+        var none = Obj($"{Name},{Age}");
+        var ageNeedsName = Obj($"{Name},{Age}", ",\"dependencies\":{\"age\":[\"name\"]}");
+
+        Assert.Equal(
+            "{errorType:\"DEPENDENCY_ARRAY_ADDED\", description:\"The keyword at path '#/dependencies/age' in the new schema is not present in the old schema\"}",
+            Check(CompatibilityLevel.Backward, ageNeedsName, none)[0]);
+        Assert.Empty(Check(CompatibilityLevel.Backward, none, ageNeedsName));
+    }
+
+    [Fact]
     public void Array_items_are_compared()
     {
         var errors = Check(CompatibilityLevel.Backward,
@@ -200,5 +213,37 @@ public class JsonSchemaCompatibilityTests
 
         Assert.Empty(Check(CompatibilityLevel.Forward, v3, v1, v2));
         Assert.Contains("REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL", Check(CompatibilityLevel.ForwardTransitive, v3, v1, v2)[0], StringComparison.Ordinal);
+    }
+}
+
+/// <summary>Recursive and pathological JSON schemas are compared in bounded time.</summary>
+public class JsonSchemaRecursionTests
+{
+    [Fact]
+    public void A_recursive_schema_is_compatible_with_itself_and_a_change_inside_the_recursion_is_found()
+    {
+        const string list = """{"type":"object","properties":{"value":{"type":"string"},"next":{"anyOf":[{"type":"null"},{"$ref":"#"}]}}}""";
+        var v1 = ParseJson(list);
+        var v2 = ParseJson(list.Replace("\"value\":{\"type\":\"string\"}", "\"value\":{\"type\":\"integer\"}", StringComparison.Ordinal));
+
+        Assert.Empty(Check(CompatibilityLevel.FullTransitive, ParseJson(list), v1));
+        Assert.Contains("TYPE_CHANGED", Check(CompatibilityLevel.Backward, v2, v1)[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_schema_whose_references_branch_exponentially_is_compared_in_bounded_time()
+    {
+        // Each level refers to the next twice through anyOf: a naive walk would visit 2^30 paths.
+        var definitions = string.Join(",", Enumerable.Range(0, 30).Select(i =>
+            "\"d" + i + "\":{\"anyOf\":[{\"$ref\":\"#/definitions/d" + (i + 1) + "\"},"
+            + "{\"type\":\"object\",\"properties\":{\"x\":{\"$ref\":\"#/definitions/d" + (i + 1) + "\"}}}]}"));
+        var text = "{\"$ref\":\"#/definitions/d0\",\"definitions\":{" + definitions + ",\"d30\":{\"type\":\"string\"}}}";
+        var schema = ParseJson(text);
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var errors = Check(CompatibilityLevel.FullTransitive, ParseJson(text), schema, schema);
+
+        Assert.True(errors.Count == 0 || errors[0].Contains("SCHEMA_TOO_COMPLEX", StringComparison.Ordinal), string.Join("\n", errors));
+        Assert.True(started.Elapsed < TimeSpan.FromMinutes(2), $"took {started.Elapsed}");
     }
 }

@@ -93,4 +93,41 @@ public class JsonSchemaParsingTests
         Assert.True(one.Normalize().IsEquivalentTo(two.Normalize()));
         Assert.Equal("""{"properties":{"a":{"type":"integer"},"b":{"type":"string"}},"type":"object"}""", one.Normalize().CanonicalString);
     }
+
+    /// <summary>The shape Confluent's .NET JSON serializer registers (NJsonSchema output: draft 4, nullable type arrays, definitions).</summary>
+    private const string NJsonSchemaUser = """
+        {
+          "$schema": "http://json-schema.org/draft-04/schema#",
+          "title": "User",
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "Name": { "type": [ "null", "string" ] },
+            "FavoriteNumber": { "type": "integer", "format": "int64" },
+            "Address": { "oneOf": [ { "type": "null" }, { "$ref": "#/definitions/Address" } ] }
+          },
+          "definitions": {
+            "Address": {
+              "type": "object",
+              "additionalProperties": false,
+              "properties": { "City": { "type": [ "null", "string" ] } }
+            }
+          }
+        }
+        """;
+
+    [Fact]
+    public void A_draft_four_schema_as_the_dotnet_serializer_writes_it_parses_and_evolves()
+    {
+        var v1 = ParseJson(NJsonSchemaUser);
+        var v2 = ParseJson(NJsonSchemaUser.Replace("\"FavoriteNumber\"", "\"Nick\": { \"type\": [ \"null\", \"string\" ] },\n    \"FavoriteNumber\"", StringComparison.Ordinal));
+        var v3 = ParseJson(NJsonSchemaUser.Replace("\"City\": { \"type\": [ \"null\", \"string\" ] }", "\"City\": { \"type\": \"integer\" }", StringComparison.Ordinal));
+
+        // Closed model: an optional property is a compatible addition. A type change behind the $ref leaves the nullable
+        // oneOf without a subschema that reads the old one (Confluent reports that at the oneOf).
+        Assert.Empty(Check(CompatibilityLevel.Backward, v2, v1));
+        Assert.Equal(
+            "{errorType:\"COMBINED_TYPE_SUBSCHEMAS_CHANGED\", description:\"A type at path '#/properties/Address' is different between the new schema and the old schema\"}",
+            Check(CompatibilityLevel.Backward, v3, v1)[0]);
+    }
 }

@@ -254,3 +254,92 @@ public class ProtobufCompatibilityTests
             Check(CompatibilityLevel.Backward, User("string name = 1;"), ParseAvro("\"string\""))[0]);
     }
 }
+
+/// <summary>Confluent's .NET and Python serializers register Protobuf schemas as base64 serialized FileDescriptorProtos.</summary>
+public class ProtobufSerializedDescriptorTests
+{
+    // protoc --descriptor_set_out of the .proto below (first file of the set), base64: what the serializers send.
+    private const string OrderDescriptor =
+        "CgtvcmRlci5wcm90bxIEc2hvcBofZ29vZ2xlL3Byb3RvYnVmL3RpbWVzdGFtcC5wcm90byLEAgoFT3JkZXISDgoCaWQYASABKAlSAmlkEhQKBWl0ZW1zGAIgAygDUgVpdGVtcxIvCgZjb3VudHMYAyADKAsyFy5zaG9wLk9yZGVyLkNvdW50c0VudHJ5UgZjb3VudHMSFAoEY2FyZBgEIAEoCUgAUgRjYXJkEhQKBGliYW4YBSABKAlIAFIEaWJhbhIXCgRub3RlGAYgASgJSAFSBG5vdGWIAQESKgoCYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgJhdBIkCgZzdGF0dXMYCCABKA4yDC5zaG9wLlN0YXR1c1IGc3RhdHVzGjkKC0NvdW50c0VudHJ5EhAKA2tleRgBIAEoCVIDa2V5EhQKBXZhbHVlGAIgASgFUgV2YWx1ZToCOAFCCQoHcGF5bWVudEIHCgVfbm90ZSofCgZTdGF0dXMSCwoHVU5LTk9XThAAEggKBFBBSUQQAWIGcHJvdG8z";
+
+    private const string OrderProto = """
+        syntax = "proto3";
+        package shop;
+
+        import "google/protobuf/timestamp.proto";
+
+        message Order {
+          string id = 1;
+          repeated int64 items = 2;
+          map<string, int32> counts = 3;
+          oneof payment {
+            string card = 4;
+            string iban = 5;
+          }
+          optional string note = 6;
+          google.protobuf.Timestamp at = 7;
+          Status status = 8;
+        }
+
+        enum Status {
+          UNKNOWN = 0;
+          PAID = 1;
+        }
+        """;
+
+    [Fact]
+    public void A_base64_file_descriptor_parses_to_the_same_schema_as_its_proto_text()
+    {
+        var fromDescriptor = ParseProto(OrderDescriptor);
+        var fromText = ParseProto(OrderProto);
+
+        Assert.Equal(fromText.CanonicalString, fromDescriptor.CanonicalString);
+        Assert.True(fromDescriptor.IsEquivalentTo(fromText));
+    }
+
+    // protoc's descriptor of google/protobuf/timestamp.proto, base64: a dependency as the serializers register it.
+    private const string TimestampDescriptor =
+        "Ch9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvEg9nb29nbGUucHJvdG9idWYiOwoJVGltZXN0YW1wEhgKB3NlY29uZHMYASABKANSB3NlY29uZHMSFAoFbmFub3MYAiABKAVSBW5hbm9zQoUBChNjb20uZ29vZ2xlLnByb3RvYnVmQg5UaW1lc3RhbXBQcm90b1ABWjJnb29nbGUuZ29sYW5nLm9yZy9wcm90b2J1Zi90eXBlcy9rbm93bi90aW1lc3RhbXBwYvgBAaICA0dQQqoCHkdvb2dsZS5Qcm90b2J1Zi5XZWxsS25vd25UeXBlc2IGcHJvdG8z";
+
+    [Fact]
+    public void A_well_known_import_registered_as_a_reference_is_served_from_the_reference()
+    {
+        var timestamp = new SchemaReference("google/protobuf/timestamp.proto", "google/protobuf/timestamp.proto", 1);
+
+        var order = SchemaParsers.Parse(SchemaType.Protobuf, OrderDescriptor, [timestamp], _ => (SchemaType.Protobuf, TimestampDescriptor, []));
+
+        Assert.Equal(ParseProto(OrderProto).CanonicalString, order.CanonicalString);
+        Assert.Equal([timestamp], order.References);
+    }
+
+    [Fact]
+    public void Base64_that_is_not_a_file_descriptor_is_rejected()
+    {
+        var error = Assert.Throws<InvalidSchemaException>(() => ParseProto("AAAAAAAA"));
+
+        Assert.Contains("FileDescriptorProto", error.Message, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>Input bounds: nesting is limited before the recursive parser runs.</summary>
+public class ProtobufBoundsTests
+{
+    [Fact]
+    public void Messages_nested_too_deeply_are_rejected_with_a_clear_message()
+    {
+        var text = "syntax = \"proto3\";\n" + string.Concat(Enumerable.Range(0, 200).Select(i => $"message M{i} {{ ")) + new string('}', 200);
+
+        var error = Assert.Throws<InvalidSchemaException>(() => ParseProto(text));
+
+        Assert.Contains("nested deeper than 64", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Braces_inside_strings_and_comments_do_not_count_as_nesting()
+    {
+        var braces = new string('{', 100);
+        var schema = ParseProto($"syntax = \"proto3\"; // {braces}\n/* {braces} */ message M {{ string s = 1 [json_name = \"{braces}\"]; }}");
+
+        Assert.Equal(SchemaType.Protobuf, schema.Type);
+    }
+}

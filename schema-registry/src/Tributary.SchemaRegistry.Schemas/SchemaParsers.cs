@@ -20,12 +20,12 @@ public static class SchemaParsers
         ArgumentNullException.ThrowIfNull(schemaText);
         ArgumentNullException.ThrowIfNull(references);
         ArgumentNullException.ThrowIfNull(resolve);
-        return Parse(type, schemaText, references, resolve, [], 0);
+        return Parse(type, schemaText, references, resolve, [], new Dictionary<(string, int), IParsedSchema>(), 0);
     }
 
     private static IParsedSchema Parse(SchemaType type, string text, IReadOnlyList<SchemaReference> references,
         Func<SchemaReference, (SchemaType Type, string Text, IReadOnlyList<SchemaReference> References)> resolve,
-        HashSet<(string, int)> chain, int depth)
+        HashSet<(string, int)> chain, Dictionary<(string, int), IParsedSchema> parsed, int depth)
     {
         if (text.Length > MaxSchemaChars)
         {
@@ -51,8 +51,14 @@ public static class SchemaParsers
             {
                 throw new InvalidSchemaException($"Invalid schema: circular reference to subject {reference.Subject} version {reference.Version}");
             }
-            var (refType, refText, refReferences) = resolve(reference);
-            resolved.Add((reference, Parse(refType, refText ?? "", refReferences ?? [], resolve, chain, depth + 1)));
+            // Each referenced version is parsed once per call, however many paths lead to it.
+            if (!parsed.TryGetValue(key, out var dependency))
+            {
+                var (refType, refText, refReferences) = resolve(reference);
+                dependency = Parse(refType, refText ?? "", refReferences ?? [], resolve, chain, parsed, depth + 1);
+                parsed[key] = dependency;
+            }
+            resolved.Add((reference, dependency));
             chain.Remove(key);
         }
         return type switch

@@ -35,6 +35,7 @@ internal static class AvroCompatibility
     private sealed class Walker
     {
         private readonly HashSet<(AvroNode, AvroNode)> _inProgress = new(new PairComparer());
+        private readonly Dictionary<(AvroNode, AvroNode), bool> _probed = new(new PairComparer());
 
         public List<Incompatibility> Found { get; } = [];
 
@@ -190,12 +191,20 @@ internal static class AvroCompatibility
         private bool Nested(string token, AvroNode reader, AvroNode writer, List<string> location) =>
             Compare(reader, writer, Push(location, token));
 
-        /// <summary>Compares without recording, for "does any branch fit" probes.</summary>
+        /// <summary>Compares without recording, for "does any branch fit" probes; memoized per pair, as Avro's checker does.</summary>
         private bool Quietly(AvroNode reader, AvroNode writer, List<string> location)
         {
+            if (_probed.TryGetValue((reader, writer), out var known))
+            {
+                return known;
+            }
             var before = Found.Count;
             var ok = Compare(reader, writer, location);
             Found.RemoveRange(before, Found.Count - before);
+            if (!_inProgress.Contains((reader, writer)))
+            {
+                _probed[(reader, writer)] = ok;
+            }
             return ok;
         }
 

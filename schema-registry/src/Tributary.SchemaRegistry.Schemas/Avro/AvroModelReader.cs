@@ -93,7 +93,7 @@ internal sealed class AvroModelReader
             case "error":
             {
                 var record = new AvroRecord(FullName(obj, ns), type == "error");
-                Define(record, obj, ns);
+                Define(record, obj);
                 var fields = obj["fields"] as JsonArray ?? [];
                 var position = 0;
                 foreach (var f in fields.OfType<JsonObject>())
@@ -127,10 +127,15 @@ internal sealed class AvroModelReader
             case "enum":
             {
                 var e = new AvroEnum(FullName(obj, ns));
-                Define(e, obj, ns);
+                Define(e, obj);
                 if (obj["symbols"] is JsonArray symbols)
                 {
                     e.Symbols.AddRange(symbols.Select(s => s?.GetValue<string>() ?? ""));
+                }
+                // Avro spec: every symbol must match [A-Za-z_][A-Za-z0-9_]* (the reference implementation enforces it).
+                if (e.Symbols.FirstOrDefault(s => !IsAvroName(s)) is { } bad)
+                {
+                    throw new InvalidSchemaException($"Invalid schema: enum {e.FullName} has an invalid symbol: \"{bad}\"");
                 }
                 e.Default = GetString(obj, "default");
                 CopyProps(obj, EnumKeys, e.Props);
@@ -140,7 +145,7 @@ internal sealed class AvroModelReader
             {
                 var size = obj["size"] is JsonValue sv && sv.TryGetValue(out int s) ? s : 0;
                 var f = new AvroFixed(FullName(obj, ns), size);
-                Define(f, obj, ns);
+                Define(f, obj);
                 CopyProps(obj, FixedKeys, f.Props);
                 return f;
             }
@@ -167,7 +172,7 @@ internal sealed class AvroModelReader
         }
     }
 
-    private void Define(AvroNamed named, JsonObject obj, string? enclosing)
+    private void Define(AvroNamed named, JsonObject obj)
     {
         named.Doc = GetString(obj, "doc");
         if (obj["aliases"] is JsonArray aliases)
@@ -182,7 +187,6 @@ internal sealed class AvroModelReader
             throw new InvalidSchemaException($"Invalid schema: the name {named.FullName} is defined twice");
         }
         Defined.Add(named);
-        _ = enclosing;
     }
 
     private AvroNamed Lookup(string name, string? ns)
@@ -208,6 +212,9 @@ internal sealed class AvroModelReader
         var ns = obj.ContainsKey("namespace") ? GetString(obj, "namespace") : enclosing;
         return string.IsNullOrEmpty(ns) ? name : ns + "." + name;
     }
+
+    private static bool IsAvroName(string s) =>
+        s.Length > 0 && (char.IsAsciiLetter(s[0]) || s[0] == '_') && s.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
     private static string? GetString(JsonObject obj, string key) =>
         obj[key] is JsonValue v && v.TryGetValue(out string? s) ? s : null;

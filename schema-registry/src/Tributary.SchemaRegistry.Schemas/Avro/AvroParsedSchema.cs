@@ -54,6 +54,11 @@ internal sealed class AvroParsedSchema : IParsedSchema, ICompatibilityRules
         {
             root = reader.Read(text);
         }
+        catch (InvalidSchemaException) when (apacheError is not null && !IsVague(apacheError))
+        {
+            // Apache.Avro's account of the same problem names it better.
+            throw new InvalidSchemaException(apacheError);
+        }
         catch (Exception e) when (e is not InvalidSchemaException and not OutOfMemoryException)
         {
             throw new InvalidSchemaException(apacheError ?? $"Invalid schema: {e.Message}");
@@ -95,18 +100,28 @@ internal sealed class AvroParsedSchema : IParsedSchema, ICompatibilityRules
 
     public override string ToString() => CanonicalString;
 
+    /// <summary>Apache.Avro's messages about the JSON shape of a bare name say less than ours ("undefined name: X").</summary>
+    private static bool IsVague(string message) =>
+        message.Contains("JObject", StringComparison.Ordinal) || message.Contains("JToken", StringComparison.Ordinal);
+
     /// <summary>Apache.Avro is the judge of well-formedness: names, types, duplicates, symbols, sizes.</summary>
     private static string? ValidateWithApacheAvro(string text, IReadOnlyList<AvroParsedSchema> dependencies)
     {
         var names = new global::Avro.SchemaNames();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var visited = new HashSet<AvroParsedSchema>(ReferenceEqualityComparer.Instance);
+        var added = new HashSet<string>(StringComparer.Ordinal);
         void AddDependency(AvroParsedSchema dependency)
         {
+            // Dependencies first (their names must be known), each schema once: references form a DAG.
+            if (!visited.Add(dependency))
+            {
+                return;
+            }
             foreach (var inner in dependency.Dependencies)
             {
                 AddDependency(inner);
             }
-            if (seen.Add(dependency.CanonicalString))
+            if (added.Add(dependency.CanonicalString))
             {
                 global::Avro.Schema.Parse(dependency.Text, names, null);
             }
@@ -120,9 +135,9 @@ internal sealed class AvroParsedSchema : IParsedSchema, ICompatibilityRules
             global::Avro.Schema.Parse(text, names, null);
             return null;
         }
-        catch (Exception e) when (e is global::Avro.AvroException or Newtonsoft.Json.JsonException or ArgumentException
-                                      or FormatException or InvalidCastException or NullReferenceException or OverflowException)
+        catch (Exception e) when (e is not OutOfMemoryException and not InsufficientExecutionStackException)
         {
+            // Any failure of the parser is a verdict on the text, not a fault of ours.
             return $"Invalid schema: {e.Message}";
         }
     }

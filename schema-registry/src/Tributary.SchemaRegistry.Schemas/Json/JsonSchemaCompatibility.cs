@@ -37,7 +37,7 @@ internal static class JsonSchemaCompatibility
     public static IReadOnlyList<string> Check(JsonSchemaDocument original, JsonSchemaDocument update, string updateLabel, string originalLabel)
     {
         var context = new Context();
-        Compare(context, View.Of(original.Root, original), View.Of(update.Root, update), 0);
+        Compare(context, context.ViewOf(original.Root, original), context.ViewOf(update.Root, update), 0);
         return context.Differences
             .Where(d => !CompatibleChanges.Contains(d.Type))
             .Select(d => $"{{errorType:\"{d.Type}\", description:\"{Describe(d.Type, d.Path, updateLabel, originalLabel)}\"}}")
@@ -47,7 +47,7 @@ internal static class JsonSchemaCompatibility
 
     private static void Compare(Context ctx, View original, View update, int depth)
     {
-        if (depth > JsonSchemaDocument.MaxDepth)
+        if (depth > JsonSchemaDocument.MaxDepth || !ctx.Budget())
         {
             return;
         }
@@ -204,7 +204,10 @@ internal static class JsonSchemaCompatibility
     {
         if (original.Criterion != update.Criterion)
         {
-            var widened = update.Criterion == "anyOf" || (original.Criterion == "allOf" && update.Criterion == "oneOf");
+            // anyOf accepts whatever allOf/oneOf did; a singleton becomes oneOf (or allOf, both singletons) safely.
+            var widened = update.Criterion == "anyOf"
+                || (update.Criterion == "oneOf" && original.Subs.Count == 1)
+                || (update.Criterion == "allOf" && original.Subs.Count == 1 && update.Subs.Count == 1);
             ctx.Add(widened ? "COMBINED_TYPE_EXTENDED" : "COMBINED_TYPE_CHANGED");
             if (!widened)
             {
@@ -218,35 +221,54 @@ internal static class JsonSchemaCompatibility
         }
         else if (original.Subs.Count > update.Subs.Count)
         {
-            ctx.Add(original.Criterion == "allOf" ? "PRODUCT_TYPE_NARROWED" : "SUM_TYPE_NARROWED");
+            ctx.Add(product ? "PRODUCT_TYPE_NARROWED" : "SUM_TYPE_NARROWED");
         }
-        // Each original subschema must map onto a distinct update subschema that still reads it.
-        var used = new HashSet<int>();
-        var unmatched = 0;
-        foreach (var sub in original.Subs)
+        // Which update subschema can read which original one; then a maximum matching between the two sides.
+        var reads = new bool[original.Subs.Count, update.Subs.Count];
+        for (var i = 0; i < original.Subs.Count; i++)
         {
-            var match = -1;
-            for (var i = 0; i < update.Subs.Count && match < 0; i++)
+            using var _ = ctx.Path($"{original.Criterion}/{i}");
+            for (var j = 0; j < update.Subs.Count; j++)
             {
-                if (!used.Contains(i) && ctx.TryCompatible(c => Compare(c, sub, update.Subs[i], depth + 1), keep: false))
-                {
-                    match = i;
-                }
-            }
-            if (match >= 0)
-            {
-                used.Add(match);
-            }
-            else
-            {
-                unmatched++;
+                var (o, u) = (original.Subs[i], update.Subs[j]);
+                reads[i, j] = ctx.Reads(o, u, () => ctx.TryCompatible(c => Compare(c, o, u, depth + 1), keep: false));
             }
         }
-        // Fewer update subschemas is reported above; a mapping that fails beyond that is a changed subschema.
-        if (unmatched > Math.Max(0, original.Subs.Count - update.Subs.Count))
+        if (MaximumMatching(reads, original.Subs.Count, update.Subs.Count) < Math.Min(original.Subs.Count, update.Subs.Count))
         {
             ctx.Add("COMBINED_TYPE_SUBSCHEMAS_CHANGED");
         }
+    }
+
+    /// <summary>Size of a maximum bipartite matching (augmenting paths; subschema lists are short).</summary>
+    private static int MaximumMatching(bool[,] edges, int left, int right)
+    {
+        var matchOfRight = Enumerable.Repeat(-1, right).ToArray();
+        bool Augment(int l, bool[] seen)
+        {
+            for (var r = 0; r < right; r++)
+            {
+                if (edges[l, r] && !seen[r])
+                {
+                    seen[r] = true;
+                    if (matchOfRight[r] < 0 || Augment(matchOfRight[r], seen))
+                    {
+                        matchOfRight[r] = l;
+                        return true;
+                    }
+                }
+            }
+            return false;
+        }
+        var size = 0;
+        for (var l = 0; l < left; l++)
+        {
+            if (Augment(l, new bool[right]))
+            {
+                size++;
+            }
+        }
+        return size;
     }
 
     private static void CompareObject(Context ctx, View original, View update, int depth)
@@ -291,7 +313,7 @@ internal static class JsonSchemaCompatibility
                     }
                     else if (PartialSchema(after, key) is { } covering)
                     {
-                        var covered = ctx.TryCompatible(c => Compare(c, View.Of(was, original.Document), View.Of(covering, update.Document), depth + 1));
+                        var covered = ctx.TryCompatible(c => Compare(c, ctx.ViewOf(was, original.Document), ctx.ViewOf(covering, update.Document), depth + 1));
                         ctx.Add(covered ? "PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL" : "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL");
                     }
                     else
@@ -305,7 +327,7 @@ internal static class JsonSchemaCompatibility
                 {
                     if (IsOpen(before))
                     {
-                        ctx.Add(View.Of(now, update.Document).Kind == Kind.Empty
+                        ctx.Add(ctx.ViewOf(now, update.Document).Kind == Kind.Empty
                             ? "PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL"
                             : "PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL");
                     }
@@ -313,7 +335,7 @@ internal static class JsonSchemaCompatibility
                     {
                         if (PartialSchema(before, key) is { } covering)
                         {
-                            var covered = ctx.TryCompatible(c => Compare(c, View.Of(covering, original.Document), View.Of(now, update.Document), depth + 1));
+                            var covered = ctx.TryCompatible(c => Compare(c, ctx.ViewOf(covering, original.Document), ctx.ViewOf(now, update.Document), depth + 1));
                             ctx.Add(covered ? "PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL" : "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL");
                         }
                         ctx.Add(!afterRequired.Contains(key) ? "OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL"
@@ -323,7 +345,54 @@ internal static class JsonSchemaCompatibility
                 }
                 else
                 {
-                    Compare(ctx, View.Of(was, original.Document), View.Of(now, update.Document), depth + 1);
+                    Compare(ctx, ctx.ViewOf(was, original.Document), ctx.ViewOf(now, update.Document), depth + 1);
+                }
+            }
+        }
+
+        using (ctx.Path("dependencies"))
+        {
+            var beforeArrays = Dependencies(before, arrays: true);
+            var afterArrays = Dependencies(after, arrays: true);
+            foreach (var key in beforeArrays.Keys.Union(afterArrays.Keys).Order(StringComparer.Ordinal))
+            {
+                using var _ = ctx.Path(key);
+                if (!afterArrays.TryGetValue(key, out var now))
+                {
+                    ctx.Add("DEPENDENCY_ARRAY_REMOVED");
+                }
+                else if (!beforeArrays.TryGetValue(key, out var was))
+                {
+                    ctx.Add("DEPENDENCY_ARRAY_ADDED");
+                }
+                else
+                {
+                    var wasSet = Strings(was);
+                    var nowSet = Strings(now);
+                    if (!wasSet.SetEquals(nowSet))
+                    {
+                        ctx.Add(nowSet.IsSupersetOf(wasSet) ? "DEPENDENCY_ARRAY_EXTENDED"
+                            : wasSet.IsSupersetOf(nowSet) ? "DEPENDENCY_ARRAY_NARROWED"
+                            : "DEPENDENCY_ARRAY_CHANGED");
+                    }
+                }
+            }
+            var beforeSchemas = Dependencies(before, arrays: false);
+            var afterSchemas = Dependencies(after, arrays: false);
+            foreach (var key in beforeSchemas.Keys.Union(afterSchemas.Keys).Order(StringComparer.Ordinal))
+            {
+                using var _ = ctx.Path(key);
+                if (!afterSchemas.TryGetValue(key, out var now))
+                {
+                    ctx.Add("DEPENDENCY_SCHEMA_REMOVED");
+                }
+                else if (!beforeSchemas.TryGetValue(key, out var was))
+                {
+                    ctx.Add("DEPENDENCY_SCHEMA_ADDED");
+                }
+                else
+                {
+                    Compare(ctx, ctx.ViewOf(was, original.Document), ctx.ViewOf(now, update.Document), depth + 1);
                 }
             }
         }
@@ -348,7 +417,7 @@ internal static class JsonSchemaCompatibility
             }
             else if (beforeSchema is not null && afterSchema is not null)
             {
-                Compare(ctx, View.Of(beforeSchema, original.Document), View.Of(afterSchema, update.Document), depth + 1);
+                Compare(ctx, ctx.ViewOf(beforeSchema, original.Document), ctx.ViewOf(afterSchema, update.Document), depth + 1);
             }
         }
 
@@ -377,8 +446,8 @@ internal static class JsonSchemaCompatibility
             if (beforeRest is not null || afterRest is not null)
             {
                 using var _ = ctx.Path("items");
-                Compare(ctx, View.Of(beforeRest ?? JsonValue.Create(true), original.Document),
-                    View.Of(afterRest ?? JsonValue.Create(true), update.Document), depth + 1);
+                Compare(ctx, ctx.ViewOf(beforeRest ?? JsonValue.Create(true), original.Document),
+                    ctx.ViewOf(afterRest ?? JsonValue.Create(true), update.Document), depth + 1);
             }
             return;
         }
@@ -398,12 +467,12 @@ internal static class JsonSchemaCompatibility
                 else if (i >= beforeItems.Count)
                 {
                     ctx.Add(!(Permits(beforeRest) && beforeRest is not JsonObject) ? "ITEM_ADDED_TO_CLOSED_CONTENT_MODEL"
-                        : View.Of(afterItems[i], update.Document).Kind == Kind.Empty ? "ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL"
+                        : ctx.ViewOf(afterItems[i], update.Document).Kind == Kind.Empty ? "ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL"
                         : "ITEM_ADDED_TO_OPEN_CONTENT_MODEL");
                 }
                 else
                 {
-                    Compare(ctx, View.Of(beforeItems[i], original.Document), View.Of(afterItems[i], update.Document), depth + 1);
+                    Compare(ctx, ctx.ViewOf(beforeItems[i], original.Document), ctx.ViewOf(afterItems[i], update.Document), depth + 1);
                 }
             }
         }
@@ -425,7 +494,7 @@ internal static class JsonSchemaCompatibility
             }
             else if (beforeRest is JsonObject b && afterRest is JsonObject a)
             {
-                Compare(ctx, View.Of(b, original.Document), View.Of(a, update.Document), depth + 1);
+                Compare(ctx, ctx.ViewOf(b, original.Document), ctx.ViewOf(a, update.Document), depth + 1);
             }
         }
     }
@@ -455,6 +524,30 @@ internal static class JsonSchemaCompatibility
         using var _ = ctx.Path(keyword);
         ctx.Add(was is null ? name + "_ADDED" : now is null ? name + "_REMOVED" : now > was ? name + "_INCREASED" : name + "_DECREASED");
     }
+
+    /// <summary>Property dependencies: arrays of names (dependencies/dependentRequired) or schemas (dependencies/dependentSchemas).</summary>
+    private static Dictionary<string, JsonNode?> Dependencies(JsonObject obj, bool arrays)
+    {
+        var result = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+        foreach (var keyword in arrays ? new[] { "dependencies", "dependentRequired" } : ["dependencies", "dependentSchemas"])
+        {
+            if (obj[keyword] is JsonObject map)
+            {
+                foreach (var (key, value) in map)
+                {
+                    if ((value is JsonArray) == arrays)
+                    {
+                        result[key] = value;
+                    }
+                }
+            }
+        }
+        return result;
+    }
+
+    private static HashSet<string> Strings(JsonNode? array) =>
+        (array as JsonArray ?? []).Select(v => v is JsonValue s && s.TryGetValue(out string? text) ? text : null)
+            .OfType<string>().ToHashSet(StringComparer.Ordinal);
 
     private static Dictionary<string, JsonNode?> Properties(JsonObject obj) =>
         obj["properties"] is JsonObject props ? props.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal) : [];
@@ -553,6 +646,7 @@ internal static class JsonSchemaCompatibility
                 $"A property or item is missing in the {update} schema but present at path '{path}' in the {original} schema and is not covered by its partially open content model",
             "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL" =>
                 $"The {update} schema has a property or item at path '{path}' which is missing in the {original} schema and is not covered by its partially open content model",
+            "SCHEMA_TOO_COMPLEX" => $"The schemas are too complex to compare (more than 50000 comparisons, from path '{path}')",
             _ => $"A change at path '{path}' between the {original} and the {update} schema",
         };
     }
@@ -579,9 +673,22 @@ internal static class JsonSchemaCompatibility
         public string Criterion { get; private init; } = "";
         public bool Integer { get; private init; }
 
-        public static View Of(JsonNode? node, JsonSchemaDocument document) => Of(node, document, 0);
+        /// <summary>Views are shared per node, so recursive schemas form a graph instead of an endless tree.</summary>
+        public static View Of(JsonNode? node, JsonSchemaDocument document, int hops, Dictionary<JsonNode, View> cache)
+        {
+            if (node is not null && cache.TryGetValue(node, out var known))
+            {
+                return known;
+            }
+            var view = Build(node, document, hops, cache);
+            if (node is not null)
+            {
+                cache.TryAdd(node, view);
+            }
+            return view;
+        }
 
-        private static View Of(JsonNode? node, JsonSchemaDocument document, int hops)
+        private static View Build(JsonNode? node, JsonSchemaDocument document, int hops, Dictionary<JsonNode, View> cache)
         {
             if (node is JsonValue v && v.GetValueKind() == JsonValueKind.False)
             {
@@ -593,9 +700,12 @@ internal static class JsonSchemaCompatibility
             }
             if (JsonSchemaDocument.Str(obj, "$ref") is { } reference && hops < 32 && document.Resolve(reference) is { } target)
             {
-                return Of(target.Node, target.Document, hops + 1);
+                return Of(target.Node, target.Document, hops + 1, cache);
             }
             var parts = new List<View>();
+            // Registered before its subschemas are built, so a cycle back to this node finds it.
+            var self = new View(Kind.Combined, obj, document) { Criterion = "allOf" };
+            cache[obj] = self;
             if (Typed(obj, document) is { } typed)
             {
                 parts.Add(typed);
@@ -605,7 +715,7 @@ internal static class JsonSchemaCompatibility
                 if (obj[criterion] is JsonArray subs)
                 {
                     var combined = new View(Kind.Combined, obj, document) { Criterion = criterion };
-                    combined.Subs.AddRange(subs.Select(s => Of(s, document, hops)));
+                    combined.Subs.AddRange(subs.Select(s => Of(s, document, hops, cache)));
                     parts.Add(combined);
                 }
             }
@@ -620,20 +730,24 @@ internal static class JsonSchemaCompatibility
             if (obj.ContainsKey("not"))
             {
                 var not = new View(Kind.Not, obj, document);
-                not.Subs.Add(Of(obj["not"], document, hops));
+                not.Subs.Add(Of(obj["not"], document, hops, cache));
                 parts.Add(not);
             }
             if (parts.Count == 1)
             {
+                // A cycle that came back here while building holds "self": make it a singleton allOf of the real view.
+                self.Subs.Add(parts[0]);
+                cache[obj] = parts[0];
                 return parts[0];
             }
             if (parts.Count == 0)
             {
-                return new View(Kind.Empty, obj, document);
+                var empty = new View(Kind.Empty, obj, document);
+                cache[obj] = empty;
+                return empty;
             }
-            var all = new View(Kind.Combined, obj, document) { Criterion = "allOf" };
-            all.Subs.AddRange(parts);
-            return all;
+            self.Subs.AddRange(parts);
+            return self;
         }
 
         private static View? Typed(JsonObject obj, JsonSchemaDocument document)
@@ -699,7 +813,40 @@ internal static class JsonSchemaCompatibility
     private sealed class Context
     {
         private readonly List<string> _path = ["#"];
+        private const int MaxComparisons = 50_000;
+
+        private readonly Dictionary<(View, View), bool> _reads = new(new ViewPairComparer());
+
         private readonly HashSet<(JsonObject?, JsonObject?)> _inProgress = [];
+        private readonly Dictionary<JsonNode, View> _views = new(ReferenceEqualityComparer.Instance);
+        private int _comparisons;
+
+        public View ViewOf(JsonNode? node, JsonSchemaDocument document) => View.Of(node, document, 0, _views);
+
+        /// <summary>Whether one subschema reads another, computed once per pair (shared views make this a DAG walk).</summary>
+        public bool Reads(View original, View update, Func<bool> compute)
+        {
+            if (!_reads.TryGetValue((original, update), out var reads))
+            {
+                reads = compute();
+                _reads[(original, update)] = reads;
+            }
+            return reads;
+        }
+
+        /// <summary>Counts a comparison; false once a pathological schema has used up the budget (reported once).</summary>
+        public bool Budget()
+        {
+            if (++_comparisons <= MaxComparisons)
+            {
+                return true;
+            }
+            if (_comparisons == MaxComparisons + 1)
+            {
+                Add("SCHEMA_TOO_COMPLEX");
+            }
+            return false;
+        }
 
         public List<Difference> Differences { get; private set; } = [];
 
@@ -736,6 +883,15 @@ internal static class JsonSchemaCompatibility
                 Differences.AddRange(found);
             }
             return compatible;
+        }
+
+        private sealed class ViewPairComparer : IEqualityComparer<(View, View)>
+        {
+            public bool Equals((View, View) x, (View, View) y) => ReferenceEquals(x.Item1, y.Item1) && ReferenceEquals(x.Item2, y.Item2);
+
+            public int GetHashCode((View, View) obj) =>
+                HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj.Item1),
+                    System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj.Item2));
         }
 
         private sealed class Pop(List<string> path) : IDisposable

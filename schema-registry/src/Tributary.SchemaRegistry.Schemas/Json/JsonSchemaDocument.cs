@@ -54,7 +54,11 @@ internal sealed class JsonSchemaDocument
     private bool Matches(JsonSchemaDocument doc, string location) =>
         location == doc.ReferenceName || (doc.Id is not null && (location == doc.Id || Absolute(location) == doc.Id));
 
-    private JsonSchemaDocument? FindDependency(string location)
+    private JsonSchemaDocument? FindDependency(string location) =>
+        FindDependency(location, new HashSet<JsonSchemaDocument>(ReferenceEqualityComparer.Instance));
+
+    /// <summary>Direct references first, then theirs; each document visited once (references form a DAG).</summary>
+    private JsonSchemaDocument? FindDependency(string location, HashSet<JsonSchemaDocument> visited)
     {
         foreach (var dependency in Dependencies)
         {
@@ -65,7 +69,7 @@ internal sealed class JsonSchemaDocument
         }
         foreach (var dependency in Dependencies)
         {
-            if (dependency.FindDependency(location) is { } inner)
+            if (visited.Add(dependency) && dependency.FindDependency(location, visited) is { } inner)
             {
                 return inner;
             }

@@ -40,6 +40,13 @@ internal sealed class ProtobufParsedSchema : IParsedSchema, ICompatibilityRules
     public static ProtobufParsedSchema Parse(string text, IReadOnlyList<SchemaReference> references,
         IReadOnlyList<(SchemaReference Reference, IParsedSchema Schema)> resolved)
     {
+        if (DecodeSerializedDescriptor(text) is { } descriptor)
+        {
+            // Confluent's .NET and Python Protobuf serializers register the file as a base64 FileDescriptorProto;
+            // the registry keeps it as .proto text like any other.
+            text = ProtoPrinter.Print(descriptor, normalized: false);
+        }
+        CheckNesting(text);
         var imports = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (reference, schema) in resolved)
         {
@@ -82,6 +89,77 @@ internal sealed class ProtobufParsedSchema : IParsedSchema, ICompatibilityRules
             : [CompatibilityChecker.DifferentTypeMessage];
 
     public override string ToString() => CanonicalString;
+
+    private const int MaxNesting = 64;
+
+    /// <summary>Bounds block nesting before the recursive parser sees the text (strings and comments skipped).</summary>
+    private static void CheckNesting(string text)
+    {
+        var depth = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c is '"' or '\'')
+            {
+                for (i++; i < text.Length && text[i] != c && text[i] != '\n'; i++)
+                {
+                    if (text[i] == '\\')
+                    {
+                        i++;
+                    }
+                }
+            }
+            else if (c == '/' && i + 1 < text.Length && text[i + 1] == '/')
+            {
+                while (i < text.Length && text[i] != '\n')
+                {
+                    i++;
+                }
+            }
+            else if (c == '/' && i + 1 < text.Length && text[i + 1] == '*')
+            {
+                var end = text.IndexOf("*/", i + 2, StringComparison.Ordinal);
+                i = end < 0 ? text.Length : end + 1;
+            }
+            else if (c is '{' or '<' && ++depth > MaxNesting)
+            {
+                throw new InvalidSchemaException($"Invalid schema: blocks nested deeper than {MaxNesting} levels");
+            }
+            else if (c is '}' or '>')
+            {
+                depth = Math.Max(0, depth - 1);
+            }
+        }
+    }
+
+    /// <summary>A base64 serialized FileDescriptorProto, decoded; null when the text is not base64 (so .proto text).</summary>
+    private static FileDescriptorProto? DecodeSerializedDescriptor(string text)
+    {
+        var trimmed = text.Trim();
+        if (trimmed.Length == 0 || trimmed.Length % 4 != 0 || !trimmed.All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '/' or '='))
+        {
+            return null;
+        }
+        var bytes = new byte[trimmed.Length / 4 * 3];
+        if (!Convert.TryFromBase64String(trimmed, bytes, out var length))
+        {
+            return null;
+        }
+        try
+        {
+            var descriptor = ProtoBuf.Serializer.Deserialize<FileDescriptorProto>(new ReadOnlyMemory<byte>(bytes, 0, length));
+            if (descriptor.MessageTypes.Count == 0 && descriptor.EnumTypes.Count == 0 && descriptor.Services.Count == 0
+                && string.IsNullOrEmpty(descriptor.Name))
+            {
+                throw new InvalidSchemaException("Invalid schema: base64 text that is not a serialized FileDescriptorProto");
+            }
+            return descriptor;
+        }
+        catch (Exception e) when (e is ProtoBuf.ProtoException or EndOfStreamException or InvalidOperationException or ArgumentException or OverflowException)
+        {
+            throw new InvalidSchemaException($"Invalid schema: base64 text that is not a serialized FileDescriptorProto: {e.Message}");
+        }
+    }
 
     /// <summary>Serves imports from the referenced schemas' texts; nothing is read from disk.</summary>
     private sealed class InMemoryFileSystem(IReadOnlyDictionary<string, string> files) : IFileSystem
