@@ -24,6 +24,7 @@ deps:
 	/usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null || missing="$$missing python3-confluent-kafka"; \
 	/usr/bin/python3 -c 'import requests' 2>/dev/null || missing="$$missing python3-requests"; \
 	/usr/bin/python3 -c 'import jsonschema' 2>/dev/null || missing="$$missing python3-jsonschema"; \
+	/usr/bin/python3 -c 'import google.protobuf' 2>/dev/null || missing="$$missing python3-protobuf"; \
 	[ -x /usr/bin/Burrow ] || missing="$$missing burrow"; \
 	[ -f /usr/share/java/zookeeper.jar ] || missing="$$missing zookeeper"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
