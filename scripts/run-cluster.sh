@@ -171,27 +171,25 @@ done
 
 say "3 brokers ready; bootstrap.servers=$BOOTSTRAP (Ctrl-C stops them)"
 
+# The registry starts in the background: the loop below keeps serving broker exits and broker-up requests meanwhile, and
+# a small watcher says when it answers (or that it exited or is still not up after READY_TIMEOUT_S).
 if [ ! -f "$REGISTRY_DLL" ]; then
   say "schema registry not built ($REGISTRY_DLL); running without it"
 else
   "$DOTNET" "$REGISTRY_DLL" config/schema-registry.properties > >(trap '' INT TERM; exec sed -u "s/^/[schema-registry] /") 2>&1 &
   registry_pid=$!
   echo "$registry_pid" > "$DATA_DIR/schema-registry.pid"
-  registry_deadline=$((SECONDS + READY_TIMEOUT_S))
-  until curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$REGISTRY_PORT/"; do
-    if ! kill -0 "$registry_pid" 2>/dev/null; then
-      say "schema registry exited before it was ready (the brokers keep running)" >&2
-      registry_pid=
-      break
-    fi
-    if [ "$SECONDS" -ge "$registry_deadline" ]; then
-      say "schema registry not ready on http://127.0.0.1:$REGISTRY_PORT within ${READY_TIMEOUT_S}s; leaving it starting" >&2
-      break
-    fi
-    sleep 0.2
-  done
+  say "schema registry starting, PID $registry_pid (config/schema-registry.properties)"
+  (
+    trap - INT TERM USR1
+    for _ in $(seq 1 $((READY_TIMEOUT_S * 5))); do
+      kill -0 "$registry_pid" 2>/dev/null || { say "schema registry (PID $registry_pid) exited before it was ready" >&2; exit 0; }
+      curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$REGISTRY_PORT/" && { say "schema registry ready on http://127.0.0.1:$REGISTRY_PORT"; exit 0; }
+      sleep 0.2
+    done
+    say "schema registry not ready on http://127.0.0.1:$REGISTRY_PORT within ${READY_TIMEOUT_S}s" >&2
+  ) &
 fi
-[ -n "$registry_pid" ] && say "schema registry on http://127.0.0.1:$REGISTRY_PORT (PID $registry_pid, config/schema-registry.properties)"
 say "if one broker exits the others keep running; 'make broker-up N=<n>' starts broker n again"
 
 while true; do
