@@ -28,7 +28,9 @@ public class CanonicalFormTests
               reserved "gone";
               message Nested { optional Kind kind = 1; enum Kind { A = 0; B = 1; } }
               optional Nested nested = 7 [deprecated = true];
+              extensions 100 to 199;
             }
+            extend M { optional string tag = 100; }
             enum Top { option allow_alias = true; T0 = 0; T1 = 1; TA = 1; }
             service S { rpc Get (M) returns (M); rpc Watch (stream M) returns (stream M); }
             """ },

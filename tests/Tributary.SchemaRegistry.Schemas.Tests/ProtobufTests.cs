@@ -45,6 +45,8 @@ public class ProtobufParsingTests
     [InlineData("syntax = \"proto3\"; message M { Missing a = 1; }", "Missing")]
     [InlineData("syntax = \"proto3\"; import \"other.proto\"; message M { string a = 1; }", "other.proto")]
     [InlineData("syntax = \"proto3\"; message M { string a = 1; string b = 1; }", "1")]
+    [InlineData("syntax = \"proto3\"; message M { map<string, M> _ = 3; }", "parser failed")]
+    [InlineData("syntax = \"proto3\"; message M { repeated int64 b = 3; map<string, M> c = 3; }", "field number 3 is used by more than one field of M")]
     public void A_malformed_proto_is_rejected_with_a_message_naming_the_problem(string text, string mentioned)
     {
         var error = Assert.Throws<InvalidSchemaException>(() => ParseProto(text));

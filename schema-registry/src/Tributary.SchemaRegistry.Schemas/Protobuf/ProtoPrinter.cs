@@ -42,6 +42,11 @@ internal static class ProtoPrinter
             sb.Append('\n');
             PrintEnum(sb, e, 0);
         }
+        if (file.Extensions.Count > 0)
+        {
+            sb.Append('\n');
+            PrintExtends(sb, file.Extensions, syntax, "");
+        }
         foreach (var service in file.Services)
         {
             sb.Append('\n');
@@ -119,6 +124,16 @@ internal static class ProtoPrinter
             }
             PrintField(sb, field, syntax, inner, mapEntries, inOneof: false);
         }
+        foreach (var range in message.ExtensionRanges)
+        {
+            sb.Append(inner).Append("extensions ").Append(range.Start.ToString(CultureInfo.InvariantCulture));
+            if (range.End - 1 > range.Start)
+            {
+                sb.Append(" to ").Append(range.End - 1 == 536870911 ? "max" : (range.End - 1).ToString(CultureInfo.InvariantCulture));
+            }
+            sb.Append(";\n");
+        }
+        PrintExtends(sb, message.Extensions, syntax, inner);
         foreach (var range in message.ReservedRanges)
         {
             sb.Append(inner).Append("reserved ").Append(range.Start.ToString(CultureInfo.InvariantCulture));
@@ -193,6 +208,20 @@ internal static class ProtoPrinter
             sb.Append(" [").Append(string.Join(", ", options)).Append(']');
         }
         sb.Append(";\n");
+    }
+
+    /// <summary>Proto2 extensions, grouped by the message they extend.</summary>
+    private static void PrintExtends(StringBuilder sb, List<FieldDescriptorProto> extensions, string syntax, string indent)
+    {
+        foreach (var group in extensions.GroupBy(f => f.Extendee))
+        {
+            sb.Append(indent).Append("extend ").Append(TypeName(group.Key)).Append(" {\n");
+            foreach (var field in group)
+            {
+                PrintField(sb, field, syntax, indent + "  ", [], inOneof: false);
+            }
+            sb.Append(indent).Append("}\n");
+        }
     }
 
     private static void PrintEnum(StringBuilder sb, EnumDescriptorProto e, int depth)

@@ -60,11 +60,19 @@ internal sealed class ProtobufParsedSchema : IParsedSchema, ICompatibilityRules
         }
         var set = new FileDescriptorSet { FileSystem = new InMemoryFileSystem(imports) };
         set.AddImportPath("");
-        if (!set.Add(MainFileName, true, new StringReader(text)))
+        try
         {
-            throw new InvalidSchemaException("Invalid schema: the .proto text could not be read");
+            if (!set.Add(MainFileName, true, new StringReader(text)))
+            {
+                throw new InvalidSchemaException("Invalid schema: the .proto text could not be read");
+            }
+            set.Process();
         }
-        set.Process();
+        catch (Exception e) when (e is not InvalidSchemaException and not OutOfMemoryException)
+        {
+            // The parser throws on some inputs instead of reporting them (e.g. a map field named "_").
+            throw new InvalidSchemaException($"Invalid schema: the .proto parser failed: {e.Message}");
+        }
         var errors = set.GetErrors().Where(e => e.IsError).ToList();
         if (errors.Count > 0)
         {
@@ -73,6 +81,7 @@ internal sealed class ProtobufParsedSchema : IParsedSchema, ICompatibilityRules
             throw new InvalidSchemaException($"Invalid schema: line {first.LineNumber}, column {first.ColumnNumber}{where}: {first.Message}");
         }
         var file = set.Files.Single(f => f.Name == MainFileName);
+        CheckFieldNumbers(file.MessageTypes, file.Package);
         var canonical = ProtoPrinter.Print(file, normalized: false);
         return new ProtobufParsedSchema(text, file, set, canonical, references, imports);
     }
@@ -91,6 +100,22 @@ internal sealed class ProtobufParsedSchema : IParsedSchema, ICompatibilityRules
     public override string ToString() => CanonicalString;
 
     private const int MaxNesting = 64;
+
+    /// <summary>protobuf-net lets some duplicates through (e.g. a oneof member reusing a field's number); protoc does not.</summary>
+    private static void CheckFieldNumbers(IEnumerable<DescriptorProto> messages, string? scope)
+    {
+        foreach (var message in messages)
+        {
+            var name = string.IsNullOrEmpty(scope) ? message.Name : scope + "." + message.Name;
+            var duplicate = message.Fields.GroupBy(f => f.Number).FirstOrDefault(g => g.Count() > 1);
+            if (duplicate is not null)
+            {
+                throw new InvalidSchemaException(
+                    $"Invalid schema: field number {duplicate.Key} is used by more than one field of {name} ({string.Join(", ", duplicate.Select(f => f.Name))})");
+            }
+            CheckFieldNumbers(message.NestedTypes, name);
+        }
+    }
 
     /// <summary>Bounds block nesting before the recursive parser sees the text (strings and comments skipped).</summary>
     private static void CheckNesting(string text)
