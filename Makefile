@@ -11,7 +11,7 @@ SASL_DIR := $(ROOT)/.tools/sasl
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all build run broker-up run-single chaos test unit-test integration-test verify generate deps clean sasl bench monitoring monitoring-test crds chart-lint fuzz image e2e k8s-deps
+.PHONY: registry-test bench-registry all build run broker-up run-single chaos test unit-test integration-test verify generate deps clean sasl bench monitoring monitoring-test crds chart-lint fuzz image e2e k8s-deps
 
 all: build
 
@@ -22,6 +22,9 @@ deps:
 	command -v curl >/dev/null || missing="$$missing curl"; \
 	/usr/bin/python3 -c 'import kafka' 2>/dev/null || missing="$$missing python3-kafka"; \
 	/usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null || missing="$$missing python3-confluent-kafka"; \
+	/usr/bin/python3 -c 'import requests' 2>/dev/null || missing="$$missing python3-requests"; \
+	/usr/bin/python3 -c 'import jsonschema' 2>/dev/null || missing="$$missing python3-jsonschema"; \
+	/usr/bin/python3 -c 'import google.protobuf' 2>/dev/null || missing="$$missing python3-protobuf"; \
 	[ -x /usr/bin/Burrow ] || missing="$$missing burrow"; \
 	[ -f /usr/share/java/zookeeper.jar ] || missing="$$missing zookeeper"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
@@ -134,6 +137,15 @@ integration-test: deps sasl
 	$(DOTNET) build tests/Tributary.Integration.Tests -c $(CONFIG) -v q -nologo
 	LD_LIBRARY_PATH=$(ROOT)/$(INTEGRATION_NATIVE):$(SASL_DIR) \
 	  $(DOTNET) test tests/Tributary.Integration.Tests -c $(CONFIG) --no-build --logger "console;verbosity=normal" 2>&1 | tee -a .test-output.log
+	$(MAKE) --no-print-directory registry-test
+
+## registry-test: the schema registry (issue 22) against real broker and registry processes: REST conformance tables,
+## Confluent's .NET serdes and confluent-kafka-python's client unchanged, writer fail-over, in-broker hosting (part of integration-test).
+REGISTRY_NATIVE := tests/Tributary.SchemaRegistry.Tests/bin/$(CONFIG)/net10.0/runtimes/linux-x64/native
+registry-test: deps sasl
+	$(DOTNET) build tests/Tributary.SchemaRegistry.Tests -c $(CONFIG) -v q -nologo
+	LD_LIBRARY_PATH=$(ROOT)/$(REGISTRY_NATIVE):$(SASL_DIR) \
+	  $(DOTNET) test tests/Tributary.SchemaRegistry.Tests -c $(CONFIG) --no-build --logger "console;verbosity=normal" 2>&1 | tee -a .test-output.log
 
 ## test: everything that must pass before a change lands.
 test:
@@ -144,6 +156,14 @@ test:
 ## bench: micro-benchmarks + end-to-end vs librdkafka's mock cluster, scale, recovery (~5 min here; not part of `make test`).
 bench:
 	bench/run.sh
+
+## bench-registry: schema registry rows alone (lookups by id/s, registrations/s, Avro serdes round trip cached vs fresh
+## client) against one broker + one registry process; bench/results/registry.md. make bench runs it as its last section.
+bench-registry:
+	$(DOTNET) build broker/src/Tributary.Host -c $(CONFIG) -v q -nologo
+	$(DOTNET) build schema-registry/src/Tributary.SchemaRegistry.Host -c $(CONFIG) -v q -nologo
+	$(DOTNET) build bench/Tributary.Bench.Registry -c $(CONFIG) -v q -nologo
+	CONFIG=$(CONFIG) $(DOTNET) bench/Tributary.Bench.Registry/bin/$(CONFIG)/net10.0/Tributary.Bench.Registry.dll
 
 ## k8s-deps: kube-apiserver + kube-controller-manager (built from Debian's source package, ~6 min the first time),
 ## etcd, helm and promtool into $$HOME/.cache/tributary-k8s/bin; a second run only checks. Needs root (apt-get).

@@ -36,4 +36,9 @@ LD_LIBRARY_PATH="$e2e/runtimes/linux-x64/native:$root/.tools/sasl" BENCH_RESULTS
 cat "$micro_md" >> "$results/latest.md"
 cat "$micro_md"
 rm -f "$micro_md"
+# Schema registry rows (issue 22); `make bench-registry` runs them alone. BENCH_SKIP_REGISTRY=1 skips them.
+if [[ "${BENCH_SKIP_REGISTRY:-0}" != 1 ]]; then
+  make --no-print-directory bench-registry CONFIG="$config"
+  { echo; cat "$results/registry.md"; } >> "$results/latest.md"
+fi
 echo "bench: results in bench/results/latest.md"

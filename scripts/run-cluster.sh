@@ -17,6 +17,10 @@ CONFIG=${CONFIG:-Release}
 DOTNET=${DOTNET:-dotnet}
 DATA_DIR=${DATA_DIR:-.data}
 HOST_DLL=broker/src/Tributary.Host/bin/$CONFIG/net10.0/tributary-broker.dll
+# The schema registry (issue 22) on 8081, started once the brokers are ready; stopped first on Ctrl-C.
+REGISTRY_DLL=schema-registry/src/Tributary.SchemaRegistry.Host/bin/$CONFIG/net10.0/tributary-schema-registry.dll
+REGISTRY_PORT=8081
+registry_pid=
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-90}
 BROKERS=(1 2 3)
 BOOTSTRAP=127.0.0.1:9092,127.0.0.1:9192,127.0.0.1:9292
@@ -35,6 +39,10 @@ if [ -f "$PID_FILE" ] && other=$(cat "$PID_FILE" 2>/dev/null) && [ -n "$other" ]
 fi
 
 # A port already taken would make one broker fail after the others started; say which one instead.
+if (exec 3<>"/dev/tcp/127.0.0.1/$REGISTRY_PORT") 2>/dev/null; then
+  say "port $REGISTRY_PORT (schema registry) is already in use on 127.0.0.1; stop whatever listens there first" >&2
+  exit 1
+fi
 for n in "${BROKERS[@]}"; do
   for port in $(ports_of "$n"); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -46,6 +54,7 @@ done
 
 if [ "${NO_BUILD:-0}" != 1 ]; then
   "$DOTNET" build broker/src/Tributary.Host -c "$CONFIG" -v q -nologo || exit 1
+  "$DOTNET" build schema-registry/src/Tributary.SchemaRegistry.Host -c "$CONFIG" -v q -nologo || exit 1
 fi
 
 mkdir -p "$DATA_DIR"
@@ -75,9 +84,18 @@ forget_broker() {
   rm -f "$DATA_DIR/broker-$n.pid"
 }
 
+stop_registry() {
+  [ -z "$registry_pid" ] && return
+  kill -TERM "$registry_pid" 2>/dev/null
+  wait "$registry_pid" 2>/dev/null
+  say "schema registry (PID $registry_pid) stopped"
+  registry_pid=
+}
+
 stop_brokers() {
   [ "$stopping" = 1 ] && return
   stopping=1
+  stop_registry
   [ "${#pid_of[@]}" -eq 0 ] && { say "no broker running"; return; }
   say "SIGTERM to brokers $(sorted "${!pid_of[@]}"); waiting for their controlled shutdown"
   for pid in "${pid_of[@]}"; do kill -TERM "$pid" 2>/dev/null; done
@@ -90,7 +108,7 @@ stop_brokers() {
 }
 
 cleanup() {
-  rm -f "$PID_FILE" "$DATA_DIR"/broker-[0-9]*.pid "$DATA_DIR"/broker-[0-9]*.up
+  rm -f "$PID_FILE" "$DATA_DIR"/broker-[0-9]*.pid "$DATA_DIR"/broker-[0-9]*.up "$DATA_DIR"/schema-registry.pid
 }
 
 describe_status() {
@@ -152,6 +170,26 @@ for n in "${BROKERS[@]}"; do
 done
 
 say "3 brokers ready; bootstrap.servers=$BOOTSTRAP (Ctrl-C stops them)"
+
+# The registry starts in the background: the loop below keeps serving broker exits and broker-up requests meanwhile, and
+# a small watcher says when it answers (or that it exited or is still not up after READY_TIMEOUT_S).
+if [ ! -f "$REGISTRY_DLL" ]; then
+  say "schema registry not built ($REGISTRY_DLL); running without it"
+else
+  "$DOTNET" "$REGISTRY_DLL" config/schema-registry.properties > >(trap '' INT TERM; exec sed -u "s/^/[schema-registry] /") 2>&1 &
+  registry_pid=$!
+  echo "$registry_pid" > "$DATA_DIR/schema-registry.pid"
+  say "schema registry starting, PID $registry_pid (config/schema-registry.properties)"
+  (
+    trap - INT TERM USR1
+    for _ in $(seq 1 $((READY_TIMEOUT_S * 5))); do
+      kill -0 "$registry_pid" 2>/dev/null || { say "schema registry (PID $registry_pid) exited before it was ready" >&2; exit 0; }
+      curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$REGISTRY_PORT/" && { say "schema registry ready on http://127.0.0.1:$REGISTRY_PORT"; exit 0; }
+      sleep 0.2
+    done
+    say "schema registry not ready on http://127.0.0.1:$REGISTRY_PORT within ${READY_TIMEOUT_S}s" >&2
+  ) &
+fi
 say "if one broker exits the others keep running; 'make broker-up N=<n>' starts broker n again"
 
 while true; do

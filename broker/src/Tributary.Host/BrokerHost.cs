@@ -92,6 +92,10 @@ public sealed class BrokerHost : IAsyncDisposable
         builder.Services.AddSingleton<BrokerServer>();
         builder.Services.AddHostedService(services => services.GetRequiredService<BrokerServer>());
         builder.Services.AddSingleton<KafkaConnectionHandler>();
+        if (config.GetBoolean("schema.registry.enable"))
+        {
+            builder.Services.AddHostedService<InBrokerSchemaRegistry>();
+        }
 
         var app = builder.Build();
         app.MapHealthEndpoints();

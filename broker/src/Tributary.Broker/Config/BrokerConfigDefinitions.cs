@@ -72,6 +72,9 @@ public static class BrokerConfigDefinitions
         yield return new("controller.quorum.voters", List, "", "Static controller quorum: comma-separated id@host:port.");
         yield return new("controller.quorum.bootstrap.servers", List, "", "Dynamic quorum bootstrap servers host:port (KIP-853); accepted, not used yet.");
         yield return new("http.listeners", Text, "http://0.0.0.0:9094", "Tributary: http://host:port endpoints serving /healthz, /readyz and /metrics.");
+        // Schema registry hosted in the broker process (issue 22): Confluent's REST API, stored in _schemas on this cluster.
+        yield return new("schema.registry.enable", Bool, "false", "Tributary: also run the schema registry in this broker process.");
+        yield return new("schema.registry.listeners", Text, "http://0.0.0.0:8081", "Tributary: http://host:port of the in-broker schema registry.");
         yield return new("tributary.log.level", Text, "Information", "Tributary: minimum log level (Trace, Debug, Information, Warning, Error, Critical, None; log4j spellings accepted).",
             extraValidation: v => TryParseLogLevel(v, out _) ? null : "one of [Trace, Debug, Information, Warning, Error, Critical, None]");
         yield return new("tributary.log.format", Text, "text", "Tributary: console log format: text (one line per event) or json (one JSON object per line, with event id and name, for log collectors).",
