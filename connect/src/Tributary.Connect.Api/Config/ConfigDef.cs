@@ -88,6 +88,10 @@ public sealed class ConfigDef
         return this;
     }
 
+    public ConfigDef Define(string name, ConfigType type, object? defaultValue, Importance importance, string documentation, string? group,
+        int orderInGroup, string? displayName) =>
+        Define(name, type, defaultValue, null, importance, documentation, group, orderInGroup, displayName);
+
     public ConfigDef Define(string name, ConfigType type, object? defaultValue, Importance importance, string documentation) =>
         Define(name, type, defaultValue, null, importance, documentation);
 
