@@ -426,7 +426,14 @@ public static class ConnectRestApi
     /// </summary>
     private static async Task<bool> ForwardIfNeeded(HttpContext context, Herder herder, JsonObject? body, ILogger logger)
     {
+        // While the worker is (re)joining its group no leader is known; Connect queues such requests until the rebalance ends.
         var leader = herder.LeaderUrl;
+        for (var waited = 0; leader is { Length: 0 } && waited < 300; waited++)
+        {
+            await Task.Delay(100, context.RequestAborted);
+            leader = herder.LeaderUrl;
+        }
+
         if (leader is null)
         {
             return false;

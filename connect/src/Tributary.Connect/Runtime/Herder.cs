@@ -293,8 +293,8 @@ public sealed class Herder : IAsyncDisposable
 
     private static IReadOnlyDictionary<string, string> ConnectorConfigOf(WorkerTask task) => task switch
     {
-        WorkerSourceTask s => s.ConnectorConfig,
-        WorkerSinkTask s => s.ConnectorConfig,
+        WorkerSourceTask s => s.ConnectorSettings,
+        WorkerSinkTask s => s.ConnectorSettings,
         _ => new Dictionary<string, string>(),
     };
 

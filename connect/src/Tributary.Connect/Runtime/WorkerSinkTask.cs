@@ -19,7 +19,7 @@ public sealed class WorkerSinkTask : WorkerTask, ISinkTaskContext
 
     private readonly IReadOnlyDictionary<string, string> connectorConfig;
 
-    public IReadOnlyDictionary<string, string> ConnectorConfig => connectorConfig;
+    public IReadOnlyDictionary<string, string> ConnectorSettings => connectorConfig;
     private readonly Dictionary<TopicPartition, long> current = [];
     private readonly Dictionary<TopicPartition, long> lastCommitted = [];
     private volatile bool commitRequested;
@@ -62,7 +62,7 @@ public sealed class WorkerSinkTask : WorkerTask, ISinkTaskContext
             AutoOffsetReset = AutoOffsetReset.Earliest,
             FetchWaitMaxMs = 100,
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
-        })
+        }.WithOverrides(Worker.Config.Subset("consumer."), ConnectorConfig.Subset(connectorConfig, "consumer.override.")))
             .SetPartitionsRevokedHandler((c, revoked) => CommitOffsets(revoked.Select(r => new TopicPartition(r.Topic, r.Partition.Value)).ToHashSet()))
             .SetPartitionsLostHandler((c, lost) =>
             {
@@ -101,7 +101,19 @@ public sealed class WorkerSinkTask : WorkerTask, ISinkTaskContext
                 var clock = Stopwatch.StartNew();
                 while (batch.Count < MaxBatch && clock.Elapsed < BatchWait && !cancellation.IsCancellationRequested)
                 {
-                    var r = consumer.Consume(TimeSpan.FromMilliseconds(50));
+                    ConsumeResult<byte[]?, byte[]?>? r;
+                    try
+                    {
+                        r = consumer.Consume(TimeSpan.FromMilliseconds(50));
+                    }
+                    catch (ConsumeException e) when (!e.Error.IsFatal && e.ConsumerRecord is null)
+                    {
+                        // e.g. a subscribed topic that does not exist yet: librdkafka keeps retrying, and so do we.
+                        ConnectLog.Retrying(Worker.Logger, TaskId, ErrorStage.KAFKA_CONSUME.ToString(), e.Error.Reason, 1);
+                        await Task.Delay(500, cancellation);
+                        continue;
+                    }
+
                     if (r is null || r.IsPartitionEOF)
                     {
                         if (batch.Count > 0)

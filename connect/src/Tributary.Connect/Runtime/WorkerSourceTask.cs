@@ -15,7 +15,7 @@ public sealed class WorkerSourceTask : WorkerTask, ISourceTaskContext, IOffsetSt
 {
     private readonly IReadOnlyDictionary<string, string> connectorConfig;
 
-    public IReadOnlyDictionary<string, string> ConnectorConfig => connectorConfig;
+    public IReadOnlyDictionary<string, string> ConnectorSettings => connectorConfig;
     private Dictionary<string, JsonObject> committed = new(StringComparer.Ordinal);
 
     public WorkerSourceTask(Worker worker, string connector, int id, IReadOnlyDictionary<string, string> connectorConfig,
@@ -48,7 +48,7 @@ public sealed class WorkerSourceTask : WorkerTask, ISourceTaskContext, IOffsetSt
             EnableIdempotence = true,
             LingerMs = 5,
             MaxInFlight = 5,
-        }).Build();
+        }.WithOverrides(Worker.Config.Subset("producer."), ConnectorConfig.Subset(connectorConfig, "producer.override."))).Build();
 
         task.Context = this;
         task.Start(TaskConfig);
