@@ -107,10 +107,11 @@ public sealed class FileStreamSourceTask : SourceTask
         var stored = Context?.OffsetStorageReader.Offset(SourcePartition);
         if (stored is not null && stored.TryGetValue(PositionField, out var p) && p is long pos)
         {
-            if (pos > s.Length)
+            var length = s.Length;
+            if (pos > length)
             {
                 s.Dispose();
-                throw new ConnectException($"Stored position {pos} is past the end of {filename} ({s.Length} bytes): the file was truncated or replaced.");
+                throw new ConnectException($"Stored position {pos} is past the end of {filename} ({length} bytes): the file was truncated or replaced.");
             }
 
             s.Seek(pos, SeekOrigin.Begin);

@@ -106,7 +106,7 @@ public sealed class WorkerSinkTask : WorkerTask, ISinkTaskContext
                     {
                         r = consumer.Consume(TimeSpan.FromMilliseconds(50));
                     }
-                    catch (ConsumeException e) when (!e.Error.IsFatal && e.ConsumerRecord is null)
+                    catch (ConsumeException e) when (!e.Error.IsFatal)
                     {
                         // e.g. a subscribed topic that does not exist yet: librdkafka keeps retrying, and so do we.
                         ConnectLog.Retrying(Worker.Logger, TaskId, ErrorStage.KAFKA_CONSUME.ToString(), e.Error.Reason, 1);

@@ -51,6 +51,11 @@ public abstract class WorkerTask
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
         }
+        catch (Exception e) when (stop.IsCancellationRequested)
+        {
+            // Failing while being stopped: the replacement (or nothing) owns the status now.
+            ConnectLog.Failed(Worker.Logger, e, "task (while stopping)", TaskId);
+        }
         catch (Exception e)
         {
             IsFailed = true;
