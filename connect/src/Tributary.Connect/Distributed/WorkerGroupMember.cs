@@ -52,6 +52,9 @@ public sealed class WorkerGroupMember : IAsyncDisposable
 
     public bool IsStable { get; private set; }
 
+    /// <summary>The config the leader computed its last assignment from (null on followers).</summary>
+    public ClusterConfigState? LastAssignedConfig { get; private set; }
+
     public void Start() => loop = Task.Run(RunAsync);
 
     /// <summary>Asks for a rebalance (configs changed the set of connectors or tasks).</summary>
@@ -173,6 +176,7 @@ public sealed class WorkerGroupMember : IAsyncDisposable
                 throw new GroupException($"leader's config offset {snapshot.Offset} is behind a member's {needed}");
             }
 
+            LastAssignedConfig = snapshot;
             foreach (var (id, a) in IncrementalCooperativeAssignor.Assign(memberId, members, snapshot))
             {
                 assignments.Add(new SyncGroupRequest.SyncGroupRequestAssignment { MemberId = id, Assignment = ConnectProtocol.Encode(a) });

@@ -118,7 +118,6 @@ public sealed class Herder : IAsyncDisposable
         {
             ownedConnectors = assignment.Connectors.ToHashSet(StringComparer.Ordinal);
             ownedTasks = assignment.Tasks.ToHashSet();
-            assignedShape = Shape(configs.Snapshot());
         }
 
         Wake();
@@ -188,9 +187,11 @@ public sealed class Herder : IAsyncDisposable
             {
                 myConnectors = [.. ownedConnectors];
                 myTasks = [.. ownedTasks];
-                if (group.IsLeader && Shape(snapshot) != assignedShape)
+                // The leader rebalances when connectors or task counts differ from what it last assigned (once per change).
+                var shape = Shape(snapshot);
+                if (group.IsLeader && group.LastAssignedConfig is { } assigned && shape != Shape(assigned) && shape != assignedShape)
                 {
-                    assignedShape = Shape(snapshot);
+                    assignedShape = shape;
                     group.RequestRejoin();
                 }
             }
