@@ -11,7 +11,7 @@ SASL_DIR := $(ROOT)/.tools/sasl
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: registry-test bench-registry all build run broker-up run-single chaos test unit-test integration-test verify generate deps clean sasl bench monitoring monitoring-test crds chart-lint fuzz image e2e k8s-deps
+.PHONY: registry-test bench-registry connect-test connect-bench all build run broker-up run-single chaos test unit-test integration-test verify generate deps clean sasl bench monitoring monitoring-test crds chart-lint fuzz image e2e k8s-deps
 
 all: build
 
@@ -138,6 +138,7 @@ integration-test: deps sasl
 	LD_LIBRARY_PATH=$(ROOT)/$(INTEGRATION_NATIVE):$(SASL_DIR) \
 	  $(DOTNET) test tests/Tributary.Integration.Tests -c $(CONFIG) --no-build --logger "console;verbosity=normal" 2>&1 | tee -a .test-output.log
 	$(MAKE) --no-print-directory registry-test
+	$(MAKE) --no-print-directory connect-test
 
 ## registry-test: the schema registry (issue 22) against real broker and registry processes: REST conformance tables,
 ## Confluent's .NET serdes and confluent-kafka-python's client unchanged, writer fail-over, in-broker hosting (part of integration-test).
@@ -146,6 +147,20 @@ registry-test: deps sasl
 	$(DOTNET) build tests/Tributary.SchemaRegistry.Tests -c $(CONFIG) -v q -nologo
 	LD_LIBRARY_PATH=$(ROOT)/$(REGISTRY_NATIVE):$(SASL_DIR) \
 	  $(DOTNET) test tests/Tributary.SchemaRegistry.Tests -c $(CONFIG) --no-build --logger "console;verbosity=normal" 2>&1 | tee -a .test-output.log
+
+
+## connect-test: the Connect runtime: transforms/converters (unit) and real worker processes against a real broker.
+CONNECT_TEST_NATIVE := tests/Tributary.Connect.Tests/bin/$(CONFIG)/net10.0/runtimes/linux-x64/native
+connect-test: sasl
+	$(DOTNET) build tests/Tributary.Connect.Tests -c $(CONFIG) -v q -nologo
+	LD_LIBRARY_PATH=$(ROOT)/$(CONNECT_TEST_NATIVE):$(SASL_DIR) \
+	  $(DOTNET) test tests/Tributary.Connect.Tests -c $(CONFIG) --no-build --filter "Category!=ConnectBench" --logger "console;verbosity=normal" 2>&1 | tee -a .test-output.log
+
+## connect-bench: file source → topic records/s through one Connect worker (CONNECT_BENCH_LINES, default 200000); `make bench` runs it too.
+connect-bench: sasl
+	$(DOTNET) build tests/Tributary.Connect.Tests -c $(CONFIG) -v q -nologo
+	LD_LIBRARY_PATH=$(ROOT)/$(CONNECT_TEST_NATIVE):$(SASL_DIR) \
+	  $(DOTNET) test tests/Tributary.Connect.Tests -c $(CONFIG) --no-build --filter "Category=ConnectBench" --logger "console;verbosity=detailed"
 
 ## test: everything that must pass before a change lands.
 test:

@@ -33,6 +33,11 @@ fi
 e2e="$root/bench/Tributary.Bench.EndToEnd/bin/$config/net10.0"
 LD_LIBRARY_PATH="$e2e/runtimes/linux-x64/native:$root/.tools/sasl" BENCH_RESULTS="$results/latest.md" \
   dotnet "$e2e/Tributary.Bench.EndToEnd.dll"
+# Connect: file source → topic records/s through one worker (tests/Tributary.Connect.Tests, Category=ConnectBench).
+if [[ "${BENCH_SKIP_CONNECT:-0}" != 1 ]]; then
+  { echo; echo "## Connect"; echo; echo "| Path | Records | Time | Rate |"; echo "|---|---|---|---|"; } >> "$results/latest.md"
+  CONNECT_BENCH_RESULTS="$results/latest.md" make -s --no-print-directory connect-bench >/dev/null
+fi
 cat "$micro_md" >> "$results/latest.md"
 cat "$micro_md"
 rm -f "$micro_md"

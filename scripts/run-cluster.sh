@@ -25,6 +25,8 @@ READY_TIMEOUT_S=${READY_TIMEOUT_S:-90}
 BROKERS=(1 2 3)
 BOOTSTRAP=127.0.0.1:9092,127.0.0.1:9192,127.0.0.1:9292
 PID_FILE=$DATA_DIR/run-cluster.pid
+# The Connect worker on 8083 runs by default with the default data directory (tests using their own DATA_DIR get none).
+CONNECT=${CONNECT:-$([ "$DATA_DIR" = .data ] && echo 1 || echo 0)}
 
 say() { echo "run-cluster: $*"; }
 sorted() { printf '%s\n' "$@" | sort -n | paste -sd' '; }
@@ -55,6 +57,11 @@ done
 if [ "${NO_BUILD:-0}" != 1 ]; then
   "$DOTNET" build broker/src/Tributary.Host -c "$CONFIG" -v q -nologo || exit 1
   "$DOTNET" build schema-registry/src/Tributary.SchemaRegistry.Host -c "$CONFIG" -v q -nologo || exit 1
+  # The Connect worker (REST on 8083) and the file connectors on its plugin path; CONNECT=0 skips it.
+  if [ "$CONNECT" = 1 ]; then
+    "$DOTNET" build connect/src/Tributary.Connect -c "$CONFIG" -v q -nologo || exit 1
+    "$DOTNET" build connect/plugins/Tributary.Connect.File -c "$CONFIG" -v q -nologo || exit 1
+  fi
 fi
 
 mkdir -p "$DATA_DIR"
@@ -92,9 +99,15 @@ stop_registry() {
   registry_pid=
 }
 
+connect_pid=""
 stop_brokers() {
   [ "$stopping" = 1 ] && return
   stopping=1
+  if [ -n "$connect_pid" ]; then
+    say "SIGTERM to the Connect worker (PID $connect_pid)"
+    kill -TERM "$connect_pid" 2>/dev/null
+    wait "$connect_pid" 2>/dev/null
+  fi
   stop_registry
   [ "${#pid_of[@]}" -eq 0 ] && { say "no broker running"; return; }
   say "SIGTERM to brokers $(sorted "${!pid_of[@]}"); waiting for their controlled shutdown"
@@ -189,6 +202,23 @@ else
     done
     say "schema registry not ready on http://127.0.0.1:$REGISTRY_PORT within ${READY_TIMEOUT_S}s" >&2
   ) &
+fi
+
+# One distributed Connect worker (config/connect-distributed.properties, REST on 8083), unless CONNECT=0.
+if [ "$CONNECT" = 1 ]; then
+  if [ ! -f "connect/src/Tributary.Connect/bin/$CONFIG/net10.0/tributary-connect.dll" ]; then
+    say "the Connect worker is not built; not starting it" >&2
+  elif (exec 3<>"/dev/tcp/127.0.0.1/8083") 2>/dev/null; then
+    say "port 8083 is in use; not starting the Connect worker" >&2
+  else
+    mkdir -p .tools/sasl && ln -sf /usr/lib/x86_64-linux-gnu/libsasl2.so.2 .tools/sasl/libsasl2.so.3
+    connect_dir=connect/src/Tributary.Connect/bin/$CONFIG/net10.0
+    LD_LIBRARY_PATH="$connect_dir/runtimes/linux-x64/native:$PWD/.tools/sasl" \
+      "$DOTNET" "$connect_dir/tributary-connect.dll" distributed config/connect-distributed.properties \
+      > >(trap '' INT TERM; exec sed -u "s/^/[connect] /") 2>&1 &
+    connect_pid=$!
+    say "Connect worker started, PID $connect_pid: REST on http://127.0.0.1:8083 (curl localhost:8083/connector-plugins)"
+  fi
 fi
 say "if one broker exits the others keep running; 'make broker-up N=<n>' starts broker n again"
 
