@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging.Abstractions;
-using Tributary.Tests.Shared.Metadata;
 using Tributary.Metadata.Records;
 using Tributary.Protocol;
+using Tributary.Tests.Shared.Metadata;
 
 namespace Tributary.Metadata.Tests;
 

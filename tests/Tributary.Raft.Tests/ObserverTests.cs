@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using Tributary.Raft;
 using Tributary.Protocol;
+using Tributary.Raft;
 
 namespace Tributary.Raft.Tests;
 

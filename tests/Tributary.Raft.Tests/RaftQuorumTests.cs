@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Tributary.Raft;
 using Tributary.Protocol;
+using Tributary.Raft;
 using Xunit.Abstractions;
 
 namespace Tributary.Raft.Tests;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
+using Tributary.Protocol;
 using Tributary.Raft;
 using Tributary.Raft.Log;
-using Tributary.Protocol;
 
 namespace Tributary.Raft.Tests;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using Tributary.Raft;
 using Tributary.Protocol;
+using Tributary.Raft;
 
 namespace Tributary.Raft.Tests;
 

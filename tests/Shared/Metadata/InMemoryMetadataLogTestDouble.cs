@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
-using Tributary.Raft;
 using Tributary.Metadata;
 using Tributary.Metadata.Records;
 using Tributary.Protocol;
+using Tributary.Raft;
 
 namespace Tributary.Tests.Shared.Metadata;
 

@@ -3,9 +3,9 @@ using System.Text.Json.Nodes;
 using Avro;
 using Avro.Generic;
 using Confluent.Kafka;
+using Confluent.Kafka.SyncOverAsync;
 using Confluent.SchemaRegistry;
 using Confluent.SchemaRegistry.Serdes;
-using Confluent.Kafka.SyncOverAsync;
 using Tributary.SchemaRegistry.Tests.Harness;
 using Xunit.Abstractions;
 

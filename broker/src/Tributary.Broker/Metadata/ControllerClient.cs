@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
-using Tributary.Raft;
 using Tributary.Protocol;
+using Tributary.Raft;
 
 namespace Tributary.Broker.Metadata;
 

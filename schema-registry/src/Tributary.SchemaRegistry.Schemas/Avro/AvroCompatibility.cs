@@ -70,51 +70,51 @@ internal static class AvroCompatibility
                     case AvroMap rm:
                         return Nested("values", rm.Values, ((AvroMap)writer).Values, location);
                     case AvroFixed rf:
-                    {
-                        var wf = (AvroFixed)writer;
-                        var ok = NamesMatch(rf, wf, location);
-                        if (rf.Size != wf.Size)
                         {
-                            Add("FIXED_SIZE_MISMATCH", location, "size", $"expected: {wf.Size}, found: {rf.Size}");
-                            ok = false;
-                        }
-                        return ok;
-                    }
-                    case AvroEnum re:
-                    {
-                        var we = (AvroEnum)writer;
-                        var ok = NamesMatch(re, we, location);
-                        var missing = we.Symbols.Except(re.Symbols).Order(StringComparer.Ordinal).ToList();
-                        // A reader enum default absorbs symbols it does not know (Avro 1.9+).
-                        if (missing.Count > 0 && !(re.Default is not null && re.Symbols.Contains(re.Default)))
-                        {
-                            Add("MISSING_ENUM_SYMBOLS", location, "symbols", "[" + string.Join(", ", missing) + "]");
-                            ok = false;
-                        }
-                        return ok;
-                    }
-                    case AvroRecord rr:
-                    {
-                        var wr = (AvroRecord)writer;
-                        var ok = NamesMatch(rr, wr, location);
-                        return CompareFields(rr, wr, location) && ok;
-                    }
-                    case AvroUnion:
-                    {
-                        // Every branch the writer may have written must be readable.
-                        var ok = true;
-                        var branches = ((AvroUnion)writer).Branches;
-                        for (var i = 0; i < branches.Count; i++)
-                        {
-                            var at = Push(location, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                            if (!Quietly(reader, branches[i], at))
+                            var wf = (AvroFixed)writer;
+                            var ok = NamesMatch(rf, wf, location);
+                            if (rf.Size != wf.Size)
                             {
-                                Add("MISSING_UNION_BRANCH", at, null, $"reader union lacking writer type: {Upper(Kind(branches[i]))}");
+                                Add("FIXED_SIZE_MISMATCH", location, "size", $"expected: {wf.Size}, found: {rf.Size}");
                                 ok = false;
                             }
+                            return ok;
                         }
-                        return ok;
-                    }
+                    case AvroEnum re:
+                        {
+                            var we = (AvroEnum)writer;
+                            var ok = NamesMatch(re, we, location);
+                            var missing = we.Symbols.Except(re.Symbols).Order(StringComparer.Ordinal).ToList();
+                            // A reader enum default absorbs symbols it does not know (Avro 1.9+).
+                            if (missing.Count > 0 && !(re.Default is not null && re.Symbols.Contains(re.Default)))
+                            {
+                                Add("MISSING_ENUM_SYMBOLS", location, "symbols", "[" + string.Join(", ", missing) + "]");
+                                ok = false;
+                            }
+                            return ok;
+                        }
+                    case AvroRecord rr:
+                        {
+                            var wr = (AvroRecord)writer;
+                            var ok = NamesMatch(rr, wr, location);
+                            return CompareFields(rr, wr, location) && ok;
+                        }
+                    case AvroUnion:
+                        {
+                            // Every branch the writer may have written must be readable.
+                            var ok = true;
+                            var branches = ((AvroUnion)writer).Branches;
+                            for (var i = 0; i < branches.Count; i++)
+                            {
+                                var at = Push(location, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                                if (!Quietly(reader, branches[i], at))
+                                {
+                                    Add("MISSING_UNION_BRANCH", at, null, $"reader union lacking writer type: {Upper(Kind(branches[i]))}");
+                                    ok = false;
+                                }
+                            }
+                            return ok;
+                        }
                     default:
                         return true; // same primitive
                 }

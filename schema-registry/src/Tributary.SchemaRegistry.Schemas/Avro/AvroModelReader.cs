@@ -91,76 +91,76 @@ internal sealed class AvroModelReader
         {
             case "record":
             case "error":
-            {
-                var record = new AvroRecord(FullName(obj, ns), type == "error");
-                Define(record, obj);
-                var fields = obj["fields"] as JsonArray ?? [];
-                var position = 0;
-                foreach (var f in fields.OfType<JsonObject>())
                 {
-                    var field = new AvroField(GetString(f, "name") ?? "", position++)
+                    var record = new AvroRecord(FullName(obj, ns), type == "error");
+                    Define(record, obj);
+                    var fields = obj["fields"] as JsonArray ?? [];
+                    var position = 0;
+                    foreach (var f in fields.OfType<JsonObject>())
                     {
-                        Doc = GetString(f, "doc"),
-                        Order = GetString(f, "order"),
-                    };
-                    field.Type = ReadNode(f["type"], record.Namespace, depth + 1);
-                    if (f.TryGetPropertyValue("default", out var def))
-                    {
-                        field.HasDefault = true;
-                        field.Default = def?.DeepClone();
-                        if (!AvroDefaults.IsValid(field.Type, field.Default))
+                        var field = new AvroField(GetString(f, "name") ?? "", position++)
                         {
-                            throw new InvalidSchemaException(
-                                $"Invalid default for field {field.Name}: {def?.ToJsonString() ?? "null"} not a {Describe(field.Type)}");
+                            Doc = GetString(f, "doc"),
+                            Order = GetString(f, "order"),
+                        };
+                        field.Type = ReadNode(f["type"], record.Namespace, depth + 1);
+                        if (f.TryGetPropertyValue("default", out var def))
+                        {
+                            field.HasDefault = true;
+                            field.Default = def?.DeepClone();
+                            if (!AvroDefaults.IsValid(field.Type, field.Default))
+                            {
+                                throw new InvalidSchemaException(
+                                    $"Invalid default for field {field.Name}: {def?.ToJsonString() ?? "null"} not a {Describe(field.Type)}");
+                            }
                         }
+                        if (f["aliases"] is JsonArray aliases)
+                        {
+                            field.Aliases.AddRange(aliases.Select(a => a?.GetValue<string>() ?? ""));
+                        }
+                        CopyProps(f, FieldKeys, field.Props);
+                        record.Fields.Add(field);
                     }
-                    if (f["aliases"] is JsonArray aliases)
-                    {
-                        field.Aliases.AddRange(aliases.Select(a => a?.GetValue<string>() ?? ""));
-                    }
-                    CopyProps(f, FieldKeys, field.Props);
-                    record.Fields.Add(field);
+                    CopyProps(obj, RecordKeys, record.Props);
+                    return record;
                 }
-                CopyProps(obj, RecordKeys, record.Props);
-                return record;
-            }
             case "enum":
-            {
-                var e = new AvroEnum(FullName(obj, ns));
-                Define(e, obj);
-                if (obj["symbols"] is JsonArray symbols)
                 {
-                    e.Symbols.AddRange(symbols.Select(s => s?.GetValue<string>() ?? ""));
+                    var e = new AvroEnum(FullName(obj, ns));
+                    Define(e, obj);
+                    if (obj["symbols"] is JsonArray symbols)
+                    {
+                        e.Symbols.AddRange(symbols.Select(s => s?.GetValue<string>() ?? ""));
+                    }
+                    // Avro spec: every symbol must match [A-Za-z_][A-Za-z0-9_]* (the reference implementation enforces it).
+                    if (e.Symbols.FirstOrDefault(s => !IsAvroName(s)) is { } bad)
+                    {
+                        throw new InvalidSchemaException($"Invalid schema: enum {e.FullName} has an invalid symbol: \"{bad}\"");
+                    }
+                    e.Default = GetString(obj, "default");
+                    CopyProps(obj, EnumKeys, e.Props);
+                    return e;
                 }
-                // Avro spec: every symbol must match [A-Za-z_][A-Za-z0-9_]* (the reference implementation enforces it).
-                if (e.Symbols.FirstOrDefault(s => !IsAvroName(s)) is { } bad)
-                {
-                    throw new InvalidSchemaException($"Invalid schema: enum {e.FullName} has an invalid symbol: \"{bad}\"");
-                }
-                e.Default = GetString(obj, "default");
-                CopyProps(obj, EnumKeys, e.Props);
-                return e;
-            }
             case "fixed":
-            {
-                var size = obj["size"] is JsonValue sv && sv.TryGetValue(out int s) ? s : 0;
-                var f = new AvroFixed(FullName(obj, ns), size);
-                Define(f, obj);
-                CopyProps(obj, FixedKeys, f.Props);
-                return f;
-            }
+                {
+                    var size = obj["size"] is JsonValue sv && sv.TryGetValue(out int s) ? s : 0;
+                    var f = new AvroFixed(FullName(obj, ns), size);
+                    Define(f, obj);
+                    CopyProps(obj, FixedKeys, f.Props);
+                    return f;
+                }
             case "array":
-            {
-                var a = new AvroArray(ReadNode(obj["items"], ns, depth + 1));
-                CopyProps(obj, ["type", "items"], a.Props);
-                return a;
-            }
+                {
+                    var a = new AvroArray(ReadNode(obj["items"], ns, depth + 1));
+                    CopyProps(obj, ["type", "items"], a.Props);
+                    return a;
+                }
             case "map":
-            {
-                var m = new AvroMap(ReadNode(obj["values"], ns, depth + 1));
-                CopyProps(obj, ["type", "values"], m.Props);
-                return m;
-            }
+                {
+                    var m = new AvroMap(ReadNode(obj["values"], ns, depth + 1));
+                    CopyProps(obj, ["type", "values"], m.Props);
+                    return m;
+                }
             default:
                 if (Primitives.Contains(type))
                 {
