@@ -105,7 +105,7 @@ verify: generate crds
 	@scripts/gen-monitoring.sh --check
 	@# Code style (.editorconfig): whitespace and the IDE rules at warning. Analyzers are already errors in every build.
 	$(DOTNET) format whitespace Cluster.sln --verify-no-changes -v q
-	$(DOTNET) format style Cluster.sln --verify-no-changes --severity warning -v q
+	$(DOTNET) format style Cluster.sln --verify-no-changes --severity warn -v q
 	@echo "verify: code style matches .editorconfig"
 
 ## monitoring: regenerate the chart's PrometheusRule from monitoring/prometheus/tributary-rules.yaml.
