@@ -5,42 +5,42 @@ namespace Tributary.Connect;
 /// <summary>Structured log messages of the Connect worker. Event ids: 100s plugins, 200s tasks, 300s herder/group, 400s REST, 500s errors.</summary>
 internal static partial class ConnectLog
 {
-    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Loaded plugin {ClassName} ({Kind}) from {Directory}")]
+    [LoggerMessage(EventId = 2501, Level = LogLevel.Information, Message = "Loaded plugin {ClassName} ({Kind}) from {Directory}")]
     public static partial void PluginLoaded(ILogger logger, string className, string kind, string directory);
 
-    [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "Could not load plugin assembly {File}: {Reason}")]
+    [LoggerMessage(EventId = 2502, Level = LogLevel.Warning, Message = "Could not load plugin assembly {File}: {Reason}")]
     public static partial void PluginLoadFailed(ILogger logger, string file, string reason);
 
-    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Started {What} {Id}")]
+    [LoggerMessage(EventId = 2511, Level = LogLevel.Information, Message = "Started {What} {Id}")]
     public static partial void Started(ILogger logger, string what, string id);
 
-    [LoggerMessage(EventId = 202, Level = LogLevel.Information, Message = "Stopped {What} {Id}")]
+    [LoggerMessage(EventId = 2512, Level = LogLevel.Information, Message = "Stopped {What} {Id}")]
     public static partial void Stopped(ILogger logger, string what, string id);
 
-    [LoggerMessage(EventId = 203, Level = LogLevel.Error, Message = "{What} {Id} failed")]
+    [LoggerMessage(EventId = 2513, Level = LogLevel.Error, Message = "{What} {Id} failed")]
     public static partial void Failed(ILogger logger, Exception error, string what, string id);
 
-    [LoggerMessage(EventId = 204, Level = LogLevel.Debug, Message = "Task {Id} committed offsets for {Count} source partitions")]
+    [LoggerMessage(EventId = 2514, Level = LogLevel.Debug, Message = "Task {Id} committed offsets for {Count} source partitions")]
     public static partial void OffsetsCommitted(ILogger logger, string id, int count);
 
-    [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "Joined group {Group} generation {Generation} as {MemberId} (leader {Leader}); assigned connectors [{Connectors}] tasks [{Tasks}], revoked [{Revoked}]")]
+    [LoggerMessage(EventId = 2521, Level = LogLevel.Information, Message = "Joined group {Group} generation {Generation} as {MemberId} (leader {Leader}); assigned connectors [{Connectors}] tasks [{Tasks}], revoked [{Revoked}]")]
     public static partial void Assigned(ILogger logger, string group, int generation, string memberId, string leader, string connectors, string tasks, string revoked);
 
-    [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Group {Group}: {Reason}; rejoining")]
+    [LoggerMessage(EventId = 2522, Level = LogLevel.Warning, Message = "Group {Group}: {Reason}; rejoining")]
     public static partial void Rejoining(ILogger logger, string group, string reason);
 
-    [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "Worker {WorkerId} started in {Mode} mode, REST on {Url}")]
+    [LoggerMessage(EventId = 2523, Level = LogLevel.Information, Message = "Worker {WorkerId} started in {Mode} mode, REST on {Url}")]
     public static partial void WorkerStarted(ILogger logger, string workerId, string mode, string url);
 
-    [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "Herder tick failed: {Reason}")]
+    [LoggerMessage(EventId = 2524, Level = LogLevel.Warning, Message = "Herder tick failed: {Reason}")]
     public static partial void TickFailed(ILogger logger, Exception error, string reason);
 
-    [LoggerMessage(EventId = 401, Level = LogLevel.Debug, Message = "Forwarding {Method} {Path} to the leader at {Leader}")]
+    [LoggerMessage(EventId = 2531, Level = LogLevel.Debug, Message = "Forwarding {Method} {Path} to the leader at {Leader}")]
     public static partial void Forwarding(ILogger logger, string method, string path, string leader);
 
-    [LoggerMessage(EventId = 501, Level = LogLevel.Error, Message = "Error encountered in task {TaskId}. Executing stage '{Stage}' with class '{ClassName}'{Where}.")]
+    [LoggerMessage(EventId = 2541, Level = LogLevel.Error, Message = "Error encountered in task {TaskId}. Executing stage '{Stage}' with class '{ClassName}'{Where}.")]
     public static partial void RecordError(ILogger logger, Exception error, string taskId, string stage, string className, string where);
 
-    [LoggerMessage(EventId = 502, Level = LogLevel.Warning, Message = "Task {TaskId}: retrying stage {Stage} after {Error} (attempt {Attempt})")]
+    [LoggerMessage(EventId = 2542, Level = LogLevel.Warning, Message = "Task {TaskId}: retrying stage {Stage} after {Error} (attempt {Attempt})")]
     public static partial void Retrying(ILogger logger, string taskId, string stage, string error, int attempt);
 }
