@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Tributary.Protocol;
 using Tributary.Protocol.Messages;
 using Tributary.Protocol.Records;
@@ -20,7 +21,8 @@ public sealed class PartitionClient(KafkaCluster cluster, TimeProvider? time = n
     private const short CreateTopicsVersion = 5;
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly Dictionary<(string, int), int> _leaders = new();
+    // Read and written by concurrent callers (the registry's replay loop and its writers share one client).
+    private readonly ConcurrentDictionary<(string, int), int> _leaders = new();
 
     public KafkaCluster Cluster => cluster;
 
@@ -221,7 +223,7 @@ public sealed class PartitionClient(KafkaCluster cluster, TimeProvider? time = n
                 error = ErrorCode.NetworkException;
             }
 
-            _leaders.Remove((topic, partition));
+            _leaders.TryRemove((topic, partition), out _);
             if (!IsRetriable(error))
             {
                 throw new KafkaErrorException(error, $"{topic}-{partition}: {error} {message}");
