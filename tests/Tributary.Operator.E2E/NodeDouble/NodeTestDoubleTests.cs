@@ -82,7 +82,11 @@ public sealed class NodeTestDoubleTests(KubeFixture kube, ITestOutputHelper outp
 
         await kube.Client.CoreV1.DeleteNamespacedPodAsync($"{Cluster}-1", Ns);
         await Wait.UntilAsync("old broker process exits", () => Task.FromResult(!IsRunning(pid.Value)), TimeSpan.FromSeconds(60));
-        // Controlled shutdown on SIGTERM ends with exit code 0 in the log of the old incarnation.
+        // Controlled shutdown on SIGTERM ends with exit code 0 in the log of the old incarnation. The double writes that
+        // line after it has reaped the process, which can be a moment after the PID is gone: wait for the line itself.
+        await Wait.UntilAsync("the old incarnation's exit line in the pod log",
+            () => Task.FromResult(kube.Node.LogTail(Ns, $"{Cluster}-1", "broker", 400).Contains("--- exited with code", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30));
         Assert.Contains("--- exited with code 0", kube.Node.LogTail(Ns, $"{Cluster}-1", "broker", 400));
 
         await Wait.UntilAsync("pod re-created by the StatefulSet controller", async () =>
