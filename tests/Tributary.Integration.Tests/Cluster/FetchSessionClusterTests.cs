@@ -36,10 +36,12 @@ public sealed class FetchSessionClusterTests(ITestOutputHelper output)
         await clients.CreateTopicAsync(topic, 3, replicationFactor: 3);
         // Every broker leads some of the 1,003 partitions and follows the rest from the two others: 2 follower sessions per
         // broker, each holding the partitions that broker leads, together 2 × 1,003 partitions.
-        await Eventually.ValueAsync(
+        var sessions = await Eventually.ValueAsync(
             async () => (Sessions: await ClusterSteps.SumOverLiveBrokersAsync(cluster, Sessions),
                 Cached: await ClusterSteps.SumOverLiveBrokersAsync(cluster, PartitionsCached)),
             s => s.Sessions >= 6 && s.Cached >= 2 * 1003, Timeout);
+        Assert.True(sessions.Sessions >= 6 && sessions.Cached >= 2 * 1003,
+            $"follower sessions {sessions.Sessions} (want ≥ 6), partitions cached {sessions.Cached} (want ≥ {2 * 1003})");
 
         var before = await FollowerFetchCountersAsync(cluster);
         using (var producer = clients.CreateProducer())
