@@ -180,6 +180,7 @@ public sealed class PluginRegistry
         Register(typeof(JsonConverter), version, "org.apache.kafka.connect.json.JsonConverter");
         Register(typeof(StringConverter), version, "org.apache.kafka.connect.storage.StringConverter");
         Register(typeof(ByteArrayConverter), version, "org.apache.kafka.connect.converters.ByteArrayConverter");
+        Register(typeof(Converters.Registry.AvroConverter), version, "io.confluent.connect.avro.AvroConverter");
         foreach (var (outer, key, value) in new (string, Type, Type)[]
                  {
                      ("ExtractField", typeof(ExtractField.Key), typeof(ExtractField.Value)),
