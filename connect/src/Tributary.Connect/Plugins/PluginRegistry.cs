@@ -181,6 +181,7 @@ public sealed class PluginRegistry
         Register(typeof(StringConverter), version, "org.apache.kafka.connect.storage.StringConverter");
         Register(typeof(ByteArrayConverter), version, "org.apache.kafka.connect.converters.ByteArrayConverter");
         Register(typeof(Converters.Registry.AvroConverter), version, "io.confluent.connect.avro.AvroConverter");
+        Register(typeof(Converters.Registry.JsonSchemaConverter), version, "io.confluent.connect.json.JsonSchemaConverter");
         foreach (var (outer, key, value) in new (string, Type, Type)[]
                  {
                      ("ExtractField", typeof(ExtractField.Key), typeof(ExtractField.Value)),

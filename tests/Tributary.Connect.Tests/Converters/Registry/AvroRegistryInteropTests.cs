@@ -153,6 +153,47 @@ public sealed class AvroRegistryInteropTests(RegistryConnectFixture fixture, ITe
         Assert.Equal("x", back.Get("b"));
     }
 
+    /// <summary>A POCO for Confluent's JSON serdes (NJsonSchema generates its schema).</summary>
+    public sealed class Order
+    {
+        public string? Id { get; set; }
+        public int Quantity { get; set; }
+    }
+
+    [Fact]
+    public async Task A_record_written_by_confluents_json_serializer_is_read_by_our_json_schema_converter()
+    {
+        var topic = Unique("json-from-confluent");
+        using var client = ConfluentClient();
+        var bytes = await new JsonSerializer<Order>(client).SerializeAsync(new Order { Id = "o-1", Quantity = 3 }, new SerializationContext(MessageComponentType.Value, topic));
+
+        var c = new JsonSchemaConverter();
+        c.Configure(new Dictionary<string, string> { ["schema.registry.url"] = fixture.Registry.Url }, false);
+        var read = c.ToConnectData(topic, bytes);
+
+        var s = Assert.IsType<Struct>(read.Value);
+        Assert.Equal("o-1", s.Get("Id"));
+        Assert.Equal(3, Convert.ToInt32(s.Get("Quantity"), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task A_record_written_by_our_json_schema_converter_is_read_by_confluents_json_deserializer()
+    {
+        var topic = Unique("json-to-confluent");
+        var schema = SchemaBuilder.Struct().Name("Order").Field("Id", ConnectSchema.OptionalString).Field("Quantity", ConnectSchema.Int32).Build();
+        var c = new JsonSchemaConverter();
+        c.Configure(new Dictionary<string, string> { ["schema.registry.url"] = fixture.Registry.Url }, false);
+
+        var bytes = c.FromConnectData(topic, schema, new Struct(schema).Put("Id", "o-2").Put("Quantity", 5))!;
+
+        using var client = ConfluentClient();
+        var order = await new JsonDeserializer<Order>(client).DeserializeAsync(bytes, false, new SerializationContext(MessageComponentType.Value, topic));
+        Assert.Equal("o-2", order.Id);
+        Assert.Equal(5, order.Quantity);
+        var registered = await client.GetLatestSchemaAsync(topic + "-value");
+        Assert.Equal(Confluent.SchemaRegistry.SchemaType.Json, registered.SchemaType);
+    }
+
     [Fact]
     public async Task File_source_with_a_struct_transform_writes_avro_that_confluents_consumer_reads()
     {
