@@ -45,12 +45,16 @@ public sealed class StreamsApp : IAsyncDisposable
     };
 
     /// <summary>Builds the topology, starts it and waits (bounded) until the instance is RUNNING.</summary>
-    public static async Task<StreamsApp> StartAsync(StreamsCluster cluster, StreamBuilder builder, IStreamConfig config, TimeSpan? limit = null)
+    public static Task<StreamsApp> StartAsync(StreamsCluster cluster, StreamBuilder builder, IStreamConfig config, TimeSpan? limit = null) =>
+        StartAsync(cluster, builder.Build(), config, limit);
+
+    /// <summary>Starts a built topology and waits (bounded) until the instance is RUNNING.</summary>
+    public static async Task<StreamsApp> StartAsync(StreamsCluster cluster, Topology topology, IStreamConfig config, TimeSpan? limit = null)
     {
         // Streamiz keeps the logger factory of the last configuration in a static field, so every instance shares the
         // cluster's one factory; disposing a per-instance factory would break the next StreamBuilder.
         config.Logger = cluster.Loggers;
-        var app = new StreamsApp(new KafkaStream(builder.Build(), config), config.StateDir);
+        var app = new StreamsApp(new KafkaStream(topology, config), config.StateDir);
         try
         {
             await app.stream.StartAsync();
