@@ -38,6 +38,11 @@ if [[ "${BENCH_SKIP_CONNECT:-0}" != 1 ]]; then
   { echo; echo "## Connect"; echo; echo "| Path | Records | Time | Rate |"; echo "|---|---|---|---|"; } >> "$results/latest.md"
   CONNECT_BENCH_RESULTS="$results/latest.md" make -s --no-print-directory connect-bench >/dev/null
 fi
+# Streams: Streamiz on one instance, 3 brokers, records/s end to end (tests/Tributary.Streams.Tests, Category=StreamsBench).
+if [[ "${BENCH_SKIP_STREAMS:-0}" != 1 ]]; then
+  { echo; echo "## Streams (Streamiz 1.8.2, one instance, 3 brokers)"; echo; echo "| Topology | Guarantee | Records | Time | Rate |"; echo "|---|---|---|---|---|"; } >> "$results/latest.md"
+  STREAMS_BENCH_RESULTS="$results/latest.md" make -s --no-print-directory streams-bench >/dev/null
+fi
 cat "$micro_md" >> "$results/latest.md"
 cat "$micro_md"
 rm -f "$micro_md"
