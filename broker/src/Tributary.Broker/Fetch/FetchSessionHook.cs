@@ -11,6 +11,7 @@ internal static class FetchSessionHook
     {
         var cache = new FetchSessionCache(broker.Config.GetInt(CacheSlotsKey), TimeProvider.System);
         broker.Metrics.FetchSessions.Attach(cache);
+        broker.Metrics.FetchSessions.AttachPartitionReads(() => broker.Replicas.FollowerPartitionReads);
         return cache;
     }
 

@@ -68,6 +68,7 @@ public sealed partial class ReplicaManager : IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private TaskCompletionSource _leadershipGained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ITimer? _isrMaintenance;
+    private long _followerPartitionReads;
 
     /// <param name="fetchers">Starts and stops the replica fetchers of followed partitions; null on a lone broker.</param>
     /// <param name="isrSender">Sends ISR changes to the active controller; null where there is none to ask (the ISR never changes).</param>
@@ -88,6 +89,9 @@ public sealed partial class ReplicaManager : IDisposable
     }
 
     public IEnumerable<Partition> Partitions => _partitions.Values;
+
+    /// <summary>Partition reads done for follower fetches, every long-poll pass counted (tributary_replica_fetch_partitions_read_total).</summary>
+    public long FollowerPartitionReads => Interlocked.Read(ref _followerPartitionReads);
 
     /// <summary>
     /// Raised on the metadata thread when this broker starts leading a replica (true; also for a new leader epoch) or
@@ -546,6 +550,11 @@ public sealed partial class ReplicaManager : IDisposable
         DelayedFetch? watcher)
     {
         var results = new ReadOutcome[partitions.Count];
+        if (fetch.IsFromFollower)
+        {
+            Interlocked.Add(ref _followerPartitionReads, partitions.Count);
+        }
+
         var budget = fetch.MaxBytes;
         long total = 0;
         var mustAnswer = false;
