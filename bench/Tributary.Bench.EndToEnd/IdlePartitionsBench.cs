@@ -261,7 +261,8 @@ internal static partial class IdlePartitionsBench
     private static string AcksName(Acks acks) => acks == Acks.All ? "acks=all" : "acks=1";
 
     /// <summary>The brokers' follower-fetch counters summed over the cluster (tributary_replica_fetch_*).</summary>
-    private readonly record struct FetchCounters(double Requests, double RequestPartitions, double ResponsePartitions, double AllocatedBytes)
+    private readonly record struct FetchCounters(double Requests, double RequestPartitions, double ResponsePartitions, double AllocatedBytes,
+        double PartitionsRead)
     {
         public static FetchCounters Read(BrokerCluster cluster)
         {
@@ -274,21 +275,24 @@ internal static partial class IdlePartitionsBench
                 }
 
                 sum += new FetchCounters(Value(text, "tributary_replica_fetch_requests_total"), Value(text, "tributary_replica_fetch_request_partitions_total"),
-                    Value(text, "tributary_replica_fetch_response_partitions_total"), Value(text, "process_runtime_dotnet_gc_allocations_size_bytes_total") + Value(text, "dotnet_gc_heap_total_allocated_bytes_total"));
+                    Value(text, "tributary_replica_fetch_response_partitions_total"), Value(text, "process_runtime_dotnet_gc_allocations_size_bytes_total") + Value(text, "dotnet_gc_heap_total_allocated_bytes_total"),
+                    Value(text, "tributary_replica_fetch_partitions_read_total"));
             }
 
             return sum;
         }
 
         public static FetchCounters operator +(FetchCounters a, FetchCounters b) =>
-            new(a.Requests + b.Requests, a.RequestPartitions + b.RequestPartitions, a.ResponsePartitions + b.ResponsePartitions, a.AllocatedBytes + b.AllocatedBytes);
+            new(a.Requests + b.Requests, a.RequestPartitions + b.RequestPartitions, a.ResponsePartitions + b.ResponsePartitions, a.AllocatedBytes + b.AllocatedBytes,
+                a.PartitionsRead + b.PartitionsRead);
 
         public static FetchCounters operator -(FetchCounters a, FetchCounters b) =>
-            new(a.Requests - b.Requests, a.RequestPartitions - b.RequestPartitions, a.ResponsePartitions - b.ResponsePartitions, a.AllocatedBytes - b.AllocatedBytes);
+            new(a.Requests - b.Requests, a.RequestPartitions - b.RequestPartitions, a.ResponsePartitions - b.ResponsePartitions, a.AllocatedBytes - b.AllocatedBytes,
+                a.PartitionsRead - b.PartitionsRead);
 
         public string Describe(double seconds) => Requests <= 0
             ? "no follower-fetch counters (broker without tributary_replica_fetch_*)"
-            : $"follower fetches {Requests / seconds:N0}/s, partitions per fetch: {RequestPartitions / Requests:N1} sent, {ResponsePartitions / Requests:N1} answered; " +
+            : $"follower fetches {Requests / seconds:N0}/s, partitions per fetch: {RequestPartitions / Requests:N1} sent, {ResponsePartitions / Requests:N1} answered, {PartitionsRead / Requests:N1} read by the leader; " +
               $"brokers allocated {AllocatedBytes / Requests / 1024:N1} KiB per follower fetch (all work, produce included)";
 
         private static double Value(string metrics, string name)

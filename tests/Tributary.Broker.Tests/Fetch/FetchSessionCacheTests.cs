@@ -86,7 +86,7 @@ public sealed class FetchSessionCacheTests
     }
 
     [Fact]
-    public void Incremental_fetch_reads_every_session_partition_and_answers_only_those_whose_answer_changed()
+    public void The_first_incremental_fetch_reads_every_session_partition_and_answers_only_those_whose_answer_changed()
     {
         var cache = new FetchSessionCache(10, new FakeTimeProvider());
         var id = Full(cache, Partitions((TopicA, 0), (TopicA, 1), (TopicB, 0)), highWatermark: 5).SessionId;
@@ -101,6 +101,26 @@ public sealed class FetchSessionCacheTests
         Assert.Equal(TopicB, only.TopicId);
         Assert.Equal(6, Assert.Single(only.Partitions).HighWatermark);
         Assert.Equal(id, response.SessionId);
+    }
+
+    [Fact]
+    public void A_later_incremental_fetch_reads_only_the_partitions_it_names_when_none_changed()
+    {
+        var time = new FakeTimeProvider();
+        var cache = new FetchSessionCache(10, time);
+        var id = Full(cache, Partitions((TopicA, 0), (TopicA, 1), (TopicB, 0)), highWatermark: 5).SessionId;
+        var first = cache.Open(Request(id, 1, []), Version, isFollower: true);
+        // As the fetch handler does once it has read them (no replica here to listen to).
+        first.Bind(new Tributary.Broker.Replication.Partition?[first.Reading.Count], time.GetUtcNow().ToUnixTimeMilliseconds());
+        first.Complete(Answer(first.Request!, highWatermark: 5));
+
+        var idle = cache.Open(Request(id, 2, []), Version, isFollower: true);
+        var named = cache.Open(Request(id, 3, Partitions((TopicB, 0))), Version, isFollower: true);
+
+        Assert.Empty(idle.Request!.Topics);
+        var read = Assert.Single(named.Request!.Topics);
+        Assert.Equal(TopicB, read.TopicId);
+        Assert.Equal(0, Assert.Single(read.Partitions).Partition);
     }
 
     [Fact]

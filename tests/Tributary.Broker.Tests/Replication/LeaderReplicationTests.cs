@@ -262,6 +262,22 @@ public sealed class LeaderReplicationTests : IDisposable
     }
 
     [Fact]
+    public void A_follower_whose_last_fetched_epoch_is_above_every_leader_epoch_is_told_to_truncate_below_it()
+    {
+        Produce(3);
+        Apply(replicas: [1, 2, 3], isr: [1, 2, 3], leaderEpoch: 2, partitionEpoch: 1);
+        Produce(2);
+
+        // The follower led epoch 4 (which this leader never saw) and holds records up to offset 8, past this log's end (5).
+        var outcome = Fetch(2, 8, currentLeaderEpoch: 2, lastFetchedEpoch: 4);
+
+        Assert.Equal(ErrorCode.None, outcome.Error);
+        Assert.True(outcome.Records.IsEmpty);
+        Assert.Equal(2, outcome.DivergingEpoch);
+        Assert.Equal(5, outcome.DivergingEndOffset);
+    }
+
+    [Fact]
     public void A_fetch_naming_an_older_leader_epoch_is_fenced_and_a_newer_one_unknown()
     {
         Apply(replicas: [1, 2, 3], isr: [1, 2, 3], leaderEpoch: 3, partitionEpoch: 1);

@@ -101,6 +101,27 @@ public sealed class FollowerLogTests
     }
 
     [Fact]
+    public void Truncating_to_the_log_end_drops_an_epoch_that_a_replica_led_without_appending()
+    {
+        using var dir = new TempDirectory();
+        PartitionLog log = Logs.Open(dir.Path, SmallSegments);
+        Replicas.AppendInEpoch(log, 0, count: 5);
+        // Elected for epoch 1 at offset 5, then replaced before any append: epoch 1 starts at the log end and holds nothing.
+        log.AssignLeaderEpochStartOffset(1, log.LogEndOffset);
+
+        // Following the new leader, whose epoch 0 ends at 5 too: the truncation point is this log's own end.
+        log.TruncateTo(5);
+
+        Assert.Equal(5, log.LogEndOffset);
+        Assert.Equal("0@0", Replicas.Describe(log.LeaderEpochEntries));
+        Assert.Equal(0, log.LatestEpoch);
+        log.Close();
+        PartitionLog reopened = Logs.Open(dir.Path, SmallSegments);
+        Assert.Equal("0@0", Replicas.Describe(reopened.LeaderEpochEntries));
+        reopened.Close();
+    }
+
+    [Fact]
     public void TruncateTo_rebuilds_the_producer_state_that_a_reopen_would_load()
     {
         const long Producer = 5;

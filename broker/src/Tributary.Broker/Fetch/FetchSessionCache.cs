@@ -31,13 +31,22 @@ public sealed class FetchSessionCache
     private readonly TimeProvider _time;
     private long _evictions;
 
-    public FetchSessionCache(int maxSessions, TimeProvider time, long evictionMs = DefaultEvictionMs)
+    /// <summary>Half of Kafka's default replica.lag.time.max.ms.</summary>
+    public const long DefaultRefreshMs = 15_000;
+
+    /// <param name="refreshMs">An incremental fetch also reads a session partition that no change made it read for this long
+    /// (a few per fetch: see <see cref="FetchSession"/>).</param>
+    public FetchSessionCache(int maxSessions, TimeProvider time, long evictionMs = DefaultEvictionMs, long refreshMs = DefaultRefreshMs)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxSessions);
         MaxSessions = maxSessions;
         EvictionMs = evictionMs;
+        RefreshMs = refreshMs;
         _time = time;
     }
+
+    /// <summary>How long a session partition may go unread before an incremental fetch reads it although nothing signalled a change.</summary>
+    public long RefreshMs { get; }
 
     public int MaxSessions { get; }
 
@@ -147,8 +156,9 @@ public sealed class FetchSessionCache
             }
 
             session.Epoch = FetchSessionEpochs.Next(session.Epoch);
-            session.LastUsedMs = NowMs;
-            return FetchSessionContext.Incremental(session, request);
+            var now = NowMs;
+            session.Touch(now);
+            return FetchSessionContext.Incremental(session, request, now, RefreshMs);
         }
     }
 
@@ -161,32 +171,45 @@ public sealed class FetchSessionCache
         }
 
         var now = NowMs;
-        lock (_lock)
+        FetchSession? evicted = null;
+        try
         {
-            if (_sessions.Count >= MaxSessions && !TryEvictFor(privileged, now))
+            lock (_lock)
             {
-                return null;
-            }
+                if (_sessions.Count >= MaxSessions && (evicted = TryEvictFor(privileged, now)) is null)
+                {
+                    return null;
+                }
 
-            int id;
-            do
-            {
-                id = RandomNumberGenerator.GetInt32(1, int.MaxValue);
-            }
-            while (_sessions.ContainsKey(id));
+                int id;
+                do
+                {
+                    id = RandomNumberGenerator.GetInt32(1, int.MaxValue);
+                }
+                while (_sessions.ContainsKey(id));
 
-            var session = new FetchSession(id, privileged, usesTopicIds, now);
-            _sessions[id] = session;
-            return session;
+                var session = new FetchSession(id, privileged, usesTopicIds, now);
+                _sessions[id] = session;
+                return session;
+            }
+        }
+        finally
+        {
+            // Outside the cache lock: closing takes the session's gate, which a fetch holds while it asks the cache to remove it.
+            evicted?.Close();
         }
     }
 
     public bool Remove(int sessionId)
     {
+        FetchSession? removed;
         lock (_lock)
         {
-            return _sessions.Remove(sessionId);
+            _sessions.Remove(sessionId, out removed);
         }
+
+        removed?.Close();
+        return removed is not null;
     }
 
     /// <summary>The session with this id, if the cache holds it (tests, diagnostics).</summary>
@@ -216,8 +239,8 @@ public sealed class FetchSessionCache
         }
     }
 
-    /// <summary>Caller holds the cache lock.</summary>
-    private bool TryEvictFor(bool privileged, long now)
+    /// <summary>Caller holds the cache lock and closes the returned session (null: none could be evicted) after releasing it.</summary>
+    private FetchSession? TryEvictFor(bool privileged, long now)
     {
         FetchSession? leastRecent = null;
         FetchSession? candidate = null;
@@ -238,11 +261,11 @@ public sealed class FetchSessionCache
         var victim = leastRecent is not null && now - leastRecent.LastUsedMs > EvictionMs ? leastRecent : candidate;
         if (victim is null)
         {
-            return false;
+            return null;
         }
 
         _sessions.Remove(victim.Id);
         Interlocked.Increment(ref _evictions);
-        return true;
+        return victim;
     }
 }

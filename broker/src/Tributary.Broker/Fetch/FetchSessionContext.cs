@@ -1,3 +1,4 @@
+using Tributary.Broker.Replication;
 using Tributary.Protocol;
 using Tributary.Protocol.Messages;
 
@@ -5,9 +6,10 @@ namespace Tributary.Broker.Fetch;
 
 /// <summary>
 /// One fetch request's view of its session (Kafka's FetchContext): <see cref="Request"/> is what the fetch handler reads —
-/// every partition of the session for an incremental fetch, the request itself otherwise — and <see cref="Complete"/> turns
-/// the handler's answer for all of them into the response: for an incremental fetch only the partitions whose answer
-/// changed, for a full one the new session's id.
+/// for an incremental fetch the session partitions that are due (see <see cref="FetchSession"/>), the request itself
+/// otherwise — and <see cref="Complete"/> turns the handler's answer for all of them into the response: for an incremental
+/// fetch only the partitions whose answer changed, for a full one the new session's id. An incremental fetch that waits parks
+/// on its session (<see cref="Park"/>) and reads again what changed meanwhile (<see cref="TryAddChanged"/>).
 /// </summary>
 public sealed class FetchSessionContext
 {
@@ -15,6 +17,8 @@ public sealed class FetchSessionContext
     private readonly FetchSession? _session;
     private readonly bool _privileged;
     private readonly bool _usesTopicIds;
+    private List<CachedPartition> _reading = [];
+    private long _pass;
 
     private FetchSessionContext(FetchSessionKind kind, FetchRequest? request, ErrorCode error, FetchSessionCache? cache = null,
         FetchSession? session = null, bool privileged = false, bool usesTopicIds = false)
@@ -31,7 +35,10 @@ public sealed class FetchSessionContext
     public FetchSessionKind Kind { get; }
 
     /// <summary>The partitions to read and the request fields for each (null when <see cref="Error"/> is set).</summary>
-    public FetchRequest? Request { get; }
+    public FetchRequest? Request { get; private set; }
+
+    /// <summary>An incremental fetch's session partitions in the order <see cref="Request"/> names them (empty otherwise).</summary>
+    internal IReadOnlyList<CachedPartition> Reading => _reading;
 
     /// <summary>A session error that answers the whole request (no partitions), or None.</summary>
     public ErrorCode Error { get; }
@@ -43,9 +50,21 @@ public sealed class FetchSessionContext
     internal static FetchSessionContext Full(FetchSessionCache cache, FetchRequest request, bool privileged, bool usesTopicIds) =>
         new(FetchSessionKind.Full, request, ErrorCode.None, cache, privileged: privileged, usesTopicIds: usesTopicIds);
 
-    internal static FetchSessionContext Incremental(FetchSession session, FetchRequest request)
+    /// <summary>An incremental fetch: reads the partitions of <paramref name="session"/> that are due. Caller holds the session's gate.</summary>
+    internal static FetchSessionContext Incremental(FetchSession session, FetchRequest request, long nowMs, long refreshMs)
     {
-        // The handler reads the session's partitions with the request's other fields (wait, sizes, isolation, replica).
+        var context = new FetchSessionContext(FetchSessionKind.Incremental, request, ErrorCode.None, session: session, usesTopicIds: session.UsesTopicIds);
+        context._reading = session.TakeDue(nowMs, refreshMs, out context._pass);
+        context.Request = context.View(request);
+        return context;
+    }
+
+    /// <summary>
+    /// The request's other fields (wait, sizes, isolation, replica) with <see cref="_reading"/>'s partitions, grouped by topic;
+    /// <see cref="_reading"/> is reordered to the view's order (the order the handler's results come in).
+    /// </summary>
+    private FetchRequest View(FetchRequest request)
+    {
         var view = new FetchRequest
         {
             ClusterId = request.ClusterId,
@@ -57,11 +76,109 @@ public sealed class FetchSessionContext
             IsolationLevel = request.IsolationLevel,
             SessionId = request.SessionId,
             SessionEpoch = request.SessionEpoch,
-            // A copy of the topic order: the response reorders the session's list (MoveToEnd) while this view is read.
-            Topics = [.. session.Topics],
+            Topics = [],
             RackId = request.RackId,
         };
-        return new(FetchSessionKind.Incremental, view, ErrorCode.None, session: session, usesTopicIds: session.UsesTopicIds);
+        if (_reading.Count == 0)
+        {
+            return view;
+        }
+
+        var groupOf = new Dictionary<FetchRequest.FetchTopic, int>(ReferenceEqualityComparer.Instance);
+        var groups = new List<List<CachedPartition>>();
+        foreach (var cached in _reading)
+        {
+            if (!groupOf.TryGetValue(cached.Topic, out var group))
+            {
+                group = groups.Count;
+                groupOf[cached.Topic] = group;
+                groups.Add([]);
+                view.Topics.Add(new FetchRequest.FetchTopic { Topic = cached.Topic.Topic, TopicId = cached.Topic.TopicId });
+            }
+
+            view.Topics[group].Partitions.Add(cached.Request);
+            groups[group].Add(cached);
+        }
+
+        var ordered = new List<CachedPartition>(_reading.Count);
+        groups.ForEach(ordered.AddRange);
+        _reading = ordered;
+        return view;
+    }
+
+    /// <summary>
+    /// A parked incremental fetch woke: adds the session partitions that changed since its last pass to what it reads (it reads
+    /// them all again, as a long poll re-reads its partitions). False when none changed.
+    /// </summary>
+    internal bool TryAddChanged()
+    {
+        if (_session is null)
+        {
+            return false;
+        }
+
+        var changed = _session.TakeChanged();
+        var added = false;
+        foreach (var cached in changed)
+        {
+            if (cached.DueSequence != _pass)
+            {
+                cached.DueSequence = _pass;
+                _reading.Add(cached);
+                added = true;
+            }
+        }
+
+        if (added)
+        {
+            Request = View(Request!);
+        }
+
+        return added;
+    }
+
+    /// <summary>The handler read <see cref="Reading"/>: each listens to this broker's replica of it from now on (<paramref name="hosted"/>, in the same order).</summary>
+    internal void Bind(Partition?[] hosted, long nowMs)
+    {
+        for (var i = 0; i < _reading.Count; i++)
+        {
+            _reading[i].Bind(hosted[i], nowMs);
+        }
+    }
+
+    /// <summary>Waits for a change of the session (see <see cref="FetchSession.Park"/>); completed at once for other kinds.</summary>
+    internal Task Park() => _session?.Park() ?? Task.CompletedTask;
+
+    internal void Unpark(Task parked) => _session?.Unpark(parked);
+
+    /// <summary>The partition whose change woke the parked fetch, if a partition did.</summary>
+    internal Partition? WokenBy => _session?.WokenBy;
+
+    /// <summary>
+    /// After the final read: partitions answered with records, an error or a diverging epoch, or cut short by the byte budget,
+    /// are read again next time (whatever else changes); those with records go last, so the budget rotates over busy partitions.
+    /// </summary>
+    internal void RequeueAnswered(ReadOnlySpan<ReadOutcome> results)
+    {
+        if (_session is null)
+        {
+            return;
+        }
+
+        List<CachedPartition>? withRecords = null;
+        for (var i = 0; i < results.Length && i < _reading.Count; i++)
+        {
+            if (results[i].Records.Length > 0)
+            {
+                (withRecords ??= []).Add(_reading[i]);
+            }
+            else if (results[i].MustAnswerNow || results[i].HasMore)
+            {
+                _session.MarkDue(_reading[i], wake: false);
+            }
+        }
+
+        withRecords?.ForEach(cached => _session.MarkDue(cached, wake: false));
     }
 
     /// <summary>The response for a session error: the error, session id 0, no partitions (as Kafka's SessionErrorContext answers).</summary>
@@ -143,7 +260,6 @@ public sealed class FetchSessionContext
     {
         var session = _session!;
         var response = new FetchResponse { ThrottleTimeMs = answer.ThrottleTimeMs, ErrorCode = answer.ErrorCode, SessionId = session.Id };
-        List<SessionPartitionKey>? withRecords = null;
         lock (session.Gate)
         {
             foreach (var topic in answer.Responses)
@@ -164,18 +280,6 @@ public sealed class FetchSessionContext
                     }
 
                     kept.Partitions.Add(data);
-                    if (data.Records is { Length: > 0 })
-                    {
-                        (withRecords ??= []).Add(key);
-                    }
-                }
-            }
-
-            if (withRecords is not null)
-            {
-                foreach (var key in withRecords)
-                {
-                    session.MoveToEnd(key);
                 }
             }
         }

@@ -9,8 +9,12 @@ internal static class FetchSessionHook
 
     public static FetchSessionCache CreateCache(BrokerContext broker)
     {
-        var cache = new FetchSessionCache(broker.Config.GetInt(CacheSlotsKey), TimeProvider.System);
+        // A partition no change made a session read is read again after half of replica.lag.time.max.ms (retention moving its
+        // log start is the one change no partition signals).
+        var refreshMs = Math.Max(1_000, broker.Config.GetLong("replica.lag.time.max.ms") / 2);
+        var cache = new FetchSessionCache(broker.Config.GetInt(CacheSlotsKey), TimeProvider.System, refreshMs: refreshMs);
         broker.Metrics.FetchSessions.Attach(cache);
+        broker.Metrics.FetchSessions.AttachPartitionReads(() => broker.Replicas.FollowerPartitionReads);
         return cache;
     }
 

@@ -210,6 +210,7 @@ public sealed class TopicAdminHandler(BrokerContext broker)
                 if (target > partition.Log.LogStartOffset)
                 {
                     partition.Log.DeleteRecordsBefore(target);
+                    partition.LogStartOffsetMoved();
                 }
 
                 result.LowWatermark = partition.Log.LogStartOffset;

@@ -16,8 +16,10 @@ public sealed class FetchSessionMetrics
     public const string FollowerFetches = "tributary_replica_fetch_requests_total";
     public const string FollowerFetchRequestPartitions = "tributary_replica_fetch_request_partitions_total";
     public const string FollowerFetchResponsePartitions = "tributary_replica_fetch_response_partitions_total";
+    public const string FollowerFetchPartitionsRead = "tributary_replica_fetch_partitions_read_total";
 
     private volatile FetchSessionCache? _cache;
+    private volatile Func<long>? _partitionsRead;
     private long _followerFetches;
     private long _requestPartitions;
     private long _responsePartitions;
@@ -36,6 +38,8 @@ public sealed class FetchSessionMetrics
             description: "Partitions named by follower fetch requests (an incremental fetch names only changed ones).");
         meter.CreateObservableCounter(FollowerFetchResponsePartitions, () => Volatile.Read(ref _responsePartitions), unit: null,
             description: "Partitions carried by responses to follower fetches (an incremental response carries only changed ones).");
+        meter.CreateObservableCounter(FollowerFetchPartitionsRead, () => _partitionsRead?.Invoke() ?? 0, unit: null,
+            description: "Partition reads the leader did to serve follower fetches (each read of each partition, long-poll passes included).");
     }
 
     /// <summary>The fetch handler's session cache, once attached (tests reach the broker's sessions through it).</summary>
@@ -43,6 +47,9 @@ public sealed class FetchSessionMetrics
 
     /// <summary>Reports the gauges of <paramref name="cache"/> (the fetch handler's).</summary>
     public void Attach(FetchSessionCache cache) => _cache = cache;
+
+    /// <summary>Reports the replica manager's count of partitions read for followers.</summary>
+    public void AttachPartitionReads(Func<long> partitionsRead) => _partitionsRead = partitionsRead;
 
     public void RecordFollowerFetch(int requestPartitions, int responsePartitions)
     {

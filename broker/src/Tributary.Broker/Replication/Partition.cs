@@ -32,6 +32,7 @@ public sealed class Partition
     private readonly PriorityQueue<DelayedProduce, long> _delayedProduces = new();
     private List<DelayedFetch> _appendWatchers = [];
     private List<DelayedFetch> _changeWatchers = [];
+    private IPartitionChangeListener[] _listeners = [];
     private ImmutableArray<int>? _pendingIsr;
     private long _pendingIsrSince;
     private long _leaderEpochStartOffset;
@@ -317,7 +318,7 @@ public sealed class Partition
 
             if (fetchOffset == highWatermark || maxBytes <= 0 && !minOneBatch)
             {
-                return new(ErrorCode.None, ReadOnlyMemory<byte>.Empty, highWatermark, LastStableOffset, logStart);
+                return new(ErrorCode.None, ReadOnlyMemory<byte>.Empty, highWatermark, LastStableOffset, logStart) { HasMore = fetchOffset < highWatermark };
             }
 
             var read = Log.ReadRegion(fetchOffset, maxBytes, highWatermark, minOneBatch);
@@ -327,7 +328,7 @@ public sealed class Partition
                 return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, highWatermark, LastStableOffset, read.LogStartOffset);
             }
 
-            return new(ErrorCode.None, read.Records, highWatermark, LastStableOffset, read.LogStartOffset);
+            return new(ErrorCode.None, read.Records, highWatermark, LastStableOffset, read.LogStartOffset) { HasMore = read.Records.IsEmpty };
         }
         catch (ObjectDisposedException)
         {
@@ -346,8 +347,10 @@ public sealed class Partition
     /// has everything below N, which may advance the high watermark (completing acks=all waiters) and bring the follower
     /// back into the ISR.
     /// </summary>
+    /// <param name="session">The follower's incremental fetch session when the read serves one: its later fetches that skip
+    /// this partition still count as fetches of it (see <see cref="IFollowerSessionLink"/>).</param>
     internal ReadOutcome ReadForFollower(int replicaId, long replicaBrokerEpoch, long fetchOffset, int maxBytes, bool minOneBatch,
-        int lastFetchedEpoch)
+        int lastFetchedEpoch, IFollowerSessionLink? session = null)
     {
         if (!Image.Replicas.Contains(replicaId))
         {
@@ -359,6 +362,22 @@ public sealed class Partition
             if (lastFetchedEpoch >= 0)
             {
                 var (epoch, endOffset) = Log.EndOffsetForEpoch(lastFetchedEpoch);
+                if (epoch < 0 || endOffset < 0)
+                {
+                    // The leader's epochs say nothing about the follower's last epoch: one above every epoch here (the follower
+                    // led an epoch this leader never saw) ends where this leader's latest epoch ends, its log end, so the
+                    // follower truncates below it; with no epochs at all Kafka answers OFFSET_OUT_OF_RANGE and the follower
+                    // truncates to this log's end. An undefined answer (-1, -1) is no diverging epoch on the wire, and the
+                    // follower would fetch past this log's end forever without either.
+                    var latest = Log.LatestEpoch;
+                    if (latest < 0 || latest >= lastFetchedEpoch)
+                    {
+                        return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, HighWatermark, LastStableOffset, Log.LogStartOffset);
+                    }
+
+                    (epoch, endOffset) = Log.EndOffsetForEpoch(latest);
+                }
+
                 if (epoch < lastFetchedEpoch || endOffset < fetchOffset)
                 {
                     return new(ErrorCode.None, ReadOnlyMemory<byte>.Empty, HighWatermark, LastStableOffset, Log.LogStartOffset, epoch, endOffset);
@@ -371,7 +390,7 @@ public sealed class Partition
                 return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, HighWatermark, LastStableOffset, Log.LogStartOffset);
             }
 
-            RecordFollowerFetch(replicaId, fetchOffset, replicaBrokerEpoch);
+            RecordFollowerFetch(replicaId, fetchOffset, replicaBrokerEpoch, session);
             var records = ReadOnlyMemory<byte>.Empty;
             if (fetchOffset < end && (maxBytes > 0 || minOneBatch))
             {
@@ -384,7 +403,9 @@ public sealed class Partition
                 records = read.Records;
             }
 
-            return new(ErrorCode.None, records, HighWatermark, LastStableOffset, Log.LogStartOffset);
+            var hasMore = fetchOffset < end && records.IsEmpty;
+
+            return new(ErrorCode.None, records, HighWatermark, LastStableOffset, Log.LogStartOffset) { HasMore = hasMore };
         }
         catch (ObjectDisposedException)
         {
@@ -400,7 +421,7 @@ public sealed class Partition
     internal long LastAppendTimestamp => Volatile.Read(ref _lastAppendTimestamp);
 
     /// <summary>A follower fetched from <paramref name="fetchOffset"/>: everything below it is on that replica.</summary>
-    internal void RecordFollowerFetch(int replicaId, long fetchOffset, long brokerEpoch = -1)
+    internal void RecordFollowerFetch(int replicaId, long fetchOffset, long brokerEpoch = -1, IFollowerSessionLink? session = null)
     {
         var nowMs = _context.NowMs;
         bool outsideIsr;
@@ -411,6 +432,14 @@ public sealed class Partition
                 return;
             }
 
+            // The session fetches that skipped this partition since its last read were fetches of it at the same offset, with
+            // the leader's end unchanged (an append would have made the session read it): bring the state up to the latest.
+            if (state.Session is { } linked)
+            {
+                state.FoldSkippedFetch(ReferenceEquals(linked, session) ? linked.PreviousFetchMs(this) : linked.LastFetchMs(this));
+            }
+
+            state.Session = session;
             var leaderEnd = Log.LogEndOffset;
             // Kafka's rule: caught up now if it reached our end; or caught up as of its previous fetch if it reached the
             // end we had then.
@@ -584,6 +613,7 @@ public sealed class Partition
                 }
 
                 _followers.TryGetValue(replica, out var state);
+                state?.FoldSkippedFetch(state.Session?.LastFetchMs(this) ?? -1);
                 if (isr.Contains(replica))
                 {
                     var lagging = state is null || nowMs - state.LastCaughtUpMs > lagTimeMaxMs;
@@ -671,6 +701,35 @@ public sealed class Partition
         }
     }
 
+    /// <summary>Fetch sessions holding this partition, told of every change until removed (issue 20).</summary>
+    internal int ChangeListenerCount => Volatile.Read(ref _listeners).Length;
+
+    internal void AddListener(IPartitionChangeListener listener)
+    {
+        lock (_watchGate)
+        {
+            if (Array.IndexOf(_listeners, listener) < 0)
+            {
+                _listeners = [.. _listeners, listener];
+            }
+        }
+    }
+
+    internal void RemoveListener(IPartitionChangeListener listener)
+    {
+        lock (_watchGate)
+        {
+            var at = Array.IndexOf(_listeners, listener);
+            if (at >= 0)
+            {
+                _listeners = [.. _listeners.AsSpan(0, at), .. _listeners.AsSpan(at + 1)];
+            }
+        }
+    }
+
+    /// <summary>DeleteRecords moved the log start: incremental fetches answer the new log start offset.</summary>
+    internal void LogStartOffsetMoved() => WakeWatchers(appends: false, changes: true);
+
     private void WakeWatchers(bool appends, bool changes)
     {
         List<DelayedFetch>? appendWatchers = null, changeWatchers = null;
@@ -691,6 +750,10 @@ public sealed class Partition
 
         appendWatchers?.ForEach(w => w.Wake(this));
         changeWatchers?.ForEach(w => w.Wake(this));
+        foreach (var listener in Volatile.Read(ref _listeners))
+        {
+            listener.PartitionChanged(appends, changes);
+        }
     }
 
     private ErrorCode CommitOutcomeLocked() =>
@@ -731,6 +794,28 @@ public sealed class Partition
         public long LastFetchMs { get; set; }
         public long LeaderEndAtLastFetch { get; set; } = -1;
         public long BrokerEpoch { get; set; } = -1;
+
+        /// <summary>The follower's incremental fetch session that last read this partition, if any.</summary>
+        public IFollowerSessionLink? Session { get; set; }
+
+        /// <summary>
+        /// Counts a session fetch at <paramref name="fetchMs"/> that did not read this partition (-1: none) as Kafka counts it: a
+        /// fetch at the offset last read, while the leader's end was what it was then, so caught up if the follower was then.
+        /// </summary>
+        public void FoldSkippedFetch(long fetchMs)
+        {
+            if (fetchMs <= LastFetchMs)
+            {
+                return;
+            }
+
+            if (LogEndOffset >= LeaderEndAtLastFetch && LogEndOffset >= 0)
+            {
+                LastCaughtUpMs = Math.Max(LastCaughtUpMs, fetchMs);
+            }
+
+            LastFetchMs = fetchMs;
+        }
     }
 }
 

@@ -29,6 +29,9 @@ public readonly record struct ReadOutcome(ErrorCode Error, ReadOnlyMemory<byte> 
 
     /// <summary>Errors and diverging epochs (the follower must truncate first) are answered at once, not long-polled.</summary>
     public bool MustAnswerNow => Error != ErrorCode.None || DivergingEpoch >= 0 || DivergingEndOffset >= 0;
+
+    /// <summary>No records were returned although the log has some past the fetch offset (the byte budget ran out).</summary>
+    public bool HasMore { get; init; }
 }
 
 /// <summary>Who fetches and how long a Fetch may wait (the request-level fields of Kafka's FetchParams).</summary>
@@ -68,6 +71,7 @@ public sealed partial class ReplicaManager : IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private TaskCompletionSource _leadershipGained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ITimer? _isrMaintenance;
+    private long _followerPartitionReads;
 
     /// <param name="fetchers">Starts and stops the replica fetchers of followed partitions; null on a lone broker.</param>
     /// <param name="isrSender">Sends ISR changes to the active controller; null where there is none to ask (the ISR never changes).</param>
@@ -88,6 +92,9 @@ public sealed partial class ReplicaManager : IDisposable
     }
 
     public IEnumerable<Partition> Partitions => _partitions.Values;
+
+    /// <summary>Partition reads done for follower fetches, every long-poll pass counted (tributary_replica_fetch_partitions_read_total).</summary>
+    public long FollowerPartitionReads => Interlocked.Read(ref _followerPartitionReads);
 
     /// <summary>
     /// Raised on the metadata thread when this broker starts leading a replica (true; also for a new leader epoch) or
@@ -526,9 +533,9 @@ public sealed partial class ReplicaManager : IDisposable
                 delayed.Release();
             }
 
-            if (delayed.WokenBy is { } partition && fetch.IsFromFollower && partition.LastAppendTimestamp is var appended and > 0)
+            if (delayed.WokenBy is { } partition && fetch.IsFromFollower)
             {
-                _context.Stages?.Record(ProduceStage.FollowerWakeup, time, appended, time.GetTimestamp());
+                RecordFollowerWakeup(partition);
             }
 
             // Read again without watching: a wake-up nearly always brings what the fetch waits for. Only when it did not (min bytes
@@ -542,32 +549,34 @@ public sealed partial class ReplicaManager : IDisposable
         }
     }
 
+    /// <summary>The clock of replication (long-poll waits measure against it).</summary>
+    internal TimeProvider Time => _context.Time;
+
+    /// <summary>A follower's parked fetch woke for an append to <paramref name="partition"/>: the follower wake-up stage.</summary>
+    internal void RecordFollowerWakeup(Partition partition)
+    {
+        var time = _context.Time;
+        if (partition.LastAppendTimestamp is var appended and > 0)
+        {
+            _context.Stages?.Record(ProduceStage.FollowerWakeup, time, appended, time.GetTimestamp());
+        }
+    }
+
     private (ReadOutcome[] Results, long Bytes, bool MustAnswer) ReadAll(FetchParams fetch, IReadOnlyList<FetchPartitionRequest> partitions,
         DelayedFetch? watcher)
     {
         var results = new ReadOutcome[partitions.Count];
+        if (fetch.IsFromFollower)
+        {
+            Interlocked.Add(ref _followerPartitionReads, partitions.Count);
+        }
+
         var budget = fetch.MaxBytes;
         long total = 0;
         var mustAnswer = false;
         for (var i = 0; i < partitions.Count; i++)
         {
-            var p = partitions[i];
-            ReadOutcome outcome;
-            Partition? partition = null;
-            var error = p.Topic is null ? p.UnknownTopicError : GetLeaderPartition(p.Topic, p.Partition, p.CurrentLeaderEpoch, out partition);
-            if (error != ErrorCode.None)
-            {
-                outcome = ReadOutcome.Failed(error);
-            }
-            else
-            {
-                watcher?.Watch(partition!);
-                var limit = (int)Math.Min(p.MaxBytes, budget);
-                outcome = fetch.IsFromFollower
-                    ? partition!.ReadForFollower(fetch.ReplicaId, fetch.ReplicaEpoch, p.FetchOffset, limit, minOneBatch: total == 0, p.LastFetchedEpoch)
-                    : partition!.Read(p.FetchOffset, limit, minOneBatch: total == 0);
-            }
-
+            var outcome = ReadOne(fetch, partitions[i], budget, minOneBatch: total == 0, watcher, session: null, out _);
             results[i] = outcome;
             mustAnswer |= outcome.MustAnswerNow;
             total += outcome.Records.Length;
@@ -575,6 +584,55 @@ public sealed partial class ReplicaManager : IDisposable
         }
 
         return (results, total, mustAnswer);
+    }
+
+    /// <summary>
+    /// One pass over the partitions an incremental fetch session picked (issue 20), without waiting or watching: the session
+    /// watches its partitions itself (<see cref="IPartitionChangeListener"/>) and long-polls on them. <paramref name="hosted"/>[i] is this broker's replica of partition i when it hosts one (the session listens to
+    /// it even while it is not the leader, so a new leadership wakes the session); <paramref name="sessions"/>[i] is the follower
+    /// session's link for partition i (follower fetches only).
+    /// </summary>
+    internal (ReadOutcome[] Results, long Bytes, bool MustAnswer) ReadForSession(FetchParams fetch, IReadOnlyList<FetchPartitionRequest> partitions,
+        IReadOnlyList<IFollowerSessionLink>? sessions, Partition?[] hosted)
+    {
+        var results = new ReadOutcome[partitions.Count];
+        if (fetch.IsFromFollower)
+        {
+            Interlocked.Add(ref _followerPartitionReads, partitions.Count);
+        }
+
+        var budget = fetch.MaxBytes;
+        long total = 0;
+        var mustAnswer = false;
+        for (var i = 0; i < partitions.Count; i++)
+        {
+            var p = partitions[i];
+            var outcome = ReadOne(fetch, p, budget, minOneBatch: total == 0, watcher: null, sessions?[i], out var leader);
+            hosted[i] = leader ?? (p.Topic is not null && _partitions.TryGetValue((p.Topic, p.Partition), out var replica) ? replica : null);
+            results[i] = outcome;
+            mustAnswer |= outcome.MustAnswerNow;
+            total += outcome.Records.Length;
+            budget = (int)Math.Max(0, budget - outcome.Records.Length);
+        }
+
+        return (results, total, mustAnswer);
+    }
+
+    private ReadOutcome ReadOne(FetchParams fetch, in FetchPartitionRequest p, int budget, bool minOneBatch, DelayedFetch? watcher,
+        IFollowerSessionLink? session, out Partition? partition)
+    {
+        partition = null;
+        var error = p.Topic is null ? p.UnknownTopicError : GetLeaderPartition(p.Topic, p.Partition, p.CurrentLeaderEpoch, out partition);
+        if (error != ErrorCode.None)
+        {
+            return ReadOutcome.Failed(error);
+        }
+
+        watcher?.Watch(partition!);
+        var limit = (int)Math.Min(p.MaxBytes, budget);
+        return fetch.IsFromFollower
+            ? partition!.ReadForFollower(fetch.ReplicaId, fetch.ReplicaEpoch, p.FetchOffset, limit, minOneBatch, p.LastFetchedEpoch, session)
+            : partition!.Read(p.FetchOffset, limit, minOneBatch);
     }
 
     public void Dispose()

@@ -534,6 +534,14 @@ public sealed partial class PartitionLog
             long previousEnd = _logEndOffset;
             if (offset >= previousEnd)
             {
+                // Nothing to remove, but an epoch may start at the end with nothing in it (this replica was elected and replaced
+                // before it appended): Kafka's truncateTo drops it, or the follower keeps sending it as its last fetched epoch
+                // and the leader keeps answering the diverging epoch that ends at this very offset.
+                if (_epochs.TruncateFromEnd(previousEnd))
+                {
+                    PersistEpochsOrGoOffline();
+                }
+
                 return;
             }
 
