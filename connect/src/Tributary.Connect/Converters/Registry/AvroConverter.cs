@@ -13,7 +13,7 @@ namespace Tributary.Connect.Converters.Registry;
 /// </summary>
 public sealed class AvroConverter : IConverter, IDisposable
 {
-    private readonly BoundedCache<int, (AvroSchema Avro, Schema Connect)> readers = new(1000);
+    private BoundedCache<int, (AvroSchema Avro, Schema Connect)> readers = new(1000);
     private BoundedCache<Schema, (AvroSchema Avro, string Text)> writers = new(1000);
     private BoundedCache<(string Subject, string Text), int> ids = new(1000);
     private RegistryConverterConfig? settings;
@@ -32,6 +32,7 @@ public sealed class AvroConverter : IConverter, IDisposable
     {
         this.isKey = isKey;
         settings = RegistryConverterConfig.Parse(Config, configs, isKey);
+        readers = new BoundedCache<int, (AvroSchema, Schema)>(settings.SchemaCacheSize);
         writers = new BoundedCache<Schema, (AvroSchema, string)>(settings.SchemaCacheSize);
         ids = new BoundedCache<(string, string), int>(settings.CacheCapacity);
         if (RegistryOverride is { } injected)

@@ -407,8 +407,8 @@ internal static class AvroData
 
                 foreach (var f in avro.Fields)
                 {
-                    var fieldOptional = false;
-                    b.Field(f.Name, ToConnect(f.Schema, fieldOptional, f.HasDefault ? f.Default : null, depth + 1));
+                    // Optionality comes from a union with null in the field's type; the field's Avro default becomes the Connect default.
+                    b.Field(f.Name, ToConnect(f.Schema, false, f.HasDefault ? f.Default : null, depth + 1));
                 }
 
                 break;
@@ -418,7 +418,7 @@ internal static class AvroData
                 if (nonNull.Count == 1)
                 {
                     // A default of null means "no default" in Connect: an optional schema already reads null.
-                    return ToConnect(nonNull[0], hasNull || optional, fieldDefault is null ? null : fieldDefault, depth + 1);
+                    return ToConnect(nonNull[0], hasNull || optional, fieldDefault, depth + 1);
                 }
 
                 b = SchemaBuilder.Struct().Name(UnionSchemaName);

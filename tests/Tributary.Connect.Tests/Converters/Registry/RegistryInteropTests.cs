@@ -16,10 +16,10 @@ using ConnectSchema = Tributary.Connect.Api.Data.Schema;
 namespace Tributary.Connect.Tests.Converters.Registry;
 
 /// <summary>
-/// Our AvroConverter against our real registry process and Confluent's own .NET serdes (from NuGet), both ways; schema
+/// Our Avro and JSON Schema converters against our real registry process and Confluent's own .NET serdes (from NuGet), both ways; schema
 /// evolution through the registry's compatibility check; and a connector run end to end through a real worker.
 /// </summary>
-public sealed class AvroRegistryInteropTests(RegistryConnectFixture fixture, ITestOutputHelper output) : IClassFixture<RegistryConnectFixture>
+public sealed class RegistryInteropTests(RegistryConnectFixture fixture, ITestOutputHelper output) : IClassFixture<RegistryConnectFixture>
 {
     private const string UserSchema = """
         {"type":"record","name":"User","namespace":"tributary.interop","fields":[
@@ -251,6 +251,64 @@ public sealed class AvroRegistryInteropTests(RegistryConnectFixture fixture, ITe
         var subjects = await client.GetAllSubjectsAsync();
         Assert.Contains(topic + "-value", subjects);
         Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_sink_reads_confluent_avro_records_and_sends_one_with_an_unknown_schema_id_to_the_dlq()
+    {
+        var topic = Unique("avro-sink");
+        using var client = ConfluentClient();
+        var schema = (RecordSchema)Avro.Schema.Parse("""{"type":"record","name":"Named","namespace":"tributary.interop","fields":[{"name":"name","type":"string"}]}""");
+        var serializer = new AvroSerializer<GenericRecord>(client);
+        async Task<byte[]> Record(string name)
+        {
+            var r = new GenericRecord(schema);
+            r.Add("name", name);
+            return await serializer.SerializeAsync(r, new SerializationContext(MessageComponentType.Value, topic));
+        }
+
+        byte[] unknownId = [0, 0x7F, 0xFF, 0xFF, 0xF0, 0x02];
+        using (var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig { BootstrapServers = fixture.Broker.BootstrapServers, Acks = Acks.All }).Build())
+        {
+            foreach (var value in new[] { await Record("first"), unknownId, await Record("second") })
+            {
+                await producer.ProduceAsync(topic, new Message<byte[]?, byte[]?> { Value = value });
+            }
+        }
+
+        var file = Path.Combine(Directory.CreateTempSubdirectory("connect-avro-sink-").FullName, "out.txt");
+        var connector = Unique("avro-sink");
+        await fixture.Worker.CreateConnectorAsync(connector, new Dictionary<string, string>
+        {
+            ["connector.class"] = "FileStreamSink",
+            ["topics"] = topic,
+            ["file"] = file,
+            ["value.converter"] = "io.confluent.connect.avro.AvroConverter",
+            ["value.converter.schema.registry.url"] = fixture.Registry.Url,
+            ["transforms"] = "pick",
+            ["transforms.pick.type"] = "org.apache.kafka.connect.transforms.ExtractField$Value",
+            ["transforms.pick.field"] = "name",
+            ["errors.tolerance"] = "all",
+            ["errors.deadletterqueue.topic.name"] = topic + "-dlq",
+            ["errors.deadletterqueue.topic.replication.factor"] = "1",
+            ["errors.deadletterqueue.context.headers.enable"] = "true",
+        });
+
+        await Eventually.TrueAsync(() => File.Exists(file) && File.ReadAllLines(file).Length >= 2, "the two good records reach the file", TimeSpan.FromSeconds(60));
+        Assert.Equal(["first", "second"], await File.ReadAllLinesAsync(file));
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+        {
+            BootstrapServers = fixture.Broker.BootstrapServers, GroupId = Unique("dlq-reader"), AutoOffsetReset = AutoOffsetReset.Earliest,
+        }).Build();
+        consumer.Subscribe(topic + "-dlq");
+        var poison = consumer.Consume(TimeSpan.FromSeconds(30));
+        Assert.NotNull(poison);
+        Assert.Equal(unknownId, poison.Message.Value);
+        var message = System.Text.Encoding.UTF8.GetString(poison.Message.Headers.GetLastBytes("__connect.errors.exception.message"));
+        output.WriteLine(message);
+        Assert.Contains("40403", message, StringComparison.Ordinal);
+        Assert.Equal("VALUE_CONVERTER", System.Text.Encoding.UTF8.GetString(poison.Message.Headers.GetLastBytes("__connect.errors.stage")));
+        consumer.Close();
     }
 
     [Fact]
