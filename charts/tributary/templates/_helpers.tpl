@@ -26,3 +26,23 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 app.kubernetes.io/name: tributary-operator
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
+
+{{/* Name of the Connect worker set's objects. */}}
+{{- define "tributary.connectName" -}}
+{{- printf "%s-connect" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels that select the Connect workers' pods (distinct from the operator's). */}}
+{{- define "tributary.connectSelectorLabels" -}}
+app.kubernetes.io/name: tributary-connect
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The operator's --connect-url: connect.url, else the chart's own Connect Service when connect.enabled, else nothing. */}}
+{{- define "tributary.connectUrl" -}}
+{{- if .Values.connect.url -}}
+{{- .Values.connect.url -}}
+{{- else if .Values.connect.enabled -}}
+{{- printf "http://%s.%s.svc:%d" (include "tributary.connectName" .) .Release.Namespace (int .Values.connect.restPort) -}}
+{{- end -}}
+{{- end -}}

@@ -35,6 +35,9 @@ internal static partial class ConnectLog
     [LoggerMessage(EventId = 2524, Level = LogLevel.Warning, Message = "Herder tick failed: {Reason}")]
     public static partial void TickFailed(ILogger logger, Exception error, string reason);
 
+    [LoggerMessage(EventId = 2525, Level = LogLevel.Information, Message = "Group {Group}: work of a departed worker is held for {DelayMs} ms (scheduled.rebalance.max.delay.ms) before it is reassigned")]
+    public static partial void HoldingLostWork(ILogger logger, string group, long delayMs);
+
     [LoggerMessage(EventId = 2531, Level = LogLevel.Debug, Message = "Forwarding {Method} {Path} to the leader at {Leader}")]
     public static partial void Forwarding(ILogger logger, string method, string path, string leader);
 

@@ -4,13 +4,17 @@ using Tributary.Operator.Api.Schema;
 
 namespace Tributary.Operator.Api;
 
-/// <summary>A connector for Tributary Connect. The operator validates it and reports status; running it lands with Connect.</summary>
+/// <summary>
+/// A connector of a Tributary Connect worker set: the operator creates, updates, pauses, resumes, stops and deletes it through
+/// the workers' REST API (spec.workerUrl, else the operator's --connect-url) and mirrors the connector's /status.
+/// </summary>
 [KubernetesEntity(Group = TributaryApi.Group, ApiVersion = TributaryApi.Version, Kind = "ConnectorConfig", PluralName = "connectorconfigs")]
 [ShortNames("tcc")]
-[Doc("A Tributary Connect connector: class, task count, configuration and desired state.")]
+[Doc("A Tributary Connect connector: class, task count, configuration and desired state, run through the workers' REST API.")]
 [PrinterColumn("Class", "string", ".spec.class")]
 [PrinterColumn("Tasks", "integer", ".spec.tasksMax")]
 [PrinterColumn("State", "string", ".spec.state")]
+[PrinterColumn("Connector", "string", ".status.connectorState")]
 [PrinterColumn("Status", "string", ".status.conditions[?(@.type==\"Ready\")].status")]
 [PrinterColumn("Age", "date", ".metadata.creationTimestamp")]
 public sealed class ConnectorConfig : CustomResource<ConnectorConfigSpec, ConnectorConfigStatus>
@@ -19,6 +23,10 @@ public sealed class ConnectorConfig : CustomResource<ConnectorConfigSpec, Connec
     public const string Plural = "connectorconfigs";
 
     public ConnectorConfig() => Kind = KindName;
+
+    /// <summary>The connector's name on the workers: the resource name.</summary>
+    [JsonIgnore]
+    public string ConnectorName => Metadata.Name;
 }
 
 /// <summary>What a ConnectorConfig asks for.</summary>
@@ -39,7 +47,7 @@ public sealed class ConnectorConfigSpec
     public int TasksMax { get; set; } = 1;
 
     [JsonPropertyName("config")]
-    [Doc("Connector configuration, as Connect's REST API takes it.")]
+    [Doc("Connector configuration, as Connect's REST API takes it (connector.class, tasks.max and name come from the fields above).")]
     public Dictionary<string, string> Config { get; set; } = [];
 
     [JsonPropertyName("state")]
@@ -47,7 +55,55 @@ public sealed class ConnectorConfigSpec
     [Pattern("^(running|paused|stopped)$")]
     [Default("running")]
     public string State { get; set; } = "running";
+
+    [JsonPropertyName("workerUrl")]
+    [Doc("REST URL of the Connect worker set running this connector (any worker: they forward to their leader). Absent: the operator's --connect-url (chart value connect.url, or the chart's own Connect Service when connect.enabled).")]
+    [Pattern("^https?://[^\\s/?#]+(/[^\\s?#]*)?$")]
+    [MaxLength(2048)]
+    public string? WorkerUrl { get; set; }
 }
 
-/// <summary>What the operator last saw of a connector.</summary>
-public sealed class ConnectorConfigStatus : ResourceStatus;
+/// <summary>What the operator last saw of a connector on its workers.</summary>
+public sealed class ConnectorConfigStatus : ResourceStatus
+{
+    /// <summary>The worker REST URL the operator used.</summary>
+    [JsonPropertyName("workerUrl")]
+    public string? WorkerUrl { get; set; }
+
+    /// <summary>source or sink, as the workers report it.</summary>
+    [JsonPropertyName("type")]
+    public string? Type { get; set; }
+
+    /// <summary>UNASSIGNED, RUNNING, PAUSED, STOPPED, FAILED or RESTARTING, from the connector's /status.</summary>
+    [JsonPropertyName("connectorState")]
+    public string? ConnectorState { get; set; }
+
+    /// <summary>The worker (host:port) running the connector.</summary>
+    [JsonPropertyName("workerId")]
+    public string? WorkerId { get; set; }
+
+    /// <summary>The start of a FAILED connector's stack trace (truncated).</summary>
+    [JsonPropertyName("trace")]
+    public string? Trace { get; set; }
+
+    /// <summary>Each task's state and worker, from the connector's /status.</summary>
+    [JsonPropertyName("tasks")]
+    public List<ConnectorTaskStatus>? Tasks { get; set; }
+}
+
+/// <summary>One task of a connector as its /status shows it.</summary>
+public sealed class ConnectorTaskStatus
+{
+    [JsonPropertyName("id")]
+    public int Id { get; set; }
+
+    [JsonPropertyName("state")]
+    public string State { get; set; } = "";
+
+    [JsonPropertyName("workerId")]
+    public string? WorkerId { get; set; }
+
+    /// <summary>The start of a FAILED task's stack trace (truncated).</summary>
+    [JsonPropertyName("trace")]
+    public string? Trace { get; set; }
+}

@@ -19,6 +19,9 @@ public static class TributaryApi
 
     /// <summary>Finalizer on Topic resources: the Kafka topic is dealt with before the resource disappears.</summary>
     public const string TopicFinalizer = "tributary.dev/topic";
+
+    /// <summary>Finalizer on ConnectorConfig resources: the connector is deleted from its workers before the resource disappears.</summary>
+    public const string ConnectorFinalizer = "tributary.dev/connector";
 }
 
 /// <summary>A namespaced Tributary custom resource with a spec and a status.</summary>

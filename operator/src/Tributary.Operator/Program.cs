@@ -2,6 +2,7 @@ using k8s;
 using k8s.LeaderElection;
 using k8s.LeaderElection.ResourceLock;
 using OpenTelemetry.Metrics;
+using Tributary.Operator.Connect;
 using Tributary.Operator.Hosting;
 using Tributary.Operator.Kube;
 using Tributary.Operator.Model;
@@ -37,7 +38,9 @@ builder.Services.AddSingleton(sp => new BrokerReconciler(sp.GetRequiredService<K
     sp.GetRequiredService<OperatorMetrics>(), sp.GetRequiredService<ILogger<BrokerReconciler>>(), sp.GetRequiredService<TimeProvider>(),
     () => sp.GetRequiredService<OperatorState>().PdbApi));
 builder.Services.AddSingleton<TopicReconciler>();
-builder.Services.AddSingleton<ConnectorConfigReconciler>();
+builder.Services.AddSingleton<IConnectWorkers>(_ => new ConnectWorkers(options.ConnectTimeout));
+builder.Services.AddSingleton(sp => new ConnectorConfigReconciler(sp.GetRequiredService<KubeApi>(), sp.GetRequiredService<IConnectWorkers>(), options.ConnectUrl,
+    sp.GetRequiredService<ILogger<ConnectorConfigReconciler>>(), sp.GetRequiredService<TimeProvider>()));
 builder.Services.AddSingleton(sp => new OperatorController(sp.GetRequiredService<KubeApi>(), sp.GetRequiredService<BrokerReconciler>(),
     sp.GetRequiredService<TopicReconciler>(), sp.GetRequiredService<ConnectorConfigReconciler>(), sp.GetRequiredService<OperatorMetrics>(),
     sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>(), options.Workers));

@@ -67,6 +67,8 @@ public sealed class ConnectWorkerProcess : IAsyncDisposable
         ["session.timeout.ms"] = "6000",
         ["heartbeat.interval.ms"] = "500",
         ["rebalance.timeout.ms"] = "20000",
+        // A dead worker's work moves at once unless a test asks for KIP-415's delay.
+        ["scheduled.rebalance.max.delay.ms"] = "0",
         ["consumer.session.timeout.ms"] = "6000",
         ["consumer.heartbeat.interval.ms"] = "500",
         ["plugin.path"] = FilePluginDirectory,

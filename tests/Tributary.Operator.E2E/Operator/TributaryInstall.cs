@@ -39,8 +39,14 @@ public sealed class TributaryInstall(KubeFixture kube)
             }
 
             var clock = Stopwatch.StartNew();
-            (await kube.HelmAsync(["install", Release, RepositoryLayout.Chart, "--namespace", OperatorNamespace, "--create-namespace",
-                "--set", "operator.logLevel=Debug"])).EnsureSuccess("helm install");
+            // Another test class may have installed the release on the shared control plane already: use that one.
+            var listed = (await kube.HelmAsync(["list", "--namespace", OperatorNamespace, "--short"])).EnsureSuccess("helm list");
+            if (!listed.Output.Split('\n').Any(line => line.Trim() == Release))
+            {
+                (await kube.HelmAsync(["install", Release, RepositoryLayout.Chart, "--namespace", OperatorNamespace, "--create-namespace",
+                    "--set", "operator.logLevel=Debug"])).EnsureSuccess("helm install");
+            }
+
             await Wait.UntilAsync("operator deployment available", async () =>
             {
                 var deployment = await kube.Client.AppsV1.ReadNamespacedDeploymentAsync($"{Release}-operator", OperatorNamespace);

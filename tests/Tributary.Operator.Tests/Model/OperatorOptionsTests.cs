@@ -35,3 +35,15 @@ public class OperatorOptionsTests
         Assert.NotNull(OperatorOptions.Parse([], k => k == "POD_IP" ? "not-an-ip" : null).Error);
     }
 }
+
+public class ConnectOptionsTests
+{
+    [Fact]
+    public void Connect_url_is_taken_without_a_trailing_slash_and_must_be_http()
+    {
+        Assert.Null(OperatorOptions.Parse([], _ => null).ConnectUrl);
+        Assert.Equal("http://connect.ns.svc:8083", OperatorOptions.Parse(["--connect-url", "http://connect.ns.svc:8083/"], _ => null).ConnectUrl);
+        Assert.NotNull(OperatorOptions.Parse(["--connect-url", "connect:8083"], _ => null).Error);
+        Assert.NotNull(OperatorOptions.Parse(["--connect-url", "ftp://connect:8083"], _ => null).Error);
+    }
+}

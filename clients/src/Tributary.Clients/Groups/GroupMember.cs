@@ -26,6 +26,8 @@ public sealed partial class GroupMember : IAsyncDisposable
     private KafkaConnection? _coordinator;
     private bool _assigned;
     private int _disposed;
+    private volatile bool _rejoinRequested;
+    private readonly SemaphoreSlim _rejoinSignal = new(0, 1);
 
     public GroupMember(GroupMemberOptions options, IGroupMembershipHandler handler, ILogger logger, TimeProvider? time = null)
     {
@@ -41,6 +43,26 @@ public sealed partial class GroupMember : IAsyncDisposable
 
     /// <summary>Generation of the last completed SyncGroup, -1 before.</summary>
     public int GenerationId { get; private set; } = -1;
+
+    /// <summary>True between a completed SyncGroup and the next JoinGroup or error: the assignment is current.</summary>
+    public bool IsStable { get; private set; }
+
+    /// <summary>Leaves the current generation at the next heartbeat tick and joins again (the handler's metadata or the
+    /// group's work changed). Safe from any thread, also from within <see cref="IGroupMembershipHandler.OnAssignedAsync"/>.</summary>
+    public void RequestRejoin()
+    {
+        _rejoinRequested = true;
+        if (_rejoinSignal.CurrentCount == 0)
+        {
+            try
+            {
+                _rejoinSignal.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+            }
+        }
+    }
 
     /// <summary>Starts the membership loop in the background.</summary>
     public void Start() => _loop ??= Task.Run(() => RunAsync(_stop.Token));
@@ -60,8 +82,13 @@ public sealed partial class GroupMember : IAsyncDisposable
 
                 _assigned = true;
                 await _handler.OnAssignedAsync(assignment, stop).ConfigureAwait(false);
+                IsStable = true;
                 await HeartbeatUntilRebalanceAsync(_coordinator, stop).ConfigureAwait(false);
-                await RevokeAsync(stop).ConfigureAwait(false);
+                IsStable = false;
+                if (_options.RevokeOnRebalance || MemberId.Length == 0)
+                {
+                    await RevokeAsync(stop).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -69,10 +96,16 @@ public sealed partial class GroupMember : IAsyncDisposable
             }
             catch (Exception e) when (!stop.IsCancellationRequested)
             {
-                // Connection and coordinator errors, timeouts, a failing handler: start over with a fresh coordinator.
+                // Connection and coordinator errors, timeouts, a failing handler: start over with a fresh coordinator. A
+                // cooperative member keeps its work: if its membership is gone, the next JoinGroup says so.
+                IsStable = false;
                 LogCoordinatorError(_logger, _options.GroupId, e.Message);
                 _coordinator = null;
-                await RevokeAsync(stop).ConfigureAwait(false);
+                if (_options.RevokeOnRebalance)
+                {
+                    await RevokeAsync(stop).ConfigureAwait(false);
+                }
+
                 await Task.Delay(_options.RetryBackoff, _time, stop).ConfigureAwait(false);
             }
         }
@@ -113,6 +146,9 @@ public sealed partial class GroupMember : IAsyncDisposable
     /// <summary>One JoinGroup + SyncGroup round; null when it must be retried (member id required, rebalance again).</summary>
     private async Task<GroupAssignment?> JoinAndSyncAsync(KafkaConnection coordinator, CancellationToken cancellationToken)
     {
+        IsStable = false;
+        // This join is the rejoin asked for; a request made from here on (e.g. by OnAssignedAsync) asks for another.
+        _rejoinRequested = false;
         var protocols = _handler.Protocols();
         var join = new JoinGroupRequest
         {
@@ -138,8 +174,9 @@ public sealed partial class GroupMember : IAsyncDisposable
                 // KIP-394: the first join gets a member id to join with.
                 MemberId = joined.MemberId;
                 return null;
-            case ErrorCode.UnknownMemberId:
+            case ErrorCode.UnknownMemberId or ErrorCode.IllegalGeneration or ErrorCode.FencedInstanceId:
                 MemberId = "";
+                await LoseMembershipAsync(cancellationToken).ConfigureAwait(false);
                 return null;
             case ErrorCode.RebalanceInProgress:
                 return null;
@@ -155,6 +192,7 @@ public sealed partial class GroupMember : IAsyncDisposable
         if (joined.Leader == joined.MemberId)
         {
             var members = joined.Members.Select(m => new GroupMemberInfo(m.MemberId, m.GroupInstanceId, m.Metadata)).ToList();
+            await _handler.PrepareAssignAsync(protocolName, members, cancellationToken).ConfigureAwait(false);
             foreach (var (memberId, bytes) in _handler.Assign(protocolName, members))
             {
                 assignments.Add(new SyncGroupRequest.SyncGroupRequestAssignment { MemberId = memberId, Assignment = bytes });
@@ -179,10 +217,13 @@ public sealed partial class GroupMember : IAsyncDisposable
         {
             case ErrorCode.None:
                 break;
-            case ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration:
+            case ErrorCode.RebalanceInProgress:
                 return null;
-            case ErrorCode.UnknownMemberId:
+            case ErrorCode.IllegalGeneration when _options.RevokeOnRebalance:
+                return null;
+            case ErrorCode.UnknownMemberId or ErrorCode.IllegalGeneration or ErrorCode.FencedInstanceId:
                 MemberId = "";
+                await LoseMembershipAsync(cancellationToken).ConfigureAwait(false);
                 return null;
             default:
                 throw new KafkaErrorException(syncError, $"SyncGroup {_options.GroupId}: {syncError}");
@@ -193,11 +234,49 @@ public sealed partial class GroupMember : IAsyncDisposable
         return new GroupAssignment(joined.GenerationId, MemberId, joined.Leader, protocolName, synced.Assignment);
     }
 
+    /// <summary>The membership is gone (the coordinator no longer knows this member or generation): whatever was assigned is
+    /// revoked, also for a cooperative member.</summary>
+    private async Task LoseMembershipAsync(CancellationToken cancellationToken)
+    {
+        GenerationId = -1;
+        await RevokeAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One heartbeat interval on the member's clock, cut short by <see cref="RequestRejoin"/>.</summary>
+    private async Task WaitHeartbeatIntervalAsync(CancellationToken cancellationToken)
+    {
+        using var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var interval = Task.Delay(_options.HeartbeatInterval, _time, wake.Token);
+        var signal = _rejoinSignal.WaitAsync(wake.Token);
+        await Task.WhenAny(interval, signal).ConfigureAwait(false);
+        await wake.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(interval, signal).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
     private async Task HeartbeatUntilRebalanceAsync(KafkaConnection coordinator, CancellationToken cancellationToken)
     {
         while (true)
         {
-            await Task.Delay(_options.HeartbeatInterval, _time, cancellationToken).ConfigureAwait(false);
+            if (_rejoinRequested)
+            {
+                LogRebalance(_logger, _options.GroupId, "rejoin requested");
+                return;
+            }
+
+            await WaitHeartbeatIntervalAsync(cancellationToken).ConfigureAwait(false);
+            if (_rejoinRequested)
+            {
+                continue;
+            }
+
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.SessionTimeout);
             var response = await coordinator.SendAsync(
@@ -208,12 +287,16 @@ public sealed partial class GroupMember : IAsyncDisposable
             {
                 case ErrorCode.None:
                     continue;
-                case ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration:
+                case ErrorCode.RebalanceInProgress:
                     LogRebalance(_logger, _options.GroupId, error.ToString());
                     return;
-                case ErrorCode.UnknownMemberId or ErrorCode.FencedInstanceId:
+                case ErrorCode.IllegalGeneration when _options.RevokeOnRebalance:
+                    LogRebalance(_logger, _options.GroupId, error.ToString());
+                    return;
+                case ErrorCode.UnknownMemberId or ErrorCode.FencedInstanceId or ErrorCode.IllegalGeneration:
                     LogRebalance(_logger, _options.GroupId, error.ToString());
                     MemberId = "";
+                    await LoseMembershipAsync(cancellationToken).ConfigureAwait(false);
                     return;
                 default:
                     throw new KafkaErrorException(error, $"Heartbeat {_options.GroupId}: {error}");
@@ -269,6 +352,7 @@ public sealed partial class GroupMember : IAsyncDisposable
 
         await _cluster.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
+        _rejoinSignal.Dispose();
     }
 
     [LoggerMessage(EventId = 2001, EventName = "GroupCoordinatorFound", Level = LogLevel.Information, Message = "Group {GroupId}: coordinator is broker {NodeId} at {Host}:{Port}")]

@@ -29,6 +29,14 @@ public sealed record GroupMemberOptions
 
     /// <summary>Pause before retrying after a coordinator or connection error.</summary>
     public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// True (eager, the default): every rebalance revokes the whole assignment before the member rejoins. False
+    /// (incremental cooperative, as Connect's protocol): the member keeps its assignment across rebalances and connection
+    /// errors, the assignments themselves say what to give up, and the handler hears of a revocation only when the
+    /// membership is lost (unknown member id, illegal generation, fenced) or the member leaves.
+    /// </summary>
+    public bool RevokeOnRebalance { get; init; } = true;
 }
 
 /// <summary>The member's side of the group protocol: what it offers, how the leader assigns, what it does with the
@@ -37,6 +45,10 @@ public interface IGroupMembershipHandler
 {
     /// <summary>The protocols this member supports, most preferred first (asked before every JoinGroup).</summary>
     IReadOnlyList<GroupProtocol> Protocols();
+
+    /// <summary>Run on the leader only, before <see cref="Assign"/>: catch up with what the assignment is computed from
+    /// (Connect's leader reads its config topic to the end). Throwing starts the round over.</summary>
+    Task PrepareAssignAsync(string protocolName, IReadOnlyList<GroupMemberInfo> members, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Run on the leader only: assignment bytes for each member id of the generation.</summary>
     IReadOnlyDictionary<string, byte[]> Assign(string protocolName, IReadOnlyList<GroupMemberInfo> members);

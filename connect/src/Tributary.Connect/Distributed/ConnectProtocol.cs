@@ -172,10 +172,26 @@ public static class ConnectProtocol
 /// The leader's incremental cooperative assignment: members keep what they run and still exists; what nobody runs (new work,
 /// or work of a member that left) goes to the least loaded members; a member above its fair share gives the excess up
 /// (revoked now, assigned in the follow-up rebalance that member triggers), so nothing ever runs on two workers at once.
+/// KIP-415 (<c>scheduled.rebalance.max.delay.ms</c>): work that was assigned in the previous generation and that no member
+/// runs now (its worker left) is held back for up to that delay, so a worker that restarts gets its own work back instead of
+/// everything moving twice; a member that joins meanwhile takes it at once, and when the delay is over the leader rebalances
+/// and it goes to whoever is there. New work is never held. The memory of the previous generation is the leader's: a new
+/// leader starts without it and assigns lost work at once.
 /// </summary>
-public static class IncrementalCooperativeAssignor
+public sealed class IncrementalCooperativeAssignor(TimeSpan maxDelay, TimeProvider time)
 {
-    public static Dictionary<string, ConnectAssignment> Assign(string leaderId, IReadOnlyDictionary<string, WorkerMetadata> members, ClusterConfigState config)
+    private HashSet<string> previousMembers = new(StringComparer.Ordinal);
+    private HashSet<string> previousConnectors = new(StringComparer.Ordinal);
+    private HashSet<TaskId> previousTasks = [];
+    private DateTimeOffset? lostDeadline;
+
+    /// <summary>A stateless assignor (no delay): what nobody runs is assigned at once.</summary>
+    public static Dictionary<string, ConnectAssignment> Assign(string leaderId, IReadOnlyDictionary<string, WorkerMetadata> members, ClusterConfigState config) =>
+        new IncrementalCooperativeAssignor(TimeSpan.Zero, TimeProvider.System).AssignWithDelay(leaderId, members, config).Assignments;
+
+    /// <summary>The assignment of a generation, and how long until the leader must rebalance to hand out held work (zero: no need).</summary>
+    public (Dictionary<string, ConnectAssignment> Assignments, TimeSpan RebalanceDelay) AssignWithDelay(
+        string leaderId, IReadOnlyDictionary<string, WorkerMetadata> members, ClusterConfigState config)
     {
         var leaderUrl = members[leaderId].Url;
         var desiredConnectors = config.Connectors.Keys.ToHashSet(StringComparer.Ordinal);
@@ -204,13 +220,67 @@ public static class IncrementalCooperativeAssignor
         var unassignedC = desiredConnectors.Except(seenC).Order(StringComparer.Ordinal).ToList();
         var unassignedT = desiredTasks.Except(seenT).OrderBy(t => t.Connector, StringComparer.Ordinal).ThenBy(t => t.Task).ToList();
 
-        Balance(ids, keptC, revokedC, desiredConnectors.Count);
-        Balance(ids, keptT, revokedT, desiredTasks.Count);
-        Spread(ids, keptC, unassignedC);
-        Spread(ids, keptT, unassignedT);
+        // KIP-415: lost work (assigned last generation, run by nobody now) waits for its worker, up to maxDelay.
+        var lostC = unassignedC.Where(previousConnectors.Contains).ToList();
+        var lostT = unassignedT.Where(previousTasks.Contains).ToList();
+        var heldC = new List<string>();
+        var heldT = new List<TaskId>();
+        var delay = TimeSpan.Zero;
+        var spreadOver = ids;
+        if (maxDelay > TimeSpan.Zero && lostC.Count + lostT.Count > 0)
+        {
+            var now = time.GetUtcNow();
+            var joined = ids.Where(m => !previousMembers.Contains(m)).ToList();
+            if (lostDeadline is null)
+            {
+                lostDeadline = now + maxDelay;
+            }
 
-        return ids.ToDictionary(m => m, m => new ConnectAssignment(0, leaderId, leaderUrl, config.Offset, keptC[m], keptT[m], revokedC[m], revokedT[m]));
+            if (now >= lostDeadline)
+            {
+                lostDeadline = null;
+            }
+            else if (joined.Count > 0)
+            {
+                // A worker came (back) within the delay: the lost work is its, and nobody else's work moves for it.
+                lostDeadline = null;
+                Spread(joined, keptC, lostC);
+                Spread(joined, keptT, lostT);
+                unassignedC = unassignedC.Except(lostC).ToList();
+                unassignedT = unassignedT.Except(lostT).ToList();
+            }
+            else
+            {
+                heldC = lostC;
+                heldT = lostT;
+                unassignedC = unassignedC.Except(lostC).ToList();
+                unassignedT = unassignedT.Except(lostT).ToList();
+                delay = lostDeadline.Value - now;
+            }
+        }
+        else if (lostC.Count + lostT.Count == 0)
+        {
+            lostDeadline = null;
+        }
+
+        if (heldC.Count + heldT.Count == 0)
+        {
+            Balance(ids, keptC, revokedC, desiredConnectors.Count);
+            Balance(ids, keptT, revokedT, desiredTasks.Count);
+        }
+
+        Spread(spreadOver, keptC, unassignedC);
+        Spread(spreadOver, keptT, unassignedT);
+
+        previousMembers = ids.ToHashSet(StringComparer.Ordinal);
+        previousConnectors = keptC.Values.SelectMany(c => c).Concat(heldC).ToHashSet(StringComparer.Ordinal);
+        previousTasks = keptT.Values.SelectMany(t => t).Concat(heldT).ToHashSet();
+        var assignments = ids.ToDictionary(m => m, m => new ConnectAssignment(0, leaderId, leaderUrl, config.Offset, keptC[m], keptT[m], revokedC[m], revokedT[m]));
+        return (assignments, delay);
     }
+
+    /// <summary>Work held back for a departed worker (for logs and tests).</summary>
+    public bool HoldsLostWork => lostDeadline is not null;
 
     private static void Balance<T>(List<string> ids, Dictionary<string, List<T>> kept, Dictionary<string, List<T>> revoked, int total)
     {

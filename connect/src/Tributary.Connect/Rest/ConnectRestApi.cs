@@ -19,6 +19,9 @@ namespace Tributary.Connect.Rest;
 public static class ConnectRestApi
 {
     private const string ForwardedHeader = "X-Tributary-Connect-Forwarded";
+
+    /// <summary>On an answer a worker forwarded: the leader that handled the request (Connect sends none; clients ignore it).</summary>
+    public const string LeaderHeader = "X-Tributary-Connect-Leader";
     private static readonly HttpClient Forwarder = new() { Timeout = TimeSpan.FromSeconds(90) };
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -466,6 +469,7 @@ public static class ConnectRestApi
         using (response)
         {
             context.Response.StatusCode = (int)response.StatusCode;
+            context.Response.Headers[LeaderHeader] = leader;
             if (response.Headers.Location is { } location)
             {
                 context.Response.Headers.Location = location.ToString();

@@ -40,6 +40,12 @@ public sealed class WorkerConfig
         HeartbeatIntervalMs = Int(Get("heartbeat.interval.ms", "3000"), "heartbeat.interval.ms");
         RebalanceTimeoutMs = Int(Get("rebalance.timeout.ms", "60000"), "rebalance.timeout.ms");
         TaskShutdownTimeoutMs = Int(Get("task.shutdown.graceful.timeout.ms", "5000"), "task.shutdown.graceful.timeout.ms");
+        // KIP-415; Kafka's default is 5 minutes.
+        ScheduledRebalanceMaxDelayMs = Int(Get("scheduled.rebalance.max.delay.ms", "300000"), "scheduled.rebalance.max.delay.ms");
+        if (ScheduledRebalanceMaxDelayMs < 0)
+        {
+            throw new ArgumentException($"scheduled.rebalance.max.delay.ms must be at least 0, got {ScheduledRebalanceMaxDelayMs}");
+        }
     }
 
     public string BootstrapServers { get; }
@@ -58,6 +64,9 @@ public sealed class WorkerConfig
     public int OffsetPartitions { get; }
     public int StatusPartitions { get; }
     public int OffsetFlushIntervalMs { get; }
+
+    /// <summary>How long a departed worker's connectors and tasks wait for it before they are reassigned (KIP-415).</summary>
+    public int ScheduledRebalanceMaxDelayMs { get; }
     public string OffsetFile { get; }
     public int SessionTimeoutMs { get; }
     public int HeartbeatIntervalMs { get; }

@@ -38,16 +38,27 @@ public sealed class KafkaBasedLog : IAsyncDisposable
     {
         using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, ClientId = clientId }).Build())
         {
-            try
+            // A controller that is slow to answer (a loaded or electing quorum) is retried, as Kafka's admin client retries
+            // REQUEST_TIMED_OUT; the topic may have been created meanwhile, which TopicAlreadyExists then says.
+            for (var attempt = 1; ; attempt++)
             {
-                await admin.CreateTopicsAsync([new TopicSpecification
+                try
                 {
-                    Name = topic, NumPartitions = partitions, ReplicationFactor = replicationFactor,
-                    Configs = new Dictionary<string, string> { ["cleanup.policy"] = "compact" },
-                }]);
-            }
-            catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code is ErrorCode.TopicAlreadyExists or ErrorCode.NoError))
-            {
+                    await admin.CreateTopicsAsync([new TopicSpecification
+                    {
+                        Name = topic, NumPartitions = partitions, ReplicationFactor = replicationFactor,
+                        Configs = new Dictionary<string, string> { ["cleanup.policy"] = "compact" },
+                    }]);
+                    break;
+                }
+                catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code is ErrorCode.TopicAlreadyExists or ErrorCode.NoError))
+                {
+                    break;
+                }
+                catch (CreateTopicsException e) when (attempt < 10 && e.Results.Any(r => r.Error.Code is ErrorCode.RequestTimedOut or ErrorCode.NotController or ErrorCode.Local_TimedOut))
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), cancellation);
+                }
             }
 
             var meta = admin.GetMetadata(topic, TimeSpan.FromSeconds(30));

@@ -66,6 +66,15 @@ internal static partial class OperatorLog
     [LoggerMessage(EventId = 5402, EventName = "TopicDeletionRefused", Level = LogLevel.Information, Message = "Topic {Key}: deletion refused: {Reason}")]
     public static partial void TopicDeletionRefused(ILogger logger, string key, string reason);
 
-    [LoggerMessage(EventId = 5500, EventName = "ConnectorValidated", Level = LogLevel.Information, Message = "ConnectorConfig {Key}: {Outcome}")]
-    public static partial void ConnectorValidated(ILogger logger, string key, string outcome);
+    [LoggerMessage(EventId = 5500, EventName = "ConnectorInvalid", Level = LogLevel.Warning, Message = "ConnectorConfig {Key} is invalid: {Reason}")]
+    public static partial void ConnectorInvalid(ILogger logger, string key, string reason);
+
+    [LoggerMessage(EventId = 5501, EventName = "ConnectorChanged", Level = LogLevel.Information, Message = "ConnectorConfig {Key}: {Change}")]
+    public static partial void ConnectorChanged(ILogger logger, string key, string change);
+
+    [LoggerMessage(EventId = 5502, EventName = "ConnectorRejected", Level = LogLevel.Warning, Message = "ConnectorConfig {Key}: the Connect workers refused the config: {Reason}")]
+    public static partial void ConnectorRejected(ILogger logger, string key, string reason);
+
+    [LoggerMessage(EventId = 5503, EventName = "ConnectWorkerTrouble", Level = LogLevel.Warning, Message = "ConnectorConfig {Key}: retry in {DelayMs} ms: {Error}")]
+    public static partial void ConnectWorkerTrouble(ILogger logger, string key, long delayMs, string error);
 }

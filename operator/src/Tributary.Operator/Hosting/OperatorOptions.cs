@@ -9,9 +9,11 @@ public sealed record OperatorOptions
     public const string Usage =
         "usage: tributary-operator [--kubeconfig PATH] [--http-port PORT] [--lease-namespace NS] [--lease-name NAME]\n" +
         "                          [--lease-duration-seconds N] [--workers N] [--admin-timeout-seconds N] [--log-level LEVEL]\n" +
+        "                          [--connect-url URL] [--connect-timeout-seconds N]\n" +
         "  In a pod the service account is used; elsewhere --kubeconfig, else $KUBECONFIG, else ~/.kube/config.\n" +
         "  The lease namespace defaults to $POD_NAMESPACE, else 'default'; the identity is $POD_NAME, else host name + pid.\n" +
-        "  HTTP listens on $POD_IP when set (so replicas sharing a network namespace don't collide), else on every address.";
+        "  HTTP listens on $POD_IP when set (so replicas sharing a network namespace don't collide), else on every address.\n" +
+        "  --connect-url: the Connect workers' REST URL for ConnectorConfigs without spec.workerUrl.";
 
     public string? Kubeconfig { get; init; }
     public int HttpPort { get; init; } = 8080;
@@ -30,6 +32,12 @@ public sealed record OperatorOptions
     public int Workers { get; init; } = 4;
     public TimeSpan AdminTimeout { get; init; } = TimeSpan.FromSeconds(5);
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>REST URL of the Connect worker set for ConnectorConfigs that name none (spec.workerUrl); null: none.</summary>
+    public string? ConnectUrl { get; init; }
+
+    /// <summary>Bound on one call to a Connect worker's REST API.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
     public string? Error { get; init; }
 
     public static OperatorOptions Parse(IReadOnlyList<string> args, Func<string, string?> environment)
@@ -73,6 +81,10 @@ public sealed record OperatorOptions
                     options = options with { LeaseDuration = TimeSpan.FromSeconds(s) }; break;
                 case "--admin-timeout-seconds" when int.TryParse(value, CultureInfo.InvariantCulture, out var t) && t is > 0 and <= 300:
                     options = options with { AdminTimeout = TimeSpan.FromSeconds(t) }; break;
+                case "--connect-url" when Uri.TryCreate(value, UriKind.Absolute, out var connectUri) && connectUri.Scheme is "http" or "https":
+                    options = options with { ConnectUrl = value.TrimEnd('/') }; break;
+                case "--connect-timeout-seconds" when int.TryParse(value, CultureInfo.InvariantCulture, out var ct) && ct is > 0 and <= 300:
+                    options = options with { ConnectTimeout = TimeSpan.FromSeconds(ct) }; break;
                 case "--log-level" when Enum.TryParse<LogLevel>(value, ignoreCase: true, out var level):
                     options = options with { LogLevel = level }; break;
                 default:
