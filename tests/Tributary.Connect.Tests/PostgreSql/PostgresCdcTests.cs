@@ -89,6 +89,60 @@ public sealed class PostgresCdcTests(PostgresFixture fx, ITestOutputHelper outpu
         await Eventually.TrueAsync(async () => await pg.ScalarAsync<bool>("cdc_src",
                 $"SELECT confirmed_flush_lsn > '{beforeLastTransaction}'::pg_lsn FROM pg_replication_slots WHERE slot_name = 'cdc_slot'"),
             "the slot's confirmed LSN passes the start of the last transaction", TimeSpan.FromSeconds(30));
+
+        // Compaction: once the segment holding the last changes rolls (segment.ms, on the next append: one more change of
+        // key 1), the cleaner leaves one record per key: the latest row, or the tombstone of a deleted key.
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        await pg.ExecuteAsync("cdc_src", "UPDATE orders SET note = 'rolls the segment' WHERE id = 1");
+        Dictionary<string, List<byte[]?>> byKey = [];
+        await Eventually.TrueAsync(() =>
+        {
+            byKey = ReadTopic(fx.Broker.BootstrapServers);
+            return byKey.Where(k => k.Key != "1").All(k => k.Value.Count == 1);
+        }, "the compacted topic holds one record per key", TimeSpan.FromSeconds(120), TimeSpan.FromSeconds(2));
+        Assert.Equal(10000, byKey.Count);
+        Assert.Equal(500, byKey.Count(k => k.Value[^1] is null)); // the deleted keys end with their tombstone
+        var updated = JsonNode.Parse(Encoding.UTF8.GetString(byKey["500"][^1]!))!["payload"]!;
+        Assert.Equal("u", updated["op"]!.GetValue<string>());
+        Assert.Equal("updated 500", updated["after"]!["note"]!.GetValue<string>());
+    }
+
+    /// <summary>Every record of the topic's single partition, by the key's id, in offset order.</summary>
+    private static Dictionary<string, List<byte[]?>> ReadTopic(string bootstrap)
+    {
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrap, GroupId = "cdc-topic-reader-" + Guid.NewGuid().ToString("N"), EnableAutoCommit = false,
+        }).Build();
+        var tp = new TopicPartition(Topic, 0);
+        var end = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
+        consumer.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
+        var result = new Dictionary<string, List<byte[]?>>(StringComparer.Ordinal);
+        while (true)
+        {
+            var r = consumer.Consume(TimeSpan.FromSeconds(10));
+            if (r is null)
+            {
+                throw new InvalidOperationException($"{Topic}: nothing read before offset {end}");
+            }
+
+            if (r.IsPartitionEOF)
+            {
+                continue;
+            }
+
+            var id = JsonNode.Parse(Encoding.UTF8.GetString(r.Message.Key!))!["payload"]!["id"]!.ToJsonString();
+            if (!result.TryGetValue(id, out var list))
+            {
+                result[id] = list = [];
+            }
+
+            list.Add(r.Message.Value);
+            if (r.Offset.Value >= end - 1)
+            {
+                return result;
+            }
+        }
     }
 
     private Task InsertAsync(int from, int to) => fx.Postgres.ExecuteAsync("cdc_src", $"""
