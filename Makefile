@@ -158,8 +158,9 @@ connect-test: deps sasl
 	LD_LIBRARY_PATH=$(ROOT)/$(CONNECT_TEST_NATIVE):$(SASL_DIR) \
 	  $(DOTNET) test tests/Tributary.Connect.Tests -c $(CONFIG) --no-build --filter "Category!=ConnectBench" --logger "console;verbosity=normal" 2>&1 | tee -a .test-output.log
 
-## connect-bench: file source → topic records/s through one Connect worker (CONNECT_BENCH_LINES, default 200000); `make bench` runs it too.
-connect-bench: sasl
+## connect-bench: file source → topic records/s through one Connect worker (CONNECT_BENCH_LINES, default 200000) and PostgreSQL
+## CDC → topic → PostgreSQL sink rows/s end to end (CONNECT_BENCH_PG_ROWS, default 50000); `make bench` runs it too.
+connect-bench: deps sasl
 	$(DOTNET) build tests/Tributary.Connect.Tests -c $(CONFIG) -v q -nologo
 	LD_LIBRARY_PATH=$(ROOT)/$(CONNECT_TEST_NATIVE):$(SASL_DIR) \
 	  $(DOTNET) test tests/Tributary.Connect.Tests -c $(CONFIG) --no-build --filter "Category=ConnectBench" --logger "console;verbosity=detailed"

@@ -39,6 +39,15 @@ public sealed class PostgresQuerySourceTests(PostgresFixture fx)
         var second = await ReadAsync(consumer, 2);
         Assert.Equal(["4|d|4.00", "5|e|5.00"], second);
         Assert.Null(consumer.Consume(TimeSpan.FromSeconds(2))); // polls go on every 200 ms: nothing else arrives
+
+        // A restarted task resumes from the stored offset (id 5): only the row inserted since arrives.
+        await Eventually.TrueAsync(async () => (await fx.Worker.GetAsync("/connectors/pg-query-inc/offsets")).Body?["offsets"]?[0]?["offset"]?["incrementing"]?.GetValue<long>() == 5,
+            "offset 5 stored", TimeSpan.FromSeconds(30));
+        var restart = await fx.Worker.PostAsync("/connectors/pg-query-inc/restart?includeTasks=true");
+        Assert.True(restart.Code is 202 or 204, $"restart: {restart.Code}");
+        await fx.Postgres.ExecuteAsync("query_inc", "INSERT INTO items (name, price) VALUES ('f', 6)");
+        Assert.Equal(["6|f|6.00"], await ReadAsync(consumer, 1));
+        Assert.Null(consumer.Consume(TimeSpan.FromSeconds(2)));
         consumer.Close();
     }
 
