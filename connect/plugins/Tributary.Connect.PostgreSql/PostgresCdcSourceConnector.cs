@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Npgsql.Replication;
 using Npgsql.Replication.PgOutput;
@@ -115,6 +117,8 @@ public sealed class PostgresCdcSourceTask : SourceTask
     private ulong acknowledgedLsn;
     private Exception? failure;
 
+    private ILogger Log => Context?.Logger ?? NullLogger.Instance;
+
     public override string Version => typeof(PostgresCdcSourceTask).Assembly.GetName().Version?.ToString(3) ?? "0.1.0";
 
     private IReadOnlyDictionary<string, object?> Partition => new Dictionary<string, object?> { [ServerKey] = topicPrefix };
@@ -190,6 +194,7 @@ public sealed class PostgresCdcSourceTask : SourceTask
         {
             await replication.SendStatusUpdate(cancellation);
             acknowledgedLsn = lsn;
+            PgLog.Acknowledged(Log, new NpgsqlLogSequenceNumber(lsn).ToString(), slot);
         }
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException or ObjectDisposedException)
         {
@@ -222,6 +227,7 @@ public sealed class PostgresCdcSourceTask : SourceTask
         var token = stopping.Token;
         if (slotExists && (snapshotDone || !snapshotInitial))
         {
+            PgLog.Streaming(Log, slot, new NpgsqlLogSequenceNumber(resumeLsn).ToString());
             reader = Task.Run(() => StreamAsync(new PgOutputReplicationSlot(slot), resumeLsn == 0 ? null : new NpgsqlLogSequenceNumber(resumeLsn), token), CancellationToken.None);
             return;
         }
@@ -229,6 +235,7 @@ public sealed class PostgresCdcSourceTask : SourceTask
         if (slotExists)
         {
             // A snapshot that never completed (its exported snapshot died with the task): start over with a new slot.
+            PgLog.SnapshotRestarted(Log, slot);
             await replication.DropReplicationSlot(slot, wait: true, cancellation);
         }
 
@@ -236,6 +243,7 @@ public sealed class PostgresCdcSourceTask : SourceTask
         resumeSeq = 0;
         var created = await replication.CreatePgOutputReplicationSlot(slot, temporarySlot: false,
             slotSnapshotInitMode: snapshotInitial ? LogicalSlotSnapshotInitMode.Export : LogicalSlotSnapshotInitMode.NoExport, cancellationToken: cancellation);
+        PgLog.SlotCreated(Log, slot, created.ConsistentPoint.ToString(), snapshotInitial ? "initial" : "never");
         reader = Task.Run(async () =>
         {
             if (snapshotInitial)
@@ -283,6 +291,7 @@ public sealed class PostgresCdcSourceTask : SourceTask
             : "FOR TABLE " + string.Join(", ", includeList.Select(t => PgConnections.SplitTable(t)).Select(p => PgConnections.QuoteTable(p.Schema, p.Table)));
         await using var create = new NpgsqlCommand($"CREATE PUBLICATION {PgConnections.Quote(publication)} {target}", conn);
         await create.ExecuteNonQueryAsync(cancellation);
+        PgLog.PublicationCreated(Log, publication, target);
     }
 
     /// <summary>Reads every published table under the slot's exported snapshot: op "r" records.</summary>
@@ -311,6 +320,7 @@ public sealed class PostgresCdcSourceTask : SourceTask
 
             var offset = new Dictionary<string, object?> { [LsnKey] = (long)consistentPoint, [SnapshotCompletedKey] = false };
             SourceRecord? last = null;
+            long rows = 0;
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             foreach (var (schema, name) in tables)
             {
@@ -332,10 +342,12 @@ public sealed class PostgresCdcSourceTask : SourceTask
                     }
 
                     last = Change(info, "r", null, row, consistentPoint, now, offset, snapshot: true);
+                    rows++;
                 }
             }
 
             await tx.CommitAsync(cancellation);
+            PgLog.SnapshotDone(Log, tables.Count, rows, new NpgsqlLogSequenceNumber(consistentPoint).ToString());
             if (last is not null)
             {
                 // The last snapshot record carries snapshot_completed: once it is stored, a restart streams instead of re-reading.
@@ -345,6 +357,7 @@ public sealed class PostgresCdcSourceTask : SourceTask
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            PgLog.StreamFailed(Log, e, slot);
             failure = e;
             queue!.Writer.TryComplete(e);
             throw;
@@ -415,6 +428,7 @@ public sealed class PostgresCdcSourceTask : SourceTask
         }
         catch (Exception e)
         {
+            PgLog.StreamFailed(Log, e, slot);
             failure = e;
             queue!.Writer.TryComplete(e);
         }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using NpgsqlTypes;
 using Tributary.Connect.Api.Config;
@@ -107,6 +109,8 @@ public sealed class PostgresSinkTask : SinkTask
     private bool unwrapEnvelope;
     private NpgsqlConnection? connection;
 
+    private ILogger Log => Context?.Logger ?? NullLogger.Instance;
+
     public override string Version => typeof(PostgresSinkTask).Assembly.GetName().Version?.ToString(3) ?? "0.1.0";
 
     public override void Start(IReadOnlyDictionary<string, string> props)
@@ -184,6 +188,7 @@ public sealed class PostgresSinkTask : SinkTask
         catch (NpgsqlException e) when (e is not PostgresException || !IsRecordError((PostgresException)e))
         {
             DropConnection();
+            PgLog.WriteFailed(Log, e.Message);
             throw new RetriableException("PostgreSQL write failed: " + e.Message, e);
         }
     }
@@ -217,6 +222,7 @@ public sealed class PostgresSinkTask : SinkTask
                     back.ExecuteNonQuery();
                 }
 
+                PgLog.RecordRefused(Log, s.Record.OriginalTopic, s.Record.OriginalPartition, s.Record.OriginalOffset, $"{e.SqlState} {e.MessageText}");
                 ReportOrThrow(s.Record, new DataException($"PostgreSQL refused the record: {e.SqlState} {e.MessageText}", e));
             }
         }
@@ -428,6 +434,7 @@ public sealed class PostgresSinkTask : SinkTask
         using var create = new NpgsqlCommand($"CREATE TABLE IF NOT EXISTS {table} ({string.Join(", ", defs)})", conn);
         create.ExecuteNonQuery();
         knownTables.Add(table);
+        PgLog.TableCreated(Log, table, string.Join(", ", defs.Take(columns.Count)), pk.Count == 0 ? "none" : string.Join(", ", pk));
     }
 
     public override void Stop() => DropConnection();

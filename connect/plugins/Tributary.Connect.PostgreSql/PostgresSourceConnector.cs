@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using NpgsqlTypes;
 using Tributary.Connect.Api.Config;
@@ -198,6 +199,7 @@ public sealed class PostgresSourceTask : SourceTask
         catch (NpgsqlException e) when (e is not PostgresException { SqlState: "42P01" or "42703" })
         {
             await DropConnectionAsync();
+            PgLog.PollFailed(Context?.Logger ?? NullLogger.Instance, e.Message);
             throw new RetriableException("PostgreSQL poll failed: " + e.Message, e);
         }
         catch (PostgresException e)

@@ -52,6 +52,9 @@ public sealed class PostgresCdcTests(PostgresFixture fx, ITestOutputHelper outpu
         PostgresFixture.UseJsonWithSchemas(sink);
         await worker.CreateConnectorAsync("pg-cdc-source", source);
         await worker.CreateConnectorAsync("pg-cdc-sink", sink);
+        // The slot's consistent point separates the 2,000 snapshot rows from the streamed changes below.
+        await Eventually.TrueAsync(async () => await pg.ScalarAsync<long>("cdc_src", "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'cdc_slot'") == 1,
+            "the replication slot exists", TimeSpan.FromSeconds(60));
 
         // 8,000 more inserts in transactions of 500 while the connectors run; the worker is killed once the sink is past the snapshot.
         for (var from = 2001; from <= 6000; from += 500)
@@ -94,21 +97,32 @@ public sealed class PostgresCdcTests(PostgresFixture fx, ITestOutputHelper outpu
         // key 1), the cleaner leaves one record per key: the latest row, or the tombstone of a deleted key.
         await Task.Delay(TimeSpan.FromSeconds(6));
         await pg.ExecuteAsync("cdc_src", "UPDATE orders SET note = 'rolls the segment' WHERE id = 1");
-        Dictionary<string, List<byte[]?>> byKey = [];
-        await Eventually.TrueAsync(() =>
+        Dictionary<string, List<(long Offset, byte[]? Value)>> byKey = [];
+        try
         {
-            byKey = ReadTopic(fx.Broker.BootstrapServers);
-            return byKey.Where(k => k.Key != "1").All(k => k.Value.Count == 1);
-        }, "the compacted topic holds one record per key", TimeSpan.FromSeconds(120), TimeSpan.FromSeconds(2));
+            await Eventually.TrueAsync(() =>
+            {
+                byKey = ReadTopic(fx.Broker.BootstrapServers);
+                return byKey.Where(k => k.Key != "1").All(k => k.Value.Count == 1);
+            }, "the compacted topic holds one record per key", TimeSpan.FromSeconds(120), TimeSpan.FromSeconds(2));
+        }
+        catch (TimeoutException)
+        {
+            var repeated = byKey.Where(k => k.Value.Count > 1).ToList();
+            output.WriteLine($"{repeated.Count} keys with more than one record, e.g. " + string.Join("; ", repeated.Take(5).Select(k => $"{k.Key}: offsets {string.Join(",", k.Value.Select(v => v.Offset))}")));
+            output.WriteLine($"offsets read: {byKey.Sum(k => k.Value.Count)}, lowest of a repeated key {repeated.SelectMany(k => k.Value).Min(v => v.Offset)}, highest {repeated.SelectMany(k => k.Value).Max(v => v.Offset)}");
+            throw;
+        }
+
         Assert.Equal(10000, byKey.Count);
-        Assert.Equal(500, byKey.Count(k => k.Value[^1] is null)); // the deleted keys end with their tombstone
-        var updated = JsonNode.Parse(Encoding.UTF8.GetString(byKey["500"][^1]!))!["payload"]!;
+        Assert.Equal(500, byKey.Count(k => k.Value[^1].Value is null)); // the deleted keys end with their tombstone
+        var updated = JsonNode.Parse(Encoding.UTF8.GetString(byKey["500"][^1].Value!))!["payload"]!;
         Assert.Equal("u", updated["op"]!.GetValue<string>());
         Assert.Equal("updated 500", updated["after"]!["note"]!.GetValue<string>());
     }
 
     /// <summary>Every record of the topic's single partition, by the key's id, in offset order.</summary>
-    private static Dictionary<string, List<byte[]?>> ReadTopic(string bootstrap)
+    private static Dictionary<string, List<(long Offset, byte[]? Value)>> ReadTopic(string bootstrap)
     {
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
         {
@@ -117,7 +131,7 @@ public sealed class PostgresCdcTests(PostgresFixture fx, ITestOutputHelper outpu
         var tp = new TopicPartition(Topic, 0);
         var end = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
         consumer.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
-        var result = new Dictionary<string, List<byte[]?>>(StringComparer.Ordinal);
+        var result = new Dictionary<string, List<(long Offset, byte[]? Value)>>(StringComparer.Ordinal);
         while (true)
         {
             var r = consumer.Consume(TimeSpan.FromSeconds(10));
@@ -137,7 +151,7 @@ public sealed class PostgresCdcTests(PostgresFixture fx, ITestOutputHelper outpu
                 result[id] = list = [];
             }
 
-            list.Add(r.Message.Value);
+            list.Add((r.Offset.Value, r.Message.Value));
             if (r.Offset.Value >= end - 1)
             {
                 return result;

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Tributary.Connect.Api.Config;
 using Tributary.Connect.Api.Data;
 
@@ -56,6 +58,9 @@ public interface IOffsetStorageReader
 public interface ISourceTaskContext
 {
     IOffsetStorageReader OffsetStorageReader { get; }
+
+    /// <summary>The worker's logger for this task (its events show in the worker's log).</summary>
+    ILogger Logger => NullLogger.Instance;
 }
 
 /// <summary>A unit of source work: polled for records in a loop by one worker.</summary>
@@ -89,6 +94,9 @@ public interface ISinkTaskContext
 
     /// <summary>Where the task reports a record it cannot write (Kafka's errantRecordReporter()); null when the runtime has none.</summary>
     IErrantRecordReporter? ErrantRecordReporter => null;
+
+    /// <summary>The worker's logger for this task (its events show in the worker's log).</summary>
+    ILogger Logger => NullLogger.Instance;
 }
 
 /// <summary>

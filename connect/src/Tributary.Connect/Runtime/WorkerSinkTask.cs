@@ -40,6 +40,10 @@ public sealed class WorkerSinkTask : WorkerTask, ISinkTaskContext, IErrantRecord
 
     public IErrantRecordReporter? ErrantRecordReporter => this;
 
+    public Microsoft.Extensions.Logging.ILogger Logger => taskLogger ??= Worker.Loggers.CreateLogger("Tributary.Connect.Task." + TaskId);
+
+    private Microsoft.Extensions.Logging.ILogger? taskLogger;
+
     public void Report(SinkRecord record, Exception error)
     {
         var original = batchOriginals.GetValueOrDefault((record.OriginalTopic, record.OriginalPartition, record.OriginalOffset));
