@@ -15,7 +15,8 @@ export DOTNET_NOLOGO := 1
 
 all: build
 
-## deps: Debian packages the tests drive (kcat, curl, python Kafka clients, Burrow + the ZooKeeper it locks in, prometheus + promtool); needs root.
+## deps: Debian packages the tests drive (kcat, curl, python Kafka clients, Burrow + the ZooKeeper it locks in, prometheus + promtool,
+## postgresql for the Connect PostgreSQL connector tests, which start their own throwaway clusters); needs root.
 deps:
 	@missing=""; \
 	command -v kcat >/dev/null || missing="$$missing kcat"; \
@@ -28,6 +29,7 @@ deps:
 	[ -x /usr/bin/Burrow ] || missing="$$missing burrow"; \
 	[ -f /usr/share/java/zookeeper.jar ] || missing="$$missing zookeeper"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -153,13 +155,14 @@ registry-test: deps sasl
 
 ## connect-test: the Connect runtime: transforms/converters (unit) and real worker processes against a real broker.
 CONNECT_TEST_NATIVE := tests/Tributary.Connect.Tests/bin/$(CONFIG)/net10.0/runtimes/linux-x64/native
-connect-test: sasl
+connect-test: deps sasl
 	$(DOTNET) build tests/Tributary.Connect.Tests -c $(CONFIG) -v q -nologo
 	LD_LIBRARY_PATH=$(ROOT)/$(CONNECT_TEST_NATIVE):$(SASL_DIR) \
 	  $(DOTNET) test tests/Tributary.Connect.Tests -c $(CONFIG) --no-build --filter "Category!=ConnectBench" --logger "console;verbosity=normal" 2>&1 | tee -a .test-output.log
 
-## connect-bench: file source → topic records/s through one Connect worker (CONNECT_BENCH_LINES, default 200000); `make bench` runs it too.
-connect-bench: sasl
+## connect-bench: file source → topic records/s through one Connect worker (CONNECT_BENCH_LINES, default 200000) and PostgreSQL
+## CDC → topic → PostgreSQL sink rows/s end to end (CONNECT_BENCH_PG_ROWS, default 50000); `make bench` runs it too.
+connect-bench: deps sasl
 	$(DOTNET) build tests/Tributary.Connect.Tests -c $(CONFIG) -v q -nologo
 	LD_LIBRARY_PATH=$(ROOT)/$(CONNECT_TEST_NATIVE):$(SASL_DIR) \
 	  $(DOTNET) test tests/Tributary.Connect.Tests -c $(CONFIG) --no-build --filter "Category=ConnectBench" --logger "console;verbosity=detailed"

@@ -61,6 +61,7 @@ if [ "${NO_BUILD:-0}" != 1 ]; then
   if [ "$CONNECT" = 1 ]; then
     "$DOTNET" build connect/src/Tributary.Connect -c "$CONFIG" -v q -nologo || exit 1
     "$DOTNET" build connect/plugins/Tributary.Connect.File -c "$CONFIG" -v q -nologo || exit 1
+    "$DOTNET" build connect/plugins/Tributary.Connect.PostgreSql -c "$CONFIG" -v q -nologo || exit 1
   fi
 fi
 

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Tributary.Connect.Api.Config;
 using Tributary.Connect.Api.Data;
 
@@ -56,6 +58,9 @@ public interface IOffsetStorageReader
 public interface ISourceTaskContext
 {
     IOffsetStorageReader OffsetStorageReader { get; }
+
+    /// <summary>The worker's logger for this task (its events show in the worker's log).</summary>
+    ILogger Logger => NullLogger.Instance;
 }
 
 /// <summary>A unit of source work: polled for records in a loop by one worker.</summary>
@@ -86,6 +91,22 @@ public interface ISinkTaskContext
 {
     /// <summary>Asks for the consumer offsets to be committed soon.</summary>
     void RequestCommit();
+
+    /// <summary>Where the task reports a record it cannot write (Kafka's errantRecordReporter()); null when the runtime has none.</summary>
+    IErrantRecordReporter? ErrantRecordReporter => null;
+
+    /// <summary>The worker's logger for this task (its events show in the worker's log).</summary>
+    ILogger Logger => NullLogger.Instance;
+}
+
+/// <summary>
+/// Kafka's ErrantRecordReporter: a sink task hands over a record it cannot write, and the runtime treats it by the
+/// connector's errors.* settings (logged, sent to the dead letter queue with its error context, skipped under
+/// errors.tolerance=all; the task fails under errors.tolerance=none, thrown from <see cref="Report"/>).
+/// </summary>
+public interface IErrantRecordReporter
+{
+    void Report(SinkRecord record, Exception error);
 }
 
 /// <summary>A unit of sink work: receives batches of records from one worker's consumer.</summary>

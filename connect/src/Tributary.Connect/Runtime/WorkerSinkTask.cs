@@ -12,7 +12,7 @@ namespace Tributary.Connect.Runtime;
 /// (errors per errors.tolerance, tolerated ones to the DLQ), hands batches to the sink task, and commits consumer offsets
 /// only after the task flushed them (every offset.flush.interval.ms, on revocation and on stop).
 /// </summary>
-public sealed class WorkerSinkTask : WorkerTask, ISinkTaskContext
+public sealed class WorkerSinkTask : WorkerTask, ISinkTaskContext, IErrantRecordReporter
 {
     private const int MaxBatch = 500;
     private static readonly TimeSpan BatchWait = TimeSpan.FromMilliseconds(200);
@@ -25,6 +25,10 @@ public sealed class WorkerSinkTask : WorkerTask, ISinkTaskContext
     private volatile bool commitRequested;
     private SinkTask? task;
     private IConsumer<byte[]?, byte[]?>? consumer;
+    private ErrorHandler? errorHandler;
+
+    /// <summary>The raw records of the batch being put, for <see cref="Report"/> (the DLQ gets the original bytes).</summary>
+    private readonly Dictionary<(string Topic, int Partition, long Offset), OriginalRecord> batchOriginals = [];
 
     public WorkerSinkTask(Worker worker, string connector, int id, IReadOnlyDictionary<string, string> connectorConfig,
         IReadOnlyDictionary<string, string> taskConfig, TargetState target)
@@ -33,6 +37,18 @@ public sealed class WorkerSinkTask : WorkerTask, ISinkTaskContext
     public static string GroupIdOf(string connector) => "connect-" + connector;
 
     public void RequestCommit() => commitRequested = true;
+
+    public IErrantRecordReporter? ErrantRecordReporter => this;
+
+    public Microsoft.Extensions.Logging.ILogger Logger => taskLogger ??= Worker.Loggers.CreateLogger("Tributary.Connect.Task." + TaskId);
+
+    private Microsoft.Extensions.Logging.ILogger? taskLogger;
+
+    public void Report(SinkRecord record, Exception error)
+    {
+        var original = batchOriginals.GetValueOrDefault((record.OriginalTopic, record.OriginalPartition, record.OriginalOffset));
+        errorHandler!.Execute<object>(ErrorStage.TASK_PUT, task!.GetType(), () => throw error, original, out _);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken cancellation)
     {
@@ -52,6 +68,7 @@ public sealed class WorkerSinkTask : WorkerTask, ISinkTaskContext
         }
 
         var errors = new ErrorHandler(policy, Connector, Id, Worker.Logger, dlq, Worker.Time);
+        errorHandler = errors;
         consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
         {
             BootstrapServers = Worker.Config.BootstrapServers,
@@ -98,6 +115,7 @@ public sealed class WorkerSinkTask : WorkerTask, ISinkTaskContext
             {
                 await WaitWhilePausedAsync(cancellation);
                 var batch = new List<SinkRecord>();
+                batchOriginals.Clear();
                 var clock = Stopwatch.StartNew();
                 while (batch.Count < MaxBatch && clock.Elapsed < BatchWait && !cancellation.IsCancellationRequested)
                 {
@@ -176,6 +194,7 @@ public sealed class WorkerSinkTask : WorkerTask, ISinkTaskContext
     private SinkRecord? Convert(ConsumeResult<byte[]?, byte[]?> r, IConverter keyConverter, IConverter valueConverter, TransformationChain chain, ErrorHandler errors)
     {
         var original = new OriginalRecord(r.Topic, r.Partition.Value, r.Offset.Value, r.Message.Key, r.Message.Value, r.Message.Headers);
+        batchOriginals[(r.Topic, r.Partition.Value, r.Offset.Value)] = original;
         var key = errors.Execute(ErrorStage.KEY_CONVERTER, keyConverter.GetType(), () => (SchemaAndValue?)keyConverter.ToConnectData(r.Topic, r.Message.Key), original, out var keyFailed);
         if (keyFailed)
         {

@@ -24,6 +24,10 @@ public sealed class WorkerSourceTask : WorkerTask, ISourceTaskContext, IOffsetSt
 
     public IOffsetStorageReader OffsetStorageReader => this;
 
+    public Microsoft.Extensions.Logging.ILogger Logger => taskLogger ??= Worker.Loggers.CreateLogger("Tributary.Connect.Task." + TaskId);
+
+    private Microsoft.Extensions.Logging.ILogger? taskLogger;
+
     public IReadOnlyDictionary<string, object?>? Offset(IReadOnlyDictionary<string, object?> partition) =>
         committed.TryGetValue(OffsetJson.Canonical(OffsetJson.ToJson(partition)), out var o) ? OffsetJson.FromJson(o) : null;
 
