@@ -1,7 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
+using ErrorCode = Tributary.Protocol.ErrorCode;
 using Tributary.Integration.Tests.Harness;
-using Tributary.Protocol;
 using Xunit.Abstractions;
 
 namespace Tributary.Integration.Tests.TxnLog;
