@@ -80,6 +80,14 @@ internal sealed class TxnWire(string host, int port)
     /// <summary>ListOffsets latest (-1) under an isolation level: the high watermark (0) or the last stable offset (1).</summary>
     public async Task<long> LatestOffsetAsync(string topic, int partition, bool readCommitted)
     {
+        var (error, offset) = await TryLatestOffsetAsync(topic, partition, readCommitted);
+        Assert.Equal(ErrorCode.None, error);
+        return offset;
+    }
+
+    /// <summary><see cref="LatestOffsetAsync"/> without asserting: the partition's error (e.g. NOT_LEADER_OR_FOLLOWER) and offset.</summary>
+    public async Task<(ErrorCode Error, long Offset)> TryLatestOffsetAsync(string topic, int partition, bool readCommitted)
+    {
         var request = new ListOffsetsRequest
         {
             ReplicaId = -1,
@@ -88,7 +96,6 @@ internal sealed class TxnWire(string host, int port)
         };
         var response = await RawKafkaExchange.SendAsync<ListOffsetsResponse>(host, port, request, version: 7, Timeout);
         var result = response.Topics.Single().Partitions.Single();
-        Assert.Equal(ErrorCode.None, (ErrorCode)result.ErrorCode);
-        return result.Offset;
+        return ((ErrorCode)result.ErrorCode, result.Offset);
     }
 }
