@@ -1,8 +1,8 @@
 using System.Text;
 using Confluent.Kafka;
-using ErrorCode = Tributary.Protocol.ErrorCode;
 using Tributary.Integration.Tests.Harness;
 using Xunit.Abstractions;
+using ErrorCode = Tributary.Protocol.ErrorCode;
 
 namespace Tributary.Integration.Tests.TxnLog;
 
