@@ -62,6 +62,31 @@ public sealed class ReadCommittedTests(DefaultBrokerFixture fixture, ITestOutput
     }
 
     [Fact]
+    public async Task DescribeProducers_shows_the_open_transaction_of_a_producer_and_its_last_coordinator_epoch()
+    {
+        var topic = KafkaClients.UniqueTopic("txn-describe-producers");
+        await Clients.CreateTopicAsync(topic, 1);
+        var wire = Wire;
+        var (producer, epoch) = await wire.InitProducerIdAsync();
+        Assert.Equal(ErrorCode.None, (await wire.ProduceAsync(topic, 0, producer, epoch, 0, Values("done", 2))).Error);
+        Assert.Equal([ErrorCode.None], await wire.WriteMarkerAsync(topic, [0], producer, epoch, commit: true, coordinatorEpoch: 6));
+        var (openError, openOffset) = await wire.ProduceAsync(topic, 0, producer, epoch, 2, Values("open", 3));
+        Assert.Equal(ErrorCode.None, openError);
+
+        var response = await Cluster.RawKafkaExchange.SendAsync<Tributary.Protocol.Messages.DescribeProducersResponse>("127.0.0.1",
+            fixture.Broker.KafkaPort, new Tributary.Protocol.Messages.DescribeProducersRequest
+            {
+                Topics = [new() { Name = topic, PartitionIndexes = [0, 5] }],
+            }, version: 0, TimeSpan.FromSeconds(30));
+
+        var partitions = Assert.Single(response.Topics).Partitions;
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition, (ErrorCode)partitions.Single(p => p.PartitionIndex == 5).ErrorCode);
+        var state = Assert.Single(partitions.Single(p => p.PartitionIndex == 0).ActiveProducers);
+        Assert.Equal((producer, (int)epoch, 4, 6, openOffset),
+            (state.ProducerId, state.ProducerEpoch, state.LastSequence, state.CoordinatorEpoch, state.CurrentTxnStartOffset));
+    }
+
+    [Fact]
     public async Task Markers_for_an_unknown_partition_a_stale_producer_epoch_or_a_stale_coordinator_epoch_are_refused_and_write_nothing()
     {
         var topic = KafkaClients.UniqueTopic("txn-bad-markers");
