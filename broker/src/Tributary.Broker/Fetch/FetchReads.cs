@@ -116,6 +116,14 @@ internal static class FetchReads
                         or ErrorCode.NotLeaderOrFollower))
                 {
                     data.AbortedTransactions = [];
+                    foreach (var aborted in outcome.AbortedTransactions ?? [])
+                    {
+                        data.AbortedTransactions.Add(new FetchResponse.AbortedTransaction
+                        {
+                            ProducerId = aborted.ProducerId,
+                            FirstOffset = aborted.FirstOffset,
+                        });
+                    }
                 }
 
                 topicResponse.Partitions.Add(data);

@@ -58,7 +58,8 @@ public sealed class FetchHandler(BrokerContext broker)
         ReplicaEpoch: version >= 15 ? request.ReplicaState.ReplicaEpoch : -1,
         MaxWaitMs: Math.Clamp(request.MaxWaitMs, 0, MaxWaitCapMs),
         MinBytes: request.MinBytes,
-        MaxBytes: request.MaxBytes > 0 ? Math.Min(request.MaxBytes, _fetchMaxBytes) : _fetchMaxBytes);
+        MaxBytes: request.MaxBytes > 0 ? Math.Min(request.MaxBytes, _fetchMaxBytes) : _fetchMaxBytes,
+        ReadCommitted: request.IsolationLevel == 1);
 
     private void RecordBytesOut(FetchReads.Outcome read)
     {

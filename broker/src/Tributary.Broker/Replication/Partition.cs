@@ -4,6 +4,7 @@ using Tributary.Broker.Metadata;
 using Tributary.Broker.Metrics;
 using Tributary.Broker.Producers;
 using Tributary.Protocol;
+using Tributary.Protocol.Records;
 using Tributary.Storage;
 
 namespace Tributary.Broker.Replication;
@@ -70,8 +71,8 @@ public sealed class Partition
     /// <summary>While leading: the log end offset when this leader's epoch began (-1 before it ever led).</summary>
     public long LeaderEpochStartOffset => IsLeader ? Volatile.Read(ref _leaderEpochStartOffset) : -1;
 
-    /// <summary>Without transactions every record below the high watermark is stable.</summary>
-    public long LastStableOffset => HighWatermark;
+    /// <summary>Offset below which every transaction has ended (the high watermark when none is open): read_committed reads stop here.</summary>
+    public long LastStableOffset => Log.LastStableOffset;
 
     /// <summary>An ISR change this leader asked the controller for and has not seen in metadata yet.</summary>
     public ImmutableArray<int>? PendingIsr
@@ -211,7 +212,7 @@ public sealed class Partition
     /// the batch (or leadership moves, or <paramref name="timeout"/> passes).
     /// </summary>
     internal PartitionAppend AppendAsLeader(ReadOnlyMemory<byte> batch, int recordCount, bool logAppendTime, short acks, TimeSpan timeout,
-        CancellationToken cancellation)
+        CancellationToken cancellation, bool coordinatorOrigin = false)
     {
         var time = _context.Time;
         var started = time.GetTimestamp();
@@ -229,7 +230,7 @@ public sealed class Partition
 
             // The log reads producer id, epoch and sequence from the batch header and checks them under its append lock.
             info = Log.AppendAsLeader(MemoryMarshal.AsMemory(batch), recordCount, placement.LeaderEpoch, _context.NowMs, logAppendTime,
-                out producerResult);
+                out producerResult, coordinatorOrigin);
         }
         finally
         {
@@ -271,6 +272,56 @@ public sealed class Partition
     }
 
     /// <summary>
+    /// Appends a transaction marker (WriteTxnMarkers) as the leader, with acks=all semantics: refused with NOT_ENOUGH_REPLICAS when
+    /// the ISR is below min.insync.replicas, and <see cref="PartitionAppend.Committed"/> completes when the ISR has the marker. A
+    /// marker refused by the producer state (stale producer or coordinator epoch) is not written.
+    /// </summary>
+    internal PartitionAppend AppendTxnMarkerAsLeader(long producerId, short producerEpoch, EndTransactionMarker marker, TimeSpan timeout,
+        CancellationToken cancellation)
+    {
+        var time = _context.Time;
+        LogAppendInfo info;
+        ProducerAppendResult producerResult;
+        _leaderLock.EnterReadLock();
+        try
+        {
+            var placement = Image;
+            if (placement.Leader != _context.LocalNodeId || Volatile.Read(ref _deleted))
+            {
+                return PartitionAppend.Failed(new(ErrorCode.NotLeaderOrFollower, -1, -1, -1,
+                    "This server is no longer the leader for that topic-partition."));
+            }
+
+            if (placement.Isr.Length < MinInsyncReplicas)
+            {
+                return PartitionAppend.Failed(new(ErrorCode.NotEnoughReplicas, -1, -1, Log.LogStartOffset,
+                    $"The size of the current ISR {placement.Isr.Length} is insufficient to satisfy the min.isr requirement of {MinInsyncReplicas}."));
+            }
+
+            info = Log.AppendTxnMarkerAsLeader(producerId, producerEpoch, marker, placement.LeaderEpoch, _context.NowMs, out producerResult);
+        }
+        finally
+        {
+            _leaderLock.ExitReadLock();
+        }
+
+        if (producerResult.IsRefused)
+        {
+            return PartitionAppend.Failed(new(producerResult.Status.ToErrorCode(), -1, -1, info.LogStartOffset, producerResult.Message,
+                ProducerStatus: producerResult.Status));
+        }
+
+        var appended = time.GetTimestamp();
+        Volatile.Write(ref _lastAppendTimestamp, appended);
+        WakeWatchers(appends: true, changes: false);
+        MaybeAdvanceHighWatermark();
+        var outcome = new AppendOutcome(ErrorCode.None, info.FirstOffset, -1, info.LogStartOffset, null, info.RecordCount, info.SizeInBytes,
+            info.LastOffset + 1);
+        var waiter = WaitForHighWatermark(outcome.NextOffset, appended, timeout, cancellation);
+        return new PartitionAppend(outcome, waiter?.Task ?? PartitionAppend.NoWait) { Waiter = waiter };
+    }
+
+    /// <summary>
     /// Waits until everything below <paramref name="requiredOffset"/> is replicated to the ISR (the high watermark passed it),
     /// as acks=all requires. Kafka's outcomes: NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below min.insync.replicas
     /// meanwhile, NOT_LEADER_OR_FOLLOWER when leadership moved, REQUEST_TIMED_OUT at the deadline.
@@ -302,33 +353,54 @@ public sealed class Partition
     }
 
     /// <summary>
-    /// A consumer's read: whole batches below the high watermark from <paramref name="fetchOffset"/>, as a region of the segment
-    /// file that is copied when the response is written (<see cref="PartitionLog.ReadRegion"/>).
+    /// A consumer's read: whole batches below the high watermark (read_committed: below the last stable offset, with the aborted
+    /// transactions of the range read) from <paramref name="fetchOffset"/>, as a region of the segment file that is copied when
+    /// the response is written (<see cref="PartitionLog.ReadRegion"/>).
     /// </summary>
-    internal ReadOutcome Read(long fetchOffset, int maxBytes, bool minOneBatch)
+    internal ReadOutcome Read(long fetchOffset, int maxBytes, bool minOneBatch, bool readCommitted = false)
     {
         try
         {
+            // The LSO first: it never passes the high watermark read after it.
+            var lastStable = LastStableOffset;
             var highWatermark = Log.HighWatermark;
             var logStart = Log.LogStartOffset;
+            IReadOnlyList<AbortedTransaction>? noneAborted = readCommitted ? [] : null;
             if (fetchOffset < logStart || fetchOffset > highWatermark)
             {
-                return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, highWatermark, LastStableOffset, logStart);
+                return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, highWatermark, lastStable, logStart);
             }
 
-            if (fetchOffset == highWatermark || maxBytes <= 0 && !minOneBatch)
+            // Kafka: read_committed reads stop at the LSO; an offset between the LSO and the high watermark is not out of range.
+            var readLimit = readCommitted ? Math.Min(lastStable, highWatermark) : highWatermark;
+            if (fetchOffset >= readLimit || maxBytes <= 0 && !minOneBatch)
             {
-                return new(ErrorCode.None, ReadOnlyMemory<byte>.Empty, highWatermark, LastStableOffset, logStart) { HasMore = fetchOffset < highWatermark };
+                // HasMore: readable records remain past the offset (the byte budget ran out). Records between the LSO and the high
+                // watermark are not readable for read_committed; the high watermark moving past a marker wakes the fetch instead.
+                return new(ErrorCode.None, ReadOnlyMemory<byte>.Empty, highWatermark, lastStable, logStart, AbortedTransactions: noneAborted)
+                {
+                    HasMore = fetchOffset < readLimit,
+                };
             }
 
-            var read = Log.ReadRegion(fetchOffset, maxBytes, highWatermark, minOneBatch);
+            var read = Log.ReadRegion(fetchOffset, maxBytes, readLimit, minOneBatch);
             if (read.Error == LogReadError.OffsetOutOfRange)
             {
                 // Retention or DeleteRecords moved the log start past the offset between our check and the read.
-                return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, highWatermark, LastStableOffset, read.LogStartOffset);
+                return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, highWatermark, lastStable, read.LogStartOffset);
             }
 
-            return new(ErrorCode.None, read.Records, highWatermark, LastStableOffset, read.LogStartOffset) { HasMore = read.Records.IsEmpty };
+            var aborted = noneAborted;
+            if (readCommitted && read.Records.Length > 0)
+            {
+                // Kafka's collectAbortedTransactions: those whose data may lie in what was read (up to the end of the last batch).
+                aborted = Log.CollectAbortedTransactions(read.FirstOffset, read.NextOffset);
+            }
+
+            return new(ErrorCode.None, read.Records, highWatermark, lastStable, read.LogStartOffset, AbortedTransactions: aborted)
+            {
+                HasMore = read.Records.IsEmpty,
+            };
         }
         catch (ObjectDisposedException)
         {

@@ -22,8 +22,11 @@ public readonly record struct AppendOutcome(ErrorCode Error, long BaseOffset, lo
 /// <summary>Result of reading one partition for a Fetch request.</summary>
 /// <param name="DivergingEpoch">For a follower whose last fetched epoch ends before its fetch offset on the leader: the
 /// epoch and end offset it must truncate to (KIP-320 / KIP-595 diverging epoch); -1 otherwise.</param>
+/// <param name="AbortedTransactions">For a read_committed read: the aborted transactions whose data may lie in
+/// <paramref name="Records"/> (Kafka's Fetch <c>aborted_transactions</c>); null for read_uncommitted reads.</param>
 public readonly record struct ReadOutcome(ErrorCode Error, ReadOnlyMemory<byte> Records, long HighWatermark,
-    long LastStableOffset, long LogStartOffset, int DivergingEpoch = -1, long DivergingEndOffset = -1)
+    long LastStableOffset, long LogStartOffset, int DivergingEpoch = -1, long DivergingEndOffset = -1,
+    IReadOnlyList<AbortedTransaction>? AbortedTransactions = null)
 {
     public static ReadOutcome Failed(ErrorCode error) => new(error, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
 
@@ -38,7 +41,9 @@ public readonly record struct ReadOutcome(ErrorCode Error, ReadOnlyMemory<byte> 
 /// <param name="ReplicaId">The fetching follower's broker id; -1 for a consumer.</param>
 /// <param name="ReplicaEpoch">The follower's broker epoch (KIP-903), -1 when not sent.</param>
 /// <param name="MaxBytes">Bytes for the whole response (the request's max_bytes within the broker's fetch.max.bytes).</param>
-public readonly record struct FetchParams(int ReplicaId, long ReplicaEpoch, int MaxWaitMs, int MinBytes, int MaxBytes)
+/// <param name="ReadCommitted">isolation_level 1 (KIP-98): a consumer reads only below the last stable offset and gets the
+/// aborted transactions of what it reads; followers always read to the log end.</param>
+public readonly record struct FetchParams(int ReplicaId, long ReplicaEpoch, int MaxWaitMs, int MinBytes, int MaxBytes, bool ReadCommitted = false)
 {
     public bool IsFromFollower => ReplicaId >= 0;
 }
@@ -349,8 +354,10 @@ public sealed partial class ReplicaManager : IDisposable
     /// for acks=all, <see cref="PartitionAppend.Committed"/> completes when the in-sync replicas have them (the partition's
     /// purgatory, completed by whichever fetch advances the high watermark) or at <paramref name="timeoutMs"/>.
     /// </summary>
+    /// <param name="coordinatorOrigin">a coordinator's own write (the group coordinator's transactional offset commits): the
+    /// producer epoch is checked, not the sequence.</param>
     public PartitionAppend Append(TopicImage topic, int partitionIndex, ReadOnlyMemory<byte>? records, short acks, int timeoutMs,
-        CancellationToken cancellation)
+        CancellationToken cancellation, bool coordinatorOrigin = false)
     {
         var error = GetLeaderPartition(topic.Name, partitionIndex, -1, out var partition);
         if (partition is null)
@@ -368,7 +375,7 @@ public sealed partial class ReplicaManager : IDisposable
         {
             var logAppendTime = partition.Log.Config.MessageTimestampType == MessageTimestampType.LogAppendTime;
             var append = partition.AppendAsLeader(records!.Value, result.RecordCount, logAppendTime, acks, TimeSpan.FromMilliseconds(timeoutMs),
-                cancellation);
+                cancellation, coordinatorOrigin);
             if (append.Outcome.ProducerStatus != ProducerAppendStatus.Appended)
             {
                 LogProducerBatchNotAppended(_logger, topic.Name, partitionIndex, result.FirstProducerId, append.Outcome.ProducerStatus);
@@ -433,11 +440,10 @@ public sealed partial class ReplicaManager : IDisposable
             return new(validation.ToErrorCode(), -1, -1, partition.Log.LogStartOffset, reason);
         }
 
-        if (result.HasTransactional)
+        if (result.HasTransactional && result.FirstProducerId < 0)
         {
-            // No transaction coordinator yet, so no producer can have begun a transaction here (InitProducerId refuses
-            // transactional ids); Kafka answers a transactional batch outside a transaction with INVALID_TXN_STATE, fatal for clients.
-            return new(ErrorCode.InvalidTxnState, -1, -1, partition.Log.LogStartOffset, "Transactions are not supported by this broker yet.");
+            // A transaction belongs to a producer id: Kafka's validator refuses a transactional batch without one.
+            return new(ErrorCode.InvalidRecord, -1, -1, partition.Log.LogStartOffset, "A transactional batch needs a producer id.");
         }
 
         if ((config.CleanupPolicy & CleanupPolicy.Compact) != 0 && RefuseKeylessRecords(topic, partition.Index, payload.Span, config,
@@ -632,7 +638,7 @@ public sealed partial class ReplicaManager : IDisposable
         var limit = (int)Math.Min(p.MaxBytes, budget);
         return fetch.IsFromFollower
             ? partition!.ReadForFollower(fetch.ReplicaId, fetch.ReplicaEpoch, p.FetchOffset, limit, minOneBatch, p.LastFetchedEpoch, session)
-            : partition!.Read(p.FetchOffset, limit, minOneBatch);
+            : partition!.Read(p.FetchOffset, limit, minOneBatch, fetch.ReadCommitted);
     }
 
     public void Dispose()

@@ -21,6 +21,9 @@ public sealed class RequestDispatcher
     private readonly Producers.InitProducerIdHandler _initProducerId;
     private readonly Groups.GroupRequestHandler _groups;
     private readonly ReplicationAdminHandler _replication;
+    private readonly WriteTxnMarkersHandler _writeTxnMarkers;
+    private readonly Groups.TxnOffsetCommitHandler _txnOffsetCommit;
+    private readonly DescribeProducersHandler _describeProducers;
 
     public RequestDispatcher(BrokerContext broker)
     {
@@ -34,6 +37,9 @@ public sealed class RequestDispatcher
         _initProducerId = new Producers.InitProducerIdHandler(broker.ProducerIds);
         _groups = new Groups.GroupRequestHandler(broker);
         _replication = new ReplicationAdminHandler(broker);
+        _writeTxnMarkers = new WriteTxnMarkersHandler(broker);
+        _txnOffsetCommit = new Groups.TxnOffsetCommitHandler(broker);
+        _describeProducers = new DescribeProducersHandler(broker);
     }
 
     /// <summary>The API keys this dispatcher answers; must equal the catalog's.</summary>
@@ -47,6 +53,7 @@ public sealed class RequestDispatcher
         ApiKeys.OffsetCommit, ApiKeys.OffsetFetch, ApiKeys.ListGroups, ApiKeys.DescribeGroups, ApiKeys.DeleteGroups,
         ApiKeys.OffsetDelete, ApiKeys.OffsetForLeaderEpoch, ApiKeys.ElectLeaders, ApiKeys.AlterPartitionReassignments,
         ApiKeys.ListPartitionReassignments, ApiKeys.DescribeQuorum, ApiKeys.UnregisterBroker,
+        ApiKeys.WriteTxnMarkers, ApiKeys.TxnOffsetCommit, ApiKeys.DescribeProducers,
     ];
 
     /// <summary>Answers one request; null means the request expects no response (Produce with acks=0).</summary>
@@ -85,6 +92,9 @@ public sealed class RequestDispatcher
             ListPartitionReassignmentsRequest r => Done(_replication.Handle(context, r)),
             DescribeQuorumRequest r => Done(_cluster.Handle(context, r)),
             UnregisterBrokerRequest r => _replication.HandleAsync(context, r, cancellation),
+            WriteTxnMarkersRequest r => _writeTxnMarkers.HandleAsync(context, r, cancellation),
+            TxnOffsetCommitRequest r => _txnOffsetCommit.HandleAsync(context, r),
+            DescribeProducersRequest r => Done(_describeProducers.Handle(context, r)),
             _ => throw new InvalidOperationException($"No handler for {request.GetType().Name}"),
         };
 

@@ -73,7 +73,8 @@ public sealed partial class PartitionLog
     }
 
     /// <summary>Under the append lock: the producer-state verdict on a leader append, before any offset is assigned.</summary>
-    private ProducerAppendResult CheckProducerBatches(ReadOnlySpan<byte> batches) => _producers.Check(batches);
+    private ProducerAppendResult CheckProducerBatches(ReadOnlySpan<byte> batches, bool coordinatorOrigin) =>
+        _producers.Check(batches, coordinatorOrigin);
 
     /// <summary>The append result of a batch that was not appended: the original offsets of a duplicate, -1 for a refusal.</summary>
     private LogAppendInfo NotAppended(in ProducerAppendResult result, bool logAppendTime)
@@ -89,7 +90,7 @@ public sealed partial class PartitionLog
     }
 
     /// <summary>Under the append lock, after the batches are written: records them (offsets and LogAppendTime final).</summary>
-    private void RecordProducerBatches(ReadOnlySpan<byte> batches) => _producers.Apply(batches);
+    private void RecordProducerBatches(ReadOnlySpan<byte> batches) => ApplyAppendedBatches(batches);
 
     /// <summary>
     /// Under the append lock: writes the snapshot at <paramref name="offset"/> (the state covers every batch below it) and deletes
@@ -128,6 +129,8 @@ public sealed partial class PartitionLog
         long from = firstBase;
         bool loaded = false;
         _producers.Clear();
+        // A transaction index that could not be read is rebuilt by replaying its segment, so no snapshot above it may be used.
+        long mustReplayFrom = LoadTransactionIndexOnce();
         for (int i = snapshots.Count - 1; i >= 0; i--)
         {
             long offset = snapshots[i];
@@ -138,7 +141,7 @@ public sealed partial class PartitionLog
                 continue;
             }
 
-            if (loaded || offset < firstBase)
+            if (loaded || offset < firstBase || offset > mustReplayFrom)
             {
                 continue;
             }
@@ -156,13 +159,27 @@ public sealed partial class PartitionLog
             }
         }
 
+        if (!loaded)
+        {
+            _producers.Clear();
+        }
+
+        PrepareAbortedTransactionsForReplay(from);
         int replayed = ReplayProducerBatches(from, end);
+        SyncTransactionIndexFiles();
         ProducerStateLog.ProducerStateLoaded(_logger, TopicPartition, _producers.Count, loaded ? from : -1, replayed, end);
     }
 
-    /// <summary>Applies the headers of every batch with a base offset in [<paramref name="from"/>, <paramref name="to"/>).</summary>
-    private int ReplayProducerBatches(long from, long to) =>
-        WalkBatchHeaders(from, to, (in RecordBatchHeader header) => _producers.Apply(header));
+    /// <summary>
+    /// Applies every batch with a base offset in [<paramref name="from"/>, <paramref name="to"/>): headers, plus the marker of each
+    /// control batch, so transactions open and complete (and aborted ones are indexed) exactly as when the batches were appended.
+    /// </summary>
+    private int ReplayProducerBatches(long from, long to)
+    {
+        int visited = WalkBatches(from, to, (in RecordBatchHeader header, ReadOnlySpan<byte> controlBatch) => ApplyBatch(header, controlBatch));
+        OnTransactionsChanged(_completedScratch);
+        return visited;
+    }
 
     /// <summary>Offsets of the snapshot files in the partition directory, ascending.</summary>
     private List<long> ListProducerSnapshots()
