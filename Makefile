@@ -53,10 +53,10 @@ run-single:
 	$(DOTNET) $(HOST_DLL) --config config/server.properties
 
 ## chaos: randomized fault schedules on fresh 3-broker clusters under an idempotent acks=all stream; fails if an acked
-## record is lost. CHAOS_SCHEDULES (10), CHAOS_SEED (time; printed, replays the schedules), CHAOS_BROKERS (3), CHAOS_NETNS (1: partitions too, when namespaces work).
+## record is lost or duplicated (each schedule bounded; failing seeds are listed). CHAOS_SCHEDULES (50), CHAOS_SEED (time; printed, replays the schedules), CHAOS_BROKERS (3), CHAOS_NETNS (1: partitions too, when namespaces work).
 chaos: sasl
 	$(DOTNET) build tests/Tributary.Integration.Tests -c $(CONFIG) -v q -nologo
-	CHAOS_SCHEDULES=$${CHAOS_SCHEDULES:-10} CHAOS_SEED=$${CHAOS_SEED:-$$(( $$(date +%s) % 1000000 ))} CHAOS_NETNS=$${CHAOS_NETNS:-1} \
+	CHAOS_SCHEDULES=$${CHAOS_SCHEDULES:-50} CHAOS_SEED=$${CHAOS_SEED:-$$(( $$(date +%s) % 1000000 ))} CHAOS_NETNS=$${CHAOS_NETNS:-1} \
 	  LD_LIBRARY_PATH=$(ROOT)/$(INTEGRATION_NATIVE):$(SASL_DIR) \
 	  $(DOTNET) test tests/Tributary.Integration.Tests -c $(CONFIG) --no-build --filter "Category=Chaos" --logger "console;verbosity=normal"
 
