@@ -11,7 +11,7 @@ SASL_DIR := $(ROOT)/.tools/sasl
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: registry-test bench-registry connect-test connect-bench all build run broker-up run-single chaos test unit-test integration-test verify generate deps clean sasl bench monitoring monitoring-test crds chart-lint fuzz image e2e k8s-deps
+.PHONY: registry-test bench-registry bench-restarts connect-test connect-bench all build run broker-up run-single chaos test unit-test integration-test verify generate deps clean sasl bench monitoring monitoring-test crds chart-lint fuzz image e2e k8s-deps
 
 all: build
 
@@ -171,6 +171,15 @@ test:
 ## bench: micro-benchmarks + end-to-end vs librdkafka's mock cluster, scale, recovery (~5 min here; not part of `make test`).
 bench:
 	bench/run.sh
+
+## bench-restarts: issue 19's restart proof: a 3-broker cluster with 10,000 partitions (RF=1: RF=3 needs more open files than
+## this machine's limit) stopped and started 10 times; prints per restart the time to ready, RSS and the metadata on disk.
+## BENCH_RESTART_PARTITIONS, BENCH_RESTARTS, BENCH_RESTART_RF, BENCH_RESTART_SNAPSHOT_BYTES. Results: bench/results/issue-19-restarts.md.
+bench-restarts: sasl
+	$(DOTNET) build broker/src/Tributary.Host -c $(CONFIG) -v q -nologo
+	$(DOTNET) build bench/Tributary.Bench.EndToEnd -c $(CONFIG) -v q -nologo
+	LD_LIBRARY_PATH=$(ROOT)/bench/Tributary.Bench.EndToEnd/bin/$(CONFIG)/net10.0/runtimes/linux-x64/native:$(SASL_DIR) \
+	  $(DOTNET) bench/Tributary.Bench.EndToEnd/bin/$(CONFIG)/net10.0/Tributary.Bench.EndToEnd.dll restarts
 
 ## bench-registry: schema registry rows alone (lookups by id/s, registrations/s, Avro serdes round trip cached vs fresh
 ## client) against one broker + one registry process; bench/results/registry.md. make bench runs it as its last section.
