@@ -149,8 +149,23 @@ internal static class RestartsBench
         return led;
     }
 
-    /// <summary>The latest metadata snapshot and the quorum log segments of one node, from its data directory.</summary>
+    /// <summary>The latest metadata snapshot and the quorum log segments of one node, from its data directory; the node
+    /// runs, so a file it cuts away while this looks is tried again.</summary>
     private static string MetadataOnDisk(BrokerInstance broker)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return DescribeMetadataFiles(broker);
+            }
+            catch (FileNotFoundException) when (attempt < 5)
+            {
+            }
+        }
+    }
+
+    private static string DescribeMetadataFiles(BrokerInstance broker)
     {
         var files = Directory.EnumerateFiles(broker.DataDirectory, "*", SearchOption.AllDirectories).ToList();
         var snapshots = files.Where(f => f.EndsWith(".checkpoint", StringComparison.Ordinal) && f.Contains("snapshot", StringComparison.Ordinal))
