@@ -1,12 +1,12 @@
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging.Abstractions;
-using ManualClock = Microsoft.Extensions.Time.Testing.FakeTimeProvider;
 using Tributary.Broker.Config;
 using Tributary.Broker.Groups;
 using Tributary.Broker.Metadata;
 using Tributary.Broker.Replication;
 using Tributary.Protocol;
 using Tributary.Storage;
+using ManualClock = Microsoft.Extensions.Time.Testing.FakeTimeProvider;
 
 namespace Tributary.Broker.Tests.Groups;
 
