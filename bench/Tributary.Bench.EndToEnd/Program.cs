@@ -18,6 +18,12 @@ if (!File.Exists(brokerDll))
     return 2;
 }
 
+if (args is ["restarts", ..])
+{
+    // Issue 19's restart proof runs alone (make bench-restarts): no machine-limit probes, its own cluster and table.
+    return RestartsBench.Run(brokerDll, settings.ScratchRoot);
+}
+
 var scratch = Path.Combine(settings.ScratchRoot, "tributary-bench-" + Guid.NewGuid().ToString("N"));
 Directory.CreateDirectory(scratch);
 try

@@ -63,6 +63,38 @@ public sealed class ObserverTests
     }
 
     [Fact]
+    public async Task An_observer_keeps_the_last_known_leader_until_it_learns_a_newer_epoch()
+    {
+        await using var cluster = new TestCluster();
+        var oldLeader = await cluster.WaitForLeaderAsync();
+        var observer = cluster.StartObserver(10);
+        var deadline = DateTime.UtcNow + TestCluster.WaitLimit;
+        while (observer.Leadership != oldLeader.Leadership)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the observer knows {observer.Leadership}, the voters agree on {oldLeader.Leadership}");
+            await Task.Delay(10);
+            oldLeader = await cluster.WaitForLeaderAsync();
+        }
+
+        var seen = new ConcurrentQueue<QuorumLeadership>();
+        observer.LeadershipChanged += seen.Enqueue;
+
+        await cluster.StopAsync(oldLeader.NodeId);
+        var newLeader = await cluster.WaitForLeaderAsync();
+        await TestCluster.WaitUntilAsync(() => seen.Contains(newLeader.Leadership));
+
+        // Only forward: a newer epoch (its leader may still be unknown), or the leader of an epoch that had none. The
+        // notifier delivers off the lock, so the known leadership itself may arrive once more just after subscribing.
+        var changes = seen.Prepend(oldLeader.Leadership).ToList();
+        for (int i = 1; i < changes.Count; i++)
+        {
+            var (before, after) = (changes[i - 1], changes[i]);
+            Assert.True((i == 1 && after == before) || after.Epoch > before.Epoch || (after.Epoch == before.Epoch && before.LeaderId < 0 && after.LeaderId >= 0),
+                $"the observer went from {before} to {after}: {string.Join(" -> ", changes)}");
+        }
+    }
+
+    [Fact]
     public async Task A_restarted_observer_reads_the_log_again_from_offset_zero()
     {
         await using var cluster = new TestCluster();

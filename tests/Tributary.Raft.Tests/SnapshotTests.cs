@@ -139,10 +139,16 @@ public sealed class SnapshotTests
     public async Task A_new_observer_catches_up_through_FetchSnapshot_and_keeps_following()
     {
         await using var cluster = new TestCluster(snapshotChunkBytes: 64);
-        var leader = await cluster.WaitForLeaderAsync();
+        await cluster.WaitForLeaderAsync();
         long snapshotOffset = await AppendTopicsAsync(cluster, 0, 5);
-        await TestCluster.WaitUntilAsync(() => leader.CommittedOffset >= snapshotOffset);
-        await leader.WriteSnapshotAsync(snapshotOffset, ["observer state " + new string('o', 300)], CancellationToken.None);
+        // Every voter snapshots (each once it has learned the commit): whichever leads when the observer asks has cut
+        // its log below the snapshot (leadership may move on a loaded machine: with only the first leader snapshotting, 2 runs in 8 here served the observer from offset 0).
+        foreach (var voter in cluster.Running)
+        {
+            await TestCluster.WaitUntilAsync(() => voter.CommittedOffset >= snapshotOffset);
+            await voter.WriteSnapshotAsync(snapshotOffset, ["observer state " + new string('o', 300)], CancellationToken.None);
+        }
+
         await AppendTopicsAsync(cluster, 5, 6);
 
         var observer = cluster.StartObserver(10);

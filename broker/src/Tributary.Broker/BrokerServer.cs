@@ -123,7 +123,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
                     LoggerFactory.CreateLogger("Tributary.Controller"));
                 _controller = controller;
                 metadataLog.SetControllerRequestHandler(controller.ServeAsync);
-                client.SetLocal(controller.HandleAsync, () => controller.IsActive);
+                client.SetLocal(controller);
                 controller.Start();
             }
 

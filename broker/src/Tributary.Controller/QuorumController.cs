@@ -21,7 +21,7 @@ namespace Tributary.Controller;
 /// (registration, heartbeats, fencing), topics, partitions (ISR, elections, reassignments), configs, limits; replica
 /// placement in <see cref="ReplicaPlacement"/>; replay in the controller's own <see cref="MetadataLoader"/>.
 /// </remarks>
-public sealed partial class QuorumController : IAsyncDisposable
+public sealed partial class QuorumController : IAsyncDisposable, IControllerCommandHandler
 {
     private readonly IMetadataLog _log;
     private readonly MetadataLoader _state;

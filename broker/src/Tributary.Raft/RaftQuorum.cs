@@ -708,8 +708,11 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink, IReplicatio
         }
     }
 
-    /// <summary>Takes an observer's fetch response: committed entries from the leader, and the leadership it names
-    /// unless that is older than what this observer already knows. True when a leader to fetch from is known.</summary>
+    /// <summary>Takes an observer's fetch response: committed entries from the leader, and the leadership it names when
+    /// that is news: a newer epoch, or the leader of the epoch this observer knows none for. An answer from the past (a
+    /// voter still in an older epoch) or a leader that stopped answering changes nothing: the observer keeps its last
+    /// known leader until it learns a newer epoch, so the leadership it announces only moves forward (no flapping
+    /// between the old leader and "none" during an election). True when <paramref name="target"/> answered as the leader.</summary>
     bool IObserverSink.ApplyFetchResponse(int target, long fromOffset, FetchCommittedResponse response)
     {
         lock (_gate)
@@ -719,17 +722,13 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink, IReplicatio
                 return true;
             }
 
-            if (response.Epoch > _election.Epoch || (response.Epoch == _election.Epoch && response.LeaderId >= 0))
+            if (response.Epoch > _election.Epoch || (response.Epoch == _election.Epoch && _election.LeaderId < 0 && response.LeaderId >= 0))
             {
                 _election.Observe(response.Epoch, response.LeaderId);
                 Announce();
             }
-            else if (response.Epoch == _election.Epoch && _election.LeaderId == target)
-            {
-                _election.Observe(_election.Epoch, -1); // our leader no longer leads and knows no successor yet
-                Announce();
-            }
 
+            bool fromLeader = response.LeaderId == target && response.Epoch == _election.Epoch;
             // Committed entries are the same on every voter (Raft's log matching), so even a deposed leader's are good.
             if (response.LeaderId == target && response.Entries.Count > 0 && _log.LastIndex == fromOffset)
             {
@@ -737,19 +736,7 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink, IReplicatio
                 SetCommitIndex(_log.LastIndex);
             }
 
-            return _election.LeaderId >= 0;
-        }
-    }
-
-    void IObserverSink.TargetUnreachable(int target)
-    {
-        lock (_gate)
-        {
-            if (_election.LeaderId == target)
-            {
-                _election.Observe(_election.Epoch, -1);
-                Announce();
-            }
+            return fromLeader;
         }
     }
 

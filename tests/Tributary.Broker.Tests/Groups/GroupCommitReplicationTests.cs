@@ -6,20 +6,25 @@ using Tributary.Broker.Metadata;
 using Tributary.Broker.Replication;
 using Tributary.Protocol;
 using Tributary.Storage;
+using ManualClock = Microsoft.Extensions.Time.Testing.FakeTimeProvider;
 
 namespace Tributary.Broker.Tests.Groups;
 
 /// <summary>
 /// The real <see cref="OffsetsTopic"/> over a real replica manager: this broker (1) leads the one offsets partition with
-/// broker 2 as an in-sync follower, so a commit is acknowledged only when broker 2 has fetched it.
+/// broker 2 as an in-sync follower, so a commit is acknowledged only when broker 2 has fetched it. Time is a
+/// <see cref="ManualClock"/> (the timer-capable FakeTimeProvider) shared by the replica manager and the coordinator: the
+/// commit timeout passes only when a test advances it, so an acknowledgement never races the timeout on a loaded machine.
 /// </summary>
 public sealed class GroupCommitReplicationTests : IDisposable
 {
     private const int Self = 1;
     private const int Follower = 2;
+    private const int CommitTimeoutMs = 300;
 
     private readonly string _logDir = Path.Combine(Path.GetTempPath(), "tributary-group-commit-" + Guid.NewGuid().ToString("N"));
     private readonly Uuid _topicId = Uuid.NewRandom();
+    private readonly ManualClock _time = new(DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));
     private readonly LogManager _logs;
     private readonly ReplicaManager _replicas;
     private readonly OffsetsTopic _offsets;
@@ -28,7 +33,7 @@ public sealed class GroupCommitReplicationTests : IDisposable
     public GroupCommitReplicationTests()
     {
         _logs = LogManager.Open(new LogManagerOptions { LogDirs = [_logDir], HighWatermarkFollowsLogEnd = false });
-        _replicas = new ReplicaManager(Self, _logs, _ => LogConfig.Default, _ => 1, NullLogger.Instance);
+        _replicas = new ReplicaManager(Self, _logs, _ => LogConfig.Default, _ => 1, NullLogger.Instance, _time);
         var config = BrokerConfig.FromProperties(new Dictionary<string, string>
         {
             ["node.id"] = "1",
@@ -40,8 +45,8 @@ public sealed class GroupCommitReplicationTests : IDisposable
             () => _replicas.AppliedImage, NullLogger.Instance);
         _offsets = new OffsetsTopic(config, controller, _replicas, NullLogger.Instance);
         Apply(leader: Self, leaderEpoch: 0);
-        _coordinator = new GroupCoordinator(new GroupCoordinatorOptions { InitialRebalanceDelayMs = 0, OffsetCommitTimeoutMs = 300 },
-            _offsets, TimeProvider.System, NullLogger.Instance);
+        _coordinator = new GroupCoordinator(new GroupCoordinatorOptions { InitialRebalanceDelayMs = 0, OffsetCommitTimeoutMs = CommitTimeoutMs },
+            _offsets, _time, NullLogger.Instance);
         _coordinator.TrackLeadership();
         Assert.True(_coordinator.WhenLoadedAsync().Wait(TimeSpan.FromSeconds(10)));
     }
@@ -91,8 +96,11 @@ public sealed class GroupCommitReplicationTests : IDisposable
     public void A_commit_the_follower_never_fetches_times_out_as_coordinator_not_available_and_is_not_visible()
     {
         var commit = _coordinator.CommitOffsetsAsync(Simple(5));
-
+        _time.Advance(TimeSpan.FromMilliseconds(CommitTimeoutMs - 1));
         Assert.False(commit.IsCompleted);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+
         Assert.Equal(ErrorCode.CoordinatorNotAvailable, Assert.Single(Within(commit)));
         Assert.Equal(-1, _coordinator.FetchOffsets("g", [("t", 0)]).Offsets[0].Offset);
         Assert.Equal(1, OffsetsPartition.Log.LogEndOffset);

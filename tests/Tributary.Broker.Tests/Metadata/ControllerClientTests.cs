@@ -34,11 +34,11 @@ public sealed class ControllerClientTests : IAsyncLifetime
     {
         var client = Client(TimeSpan.FromSeconds(5));
         ControllerCommand? received = null;
-        client.SetLocal((command, _) =>
+        client.SetLocal(new LocalControllerTestDouble(isActive: true, command =>
         {
             received = command;
-            return Task.FromResult<ControllerReply>(new ProducerIdsReply(ErrorCode.None, 5000, 1000));
-        }, isActive: () => true);
+            return new ProducerIdsReply(ErrorCode.None, 5000, 1000);
+        }));
         var command = new AllocateProducerIdsCommand(1, 3);
 
         var reply = await client.SendAsync<ProducerIdsReply>(command, Bounded());
@@ -52,7 +52,7 @@ public sealed class ControllerClientTests : IAsyncLifetime
     public async Task Inactive_local_controller_is_bypassed_for_the_remote_one()
     {
         var client = Client(TimeSpan.FromSeconds(5));
-        client.SetLocal((_, _) => throw new InvalidOperationException("must not be called"), isActive: () => false);
+        client.SetLocal(new LocalControllerTestDouble(isActive: false, _ => throw new InvalidOperationException("must not be called")));
         _log.LoseLeadership(newLeaderId: 2);
         _log.SetRemoteController(Answer(command => new RegisterBrokerReply(ErrorCode.None, 77)));
 
@@ -243,4 +243,12 @@ public sealed class ControllerClientTests : IAsyncLifetime
             await Task.Delay(10);
         }
     }
+}
+
+/// <summary>The broker's own controller as <see cref="ControllerClient"/> sees it: active or not, answering with a given function.</summary>
+internal sealed class LocalControllerTestDouble(bool isActive, Func<ControllerCommand, ControllerReply> answer) : IControllerCommandHandler
+{
+    public bool IsActive => isActive;
+
+    public Task<ControllerReply> HandleAsync(ControllerCommand command, CancellationToken cancellationToken) => Task.FromResult(answer(command));
 }

@@ -34,10 +34,14 @@ public sealed record ChaosSettings
         int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : null;
 }
 
-/// <summary>Totals of a chaos run; <see cref="Lost"/> must be zero.</summary>
-public sealed record ChaosReport(int SchedulesRun, long Acked, long Lost, long Duplicated, int Seed)
+/// <summary>Totals of a chaos run; <see cref="Lost"/>, <see cref="Duplicated"/> and <see cref="FailedSeeds"/> must be empty/zero.</summary>
+/// <param name="FailedSeeds">Schedules that lost or duplicated a record, or did not finish (an error or their time bound).</param>
+public sealed record ChaosReport(int SchedulesRun, long Acked, long Lost, long Duplicated, int Seed, IReadOnlyList<int> FailedSeeds)
 {
-    public override string ToString() => $"schedules run {SchedulesRun}, acked {Acked}, lost {Lost}, duplicated {Duplicated}, seed {Seed}";
+    public override string ToString() =>
+        $"schedules run {SchedulesRun}, acked {Acked}, lost {Lost}, duplicated {Duplicated}, failed schedules {FailedSeeds.Count}" +
+        (FailedSeeds.Count > 0 ? $" (seeds {string.Join(", ", FailedSeeds)}; replay one with CHAOS_SEED=<seed> CHAOS_SCHEDULES=1 make chaos)" : "") +
+        $", first seed {Seed}";
 }
 
 /// <summary>
@@ -49,22 +53,56 @@ public sealed class ChaosRunner(ITestOutputHelper output)
     private const int Partitions = 3;
     private static readonly TimeSpan StreamDrain = TimeSpan.FromSeconds(120);
 
+    /// <summary>
+    /// Bound on one schedule from cluster start to audit: faults (≤ 4.5 s each), the stream's drain, the ISR wait and
+    /// the read-back, with room for a loaded machine. A schedule that exceeds it fails and is reported by its seed.
+    /// </summary>
+    private static readonly TimeSpan ScheduleBound = TimeSpan.FromMinutes(6);
+
     public async Task<ChaosReport> RunAsync(ChaosSettings settings)
     {
         long acked = 0, lost = 0, duplicated = 0;
+        var failedSeeds = new List<int>();
         var run = 0;
         for (; run < settings.Schedules; run++)
         {
-            var audit = await RunScheduleAsync(settings, settings.Seed + run);
-            acked += audit.Acked;
-            lost += audit.Lost.Count;
-            duplicated += audit.Duplicated;
+            var seed = settings.Seed + run;
+            var clock = Stopwatch.StartNew();
+            string outcome;
+            try
+            {
+                var audit = await RunScheduleAsync(settings, seed).WaitAsync(ScheduleBound);
+                acked += audit.Acked;
+                lost += audit.Lost.Count;
+                duplicated += audit.Duplicated;
+                if (audit.Lost.Count > 0 || audit.Duplicated > 0)
+                {
+                    failedSeeds.Add(seed);
+                }
+
+                outcome = audit.ToString();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // One schedule that cannot finish (a cluster that never heals, the bound) fails the run but not the
+                // schedules after it: the run still reports every seed's outcome.
+                failedSeeds.Add(seed);
+                outcome = $"did not finish: {e.GetType().Name}: {e.Message.Split('\n')[0]}";
+            }
+
+            Progress($"[chaos] schedule {run + 1}/{settings.Schedules} seed {seed} ({clock.Elapsed.TotalSeconds:F0} s): {outcome}");
         }
 
-        var report = new ChaosReport(run, acked, lost, duplicated, settings.Seed);
-        output.WriteLine(report.ToString());
-        Console.WriteLine(report.ToString()); // visible in `make chaos` output without test-output verbosity
+        var report = new ChaosReport(run, acked, lost, duplicated, settings.Seed, failedSeeds);
+        Progress(report.ToString());
         return report;
+    }
+
+    /// <summary>To the test log and to the console, so <c>make chaos</c> shows each seed without test-output verbosity.</summary>
+    private void Progress(string line)
+    {
+        output.WriteLine(line);
+        Console.WriteLine(line);
     }
 
     private async Task<StreamAudit> RunScheduleAsync(ChaosSettings settings, int seed)
@@ -84,7 +122,7 @@ public sealed class ChaosRunner(ITestOutputHelper output)
         try
         {
             var schedule = ChaosSchedule.Plan(seed, settings.Brokers, settings.FaultsPerSchedule, partitionsAvailable: lab is not null);
-            output.WriteLine($"[chaos] schedule {schedule}");
+            Progress($"[chaos] schedule {schedule}");
             var options = new ClusterOptions { Brokers = settings.Brokers };
             await using var cluster = await ClusterProcess.StartAsync(output, lab is null ? options : options with { Placement = lab.Placement });
             var clients = new ClusterClients(cluster);

@@ -44,5 +44,7 @@ public sealed class ChaosScheduleTests(ITestOutputHelper output)
 
         Assert.True(report.Acked > 0, report.ToString());
         Assert.True(report.Lost == 0, report.ToString());
+        Assert.True(report.Duplicated == 0, report.ToString());
+        Assert.True(report.FailedSeeds.Count == 0, report.ToString());
     }
 }

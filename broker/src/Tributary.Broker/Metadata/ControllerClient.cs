@@ -24,7 +24,7 @@ public sealed partial class ControllerClient
     private readonly TimeSpan _timeout;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private LocalController? _local;
+    private IControllerCommandHandler? _local;
 
     /// <param name="timeout">How long one <see cref="SendAsync{TReply}"/> may take in total, retries and the wait for the
     /// local image included (controller.quorum.request.timeout.ms).</param>
@@ -44,13 +44,11 @@ public sealed partial class ControllerClient
         _time = time ?? TimeProvider.System;
     }
 
-    /// <summary>Routes commands to <paramref name="handler"/> without encoding while <paramref name="isActive"/> says this
-    /// node is the active controller.</summary>
-    public void SetLocal(Func<ControllerCommand, CancellationToken, Task<ControllerReply>> handler, Func<bool> isActive)
+    /// <summary>Routes commands to the controller this node hosts, without encoding, while it is the active one.</summary>
+    public void SetLocal(IControllerCommandHandler local)
     {
-        ArgumentNullException.ThrowIfNull(handler);
-        ArgumentNullException.ThrowIfNull(isActive);
-        Volatile.Write(ref _local, new LocalController(handler, isActive));
+        ArgumentNullException.ThrowIfNull(local);
+        Volatile.Write(ref _local, local);
     }
 
     /// <summary>Sends <paramref name="command"/> to the active controller and returns its reply, or a
@@ -110,9 +108,9 @@ public sealed partial class ControllerClient
         ControllerCall call;
         try
         {
-            if (local is not null && local.IsActive())
+            if (local is not null && local.IsActive)
             {
-                return await local.Handler(command, cancellationToken).ConfigureAwait(false);
+                return await local.HandleAsync(command, cancellationToken).ConfigureAwait(false);
             }
 
             call = ControllerCalls.ToCall(command);
@@ -175,7 +173,6 @@ public sealed partial class ControllerClient
         where TReply : ControllerReply =>
         ControllerReplies.Error<TReply>(error, message);
 
-    private sealed record LocalController(Func<ControllerCommand, CancellationToken, Task<ControllerReply>> Handler, Func<bool> IsActive);
 
     [LoggerMessage(EventId = 1220, EventName = "ControllerRequestRetrying", Level = LogLevel.Debug,
         Message = "{Command}: not the active controller (leader {LeaderId}); retrying")]

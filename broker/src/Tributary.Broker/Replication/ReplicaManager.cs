@@ -207,6 +207,13 @@ public sealed partial class ReplicaManager : IDisposable
                         continue;
                     }
 
+                    if (existing is not null)
+                    {
+                        // Deleted and recreated within one image: the old replica goes first — its fetcher stopped, its
+                        // purgatory failed, its log deleted — so nothing of the old topic lands in the new topic's log.
+                        Retire(existing);
+                    }
+
                     toCreate.Add((topic, placement, Settings().Log, Settings().MinInsyncReplicas));
                 }
             }
@@ -239,22 +246,33 @@ public sealed partial class ReplicaManager : IDisposable
                 if (!image.Topics.TryGetValue(name, out var topic) || topic.Id != replica.TopicId || index >= topic.Partitions.Length
                     || !topic.Partitions[index].Replicas.Contains(_nodeId))
                 {
-                    StopFollowing(replica);
-                    if (_leading.TryRemove((name, index), out _))
-                    {
-                        RaiseLeadershipChanged(replica, false);
-                    }
-
-                    _partitions.TryRemove((name, index), out _);
-                    _unsatisfiableMinIsrWarnings.Forget(name);
-                    _logs.DeleteLog(name, index);
-                    replica.Close();
-                    LogReplicaDeleted(_logger, name, index);
+                    Retire(replica);
                 }
             }
 
             _context.Image = image;
         }
+    }
+
+    /// <summary>
+    /// Removes a replica this broker no longer hosts (its topic deleted, recreated under another id, or the replica
+    /// moved away). The order matters: the fetcher is stopped before the log is deleted, so no fetched batch is applied
+    /// to a closed log; the partition is closed last, failing its parked acks=all produces and waking its long polls.
+    /// </summary>
+    private void Retire(Partition replica)
+    {
+        var key = (replica.Topic, replica.Index);
+        StopFollowing(replica);
+        if (_leading.TryRemove(key, out _))
+        {
+            RaiseLeadershipChanged(replica, false);
+        }
+
+        _partitions.TryRemove(new KeyValuePair<(string, int), Partition>(key, replica));
+        _unsatisfiableMinIsrWarnings.Forget(replica.Topic);
+        _logs.DeleteLog(replica.Topic, replica.Index);
+        replica.Close();
+        LogReplicaDeleted(_logger, replica.Topic, replica.Index);
     }
 
     /// <summary>Partitions whose placement (and leader-epoch checkpoint) one image application handles at once.</summary>

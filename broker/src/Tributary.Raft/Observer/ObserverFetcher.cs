@@ -10,18 +10,16 @@ internal interface IObserverSink
     /// <summary>The leader to fetch from (-1: unknown) and the offset to fetch from (the log end).</summary>
     (int LeaderId, long FromOffset) FetchPosition();
 
-    /// <summary>Takes a fetch answer; true when a leader to fetch from is known.</summary>
+    /// <summary>Takes a fetch answer; true when <paramref name="target"/> answered as the leader of the known epoch.</summary>
     bool ApplyFetchResponse(int target, long fromOffset, FetchCommittedResponse response);
-
-    /// <summary>The fetch target could not be reached: forget it as leader.</summary>
-    void TargetUnreachable(int target);
 
     /// <summary>Installs a snapshot fetched in full from <paramref name="fromId"/>.</summary>
     void InstallSnapshot(int fromId, RaftSnapshot snapshot);
 }
 
 /// <summary>An observer's only activity: long-poll the leader for committed entries (Kafka's observers Fetch the
-/// metadata log the same way); with no leader known, rotate over the voters (each answers with the leader it knows).
+/// metadata log the same way); with no leader known, or while the known one does not answer as leader, rotate over the
+/// voters (each answers with the leader and epoch it knows) — the known leader stays known until a newer epoch names another.
 /// When the leader answers that the wanted offset lies below its log start, fetch its snapshot chunk by chunk
 /// (FetchSnapshot) and install it, then go on from the snapshot's end.</summary>
 internal sealed class ObserverFetcher
@@ -49,13 +47,13 @@ internal sealed class ObserverFetcher
         int rotation = Random.Shared.Next(_options.Voters.Count);
         int maxWaitMs = (int)Math.Min((long)_options.HeartbeatInterval.TotalMilliseconds * 5, MaxFetchWaitMs);
         int maxBytes = TcpRaftTransport.MaxAppendBytes(_options);
+        // The known leader whose last fetch failed or was answered by a non-leader: ask the voters in turn instead,
+        // until it answers as leader again or a newer epoch names another leader.
+        int suspected = -1;
         while (!stopping.IsCancellationRequested)
         {
-            var (target, fromOffset) = _sink.FetchPosition();
-            if (target < 0)
-            {
-                target = _options.Voters[rotation++ % _options.Voters.Count].Id;
-            }
+            var (leader, fromOffset) = _sink.FetchPosition();
+            int target = leader >= 0 && leader != suspected ? leader : _options.Voters[rotation++ % _options.Voters.Count].Id;
 
             bool leaderFound;
             try
@@ -84,12 +82,20 @@ internal sealed class ObserverFetcher
             catch (Exception e) when (e is IOException || (e is OperationCanceledException && !stopping.IsCancellationRequested))
             {
                 _logger.QuorumObserverFetchFailed(_options.NodeId, target, e.Message);
-                _sink.TargetUnreachable(target);
                 leaderFound = false;
             }
             catch (OperationCanceledException)
             {
                 return;
+            }
+
+            if (leaderFound)
+            {
+                suspected = -1;
+            }
+            else if (target == leader)
+            {
+                suspected = leader;
             }
 
             if (!leaderFound)

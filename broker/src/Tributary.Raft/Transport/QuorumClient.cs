@@ -16,7 +16,9 @@ internal sealed class QuorumClient : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Dictionary<int, QuorumVoter> _voters;
     private readonly ConcurrentDictionary<int, Connection> _connections = new();
-    private readonly SemaphoreSlim _connectGate = new(1, 1);
+    // One gate per voter: a connect that hangs (a voter paused or cut off, until ConnectTimeout) delays only the
+    // requests to that voter, never those to the others.
+    private readonly Dictionary<int, SemaphoreSlim> _connectGates;
     private readonly CancellationTokenSource _stopping = new();
     private readonly int _maxResponseBytes;
     private int _nextCorrelationId;
@@ -26,6 +28,7 @@ internal sealed class QuorumClient : IAsyncDisposable
         _options = options;
         _logger = logger;
         _voters = options.Voters.ToDictionary(v => v.Id);
+        _connectGates = options.Voters.ToDictionary(v => v.Id, _ => new SemaphoreSlim(1, 1));
         // A fetch answer holds entries up to the append cap, or one bigger entry, plus a term and length per entry.
         _maxResponseBytes = Math.Max(options.MaxControllerMessageBytes, TcpRaftTransport.MaxAppendBytes(options) + options.MaxRecordBytes)
                             + (12 * options.MaxEntriesPerAppend) + ClientFrameCodec.OverheadBytes;
@@ -87,7 +90,10 @@ internal sealed class QuorumClient : IAsyncDisposable
 
         await Task.WhenAll(receivers).ConfigureAwait(false);
         _stopping.Dispose();
-        _connectGate.Dispose();
+        foreach (var gate in _connectGates.Values)
+        {
+            gate.Dispose();
+        }
     }
 
     private async Task<Connection> ConnectAsync(QuorumVoter voter, CancellationToken cancellationToken)
@@ -97,7 +103,8 @@ internal sealed class QuorumClient : IAsyncDisposable
             return existing;
         }
 
-        await _connectGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var gate = _connectGates[voter.Id];
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (_connections.TryGetValue(voter.Id, out existing) && !existing.Failed)
@@ -125,7 +132,7 @@ internal sealed class QuorumClient : IAsyncDisposable
         }
         finally
         {
-            _connectGate.Release();
+            gate.Release();
         }
     }
 
