@@ -21,6 +21,7 @@ public sealed class RequestDispatcher
     private readonly Producers.InitProducerIdHandler _initProducerId;
     private readonly Groups.GroupRequestHandler _groups;
     private readonly ReplicationAdminHandler _replication;
+    private readonly Transactions.TransactionRequestHandler _transactions;
 
     public RequestDispatcher(BrokerContext broker)
     {
@@ -31,9 +32,10 @@ public sealed class RequestDispatcher
         _topics = new TopicAdminHandler(broker);
         _configs = new ConfigsHandler(broker);
         _cluster = new ClusterInfoHandler(broker);
-        _initProducerId = new Producers.InitProducerIdHandler(broker.ProducerIds);
+        _initProducerId = new Producers.InitProducerIdHandler(broker.ProducerIds, broker.Transactions);
         _groups = new Groups.GroupRequestHandler(broker);
         _replication = new ReplicationAdminHandler(broker);
+        _transactions = new Transactions.TransactionRequestHandler(broker);
     }
 
     /// <summary>The API keys this dispatcher answers; must equal the catalog's.</summary>
@@ -47,6 +49,7 @@ public sealed class RequestDispatcher
         ApiKeys.OffsetCommit, ApiKeys.OffsetFetch, ApiKeys.ListGroups, ApiKeys.DescribeGroups, ApiKeys.DeleteGroups,
         ApiKeys.OffsetDelete, ApiKeys.OffsetForLeaderEpoch, ApiKeys.ElectLeaders, ApiKeys.AlterPartitionReassignments,
         ApiKeys.ListPartitionReassignments, ApiKeys.DescribeQuorum, ApiKeys.UnregisterBroker,
+        ApiKeys.AddPartitionsToTxn, ApiKeys.AddOffsetsToTxn, ApiKeys.EndTxn, ApiKeys.DescribeTransactions, ApiKeys.ListTransactions,
     ];
 
     /// <summary>Answers one request; null means the request expects no response (Produce with acks=0).</summary>
@@ -85,6 +88,11 @@ public sealed class RequestDispatcher
             ListPartitionReassignmentsRequest r => Done(_replication.Handle(context, r)),
             DescribeQuorumRequest r => Done(_cluster.Handle(context, r)),
             UnregisterBrokerRequest r => _replication.HandleAsync(context, r, cancellation),
+            AddPartitionsToTxnRequest r => _transactions.HandleAsync(context, r, cancellation),
+            AddOffsetsToTxnRequest r => _transactions.HandleAsync(context, r, cancellation),
+            EndTxnRequest r => _transactions.HandleAsync(context, r, cancellation),
+            DescribeTransactionsRequest r => Done(_transactions.Handle(context, r)),
+            ListTransactionsRequest r => Done(_transactions.Handle(context, r)),
             _ => throw new InvalidOperationException($"No handler for {request.GetType().Name}"),
         };
 
