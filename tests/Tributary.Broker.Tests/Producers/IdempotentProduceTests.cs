@@ -102,15 +102,6 @@ public sealed class IdempotentProduceTests : IDisposable
     }
 
     [Fact]
-    public void A_transactional_batch_is_refused()
-    {
-        AppendOutcome outcome = Produce(Batch(0, 0, transactional: true));
-
-        Assert.Equal(ErrorCode.InvalidTxnState, outcome.Error);
-        Assert.Equal(0, LogEndOffset);
-    }
-
-    [Fact]
     public void A_retry_after_a_broker_restart_is_still_recognised_as_a_duplicate()
     {
         Produce(Batch(0, 0));

@@ -16,6 +16,8 @@ public static class ProducerAppendErrors
         ProducerAppendStatus.InvalidProducerEpoch => ErrorCode.InvalidProducerEpoch,
         // Kafka's LogValidator rejects a batch with a producer id and a negative base sequence as an invalid record.
         ProducerAppendStatus.InvalidSequence => ErrorCode.InvalidRecord,
+        ProducerAppendStatus.InvalidTxnState => ErrorCode.InvalidTxnState,
+        ProducerAppendStatus.TransactionCoordinatorFenced => ErrorCode.TransactionCoordinatorFenced,
         _ => ErrorCode.UnknownServerError,
     };
 }

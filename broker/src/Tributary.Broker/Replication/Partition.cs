@@ -4,6 +4,7 @@ using Tributary.Broker.Metadata;
 using Tributary.Broker.Metrics;
 using Tributary.Broker.Producers;
 using Tributary.Protocol;
+using Tributary.Protocol.Records;
 using Tributary.Storage;
 
 namespace Tributary.Broker.Replication;
@@ -69,8 +70,8 @@ public sealed class Partition
     /// <summary>While leading: the log end offset when this leader's epoch began (-1 before it ever led).</summary>
     public long LeaderEpochStartOffset => IsLeader ? Volatile.Read(ref _leaderEpochStartOffset) : -1;
 
-    /// <summary>Without transactions every record below the high watermark is stable.</summary>
-    public long LastStableOffset => HighWatermark;
+    /// <summary>Offset below which every transaction has ended (the high watermark when none is open): read_committed reads stop here.</summary>
+    public long LastStableOffset => Log.LastStableOffset;
 
     /// <summary>An ISR change this leader asked the controller for and has not seen in metadata yet.</summary>
     public ImmutableArray<int>? PendingIsr
@@ -266,6 +267,56 @@ public sealed class Partition
         // A duplicate (idempotent retry) carries no new offset: wait for the log end as it is now, which covers the original append.
         var required = outcome.NextOffset >= 0 ? outcome.NextOffset : Log.LogEndOffset;
         var waiter = WaitForHighWatermark(required, appended, timeout, cancellation);
+        return new PartitionAppend(outcome, waiter?.Task ?? PartitionAppend.NoWait) { Waiter = waiter };
+    }
+
+    /// <summary>
+    /// Appends a transaction marker (WriteTxnMarkers) as the leader, with acks=all semantics: refused with NOT_ENOUGH_REPLICAS when
+    /// the ISR is below min.insync.replicas, and <see cref="PartitionAppend.Committed"/> completes when the ISR has the marker. A
+    /// marker refused by the producer state (stale producer or coordinator epoch) is not written.
+    /// </summary>
+    internal PartitionAppend AppendTxnMarkerAsLeader(long producerId, short producerEpoch, EndTransactionMarker marker, TimeSpan timeout,
+        CancellationToken cancellation)
+    {
+        var time = _context.Time;
+        LogAppendInfo info;
+        ProducerAppendResult producerResult;
+        _leaderLock.EnterReadLock();
+        try
+        {
+            var placement = Image;
+            if (placement.Leader != _context.LocalNodeId || Volatile.Read(ref _deleted))
+            {
+                return PartitionAppend.Failed(new(ErrorCode.NotLeaderOrFollower, -1, -1, -1,
+                    "This server is no longer the leader for that topic-partition."));
+            }
+
+            if (placement.Isr.Length < MinInsyncReplicas)
+            {
+                return PartitionAppend.Failed(new(ErrorCode.NotEnoughReplicas, -1, -1, Log.LogStartOffset,
+                    $"The size of the current ISR {placement.Isr.Length} is insufficient to satisfy the min.isr requirement of {MinInsyncReplicas}."));
+            }
+
+            info = Log.AppendTxnMarkerAsLeader(producerId, producerEpoch, marker, placement.LeaderEpoch, _context.NowMs, out producerResult);
+        }
+        finally
+        {
+            _leaderLock.ExitReadLock();
+        }
+
+        if (producerResult.IsRefused)
+        {
+            return PartitionAppend.Failed(new(producerResult.Status.ToErrorCode(), -1, -1, info.LogStartOffset, producerResult.Message,
+                ProducerStatus: producerResult.Status));
+        }
+
+        var appended = time.GetTimestamp();
+        Volatile.Write(ref _lastAppendTimestamp, appended);
+        WakeWatchers(appends: true, changes: false);
+        MaybeAdvanceHighWatermark();
+        var outcome = new AppendOutcome(ErrorCode.None, info.FirstOffset, -1, info.LogStartOffset, null, info.RecordCount, info.SizeInBytes,
+            info.LastOffset + 1);
+        var waiter = WaitForHighWatermark(outcome.NextOffset, appended, timeout, cancellation);
         return new PartitionAppend(outcome, waiter?.Task ?? PartitionAppend.NoWait) { Waiter = waiter };
     }
 

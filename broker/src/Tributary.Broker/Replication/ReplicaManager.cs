@@ -426,11 +426,10 @@ public sealed partial class ReplicaManager : IDisposable
             return new(validation.ToErrorCode(), -1, -1, partition.Log.LogStartOffset, reason);
         }
 
-        if (result.HasTransactional)
+        if (result.HasTransactional && result.FirstProducerId < 0)
         {
-            // No transaction coordinator yet, so no producer can have begun a transaction here (InitProducerId refuses
-            // transactional ids); Kafka answers a transactional batch outside a transaction with INVALID_TXN_STATE, fatal for clients.
-            return new(ErrorCode.InvalidTxnState, -1, -1, partition.Log.LogStartOffset, "Transactions are not supported by this broker yet.");
+            // A transaction belongs to a producer id: Kafka's validator refuses a transactional batch without one.
+            return new(ErrorCode.InvalidRecord, -1, -1, partition.Log.LogStartOffset, "A transactional batch needs a producer id.");
         }
 
         if ((config.CleanupPolicy & CleanupPolicy.Compact) != 0 && RefuseKeylessRecords(topic, partition.Index, payload.Span, config,

@@ -22,6 +22,7 @@ public sealed class RequestDispatcher
     private readonly Groups.GroupRequestHandler _groups;
     private readonly ReplicationAdminHandler _replication;
     private readonly Transactions.TransactionRequestHandler _transactions;
+    private readonly WriteTxnMarkersHandler _writeTxnMarkers;
 
     public RequestDispatcher(BrokerContext broker)
     {
@@ -36,6 +37,7 @@ public sealed class RequestDispatcher
         _groups = new Groups.GroupRequestHandler(broker);
         _replication = new ReplicationAdminHandler(broker);
         _transactions = new Transactions.TransactionRequestHandler(broker);
+        _writeTxnMarkers = new WriteTxnMarkersHandler(broker);
     }
 
     /// <summary>The API keys this dispatcher answers; must equal the catalog's.</summary>
@@ -50,6 +52,7 @@ public sealed class RequestDispatcher
         ApiKeys.OffsetDelete, ApiKeys.OffsetForLeaderEpoch, ApiKeys.ElectLeaders, ApiKeys.AlterPartitionReassignments,
         ApiKeys.ListPartitionReassignments, ApiKeys.DescribeQuorum, ApiKeys.UnregisterBroker,
         ApiKeys.AddPartitionsToTxn, ApiKeys.AddOffsetsToTxn, ApiKeys.EndTxn, ApiKeys.DescribeTransactions, ApiKeys.ListTransactions,
+        ApiKeys.WriteTxnMarkers,
     ];
 
     /// <summary>Answers one request; null means the request expects no response (Produce with acks=0).</summary>
@@ -93,6 +96,7 @@ public sealed class RequestDispatcher
             EndTxnRequest r => _transactions.HandleAsync(context, r, cancellation),
             DescribeTransactionsRequest r => Done(_transactions.Handle(context, r)),
             ListTransactionsRequest r => Done(_transactions.Handle(context, r)),
+            WriteTxnMarkersRequest r => _writeTxnMarkers.HandleAsync(context, r, cancellation),
             _ => throw new InvalidOperationException($"No handler for {request.GetType().Name}"),
         };
 

@@ -89,7 +89,7 @@ public sealed partial class PartitionLog
     }
 
     /// <summary>Under the append lock, after the batches are written: records them (offsets and LogAppendTime final).</summary>
-    private void RecordProducerBatches(ReadOnlySpan<byte> batches) => _producers.Apply(batches);
+    private void RecordProducerBatches(ReadOnlySpan<byte> batches) => ApplyAppendedBatches(batches);
 
     /// <summary>
     /// Under the append lock: writes the snapshot at <paramref name="offset"/> (the state covers every batch below it) and deletes
@@ -128,6 +128,8 @@ public sealed partial class PartitionLog
         long from = firstBase;
         bool loaded = false;
         _producers.Clear();
+        // A transaction index that could not be read is rebuilt by replaying its segment, so no snapshot above it may be used.
+        long mustReplayFrom = LoadTransactionIndexOnce();
         for (int i = snapshots.Count - 1; i >= 0; i--)
         {
             long offset = snapshots[i];
@@ -138,7 +140,7 @@ public sealed partial class PartitionLog
                 continue;
             }
 
-            if (loaded || offset < firstBase)
+            if (loaded || offset < firstBase || offset > mustReplayFrom)
             {
                 continue;
             }
@@ -156,13 +158,27 @@ public sealed partial class PartitionLog
             }
         }
 
+        if (!loaded)
+        {
+            _producers.Clear();
+        }
+
+        PrepareAbortedTransactionsForReplay(from);
         int replayed = ReplayProducerBatches(from, end);
+        SyncTransactionIndexFiles();
         ProducerStateLog.ProducerStateLoaded(_logger, TopicPartition, _producers.Count, loaded ? from : -1, replayed, end);
     }
 
-    /// <summary>Applies the headers of every batch with a base offset in [<paramref name="from"/>, <paramref name="to"/>).</summary>
-    private int ReplayProducerBatches(long from, long to) =>
-        WalkBatchHeaders(from, to, (in RecordBatchHeader header) => _producers.Apply(header));
+    /// <summary>
+    /// Applies every batch with a base offset in [<paramref name="from"/>, <paramref name="to"/>): headers, plus the marker of each
+    /// control batch, so transactions open and complete (and aborted ones are indexed) exactly as when the batches were appended.
+    /// </summary>
+    private int ReplayProducerBatches(long from, long to)
+    {
+        int visited = WalkBatches(from, to, (in RecordBatchHeader header, ReadOnlySpan<byte> controlBatch) => ApplyBatch(header, controlBatch));
+        OnTransactionsChanged(_completedScratch);
+        return visited;
+    }
 
     /// <summary>Offsets of the snapshot files in the partition directory, ascending.</summary>
     private List<long> ListProducerSnapshots()

@@ -66,6 +66,7 @@ public sealed partial class PartitionLog
             if (clamped > _highWatermark)
             {
                 Volatile.Write(ref _highWatermark, clamped);
+                OnHighWatermarkChanged();
             }
         }
     }
@@ -155,6 +156,13 @@ public sealed partial class PartitionLog
             }
 
             _producers.Clear();
+            _transactions = TransactionView.None;
+            lock (_abortedLock)
+            {
+                _aborted.Clear();
+            }
+
+            SyncTransactionIndexFiles();
             if (_epochs.Clear() || File.Exists(_epochs.FilePath))
             {
                 _epochs.Persist();
@@ -363,13 +371,28 @@ public sealed partial class PartitionLog
     {
         long highWatermark = Math.Clamp(checkpointed, _logStartOffset, _logEndOffset);
         Volatile.Write(ref _highWatermark, highWatermark);
+        OnHighWatermarkChanged();
+        StorageTransactionLog.TransactionStateLoaded(_logger, TopicPartition, _transactions.FirstOngoingOffset >= 0 ? _producers.OngoingTransactions.Count() : 0,
+            _aborted.Count, LastStableOffset);
         _logger.HighWatermarkLoaded(TopicPartition, highWatermark, checkpointed, _logStartOffset, _logEndOffset);
     }
 
     private delegate void BatchHeaderVisitor(in RecordBatchHeader header);
 
+    private delegate void BatchVisitor(in RecordBatchHeader header, ReadOnlySpan<byte> controlBatch);
+
+    /// <summary>Control batches are one small record; a larger one is not a marker and is visited without its bytes.</summary>
+    private const int MaxControlBatchBytes = 4096;
+
     /// <summary>Visits the header of every batch with a base offset in [<paramref name="from"/>, <paramref name="to"/>), in order.</summary>
-    private int WalkBatchHeaders(long from, long to, BatchHeaderVisitor visit)
+    private int WalkBatchHeaders(long from, long to, BatchHeaderVisitor visit) =>
+        WalkBatches(from, to, (in RecordBatchHeader header, ReadOnlySpan<byte> _) => visit(header));
+
+    /// <summary>
+    /// Visits every batch with a base offset in [<paramref name="from"/>, <paramref name="to"/>), in order: its header, and for a
+    /// control batch its bytes (empty for data batches, which are not read).
+    /// </summary>
+    private int WalkBatches(long from, long to, BatchVisitor visit)
     {
         int visited = 0;
         foreach (LogSegment segment in _segments)
@@ -389,7 +412,14 @@ public sealed partial class PartitionLog
             {
                 if (header.BaseOffset >= from)
                 {
-                    visit(header);
+                    ReadOnlySpan<byte> controlBatch = default;
+                    if (header.IsControl && header.TotalSize <= MaxControlBatchBytes
+                        && reader.TryGetSpan(position, (int)header.TotalSize, out ReadOnlySpan<byte> bytes))
+                    {
+                        controlBatch = bytes;
+                    }
+
+                    visit(header, controlBatch);
                     visited++;
                 }
 

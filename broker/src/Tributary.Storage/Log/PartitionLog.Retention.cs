@@ -218,6 +218,8 @@ public sealed partial class PartitionLog
                     cleaned.Flush();
                     _segments = [.. segments[..first], cleaned, .. segments[(first + group.Length)..]];
                     RetireReplacedSegments(group, config.FileDeleteDelayMs);
+                    // The merged segment holds the markers of the group: its index file takes their aborted transactions.
+                    SyncTransactionIndexFiles();
                     return true;
                 }
                 catch (IOException exception)

@@ -260,6 +260,15 @@ public sealed partial class PartitionLog
         lock (_appendLock)
         {
             ThrowIfClosed();
+            return AppendAsLeaderLocked(validatedBatches, recordCount, partitionLeaderEpoch, nowMs, logAppendTime, out producerResult);
+        }
+    }
+
+    /// <summary>The body of <see cref="AppendAsLeader(Memory{byte}, int, int, long, bool, out ProducerAppendResult)"/>, under the append lock.</summary>
+    private LogAppendInfo AppendAsLeaderLocked(Memory<byte> validatedBatches, int recordCount, int partitionLeaderEpoch, long nowMs,
+        bool logAppendTime, out ProducerAppendResult producerResult)
+    {
+        {
             // The sequence check and the append it admits are atomic under this lock (PartitionLog.Producers.cs).
             producerResult = CheckProducerBatches(validatedBatches.Span);
             if (producerResult.Status != ProducerAppendStatus.Appended)
@@ -918,6 +927,8 @@ public sealed partial class PartitionLog
             {
                 segments[i].Delete();
             }
+
+            SyncTransactionIndexFiles();
 
             _directoryDirty = true;
             if (DirectorySync.TrySync(Directory))

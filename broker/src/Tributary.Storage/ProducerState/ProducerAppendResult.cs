@@ -20,6 +20,13 @@ public enum ProducerAppendStatus
 
     /// <summary>A batch with a producer id but a negative base sequence (Kafka: INVALID_RECORD).</summary>
     InvalidSequence,
+
+    /// <summary>A non-transactional batch from a producer with an open transaction here (Kafka: INVALID_TXN_STATE).</summary>
+    InvalidTxnState,
+
+    /// <summary>A transaction marker from a coordinator epoch older than the producer's last marker (Kafka:
+    /// TRANSACTION_COORDINATOR_FENCED).</summary>
+    TransactionCoordinatorFenced,
 }
 
 /// <summary>The producer-state verdict on a leader append.</summary>
@@ -32,3 +39,9 @@ public readonly record struct ProducerAppendResult(ProducerAppendStatus Status, 
 
     public bool IsRefused => Status is not (ProducerAppendStatus.Appended or ProducerAppendStatus.Duplicate);
 }
+
+/// <summary>A transaction of one producer completed by a marker in this partition.</summary>
+/// <param name="FirstOffset">offset of the transaction's first batch here (the marker's own offset when it had none).</param>
+/// <param name="LastOffset">offset of the marker.</param>
+/// <param name="IsAborted">the marker was ABORT.</param>
+public readonly record struct CompletedTransaction(long ProducerId, long FirstOffset, long LastOffset, bool IsAborted);

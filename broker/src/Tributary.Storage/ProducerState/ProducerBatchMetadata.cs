@@ -14,7 +14,10 @@ public readonly record struct ProducerBatchMetadata(int FirstSequence, int LastS
 /// <param name="LastTimestamp">maxTimestamp of the producer's latest batch (expiry is measured from it).</param>
 /// <param name="Batches">the producer's latest batches of <paramref name="ProducerEpoch"/>, oldest first, at most
 /// <see cref="ProducerStateTable.RetainedBatchesPerProducer"/>.</param>
-public sealed record ProducerStateView(long ProducerId, short ProducerEpoch, long LastTimestamp, IReadOnlyList<ProducerBatchMetadata> Batches)
+/// <param name="CoordinatorEpoch">coordinator epoch of the producer's latest transaction marker, -1 before any.</param>
+/// <param name="CurrentTxnStartOffset">first offset of the producer's open transaction in this partition, -1 when none.</param>
+public sealed record ProducerStateView(long ProducerId, short ProducerEpoch, long LastTimestamp, IReadOnlyList<ProducerBatchMetadata> Batches,
+    int CoordinatorEpoch = -1, long CurrentTxnStartOffset = -1)
 {
     /// <summary>Sequence of the last record appended, -1 if no batch of the current epoch is known.</summary>
     public int LastSequence => Batches.Count == 0 ? -1 : Batches[^1].LastSequence;

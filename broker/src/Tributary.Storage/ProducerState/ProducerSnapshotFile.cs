@@ -7,24 +7,30 @@ namespace Tributary.Storage;
 /// The <c>&lt;20-digit offset&gt;.snapshot</c> file of a partition: the producer state after every batch below the offset in its
 /// name. Our own format (big-endian), versioned and covered by a CRC-32C so a torn or stale file is detected and ignored:
 /// <code>
-/// int16 version (1) | uint32 crc32c of everything after it | int32 producerCount
-/// producerCount × { int64 producerId | int16 epoch | int64 lastTimestamp | int32 batchCount (≤ 5)
+/// int16 version (2) | uint32 crc32c of everything after it | int32 producerCount
+/// producerCount × { int64 producerId | int16 epoch | int64 lastTimestamp | int32 coordinatorEpoch | int64 currentTxnFirstOffset
+///                   | int32 batchCount (≤ 5)
 ///                   batchCount × { int32 firstSequence | int32 lastSequence | int64 firstOffset | int64 lastOffset | int64 timestamp } }
 /// </code>
+/// Version 2 added the transaction fields (coordinator epoch of the last marker, first offset of the open transaction or -1), so
+/// a restart knows which transactions are still open without replaying the log from their start; version 1 files (no such
+/// fields) are still read, as producers with no transaction.
 /// Unlike Kafka's snapshot (which keeps only each producer's last batch) all five retained batches are kept, so duplicate detection
 /// is as good after a restart as before it.
 /// </summary>
 internal static class ProducerSnapshotFile
 {
     public const string Suffix = ".snapshot";
-    public const short CurrentVersion = 1;
+    public const short CurrentVersion = 2;
+    private const short VersionWithoutTransactions = 1;
 
     /// <summary>Largest snapshot read back; about 1.5 million producers, far beyond what expiry lets a partition accumulate.</summary>
     public const int MaxFileBytes = 256 * 1024 * 1024;
 
     private const int HeaderSize = 2 + 4 + 4;
     private const int CrcOffset = 2;
-    private const int ProducerHeaderSize = 8 + 2 + 8 + 4;
+    private const int ProducerHeaderSizeV1 = 8 + 2 + 8 + 4;
+    private const int ProducerHeaderSize = 8 + 2 + 8 + 4 + 8 + 4;
     private const int BatchSize = 4 + 4 + 8 + 8 + 8;
 
     public static string PathFor(string directory, long offset) => LogSegment.FilePath(directory, offset, Suffix);
@@ -53,7 +59,9 @@ internal static class ProducerSnapshotFile
             BinaryPrimitives.WriteInt64BigEndian(span[position..], entry.ProducerId);
             BinaryPrimitives.WriteInt16BigEndian(span[(position + 8)..], entry.Epoch);
             BinaryPrimitives.WriteInt64BigEndian(span[(position + 10)..], entry.LastTimestamp);
-            BinaryPrimitives.WriteInt32BigEndian(span[(position + 18)..], entry.BatchCount);
+            BinaryPrimitives.WriteInt32BigEndian(span[(position + 18)..], entry.CoordinatorEpoch);
+            BinaryPrimitives.WriteInt64BigEndian(span[(position + 22)..], entry.CurrentTxnFirstOffset);
+            BinaryPrimitives.WriteInt32BigEndian(span[(position + 30)..], entry.BatchCount);
             position += ProducerHeaderSize;
             for (int i = 0; i < entry.BatchCount; i++)
             {
@@ -120,7 +128,7 @@ internal static class ProducerSnapshotFile
         }
 
         short version = BinaryPrimitives.ReadInt16BigEndian(span);
-        if (version != CurrentVersion)
+        if (version is not (CurrentVersion or VersionWithoutTransactions))
         {
             return $"unknown version {version}";
         }
@@ -131,7 +139,8 @@ internal static class ProducerSnapshotFile
         }
 
         int count = BinaryPrimitives.ReadInt32BigEndian(span[(CrcOffset + 4)..]);
-        if (count < 0 || count > (span.Length - HeaderSize) / ProducerHeaderSize)
+        int producerHeaderSize = version == CurrentVersion ? ProducerHeaderSize : ProducerHeaderSizeV1;
+        if (count < 0 || count > (span.Length - HeaderSize) / producerHeaderSize)
         {
             return $"impossible producer count {count}";
         }
@@ -139,7 +148,7 @@ internal static class ProducerSnapshotFile
         int position = HeaderSize;
         for (int p = 0; p < count; p++)
         {
-            if (span.Length - position < ProducerHeaderSize)
+            if (span.Length - position < producerHeaderSize)
             {
                 return "truncated producer entry";
             }
@@ -147,10 +156,18 @@ internal static class ProducerSnapshotFile
             long producerId = BinaryPrimitives.ReadInt64BigEndian(span[position..]);
             short epoch = BinaryPrimitives.ReadInt16BigEndian(span[(position + 8)..]);
             long lastTimestamp = BinaryPrimitives.ReadInt64BigEndian(span[(position + 10)..]);
-            int batchCount = BinaryPrimitives.ReadInt32BigEndian(span[(position + 18)..]);
-            position += ProducerHeaderSize;
+            int coordinatorEpoch = -1;
+            long txnFirstOffset = -1;
+            if (version == CurrentVersion)
+            {
+                coordinatorEpoch = BinaryPrimitives.ReadInt32BigEndian(span[(position + 18)..]);
+                txnFirstOffset = BinaryPrimitives.ReadInt64BigEndian(span[(position + 22)..]);
+            }
+
+            int batchCount = BinaryPrimitives.ReadInt32BigEndian(span[(position + producerHeaderSize - 4)..]);
+            position += producerHeaderSize;
             if (producerId < 0 || batchCount < 0 || batchCount > ProducerStateTable.RetainedBatchesPerProducer
-                || span.Length - position < batchCount * BatchSize)
+                || span.Length - position < batchCount * BatchSize || txnFirstOffset < -1)
             {
                 return $"invalid entry for producer {producerId}";
             }
@@ -168,6 +185,8 @@ internal static class ProducerSnapshotFile
             }
 
             entry.LastTimestamp = lastTimestamp;
+            entry.CoordinatorEpoch = coordinatorEpoch;
+            entry.CurrentTxnFirstOffset = txnFirstOffset;
             table.Restore(entry);
         }
 

@@ -24,6 +24,15 @@ internal sealed class ProducerStateEntry
     /// <summary>maxTimestamp of the latest batch; -1 before the first.</summary>
     public long LastTimestamp { get; set; } = -1;
 
+    /// <summary>Offset of the first batch of the producer's open transaction in this partition; -1 when none is open.</summary>
+    public long CurrentTxnFirstOffset { get; set; } = -1;
+
+    /// <summary>Coordinator epoch of the latest transaction marker written for this producer; -1 before any.</summary>
+    public int CoordinatorEpoch { get; set; } = -1;
+
+    /// <summary>The producer has a transaction open in this partition (its data is not yet stable).</summary>
+    public bool HasOngoingTransaction => CurrentTxnFirstOffset >= 0;
+
     public int BatchCount => _count;
 
     /// <summary>Last sequence of the latest batch, -1 when no batch of the current epoch is known.</summary>
@@ -73,6 +82,20 @@ internal sealed class ProducerStateEntry
         LastTimestamp = batch.Timestamp;
     }
 
+    /// <summary>
+    /// A transaction marker of <paramref name="epoch"/> was written: a newer epoch (the coordinator bumped it, KIP-890 / fencing)
+    /// replaces the current one and forgets its batches, so a batch of the older epoch is fenced from now on.
+    /// </summary>
+    public void AdvanceEpoch(short epoch)
+    {
+        if (epoch > Epoch)
+        {
+            Epoch = epoch;
+            _first = 0;
+            _count = 0;
+        }
+    }
+
     public ProducerStateView ToView()
     {
         var batches = new ProducerBatchMetadata[_count];
@@ -81,6 +104,6 @@ internal sealed class ProducerStateEntry
             batches[i] = Batch(i);
         }
 
-        return new ProducerStateView(ProducerId, Epoch, LastTimestamp, batches);
+        return new ProducerStateView(ProducerId, Epoch, LastTimestamp, batches, CoordinatorEpoch, CurrentTxnFirstOffset);
     }
 }

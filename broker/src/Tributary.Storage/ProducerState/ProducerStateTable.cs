@@ -14,16 +14,41 @@ internal sealed class ProducerStateTable
 
     private readonly Dictionary<long, ProducerStateEntry> _producers = [];
 
+    /// <summary>Open transactions by first offset: the oldest bounds the last stable offset.</summary>
+    private readonly SortedSet<(long FirstOffset, long ProducerId)> _ongoing = [];
+
     public int Count => _producers.Count;
+
+    /// <summary>First offset of the oldest open transaction, -1 when none is open.</summary>
+    public long FirstOngoingOffset => _ongoing.Count == 0 ? -1 : _ongoing.Min.FirstOffset;
+
+    /// <summary>Open transactions, oldest first.</summary>
+    public IEnumerable<(long FirstOffset, long ProducerId)> OngoingTransactions => _ongoing;
 
     public IEnumerable<ProducerStateEntry> Entries => _producers.Values;
 
     public bool TryGet(long producerId, out ProducerStateEntry entry) => _producers.TryGetValue(producerId, out entry!);
 
-    public void Clear() => _producers.Clear();
+    public void Clear()
+    {
+        _producers.Clear();
+        _ongoing.Clear();
+    }
 
     /// <summary>Adds a producer restored from a snapshot, replacing any entry with its id.</summary>
-    public void Restore(ProducerStateEntry entry) => _producers[entry.ProducerId] = entry;
+    public void Restore(ProducerStateEntry entry)
+    {
+        if (_producers.TryGetValue(entry.ProducerId, out ProducerStateEntry? previous) && previous.HasOngoingTransaction)
+        {
+            _ongoing.Remove((previous.CurrentTxnFirstOffset, previous.ProducerId));
+        }
+
+        _producers[entry.ProducerId] = entry;
+        if (entry.HasOngoingTransaction)
+        {
+            _ongoing.Add((entry.CurrentTxnFirstOffset, entry.ProducerId));
+        }
+    }
 
     /// <summary>
     /// Judges the batches of a leader append against the state (and against earlier batches of the same append), Kafka's rules:
@@ -41,8 +66,9 @@ internal sealed class ProducerStateTable
         {
             RecordBatchHeader header = enumerator.CurrentHeader;
             long producerId = header.ProducerId;
-            if (producerId < 0)
+            if (producerId < 0 || header.IsControl)
             {
+                // Control batches are the broker's own (transaction markers, checked by CheckMarker); Produce refuses them.
                 continue;
             }
 
@@ -85,6 +111,13 @@ internal sealed class ProducerStateTable
                     Message: $"Epoch {epoch} of producer {producerId} is smaller than its last seen epoch {currentEpoch}.");
             }
 
+            if (!header.IsTransactional && HasOngoingTransaction(producerId))
+            {
+                // Kafka's ProducerAppendInfo: once a producer's transaction is open here, only transactional batches may join it.
+                return new ProducerAppendResult(ProducerAppendStatus.InvalidTxnState,
+                    Message: $"Expected a transactional write from producer {producerId}, which has a transaction open in this partition.");
+            }
+
             if (currentEpoch >= 0)
             {
                 if (epoch != currentEpoch && firstSequence != 0)
@@ -114,23 +147,75 @@ internal sealed class ProducerStateTable
         return ProducerAppendResult.Appended;
     }
 
+    /// <summary>
+    /// Judges a transaction marker for <paramref name="producerId"/> before it is written, Kafka's rules: a marker of an epoch older
+    /// than the producer's latest is INVALID_PRODUCER_EPOCH; one from a coordinator epoch older than the producer's last marker is
+    /// TRANSACTION_COORDINATOR_FENCED (a deposed coordinator). A marker for a producer with no open transaction is accepted (the
+    /// coordinator retries markers until every partition acknowledges, and Kafka writes them).
+    /// </summary>
+    public ProducerAppendResult CheckMarker(long producerId, short producerEpoch, int coordinatorEpoch)
+    {
+        if (!_producers.TryGetValue(producerId, out ProducerStateEntry? entry))
+        {
+            return ProducerAppendResult.Appended;
+        }
+
+        if (producerEpoch < entry.Epoch)
+        {
+            return new ProducerAppendResult(ProducerAppendStatus.InvalidProducerEpoch,
+                Message: $"Marker epoch {producerEpoch} of producer {producerId} is smaller than its last seen epoch {entry.Epoch}.");
+        }
+
+        if (coordinatorEpoch < entry.CoordinatorEpoch)
+        {
+            return new ProducerAppendResult(ProducerAppendStatus.TransactionCoordinatorFenced,
+                Message: $"Coordinator epoch {coordinatorEpoch} of the marker for producer {producerId} is older than {entry.CoordinatorEpoch}.");
+        }
+
+        return ProducerAppendResult.Appended;
+    }
+
+    /// <summary>Whether <paramref name="producerId"/> has a transaction open in this partition.</summary>
+    public bool HasOngoingTransaction(long producerId) =>
+        _producers.TryGetValue(producerId, out ProducerStateEntry? entry) && entry.HasOngoingTransaction;
+
     /// <summary>Records the batches of an append whose offsets (and LogAppendTime) are final; no checks (also used for replay).</summary>
-    public void Apply(ReadOnlySpan<byte> batches)
+    public void Apply(ReadOnlySpan<byte> batches) => Apply(batches, null);
+
+    /// <summary>
+    /// <see cref="Apply(ReadOnlySpan{byte})"/>, adding the transactions completed by markers among the batches to
+    /// <paramref name="completed"/> when it is given.
+    /// </summary>
+    public void Apply(ReadOnlySpan<byte> batches, List<CompletedTransaction>? completed)
     {
         var enumerator = new RecordBatchEnumerator(batches);
         while (enumerator.MoveNext())
         {
-            Apply(enumerator.CurrentHeader);
+            RecordBatchHeader header = enumerator.CurrentHeader;
+            EndTransactionMarker marker = default;
+            bool isMarker = header.IsControl && EndTransactionMarker.TryRead(enumerator.Current, out marker);
+            if (Apply(header, isMarker ? marker : null) is { } done)
+            {
+                completed?.Add(done);
+            }
         }
     }
 
-    /// <summary>Records one batch read from the log or just appended.</summary>
-    public void Apply(in RecordBatchHeader header)
+    /// <summary>
+    /// Records one batch read from the log or just appended; <paramref name="marker"/> is the transaction marker of a control batch
+    /// (null for data batches and for control batches that are not markers). Returns the transaction a marker completed.
+    /// </summary>
+    public CompletedTransaction? Apply(in RecordBatchHeader header, EndTransactionMarker? marker)
     {
         long producerId = header.ProducerId;
-        if (producerId < 0 || header.IsControl)
+        if (producerId < 0)
         {
-            return;
+            return null;
+        }
+
+        if (header.IsControl)
+        {
+            return marker is { } end ? CompleteTransaction(header, end) : null;
         }
 
         if (!_producers.TryGetValue(producerId, out ProducerStateEntry? entry))
@@ -139,10 +224,41 @@ internal sealed class ProducerStateTable
             _producers.Add(producerId, entry);
         }
 
+        if (header.IsTransactional && !entry.HasOngoingTransaction)
+        {
+            entry.CurrentTxnFirstOffset = header.BaseOffset;
+            _ongoing.Add((header.BaseOffset, producerId));
+        }
+
         int firstSequence = header.BaseSequence;
         int lastSequence = firstSequence < 0 ? firstSequence : IncrementSequence(firstSequence, header.LastOffsetDelta);
         entry.Add(header.ProducerEpoch,
             new ProducerBatchMetadata(firstSequence, lastSequence, header.BaseOffset, header.LastOffset, header.MaxTimestamp));
+        return null;
+    }
+
+    private CompletedTransaction CompleteTransaction(in RecordBatchHeader header, EndTransactionMarker marker)
+    {
+        long producerId = header.ProducerId;
+        if (!_producers.TryGetValue(producerId, out ProducerStateEntry? entry))
+        {
+            entry = new ProducerStateEntry(producerId, header.ProducerEpoch);
+            _producers.Add(producerId, entry);
+        }
+
+        entry.AdvanceEpoch(header.ProducerEpoch);
+        // A marker with no open transaction (a retried marker) completes an empty one at its own offset, as in Kafka.
+        long firstOffset = header.BaseOffset;
+        if (entry.HasOngoingTransaction)
+        {
+            firstOffset = entry.CurrentTxnFirstOffset;
+            _ongoing.Remove((firstOffset, producerId));
+        }
+
+        entry.CurrentTxnFirstOffset = -1;
+        entry.CoordinatorEpoch = marker.CoordinatorEpoch;
+        entry.LastTimestamp = header.MaxTimestamp;
+        return new CompletedTransaction(producerId, firstOffset, header.BaseOffset, !marker.IsCommit);
     }
 
     /// <summary>
@@ -154,7 +270,8 @@ internal sealed class ProducerStateTable
         List<long>? expired = null;
         foreach (ProducerStateEntry entry in _producers.Values)
         {
-            if (nowMs - entry.LastTimestamp >= expirationMs)
+            // A producer with an open transaction is kept: its first offset holds the last stable offset back (Kafka does the same).
+            if (nowMs - entry.LastTimestamp >= expirationMs && !entry.HasOngoingTransaction)
             {
                 (expired ??= []).Add(entry.ProducerId);
             }
