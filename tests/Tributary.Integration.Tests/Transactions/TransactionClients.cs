@@ -16,6 +16,8 @@ internal sealed class TransactionClients(ClusterProcess cluster)
         config.TransactionalId = transactionalId;
         config.TransactionTimeoutMs = transactionTimeoutMs;
         config.SocketTimeoutMs = 10_000;
+        // TXN_DEBUG=eos,protocol… turns on librdkafka's debug contexts when a run needs explaining.
+        config.Debug = Environment.GetEnvironmentVariable("TXN_DEBUG");
         return Clients.CreateProducer(config);
     }
 

@@ -26,19 +26,47 @@ public sealed class TransactionRequestHandler(BrokerContext broker)
         var response = new AddPartitionsToTxnResponse();
         if (version < 4)
         {
-            response.ResultsByTopicV3AndBelow = await AddAsync(request.V3AndBelowTransactionalId, request.V3AndBelowProducerId,
-                request.V3AndBelowProducerEpoch, verifyOnly: false, request.V3AndBelowTopics, version, cancellation).ConfigureAwait(false);
+            var results = await AddAsync(request.V3AndBelowTransactionalId, request.V3AndBelowProducerId, request.V3AndBelowProducerEpoch,
+                verifyOnly: false, request.V3AndBelowTopics.Select(t => (t.Name, t.Partitions)), version, cancellation).ConfigureAwait(false);
+            foreach (var topic in results.GroupBy(r => r.Partition.Topic, StringComparer.Ordinal))
+            {
+                var result = new AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResultV3 { Name = topic.Key };
+                foreach (var (partition, error) in topic)
+                {
+                    result.ResultsByPartition.Add(new AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResultV3
+                    {
+                        PartitionIndex = partition.Partition,
+                        PartitionErrorCode = (short)error,
+                    });
+                }
+
+                response.ResultsByTopicV3AndBelow.Add(result);
+            }
+
             return response;
         }
 
         foreach (var transaction in request.Transactions)
         {
-            response.ResultsByTransaction.Add(new AddPartitionsToTxnResponse.AddPartitionsToTxnResult
+            var results = await AddAsync(transaction.TransactionalId, transaction.ProducerId, transaction.ProducerEpoch, transaction.VerifyOnly,
+                transaction.Topics.Select(t => (t.Name, t.Partitions)), version, cancellation).ConfigureAwait(false);
+            var entry = new AddPartitionsToTxnResponse.AddPartitionsToTxnResult { TransactionalId = transaction.TransactionalId };
+            foreach (var topic in results.GroupBy(r => r.Partition.Topic, StringComparer.Ordinal))
             {
-                TransactionalId = transaction.TransactionalId,
-                TopicResults = await AddAsync(transaction.TransactionalId, transaction.ProducerId, transaction.ProducerEpoch,
-                    transaction.VerifyOnly, transaction.Topics, version, cancellation).ConfigureAwait(false),
-            });
+                var result = new AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult { Name = topic.Key };
+                foreach (var (partition, error) in topic)
+                {
+                    result.ResultsByPartition.Add(new AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult
+                    {
+                        PartitionIndex = partition.Partition,
+                        PartitionErrorCode = (short)error,
+                    });
+                }
+
+                entry.TopicResults.Add(result);
+            }
+
+            response.ResultsByTransaction.Add(entry);
         }
 
         return response;
@@ -46,28 +74,34 @@ public sealed class TransactionRequestHandler(BrokerContext broker)
 
     /// <summary>
     /// One transaction's partitions: unknown ones answer UNKNOWN_TOPIC_OR_PARTITION and the others OPERATION_NOT_ATTEMPTED,
-    /// with nothing written (Kafka); otherwise the coordinator's answer for all of them.
+    /// with nothing written (Kafka); otherwise the coordinator's answer for all of them. One result per distinct partition.
     /// </summary>
-    private async Task<List<AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult>> AddAsync(string transactionalId, long producerId,
-        short producerEpoch, bool verifyOnly, List<AddPartitionsToTxnRequest.AddPartitionsToTxnTopic> topics, short version,
+    private async Task<List<(TopicPartitionKey Partition, ErrorCode Error)>> AddAsync(string transactionalId, long producerId,
+        short producerEpoch, bool verifyOnly, IEnumerable<(string Name, List<int> Partitions)> topics, short version,
         CancellationToken cancellation)
     {
         var requested = new List<TopicPartitionKey>();
         var unknown = new HashSet<TopicPartitionKey>();
         var image = broker.Image;
-        foreach (var topic in topics)
+        foreach (var (name, partitions) in topics)
         {
-            foreach (var partition in topic.Partitions)
+            foreach (var partition in partitions)
             {
-                var key = new TopicPartitionKey(topic.Name, partition);
+                var key = new TopicPartitionKey(name, partition);
+                if (requested.Count > MaxPartitionsPerRequest)
+                {
+                    break;
+                }
+
                 requested.Add(key);
-                if (!image.Topics.TryGetValue(topic.Name, out var known) || partition < 0 || partition >= known.Partitions.Length)
+                if (!image.Topics.TryGetValue(name, out var known) || partition < 0 || partition >= known.Partitions.Length)
                 {
                     unknown.Add(key);
                 }
             }
         }
 
+        requested = requested.Distinct().ToList();
         var errors = new Dictionary<TopicPartitionKey, ErrorCode>();
         if (Coordinator is null)
         {
@@ -95,23 +129,7 @@ public sealed class TransactionRequestHandler(BrokerContext broker)
             requested.ForEach(p => errors[p] = error);
         }
 
-        var results = new List<AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult>();
-        foreach (var topic in requested.GroupBy(p => p.Topic, StringComparer.Ordinal))
-        {
-            var result = new AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult { Name = topic.Key };
-            foreach (var partition in topic.Distinct())
-            {
-                result.ResultsByPartition.Add(new AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult
-                {
-                    PartitionIndex = partition.Partition,
-                    PartitionErrorCode = (short)ForVersion(errors[partition], version, 2),
-                });
-            }
-
-            results.Add(result);
-        }
-
-        return results;
+        return requested.Select(p => (p, ForVersion(errors[p], version, 2))).ToList();
     }
 
     public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, AddOffsetsToTxnRequest request, CancellationToken cancellation)
