@@ -118,12 +118,27 @@ internal sealed class FakeGroupRecordLog : IGroupRecordLog
                 _partitions[partition] = list = [];
             }
 
-            list.AddRange(records);
             position = _nextPosition;
+            // Replay reports each record's position, as the real log's offsets.
+            list.AddRange(records.Select((record, i) => record with { Offset = position + i }));
             _nextPosition += records.Count;
         }
 
         return new GroupAppend(ErrorCode.None, position, Replication?.Task ?? Task.FromResult(ErrorCode.None));
+    }
+
+    /// <summary>A transaction marker lands in the partition (as the WriteTxnMarkers handler writes it); replay reports it.</summary>
+    public void WriteMarker(int partition, long producerId, bool commit)
+    {
+        lock (_partitions)
+        {
+            if (!_partitions.TryGetValue(partition, out var list))
+            {
+                _partitions[partition] = list = [];
+            }
+
+            list.Add(GroupRecord.Marker(producerId, commit, _nextPosition++));
+        }
     }
 
     public IEnumerable<GroupRecord> Replay(int partition)

@@ -50,6 +50,26 @@ internal sealed class ClassicGroup
     /// <summary>Commits appended but not yet replicated, per partition; offset expiry leaves those partitions alone.</summary>
     public Dictionary<(string Topic, int Partition), int> PendingCommits { get; } = new();
 
+    /// <summary>
+    /// Transactional offset commits (TxnOffsetCommit) appended and waiting for their transaction's marker, per producer: a
+    /// COMMIT marker makes them the group's offsets, an ABORT drops them (KIP-98/KIP-447). Invisible to OffsetFetch.
+    /// </summary>
+    public Dictionary<long, Dictionary<(string Topic, int Partition), PendingTxnOffset>> PendingTxnOffsets { get; } = new();
+
+    /// <summary>Whether a transaction's offset for <paramref name="key"/> is pending (OffsetFetch require_stable answers UNSTABLE_OFFSET_COMMIT).</summary>
+    public bool HasPendingTxnOffset((string Topic, int Partition) key)
+    {
+        foreach (var pending in PendingTxnOffsets.Values)
+        {
+            if (pending.ContainsKey(key))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>When the current join phase completes at the latest (PreparingRebalance).</summary>
     public long JoinDeadlineMs { get; set; }
 
@@ -160,3 +180,6 @@ internal sealed class ClassicGroup
     public bool IsStaticMemberFenced(string memberId, string? groupInstanceId) =>
         groupInstanceId is not null && StaticMembers.TryGetValue(groupInstanceId, out var current) && current != memberId;
 }
+
+/// <summary>A transactional offset commit waiting for its transaction's marker, with the log position of its write.</summary>
+internal readonly record struct PendingTxnOffset(CommittedOffset Value, long Position);

@@ -194,10 +194,12 @@ public sealed partial class GroupCoordinator
 
     /// <summary>
     /// Committed offsets of a group: the named partitions (offset -1 where none is committed) or, with
-    /// <paramref name="partitions"/> null, every committed one. Without transactions nothing is ever pending, so
-    /// RequireStable (v7+) is answered at once.
+    /// <paramref name="partitions"/> null, every committed one. Offsets of a transaction still waiting for its marker are not
+    /// shown; with <paramref name="requireStable"/> (v7+, KIP-447) such a partition answers UNSTABLE_OFFSET_COMMIT instead, so
+    /// the consumer retries until the transaction has ended.
     /// </summary>
-    public (ErrorCode Error, IReadOnlyList<FetchedOffset> Offsets) FetchOffsets(string groupId, IReadOnlyList<(string Topic, int Partition)>? partitions)
+    public (ErrorCode Error, IReadOnlyList<FetchedOffset> Offsets) FetchOffsets(string groupId, IReadOnlyList<(string Topic, int Partition)>? partitions,
+        bool requireStable = false)
     {
         if (!IsValidGroupId(groupId))
         {
@@ -219,14 +221,18 @@ public sealed partial class GroupCoordinator
         {
             if (partitions is null)
             {
-                return (ErrorCode.None, group.Offsets
-                    .OrderBy(kv => kv.Key.Topic, StringComparer.Ordinal).ThenBy(kv => kv.Key.Partition)
-                    .Select(kv => Fetched(kv.Key.Topic, kv.Key.Partition, kv.Value)).ToList());
+                var keys = group.Offsets.Keys.AsEnumerable();
+                if (requireStable)
+                {
+                    keys = keys.Union(group.PendingTxnOffsets.Values.SelectMany(pending => pending.Keys));
+                }
+
+                return (ErrorCode.None, keys
+                    .OrderBy(key => key.Topic, StringComparer.Ordinal).ThenBy(key => key.Partition)
+                    .Select(key => FetchedLocked(group, key, requireStable)).ToList());
             }
 
-            return (ErrorCode.None, partitions.Select(p => group.Offsets.TryGetValue(p, out var committed)
-                ? Fetched(p.Topic, p.Partition, committed)
-                : NotCommitted(p.Topic, p.Partition)).ToList());
+            return (ErrorCode.None, partitions.Select(p => FetchedLocked(group, p, requireStable)).ToList());
         }
     }
 
@@ -391,6 +397,16 @@ public sealed partial class GroupCoordinator
 
     private static FetchedOffset Fetched(string topic, int partition, CommittedOffset committed) =>
         new(topic, partition, committed.Offset, committed.LeaderEpoch, committed.Metadata, ErrorCode.None);
+
+    private static FetchedOffset FetchedLocked(ClassicGroup group, (string Topic, int Partition) key, bool requireStable)
+    {
+        if (requireStable && group.HasPendingTxnOffset(key))
+        {
+            return new FetchedOffset(key.Topic, key.Partition, -1, -1, "", ErrorCode.UnstableOffsetCommit);
+        }
+
+        return group.Offsets.TryGetValue(key, out var committed) ? Fetched(key.Topic, key.Partition, committed) : NotCommitted(key.Topic, key.Partition);
+    }
 
     private static FetchedOffset NotCommitted(string topic, int partition) => new(topic, partition, -1, -1, "", ErrorCode.None);
 

@@ -129,6 +129,7 @@ public sealed partial class GroupCoordinator : IDisposable
             var started = NowMs;
             var groups = new Dictionary<string, PersistedGroup>(StringComparer.Ordinal);
             var offsets = new Dictionary<string, Dictionary<(string, int), CommittedOffset>>(StringComparer.Ordinal);
+            var transactions = new ReplayedTransactions();
             var records = 0;
             foreach (var record in _log.Replay(owned.Index))
             {
@@ -138,12 +139,16 @@ public sealed partial class GroupCoordinator : IDisposable
                 }
 
                 records++;
-                ApplyReplayed(record, groups, offsets, owned.Index);
+                if (!transactions.Apply(record, offsets, owned.Index, this))
+                {
+                    ApplyReplayed(record, groups, offsets, owned.Index);
+                    transactions.TrackPosition(record);
+                }
             }
 
             var now = NowMs;
             var loaded = new List<ClassicGroup>();
-            foreach (var groupId in groups.Keys.Union(offsets.Keys))
+            foreach (var groupId in groups.Keys.Union(offsets.Keys).Union(transactions.PendingGroups))
             {
                 var group = new ClassicGroup(groupId, owned.Index, now);
                 if (groups.TryGetValue(groupId, out var persisted))
@@ -159,6 +164,7 @@ public sealed partial class GroupCoordinator : IDisposable
                     }
                 }
 
+                transactions.Restore(group);
                 loaded.Add(group);
             }
 
@@ -177,6 +183,13 @@ public sealed partial class GroupCoordinator : IDisposable
                 }
 
                 owned.Loaded = true;
+                // Markers written while the log was replayed: their transactions are in memory only now.
+                foreach (var (producerId, commit) in owned.LateMarkers)
+                {
+                    CompleteTransactionLoaded(owned.Index, producerId, commit);
+                }
+
+                owned.LateMarkers.Clear();
             }
 
             LogLoaded(_logger, owned.Index, loaded.Count, records, NowMs - started);
@@ -518,13 +531,25 @@ public sealed partial class GroupCoordinator : IDisposable
         public int Index { get; } = index;
         public volatile bool Loaded;
         public volatile bool Unloaded;
+
+        /// <summary>Transaction markers that reached the partition while it loaded (under this object's lock).</summary>
+        public List<(long ProducerId, bool Commit)> LateMarkers { get; } = [];
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>Builds the single uncompressed batch a group write becomes.</summary>
     public static byte[] BuildBatch(IReadOnlyList<GroupRecord> records, long nowMs)
     {
-        var builder = new RecordBatchBuilder();
+        // A transactional offset commit is a transactional batch of the producer (Kafka's coordinator writes it so); the
+        // coordinator's own writes carry no sequence (appended with coordinator origin, no sequence check).
+        var producerId = records.Count > 0 ? records[0].ProducerId : -1;
+        var builder = producerId < 0 ? new RecordBatchBuilder() : new RecordBatchBuilder
+        {
+            ProducerId = producerId,
+            ProducerEpoch = records[0].ProducerEpoch,
+            BaseSequence = -1,
+            IsTransactional = true,
+        };
         foreach (var record in records)
         {
             builder.Append(nowMs, record.Key, true, record.Value, record.Value is not null);

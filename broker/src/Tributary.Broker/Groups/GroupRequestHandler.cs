@@ -262,7 +262,7 @@ public sealed class GroupRequestHandler(BrokerContext broker)
             foreach (var group in request.Groups)
             {
                 var partitions = group.Topics?.SelectMany(t => t.PartitionIndexes.Select(p => (t.Name, p))).ToList();
-                var (error, offsets) = Coordinator.FetchOffsets(group.GroupId, partitions);
+                var (error, offsets) = Coordinator.FetchOffsets(group.GroupId, partitions, request.RequireStable);
                 var groupResponse = new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = group.GroupId, ErrorCode = (short)error };
                 foreach (var byTopic in offsets.GroupBy(o => o.Topic))
                 {
@@ -290,7 +290,7 @@ public sealed class GroupRequestHandler(BrokerContext broker)
 
         // v0-1 have no "all partitions" form (Topics is not nullable there); v2+ accept null.
         var requested = request.Topics?.SelectMany(t => t.PartitionIndexes.Select(p => (t.Name, p))).ToList();
-        var (fetchError, fetched) = Coordinator.FetchOffsets(request.GroupId, requested);
+        var (fetchError, fetched) = Coordinator.FetchOffsets(request.GroupId, requested, version >= 7 && request.RequireStable);
         if (fetchError != ErrorCode.None && version >= 2)
         {
             response.ErrorCode = (short)fetchError;

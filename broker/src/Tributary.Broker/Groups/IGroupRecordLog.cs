@@ -3,7 +3,27 @@ using Tributary.Protocol;
 namespace Tributary.Broker.Groups;
 
 /// <summary>A record of <c>__consumer_offsets</c>: encoded key and value (null value = tombstone).</summary>
-public readonly record struct GroupRecord(byte[] Key, byte[]? Value);
+public readonly record struct GroupRecord(byte[] Key, byte[]? Value)
+{
+    /// <summary>
+    /// The producer of a transactional offset commit (TxnOffsetCommit): the write is a transactional batch of this producer,
+    /// pending until its transaction's marker. -1 for ordinary group writes.
+    /// </summary>
+    public long ProducerId { get; init; } = -1;
+
+    /// <summary>The producer's epoch, with <see cref="ProducerId"/>.</summary>
+    public short ProducerEpoch { get; init; } = -1;
+
+    /// <summary>For a replayed transaction marker (no key or value): true for COMMIT, false for ABORT; null for records.</summary>
+    public bool? MarkerCommits { get; init; }
+
+    /// <summary>Offset of the record in the partition when replayed (-1 when unknown).</summary>
+    public long Offset { get; init; } = -1;
+
+    /// <summary>A replayed transaction marker of <paramref name="producerId"/>.</summary>
+    public static GroupRecord Marker(long producerId, bool commit, long offset) =>
+        new([], null) { ProducerId = producerId, MarkerCommits = commit, Offset = offset };
+}
 
 /// <summary>
 /// What appending a group write gave: an error when nothing was appended, else the batch's position in the partition

@@ -158,7 +158,7 @@ public sealed partial class OffsetsTopic : IGroupRecordLog, IDisposable
         }
 
         var batch = GroupCoordinator.BuildBatch(records, nowMs);
-        var append = _replicas.Append(topic, partition, batch, acks: -1, timeoutMs, cancellation);
+        var append = _replicas.Append(topic, partition, batch, acks: -1, timeoutMs, cancellation, coordinatorOrigin: true);
         if (append.Outcome.Error != ErrorCode.None)
         {
             return GroupAppend.Failed(append.Outcome.Error);
@@ -238,6 +238,12 @@ public sealed partial class OffsetsTopic : IGroupRecordLog, IDisposable
             next = parsed.NextOffset;
             if (parsed.IsControl)
             {
+                // A transaction marker resolves the producer's pending transactional offsets.
+                if (EndTransactionMarker.TryRead(batch, out var marker))
+                {
+                    into.Add(GroupRecord.Marker(parsed.ProducerId, marker.IsCommit, parsed.BaseOffset));
+                }
+
                 continue;
             }
 
@@ -252,7 +258,12 @@ public sealed partial class OffsetsTopic : IGroupRecordLog, IDisposable
             {
                 if (record.HasKey)
                 {
-                    into.Add(new GroupRecord(record.Key.ToArray(), record.HasValue ? record.Value.ToArray() : null));
+                    into.Add(new GroupRecord(record.Key.ToArray(), record.HasValue ? record.Value.ToArray() : null)
+                    {
+                        ProducerId = parsed.IsTransactional ? parsed.ProducerId : -1,
+                        ProducerEpoch = parsed.IsTransactional ? parsed.ProducerEpoch : (short)-1,
+                        Offset = record.Offset,
+                    });
                 }
             }
         }

@@ -50,7 +50,8 @@ public sealed class FetchHandler(BrokerContext broker)
             ReplicaEpoch: version >= 15 ? request.ReplicaState.ReplicaEpoch : -1,
             MaxWaitMs: Math.Clamp(request.MaxWaitMs, 0, MaxWaitCapMs),
             MinBytes: request.MinBytes,
-            MaxBytes: request.MaxBytes > 0 ? Math.Min(request.MaxBytes, _fetchMaxBytes) : _fetchMaxBytes);
+            MaxBytes: request.MaxBytes > 0 ? Math.Min(request.MaxBytes, _fetchMaxBytes) : _fetchMaxBytes,
+            ReadCommitted: request.IsolationLevel == 1);
         ReadOutcome[] results;
         using (broker.Metrics.Monitoring.EnterPurgatory(Metrics.DelayedOperation.Fetch))
         {
@@ -124,6 +125,14 @@ public sealed class FetchHandler(BrokerContext broker)
                         or ErrorCode.NotLeaderOrFollower))
                 {
                     data.AbortedTransactions = [];
+                    foreach (var aborted in outcome.AbortedTransactions ?? [])
+                    {
+                        data.AbortedTransactions.Add(new FetchResponse.AbortedTransaction
+                        {
+                            ProducerId = aborted.ProducerId,
+                            FirstOffset = aborted.FirstOffset,
+                        });
+                    }
                 }
 
                 topicResponse.Partitions.Add(data);

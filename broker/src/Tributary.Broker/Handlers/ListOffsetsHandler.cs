@@ -93,7 +93,9 @@ public sealed class ListOffsetsHandler(BrokerContext broker)
                         break;
                     default:
                         var byTime = log.FindRecordByTimestamp(p.Timestamp);
-                        if (byTime is { } hit && hit.Offset < partition.HighWatermark)
+                        // Kafka: a record found by time counts only below what the isolation level may fetch (the LSO for read_committed).
+                        var fetchable = request.IsolationLevel == 1 ? partition.LastStableOffset : partition.HighWatermark;
+                        if (byTime is { } hit && hit.Offset < fetchable)
                         {
                             result.Offset = hit.Offset;
                             result.Timestamp = hit.Timestamp;

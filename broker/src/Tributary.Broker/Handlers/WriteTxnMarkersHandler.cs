@@ -72,9 +72,14 @@ public sealed class WriteTxnMarkersHandler(BrokerContext broker)
         if (pending is not null)
         {
             await Task.WhenAll(pending.Select(p => p.Append.Committed)).ConfigureAwait(false);
-            foreach (var (result, append, _, _) in pending)
+            foreach (var (result, append, topic, written) in pending)
             {
                 result.ErrorCode = (short)append.Committed.Result;
+                if (append.Committed.Result == ErrorCode.None && topic == Groups.OffsetsTopic.Name)
+                {
+                    // The group coordinator resolves the producer's pending transactional offsets (Kafka's onTransactionCompleted).
+                    broker.Groups.CompleteTransaction(written.Partition, written.ProducerId, written.Marker.IsCommit);
+                }
             }
         }
 

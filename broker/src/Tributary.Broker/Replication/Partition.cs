@@ -211,7 +211,7 @@ public sealed class Partition
     /// the batch (or leadership moves, or <paramref name="timeout"/> passes).
     /// </summary>
     internal PartitionAppend AppendAsLeader(ReadOnlyMemory<byte> batch, int recordCount, bool logAppendTime, short acks, TimeSpan timeout,
-        CancellationToken cancellation)
+        CancellationToken cancellation, bool coordinatorOrigin = false)
     {
         var time = _context.Time;
         var started = time.GetTimestamp();
@@ -229,7 +229,7 @@ public sealed class Partition
 
             // The log reads producer id, epoch and sequence from the batch header and checks them under its append lock.
             info = Log.AppendAsLeader(MemoryMarshal.AsMemory(batch), recordCount, placement.LeaderEpoch, _context.NowMs, logAppendTime,
-                out producerResult);
+                out producerResult, coordinatorOrigin);
         }
         finally
         {
@@ -352,33 +352,46 @@ public sealed class Partition
     }
 
     /// <summary>
-    /// A consumer's read: whole batches below the high watermark from <paramref name="fetchOffset"/>, as a region of the segment
-    /// file that is copied when the response is written (<see cref="PartitionLog.ReadRegion"/>).
+    /// A consumer's read: whole batches below the high watermark (read_committed: below the last stable offset, with the aborted
+    /// transactions of the range read) from <paramref name="fetchOffset"/>, as a region of the segment file that is copied when
+    /// the response is written (<see cref="PartitionLog.ReadRegion"/>).
     /// </summary>
-    internal ReadOutcome Read(long fetchOffset, int maxBytes, bool minOneBatch)
+    internal ReadOutcome Read(long fetchOffset, int maxBytes, bool minOneBatch, bool readCommitted = false)
     {
         try
         {
+            // The LSO first: it never passes the high watermark read after it.
+            var lastStable = LastStableOffset;
             var highWatermark = Log.HighWatermark;
             var logStart = Log.LogStartOffset;
+            IReadOnlyList<AbortedTransaction>? noneAborted = readCommitted ? [] : null;
             if (fetchOffset < logStart || fetchOffset > highWatermark)
             {
-                return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, highWatermark, LastStableOffset, logStart);
+                return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, highWatermark, lastStable, logStart);
             }
 
-            if (fetchOffset == highWatermark || maxBytes <= 0 && !minOneBatch)
+            // Kafka: read_committed reads stop at the LSO; an offset between the LSO and the high watermark is not out of range.
+            var readLimit = readCommitted ? Math.Min(lastStable, highWatermark) : highWatermark;
+            if (fetchOffset >= readLimit || maxBytes <= 0 && !minOneBatch)
             {
-                return new(ErrorCode.None, ReadOnlyMemory<byte>.Empty, highWatermark, LastStableOffset, logStart);
+                return new(ErrorCode.None, ReadOnlyMemory<byte>.Empty, highWatermark, lastStable, logStart, AbortedTransactions: noneAborted);
             }
 
-            var read = Log.ReadRegion(fetchOffset, maxBytes, highWatermark, minOneBatch);
+            var read = Log.ReadRegion(fetchOffset, maxBytes, readLimit, minOneBatch);
             if (read.Error == LogReadError.OffsetOutOfRange)
             {
                 // Retention or DeleteRecords moved the log start past the offset between our check and the read.
-                return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, highWatermark, LastStableOffset, read.LogStartOffset);
+                return new(ErrorCode.OffsetOutOfRange, ReadOnlyMemory<byte>.Empty, highWatermark, lastStable, read.LogStartOffset);
             }
 
-            return new(ErrorCode.None, read.Records, highWatermark, LastStableOffset, read.LogStartOffset);
+            var aborted = noneAborted;
+            if (readCommitted && read.Records.Length > 0)
+            {
+                // Kafka's collectAbortedTransactions: those whose data may lie in what was read (up to the end of the last batch).
+                aborted = Log.CollectAbortedTransactions(read.FirstOffset, read.NextOffset);
+            }
+
+            return new(ErrorCode.None, read.Records, highWatermark, lastStable, read.LogStartOffset, AbortedTransactions: aborted);
         }
         catch (ObjectDisposedException)
         {

@@ -22,8 +22,11 @@ public readonly record struct AppendOutcome(ErrorCode Error, long BaseOffset, lo
 /// <summary>Result of reading one partition for a Fetch request.</summary>
 /// <param name="DivergingEpoch">For a follower whose last fetched epoch ends before its fetch offset on the leader: the
 /// epoch and end offset it must truncate to (KIP-320 / KIP-595 diverging epoch); -1 otherwise.</param>
+/// <param name="AbortedTransactions">For a read_committed read: the aborted transactions whose data may lie in
+/// <paramref name="Records"/> (Kafka's Fetch <c>aborted_transactions</c>); null for read_uncommitted reads.</param>
 public readonly record struct ReadOutcome(ErrorCode Error, ReadOnlyMemory<byte> Records, long HighWatermark,
-    long LastStableOffset, long LogStartOffset, int DivergingEpoch = -1, long DivergingEndOffset = -1)
+    long LastStableOffset, long LogStartOffset, int DivergingEpoch = -1, long DivergingEndOffset = -1,
+    IReadOnlyList<AbortedTransaction>? AbortedTransactions = null)
 {
     public static ReadOutcome Failed(ErrorCode error) => new(error, ReadOnlyMemory<byte>.Empty, -1, -1, -1);
 
@@ -35,7 +38,9 @@ public readonly record struct ReadOutcome(ErrorCode Error, ReadOnlyMemory<byte> 
 /// <param name="ReplicaId">The fetching follower's broker id; -1 for a consumer.</param>
 /// <param name="ReplicaEpoch">The follower's broker epoch (KIP-903), -1 when not sent.</param>
 /// <param name="MaxBytes">Bytes for the whole response (the request's max_bytes within the broker's fetch.max.bytes).</param>
-public readonly record struct FetchParams(int ReplicaId, long ReplicaEpoch, int MaxWaitMs, int MinBytes, int MaxBytes)
+/// <param name="ReadCommitted">isolation_level 1 (KIP-98): a consumer reads only below the last stable offset and gets the
+/// aborted transactions of what it reads; followers always read to the log end.</param>
+public readonly record struct FetchParams(int ReplicaId, long ReplicaEpoch, int MaxWaitMs, int MinBytes, int MaxBytes, bool ReadCommitted = false)
 {
     public bool IsFromFollower => ReplicaId >= 0;
 }
@@ -342,8 +347,10 @@ public sealed partial class ReplicaManager : IDisposable
     /// for acks=all, <see cref="PartitionAppend.Committed"/> completes when the in-sync replicas have them (the partition's
     /// purgatory, completed by whichever fetch advances the high watermark) or at <paramref name="timeoutMs"/>.
     /// </summary>
+    /// <param name="coordinatorOrigin">a coordinator's own write (the group coordinator's transactional offset commits): the
+    /// producer epoch is checked, not the sequence.</param>
     public PartitionAppend Append(TopicImage topic, int partitionIndex, ReadOnlyMemory<byte>? records, short acks, int timeoutMs,
-        CancellationToken cancellation)
+        CancellationToken cancellation, bool coordinatorOrigin = false)
     {
         var error = GetLeaderPartition(topic.Name, partitionIndex, -1, out var partition);
         if (partition is null)
@@ -361,7 +368,7 @@ public sealed partial class ReplicaManager : IDisposable
         {
             var logAppendTime = partition.Log.Config.MessageTimestampType == MessageTimestampType.LogAppendTime;
             var append = partition.AppendAsLeader(records!.Value, result.RecordCount, logAppendTime, acks, TimeSpan.FromMilliseconds(timeoutMs),
-                cancellation);
+                cancellation, coordinatorOrigin);
             if (append.Outcome.ProducerStatus != ProducerAppendStatus.Appended)
             {
                 LogProducerBatchNotAppended(_logger, topic.Name, partitionIndex, result.FirstProducerId, append.Outcome.ProducerStatus);
@@ -564,7 +571,7 @@ public sealed partial class ReplicaManager : IDisposable
                 var limit = (int)Math.Min(p.MaxBytes, budget);
                 outcome = fetch.IsFromFollower
                     ? partition!.ReadForFollower(fetch.ReplicaId, fetch.ReplicaEpoch, p.FetchOffset, limit, minOneBatch: total == 0, p.LastFetchedEpoch)
-                    : partition!.Read(p.FetchOffset, limit, minOneBatch: total == 0);
+                    : partition!.Read(p.FetchOffset, limit, minOneBatch: total == 0, fetch.ReadCommitted);
             }
 
             results[i] = outcome;

@@ -23,6 +23,8 @@ public sealed class RequestDispatcher
     private readonly ReplicationAdminHandler _replication;
     private readonly Transactions.TransactionRequestHandler _transactions;
     private readonly WriteTxnMarkersHandler _writeTxnMarkers;
+    private readonly Groups.TxnOffsetCommitHandler _txnOffsetCommit;
+    private readonly DescribeProducersHandler _describeProducers;
 
     public RequestDispatcher(BrokerContext broker)
     {
@@ -38,6 +40,8 @@ public sealed class RequestDispatcher
         _replication = new ReplicationAdminHandler(broker);
         _transactions = new Transactions.TransactionRequestHandler(broker);
         _writeTxnMarkers = new WriteTxnMarkersHandler(broker);
+        _txnOffsetCommit = new Groups.TxnOffsetCommitHandler(broker);
+        _describeProducers = new DescribeProducersHandler(broker);
     }
 
     /// <summary>The API keys this dispatcher answers; must equal the catalog's.</summary>
@@ -52,7 +56,7 @@ public sealed class RequestDispatcher
         ApiKeys.OffsetDelete, ApiKeys.OffsetForLeaderEpoch, ApiKeys.ElectLeaders, ApiKeys.AlterPartitionReassignments,
         ApiKeys.ListPartitionReassignments, ApiKeys.DescribeQuorum, ApiKeys.UnregisterBroker,
         ApiKeys.AddPartitionsToTxn, ApiKeys.AddOffsetsToTxn, ApiKeys.EndTxn, ApiKeys.DescribeTransactions, ApiKeys.ListTransactions,
-        ApiKeys.WriteTxnMarkers,
+        ApiKeys.WriteTxnMarkers, ApiKeys.TxnOffsetCommit, ApiKeys.DescribeProducers,
     ];
 
     /// <summary>Answers one request; null means the request expects no response (Produce with acks=0).</summary>
@@ -97,6 +101,8 @@ public sealed class RequestDispatcher
             DescribeTransactionsRequest r => Done(_transactions.Handle(context, r)),
             ListTransactionsRequest r => Done(_transactions.Handle(context, r)),
             WriteTxnMarkersRequest r => _writeTxnMarkers.HandleAsync(context, r, cancellation),
+            TxnOffsetCommitRequest r => _txnOffsetCommit.HandleAsync(context, r),
+            DescribeProducersRequest r => Done(_describeProducers.Handle(context, r)),
             _ => throw new InvalidOperationException($"No handler for {request.GetType().Name}"),
         };
 

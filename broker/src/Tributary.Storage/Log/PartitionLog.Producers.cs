@@ -73,7 +73,8 @@ public sealed partial class PartitionLog
     }
 
     /// <summary>Under the append lock: the producer-state verdict on a leader append, before any offset is assigned.</summary>
-    private ProducerAppendResult CheckProducerBatches(ReadOnlySpan<byte> batches) => _producers.Check(batches);
+    private ProducerAppendResult CheckProducerBatches(ReadOnlySpan<byte> batches, bool coordinatorOrigin) =>
+        _producers.Check(batches, coordinatorOrigin);
 
     /// <summary>The append result of a batch that was not appended: the original offsets of a duplicate, -1 for a refusal.</summary>
     private LogAppendInfo NotAppended(in ProducerAppendResult result, bool logAppendTime)

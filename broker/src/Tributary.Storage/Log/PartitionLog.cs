@@ -249,8 +249,10 @@ public sealed partial class PartitionLog
     /// <param name="recordCount">offsets the batches consume (sum of lastOffsetDelta + 1), as the validator reported.</param>
     /// <param name="producerResult">the idempotent-producer verdict: a duplicate or refused batch is not appended (the result then
     /// carries the original offsets of the duplicate, or -1).</param>
+    /// <param name="coordinatorOrigin">the batches are a coordinator's own writes (transactional offset commits): the producer's
+    /// epoch is checked but not its sequence (Kafka's AppendOrigin.COORDINATOR).</param>
     public LogAppendInfo AppendAsLeader(Memory<byte> validatedBatches, int recordCount, int partitionLeaderEpoch, long nowMs,
-        bool logAppendTime, out ProducerAppendResult producerResult)
+        bool logAppendTime, out ProducerAppendResult producerResult, bool coordinatorOrigin = false)
     {
         if (validatedBatches.IsEmpty || recordCount <= 0)
         {
@@ -260,17 +262,18 @@ public sealed partial class PartitionLog
         lock (_appendLock)
         {
             ThrowIfClosed();
-            return AppendAsLeaderLocked(validatedBatches, recordCount, partitionLeaderEpoch, nowMs, logAppendTime, out producerResult);
+            return AppendAsLeaderLocked(validatedBatches, recordCount, partitionLeaderEpoch, nowMs, logAppendTime, out producerResult,
+                coordinatorOrigin);
         }
     }
 
     /// <summary>The body of <see cref="AppendAsLeader(Memory{byte}, int, int, long, bool, out ProducerAppendResult)"/>, under the append lock.</summary>
     private LogAppendInfo AppendAsLeaderLocked(Memory<byte> validatedBatches, int recordCount, int partitionLeaderEpoch, long nowMs,
-        bool logAppendTime, out ProducerAppendResult producerResult)
+        bool logAppendTime, out ProducerAppendResult producerResult, bool coordinatorOrigin = false)
     {
         {
             // The sequence check and the append it admits are atomic under this lock (PartitionLog.Producers.cs).
-            producerResult = CheckProducerBatches(validatedBatches.Span);
+            producerResult = CheckProducerBatches(validatedBatches.Span, coordinatorOrigin);
             if (producerResult.Status != ProducerAppendStatus.Appended)
             {
                 return NotAppended(producerResult, logAppendTime);

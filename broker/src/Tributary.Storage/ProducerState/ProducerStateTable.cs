@@ -56,7 +56,9 @@ internal sealed class ProducerStateTable
     /// at sequence 0; otherwise the first sequence must follow the last one. An unknown producer may start at any sequence (its
     /// earlier batches may have been removed by retention, KIP-360).
     /// </summary>
-    public ProducerAppendResult Check(ReadOnlySpan<byte> batches)
+    /// <param name="coordinatorOrigin">written by a coordinator of this broker (transactional offset commits): only the epoch is
+    /// checked, as Kafka does for AppendOrigin.COORDINATOR; the batches carry no sequence.</param>
+    public ProducerAppendResult Check(ReadOnlySpan<byte> batches, bool coordinatorOrigin = false)
     {
         // Produce v3+ carries one batch per partition; earlier batches of a multi-batch append are tracked here.
         PendingBatch first = default;
@@ -74,6 +76,17 @@ internal sealed class ProducerStateTable
 
             short epoch = header.ProducerEpoch;
             int firstSequence = header.BaseSequence;
+            if (coordinatorOrigin)
+            {
+                if (_producers.TryGetValue(producerId, out ProducerStateEntry? known) && epoch < known.Epoch)
+                {
+                    return new ProducerAppendResult(ProducerAppendStatus.InvalidProducerEpoch,
+                        Message: $"Epoch {epoch} of producer {producerId} is smaller than its last seen epoch {known.Epoch}.");
+                }
+
+                continue;
+            }
+
             if (firstSequence < 0)
             {
                 return new ProducerAppendResult(ProducerAppendStatus.InvalidSequence,
