@@ -105,7 +105,6 @@ public sealed class ExactlyOnceClusterTests(ITestOutputHelper output)
             TransactionClients.ProduceAll(seed, input, Partitions, ClusterClients.SequenceKeys("r", 0, records));
         }
 
-        var coordinator = await txns.CoordinatorOfAsync(transactionalId);
         var killAt = records / 3;
         var leaderKillAt = 2 * records / 3;
         var killed = new List<ClusterBroker>();
@@ -118,6 +117,8 @@ public sealed class ExactlyOnceClusterTests(ITestOutputHelper output)
         consumer.Subscribe(input);
         var producer = txns.CreateTransactionalProducer(transactionalId);
         producer.InitTransactions(TimeSpan.FromSeconds(60));
+        // __transaction_state exists once the first FindCoordinator for a transactional id created it.
+        var coordinator = await txns.CoordinatorOfAsync(transactionalId);
         var clock = Stopwatch.StartNew();
         var done = 0L;
         var transactions = 0;

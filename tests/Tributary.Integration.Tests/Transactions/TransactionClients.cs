@@ -15,6 +15,7 @@ internal sealed class TransactionClients(ClusterProcess cluster)
         var config = Clients.ProducerConfig();
         config.TransactionalId = transactionalId;
         config.TransactionTimeoutMs = transactionTimeoutMs;
+        config.MessageTimeoutMs = Math.Min(60_000, transactionTimeoutMs); // librdkafka: message.timeout.ms <= transaction.timeout.ms
         config.SocketTimeoutMs = Math.Min(10_000, transactionTimeoutMs); // librdkafka: socket.timeout.ms <= transaction.timeout.ms + 100
         // TXN_DEBUG=eos,protocol… turns on librdkafka's debug contexts when a run needs explaining.
         config.Debug = Environment.GetEnvironmentVariable("TXN_DEBUG");
