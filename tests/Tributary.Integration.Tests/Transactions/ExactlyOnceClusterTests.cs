@@ -58,10 +58,8 @@ public sealed class ExactlyOnceClusterTests(ITestOutputHelper output)
                 broker.Kill();
             }
 
-            foreach (var broker in cluster.Brokers)
-            {
-                await broker.RestartAsync();
-            }
+            // All at once: a broker becomes ready only once a quorum of controllers is back.
+            await Task.WhenAll(cluster.Brokers.Select(b => b.RestartAsync()));
         }
         finally
         {
