@@ -16,7 +16,8 @@ public sealed class BrokerContext
 {
     public BrokerContext(DynamicBrokerConfig config, ControllerGateway controller, ReplicaManager replicas, LogManager logs, BrokerMetrics metrics,
         Groups.GroupCoordinator groups, Producers.ProducerIdManager producerIds, Func<QuorumDescription> quorumState,
-        Quotas.ControllerMutationQuota mutationQuota, TimeProvider time, Security.Authorization? authorization = null)
+        Quotas.ControllerMutationQuota mutationQuota, TimeProvider time, Security.Authorization? authorization = null,
+        Transactions.TransactionCoordinator? transactions = null)
     {
         DynamicConfig = config ?? throw new ArgumentNullException(nameof(config));
         Controller = controller ?? throw new ArgumentNullException(nameof(controller));
@@ -29,6 +30,7 @@ public sealed class BrokerContext
         MutationQuota = mutationQuota ?? throw new ArgumentNullException(nameof(mutationQuota));
         Time = time ?? throw new ArgumentNullException(nameof(time));
         Authorization = authorization ?? Security.Authorization.AllowAll;
+        Transactions = transactions;
     }
 
     /// <summary>This broker's effective config: dynamic broker configs (KIP-226) over the static one.</summary>
@@ -57,6 +59,9 @@ public sealed class BrokerContext
 
     /// <summary>The group coordinator (consumer groups and committed offsets).</summary>
     public Groups.GroupCoordinator Groups { get; }
+
+    /// <summary>The transaction coordinator (null in setups without one: its APIs answer COORDINATOR_NOT_AVAILABLE).</summary>
+    public Transactions.TransactionCoordinator? Transactions { get; }
 
     /// <summary>KIP-599 controller mutation quota (partitions created, added or deleted per second), broker-wide.</summary>
     public Quotas.ControllerMutationQuota MutationQuota { get; }

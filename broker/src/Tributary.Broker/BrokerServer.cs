@@ -176,8 +176,10 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             replicas.StartIsrMaintenance();
 
             var producerIds = StartProducerIds(gateway, replicas);
+            var transactions = StartTransactionCoordinator(gateway, replicas, producerIds);
             var context = new BrokerContext(DynamicConfig, gateway, replicas, logs, Metrics, groups, producerIds, DescribeQuorum,
-                new Quotas.ControllerMutationQuota(Config.GetDouble("tributary.controller.mutation.rate"), TimeProvider.System), TimeProvider.System);
+                new Quotas.ControllerMutationQuota(Config.GetDouble("tributary.controller.mutation.rate"), TimeProvider.System), TimeProvider.System,
+                transactions: transactions);
             Dispatcher = new RequestDispatcher(context);
             Metrics.AttachSource(this);
             Groups.ConsumerGroupLag? groupLag = null;
@@ -499,6 +501,7 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             await _fetchers.DisposeAsync().ConfigureAwait(false);
         }
 
+        await StopTransactionCoordinatorAsync().ConfigureAwait(false);
         _groups?.Dispose();
         _offsetsTopic?.Dispose();
         _producerExpiry?.Dispose();

@@ -98,18 +98,6 @@ public sealed class InProcessGroupTests : IDisposable
     }
 
     [Fact]
-    public async Task Find_coordinator_for_a_transactional_id_is_a_clear_error_until_transactions_exist()
-    {
-        await using var broker = await StartAsync();
-
-        var response = (FindCoordinatorResponse)await CallAsync(broker, new FindCoordinatorRequest { KeyType = 1, Key = "txn" },
-            FindCoordinatorRequest.ApiKey, 3);
-
-        Assert.Equal((short)ErrorCode.InvalidRequest, response.ErrorCode);
-        Assert.Contains("Transactions", response.ErrorMessage);
-    }
-
-    [Fact]
     public async Task FindCoordinator_answers_coordinator_not_available_while_fewer_brokers_than_the_offsets_topic_replication_factor()
     {
         await using var broker = await StartAsync(offsetsReplicationFactor: 3);

@@ -70,12 +70,12 @@ public sealed class InitProducerIdHandlerTests
     }
 
     [Fact]
-    public async Task A_transactional_producer_is_refused_with_a_fatal_error()
+    public async Task A_transactional_producer_without_a_transaction_coordinator_gets_coordinator_not_available()
     {
         InitProducerIdResponse response = await Handle(CreateHandler(), Context(4),
             new InitProducerIdRequest { TransactionalId = "txn-1", TransactionTimeoutMs = 60_000 });
 
-        Assert.Equal((short)ErrorCode.TransactionalIdAuthorizationFailed, response.ErrorCode);
+        Assert.Equal((short)ErrorCode.CoordinatorNotAvailable, response.ErrorCode);
         Assert.Equal(-1, response.ProducerId);
         Assert.Equal(-1, response.ProducerEpoch);
     }

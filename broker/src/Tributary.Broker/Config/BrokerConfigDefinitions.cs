@@ -190,10 +190,17 @@ public static class BrokerConfigDefinitions
         yield return new("group.initial.rebalance.delay.ms", Int, "3000", "Wait for more members before the first rebalance of an empty group.");
         yield return new("group.max.size", Int, int.MaxValue.ToString(CultureInfo.InvariantCulture), "Maximum members per classic group.", minimum: 1);
 
-        // Accepted for compatibility with stock Kafka server.properties files; Tributary's runtime does not use them yet.
+        // Transaction coordinator and its state topic.
         yield return new("transaction.state.log.replication.factor", Short, "3", "Replication factor of __transaction_state.", minimum: 1);
         yield return new("transaction.state.log.min.isr", Int, "2", "min.insync.replicas of __transaction_state.", minimum: 1);
         yield return new("transaction.state.log.num.partitions", Int, "50", "Partitions of __transaction_state.", minimum: 1);
+        yield return new("transaction.state.log.segment.bytes", Int, "104857600", "Segment size of __transaction_state.", minimum: 1);
+        yield return new("transaction.max.timeout.ms", Int, "900000", "Largest transaction.timeout.ms a transactional producer may ask for (INVALID_TRANSACTION_TIMEOUT above).", minimum: 1);
+        yield return new("transaction.abort.timed.out.transaction.cleanup.interval.ms", Int, "10000", "How often the transaction coordinator aborts transactions open longer than their timeout.", minimum: 1);
+        yield return new("transactional.id.expiration.ms", Int, "604800000", "A transactional id without a transaction for this long is removed.", minimum: 1);
+        yield return new("transaction.remove.expired.transaction.cleanup.interval.ms", Int, "3600000", "How often expired transactional ids are removed.", minimum: 1);
+
+        // Accepted for compatibility with stock Kafka server.properties files; Tributary's runtime does not use them yet.
         yield return new("share.coordinator.state.topic.replication.factor", Short, "3", "Replication factor of __share_group_state.", minimum: 1);
         yield return new("share.coordinator.state.topic.min.isr", Int, "2", "min.insync.replicas of __share_group_state.", minimum: 1);
         yield return new("num.network.threads", Int, "3", "Kafka network threads (Kestrel schedules connections itself).", minimum: 1);

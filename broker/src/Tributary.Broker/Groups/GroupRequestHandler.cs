@@ -69,7 +69,7 @@ public sealed class GroupRequestHandler(BrokerContext broker)
 
         if (keyType == TransactionKeyType)
         {
-            return (ErrorCode.InvalidRequest, "Transactions are not supported by this broker (no transaction coordinator).", null);
+            return await Transactions.TransactionCoordinatorLookup.FindAsync(broker, key, cancellation).ConfigureAwait(false);
         }
 
         if (keyType != GroupKeyType)

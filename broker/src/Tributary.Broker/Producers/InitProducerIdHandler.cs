@@ -7,22 +7,32 @@ namespace Tributary.Broker.Producers;
 
 /// <summary>
 /// InitProducerId for idempotent producers: a fresh producer id with epoch 0, or (v3+, KIP-360) the caller's id with its epoch
-/// bumped. Transactional producers are refused until the transaction coordinator exists.
+/// bumped. Transactional producers are answered by the transaction coordinator of their transactional id.
 /// </summary>
-public sealed partial class InitProducerIdHandler(ProducerIdManager producerIds)
+public sealed partial class InitProducerIdHandler(ProducerIdManager producerIds, Transactions.TransactionCoordinator? transactions = null)
 {
+    /// <summary>KIP-588: InitProducerId answers PRODUCER_FENCED from v4; older clients get INVALID_PRODUCER_EPOCH.</summary>
+    private const short FirstProducerFencedVersion = 4;
 
     public async ValueTask<IResponseMessage?> HandleAsync(RequestContext context, InitProducerIdRequest request, CancellationToken cancellation)
     {
         var response = new InitProducerIdResponse { ProducerId = -1, ProducerEpoch = -1 };
         if (request.TransactionalId is not null)
         {
-            // No transaction coordinator yet. TRANSACTIONAL_ID_AUTHORIZATION_FAILED is the one answer that both the Java client and
-            // librdkafka treat as fatal at once (what a broker says when the principal may not use that transactional id), so
-            // initTransactions() fails immediately with a clear exception instead of retrying until its timeout, as it would on
-            // COORDINATOR_NOT_AVAILABLE or NOT_COORDINATOR.
-            LogTransactionsRefused(producerIds.Logger, context.ClientId ?? "", request.TransactionalId);
-            response.ErrorCode = (short)ErrorCode.TransactionalIdAuthorizationFailed;
+            if (transactions is null)
+            {
+                response.ErrorCode = (short)ErrorCode.CoordinatorNotAvailable;
+                return response;
+            }
+
+            var version = context.ApiVersion;
+            var result = await transactions.InitProducerIdAsync(request.TransactionalId, request.TransactionTimeoutMs,
+                version >= 3 ? request.ProducerId : -1, version >= 3 ? request.ProducerEpoch : (short)-1, cancellation).ConfigureAwait(false);
+            response.ErrorCode = (short)(result.Error == ErrorCode.ProducerFenced && version < FirstProducerFencedVersion
+                ? ErrorCode.InvalidProducerEpoch
+                : result.Error);
+            response.ProducerId = result.ProducerId;
+            response.ProducerEpoch = result.ProducerEpoch;
             return response;
         }
 
@@ -56,10 +66,6 @@ public sealed partial class InitProducerIdHandler(ProducerIdManager producerIds)
 
         return response;
     }
-
-    [LoggerMessage(EventId = 510, EventName = "TransactionalInitProducerIdRefused", Level = LogLevel.Warning,
-        Message = "Refused InitProducerId of client {ClientId} for transactional id {TransactionalId}: transactions are not supported yet")]
-    private static partial void LogTransactionsRefused(ILogger logger, string clientId, string transactionalId);
 
     [LoggerMessage(EventId = 511, EventName = "ProducerEpochBumped", Level = LogLevel.Debug,
         Message = "Producer {ProducerId} continues with epoch {ProducerEpoch}")]

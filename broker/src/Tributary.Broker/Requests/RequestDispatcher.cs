@@ -21,6 +21,7 @@ public sealed class RequestDispatcher
     private readonly Producers.InitProducerIdHandler _initProducerId;
     private readonly Groups.GroupRequestHandler _groups;
     private readonly ReplicationAdminHandler _replication;
+    private readonly Transactions.TransactionRequestHandler _transactions;
     private readonly WriteTxnMarkersHandler _writeTxnMarkers;
     private readonly Groups.TxnOffsetCommitHandler _txnOffsetCommit;
     private readonly DescribeProducersHandler _describeProducers;
@@ -34,9 +35,10 @@ public sealed class RequestDispatcher
         _topics = new TopicAdminHandler(broker);
         _configs = new ConfigsHandler(broker);
         _cluster = new ClusterInfoHandler(broker);
-        _initProducerId = new Producers.InitProducerIdHandler(broker.ProducerIds);
+        _initProducerId = new Producers.InitProducerIdHandler(broker.ProducerIds, broker.Transactions);
         _groups = new Groups.GroupRequestHandler(broker);
         _replication = new ReplicationAdminHandler(broker);
+        _transactions = new Transactions.TransactionRequestHandler(broker);
         _writeTxnMarkers = new WriteTxnMarkersHandler(broker);
         _txnOffsetCommit = new Groups.TxnOffsetCommitHandler(broker);
         _describeProducers = new DescribeProducersHandler(broker);
@@ -53,6 +55,7 @@ public sealed class RequestDispatcher
         ApiKeys.OffsetCommit, ApiKeys.OffsetFetch, ApiKeys.ListGroups, ApiKeys.DescribeGroups, ApiKeys.DeleteGroups,
         ApiKeys.OffsetDelete, ApiKeys.OffsetForLeaderEpoch, ApiKeys.ElectLeaders, ApiKeys.AlterPartitionReassignments,
         ApiKeys.ListPartitionReassignments, ApiKeys.DescribeQuorum, ApiKeys.UnregisterBroker,
+        ApiKeys.AddPartitionsToTxn, ApiKeys.AddOffsetsToTxn, ApiKeys.EndTxn, ApiKeys.DescribeTransactions, ApiKeys.ListTransactions,
         ApiKeys.WriteTxnMarkers, ApiKeys.TxnOffsetCommit, ApiKeys.DescribeProducers,
     ];
 
@@ -92,6 +95,11 @@ public sealed class RequestDispatcher
             ListPartitionReassignmentsRequest r => Done(_replication.Handle(context, r)),
             DescribeQuorumRequest r => Done(_cluster.Handle(context, r)),
             UnregisterBrokerRequest r => _replication.HandleAsync(context, r, cancellation),
+            AddPartitionsToTxnRequest r => _transactions.HandleAsync(context, r, cancellation),
+            AddOffsetsToTxnRequest r => _transactions.HandleAsync(context, r, cancellation),
+            EndTxnRequest r => _transactions.HandleAsync(context, r, cancellation),
+            DescribeTransactionsRequest r => Done(_transactions.Handle(context, r)),
+            ListTransactionsRequest r => Done(_transactions.Handle(context, r)),
             WriteTxnMarkersRequest r => _writeTxnMarkers.HandleAsync(context, r, cancellation),
             TxnOffsetCommitRequest r => _txnOffsetCommit.HandleAsync(context, r),
             DescribeProducersRequest r => Done(_describeProducers.Handle(context, r)),
