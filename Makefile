@@ -168,10 +168,10 @@ connect-bench: deps sasl
 	  $(DOTNET) test tests/Tributary.Connect.Tests -c $(CONFIG) --no-build --filter "Category=ConnectBench" --logger "console;verbosity=detailed"
 
 ## streams-test: Streamiz.Kafka.Net 1.8.2 unchanged against a real 3-broker cluster (every DSL operation, restores, rebalances) and
-## our sliding/session windows (part of integration-test). Tests with exactly_once_v2 carry Category=ExactlyOnce and stay out
-## until transactions (issue 21) land: STREAMS_EOS=1 runs them too.
+## our sliding/session windows (part of integration-test), exactly_once_v2 included (Category=ExactlyOnce) now that
+## transactions (issue 21) are in.
 STREAMS_TEST_NATIVE := tests/Tributary.Streams.Tests/bin/$(CONFIG)/net10.0/runtimes/linux-x64/native
-STREAMS_FILTER := $(if $(filter 1,$(STREAMS_EOS)),Category!=StreamsBench,Category!=StreamsBench&Category!=ExactlyOnce)
+STREAMS_FILTER := Category!=StreamsBench
 streams-test: sasl
 	$(DOTNET) build tests/Tributary.Streams.Tests -c $(CONFIG) -v q -nologo
 	LD_LIBRARY_PATH=$(ROOT)/$(STREAMS_TEST_NATIVE):$(SASL_DIR) \

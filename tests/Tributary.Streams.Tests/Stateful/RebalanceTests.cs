@@ -43,7 +43,7 @@ public sealed class RebalanceTests
     }
 
     /// <summary>
-    /// exactly_once_v2 (needs transactions, issue 21; run with STREAMS_EOS=1): read with read_committed, every key's
+    /// exactly_once_v2 (on Tributary's transactions, issue 21): read with read_committed, every key's
     /// count updates are exactly 1, 2, …, 25 in order — no duplicate, no gap — across the hand-over.
     /// </summary>
     [Fact]
