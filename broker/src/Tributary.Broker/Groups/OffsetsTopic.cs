@@ -19,8 +19,6 @@ public sealed partial class OffsetsTopic : IGroupRecordLog, IDisposable
     /// <summary>Kafka's name for the topic.</summary>
     public const string Name = "__consumer_offsets";
 
-    private const int ReplayReadBytes = 1 << 20;
-
     /// <summary>How long one creation attempt may take before it is given up (the next FindCoordinator tries again).</summary>
     private static readonly TimeSpan CreateTimeout = TimeSpan.FromSeconds(30);
 
@@ -182,39 +180,11 @@ public sealed partial class OffsetsTopic : IGroupRecordLog, IDisposable
         }
     }
 
-    public IEnumerable<GroupRecord> Replay(int partition)
-    {
-        if (!_replicas.TryGetPartition(Name, partition, out var replica))
-        {
-            yield break;
-        }
-
-        // A new leader's log is authoritative: everything up to its end is the group state, committed or not yet.
-        var offset = replica.Log.LogStartOffset;
-        var end = replica.Log.LogEndOffset;
-        while (offset < end)
-        {
-            var read = replica.Log.Read(offset, ReplayReadBytes, end, minOneBatch: true);
-            if (read.Records.IsEmpty)
-            {
-                break;
-            }
-
-            var decoded = new List<GroupRecord>();
-            var next = Decode(read.Records, decoded, partition);
-            foreach (var record in decoded)
-            {
-                yield return record;
-            }
-
-            if (next <= offset)
-            {
-                break;
-            }
-
-            offset = next;
-        }
-    }
+    /// <summary>Everything this partition's log holds, start to end (<see cref="LogReplay"/>); nothing when it is not hosted here.</summary>
+    public IEnumerable<GroupRecord> Replay(int partition) =>
+        _replicas.TryGetPartition(Name, partition, out var replica)
+            ? LogReplay.Records<GroupRecord>(replica.Log, (batches, into) => Decode(batches, into, partition))
+            : [];
 
     public void Dispose() => _replicas.LeadershipChanged -= OnReplicaLeadershipChanged;
 

@@ -19,7 +19,6 @@ public sealed partial class TransactionStateTopic : ITransactionStateLog, IDispo
     /// <summary>Kafka's name for the topic.</summary>
     public const string Name = "__transaction_state";
 
-    private const int ReplayReadBytes = 1 << 20;
     private static readonly TimeSpan CreateTimeout = TimeSpan.FromSeconds(30);
 
     private readonly BrokerConfig _config;
@@ -160,39 +159,11 @@ public sealed partial class TransactionStateTopic : ITransactionStateLog, IDispo
         }
     }
 
-    public IEnumerable<TransactionLogRecord> Replay(int partition)
-    {
-        if (!_replicas.TryGetPartition(Name, partition, out var replica))
-        {
-            yield break;
-        }
-
-        // A new leader's log is authoritative: everything up to its end is the state, committed or not yet.
-        var offset = replica.Log.LogStartOffset;
-        var end = replica.Log.LogEndOffset;
-        while (offset < end)
-        {
-            var read = replica.Log.Read(offset, ReplayReadBytes, end, minOneBatch: true);
-            if (read.Records.IsEmpty)
-            {
-                break;
-            }
-
-            var decoded = new List<TransactionLogRecord>();
-            var next = Decode(read.Records, decoded, partition);
-            foreach (var record in decoded)
-            {
-                yield return record;
-            }
-
-            if (next <= offset)
-            {
-                break;
-            }
-
-            offset = next;
-        }
-    }
+    /// <summary>Everything this partition's log holds, start to end (<see cref="LogReplay"/>); nothing when it is not hosted here.</summary>
+    public IEnumerable<TransactionLogRecord> Replay(int partition) =>
+        _replicas.TryGetPartition(Name, partition, out var replica)
+            ? LogReplay.Records<TransactionLogRecord>(replica.Log, (batches, into) => Decode(batches, into, partition))
+            : [];
 
     public void Dispose() => _replicas.LeadershipChanged -= OnReplicaLeadershipChanged;
 
