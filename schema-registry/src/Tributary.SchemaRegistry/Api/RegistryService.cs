@@ -350,6 +350,11 @@ internal sealed class RegistryService(RegistryOptions options, RegistryState sta
             }
         }
 
+        if (permanent)
+        {
+            await WriteIdFloorAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var deleted = new List<int>();
         foreach (var v in permanent ? all : live)
         {
@@ -406,10 +411,20 @@ internal sealed class RegistryService(RegistryOptions options, RegistryState sta
             throw RegistryException.ReferenceExists(subject, target.Version);
         }
 
+        if (permanent)
+        {
+            await WriteIdFloorAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         await AppendAsync(StoreKey.ForSchema(subject, target.Version), permanent ? null : (target with { Deleted = true }).ToBytes(), cancellationToken)
             .ConfigureAwait(false);
         return target.Version;
     }
+
+    /// <summary>Before a tombstone can take a schema record (and, once compacted, its id) out of the topic, records the
+    /// highest id issued so far, so a later replay still continues above it.</summary>
+    private Task WriteIdFloorAsync(CancellationToken cancellationToken) =>
+        AppendAsync(StoreKey.IdFloor(), state.IdFloorValue(), cancellationToken);
 
     private async Task AppendAsync(StoreKey key, byte[]? value, CancellationToken cancellationToken)
     {

@@ -40,6 +40,9 @@ internal sealed class RegistryState
                 case KeyTypes.DeleteSubject or KeyTypes.ClearSubject when key.Subject is not null && value is not null:
                     ApplySubjectDeletion(key.KeyType, key.Subject, value);
                     break;
+                case KeyTypes.IdFloor when value is not null:
+                    ApplyIdFloor(value);
+                    break;
             }
         }
     }
@@ -95,6 +98,23 @@ internal sealed class RegistryState
 
         idUsers.Add((subject, version));
         MaxId = Math.Max(MaxId, value.Id);
+    }
+
+    private void ApplyIdFloor(byte[] value)
+    {
+        if (JsonNode.Parse(value) is JsonObject node && node["maxId"] is JsonValue maxId)
+        {
+            MaxId = Math.Max(MaxId, maxId.GetValue<int>());
+        }
+    }
+
+    /// <summary>The value of an <see cref="KeyTypes.IdFloor"/> record holding the current <see cref="MaxId"/>.</summary>
+    public byte[] IdFloorValue()
+    {
+        lock (_lock)
+        {
+            return Api.JsonOutput.ToBytes(new JsonObject { ["maxId"] = MaxId });
+        }
     }
 
     private void ApplyConfig(string? subject, byte[]? value)

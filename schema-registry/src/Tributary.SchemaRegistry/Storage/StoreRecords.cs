@@ -15,6 +15,12 @@ internal static class KeyTypes
     public const string Noop = "NOOP";
     public const string DeleteSubject = "DELETE_SUBJECT";
     public const string ClearSubject = "CLEAR_SUBJECT";
+
+    /// <summary>Ours, not Confluent's: the highest schema id issued so far, written before a permanent delete so that
+    /// compaction removing the deleted version's record and, later, its tombstone cannot lower the id a replay computes
+    /// (Confluent's registry can hand out a hard-deleted id again after that; ids here are never reused). One key, so
+    /// compaction keeps exactly the newest (highest) value.</summary>
+    public const string IdFloor = "TRIBUTARY_ID_FLOOR";
 }
 
 /// <summary>A record key of the store: <c>{"keytype":"SCHEMA","subject":"s","version":1,"magic":1}</c> and friends.</summary>
@@ -24,12 +30,13 @@ internal sealed record StoreKey(string KeyType, string? Subject, int? Version)
     public static StoreKey ForConfig(string? subject) => new(KeyTypes.Config, subject, null);
     public static StoreKey ForMode(string? subject) => new(KeyTypes.Mode, subject, null);
     public static StoreKey Noop() => new(KeyTypes.Noop, null, null);
+    public static StoreKey IdFloor() => new(KeyTypes.IdFloor, null, null);
 
     public byte[] ToBytes()
     {
         // Property order as Confluent writes them (keytype first, magic last); SCHEMA keys are magic 1, the others 0.
         var node = new JsonObject { ["keytype"] = KeyType };
-        if (KeyType != KeyTypes.Noop)
+        if (KeyType is not (KeyTypes.Noop or KeyTypes.IdFloor))
         {
             node["subject"] = Subject;
         }
