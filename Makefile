@@ -11,7 +11,7 @@ SASL_DIR := $(ROOT)/.tools/sasl
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: streams-test streams-bench registry-test bench-registry bench-restarts connect-test connect-bench all build run broker-up run-single chaos test unit-test integration-test verify generate deps clean sasl bench monitoring monitoring-test crds chart-lint fuzz image e2e k8s-deps
+.PHONY: kafkajs-deps txn-chaos streams-test streams-bench registry-test bench-registry bench-restarts connect-test connect-bench all build run broker-up run-single chaos test unit-test integration-test verify generate deps clean sasl bench monitoring monitoring-test crds chart-lint fuzz image e2e k8s-deps
 
 all: build
 
@@ -136,7 +136,12 @@ unit-test:
 	$(DOTNET) test tests/Tributary.SchemaRegistry.Schemas.Tests -c $(CONFIG) --logger "console;verbosity=minimal" 2>&1 | tee -a .test-output.log
 	$(MAKE) --no-print-directory monitoring-test
 
-integration-test: deps sasl
+## kafkajs-deps: kafkajs 2.2.4 from npm into tests/clients/kafkajs/node_modules (npm ci from the committed lock file), for the
+## kafkajs transactional tests (tests/Tributary.Integration.Tests/KafkaJs, part of integration-test).
+kafkajs-deps:
+	@[ -f tests/clients/kafkajs/node_modules/kafkajs/package.json ] || (cd tests/clients/kafkajs && npm ci --no-audit --no-fund --loglevel=error)
+
+integration-test: deps sasl kafkajs-deps
 	$(DOTNET) build tests/Tributary.Integration.Tests -c $(CONFIG) -v q -nologo
 	LD_LIBRARY_PATH=$(ROOT)/$(INTEGRATION_NATIVE):$(SASL_DIR) \
 	  $(DOTNET) test tests/Tributary.Integration.Tests -c $(CONFIG) --no-build --logger "console;verbosity=normal" 2>&1 | tee -a .test-output.log
