@@ -62,6 +62,16 @@ chaos: sasl
 	  LD_LIBRARY_PATH=$(ROOT)/$(INTEGRATION_NATIVE):$(SASL_DIR) \
 	  $(DOTNET) test tests/Tributary.Integration.Tests -c $(CONFIG) --no-build --filter "Category=Chaos" --logger "console;verbosity=normal"
 
+## txn-chaos: issue 21's exactly-once fault run: Confluent.Kafka consume-transform-produce (read_committed input, transactional
+## output, SendOffsetsToTransaction) of TXN_EOS_RECORDS (100,000) records on 3 brokers RF 3, with the transaction coordinator's
+## broker and later an output partition's leader killed -9 mid-run; prints records, lost, duplicated and wall time, fails on
+## any lost or duplicated record. `make test` runs the same test with 10,000 records and only the coordinator killed.
+txn-chaos: sasl
+	$(DOTNET) build tests/Tributary.Integration.Tests -c $(CONFIG) -v q -nologo
+	TXN_EOS_RECORDS=$${TXN_EOS_RECORDS:-100000} TXN_EOS_KILL_LEADER=1 LD_LIBRARY_PATH=$(ROOT)/$(INTEGRATION_NATIVE):$(SASL_DIR) \
+	  $(DOTNET) test tests/Tributary.Integration.Tests -c $(CONFIG) --no-build --logger "console;verbosity=detailed" \
+	  --filter "FullyQualifiedName~ExactlyOnceClusterTests.Consume_transform_produce_with_the_coordinators_broker_killed_mid_run"
+
 ## fuzz: mutated requests of every type and version against one broker process, checking after every 5,000 frames that it is
 ## alive, under 512 MiB RSS and serving a real client; prints frames/s, answered/refused counts, peak RSS. FUZZ_FRAMES (1,000,000),
 ## FUZZ_SEED (time; printed, replays the run), FUZZ_CORPUS_OUT (where a failing batch is saved). `make test` runs 30,000 frames.

@@ -219,11 +219,17 @@ public sealed class ExactlyOnceClusterTests(ITestOutputHelper output)
             await broker.RestartAsync();
         }
 
+        var transformTime = clock.Elapsed;
         cluster.Log.WriteLine($"[test] {records} records in {transactions} transactions ({aborted} failed and retried) in {clock.ElapsedMilliseconds} ms");
         var read = txns.ReadAll(outputTopic, Partitions, IsolationLevel.ReadCommitted, TimeSpan.FromSeconds(120));
         var keys = read.Values.SelectMany(r => r).ToList();
-        var duplicates = keys.GroupBy(k => k).Where(g => g.Count() > 1).Select(g => g.Key).Take(5).ToList();
-        var missing = ClusterClients.SequenceKeys("r", 0, records).Except(keys).Take(5).ToList();
+        var duplicated = keys.GroupBy(k => k).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        var lost = ClusterClients.SequenceKeys("r", 0, records).Except(keys).ToList();
+        // make txn-chaos quotes this line (bench/results/issue-21-eos.md).
+        cluster.Log.WriteLine($"[test] summary: records {records}, output {keys.Count}, lost {lost.Count}, duplicated {duplicated.Count}, " +
+            $"brokers killed {killed.Count}, transactions {transactions} ({aborted} failed and retried), transform wall time {transformTime.TotalSeconds:F1} s");
+        var duplicates = duplicated.Take(5).ToList();
+        var missing = lost.Take(5).ToList();
         Assert.True(duplicates.Count == 0, $"duplicated on the output: {string.Join(", ", duplicates)}");
         Assert.True(missing.Count == 0, $"lost on the output: {string.Join(", ", missing)}");
         Assert.Equal(records, keys.Count);
