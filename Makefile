@@ -64,7 +64,7 @@ chaos: sasl
 
 ## txn-chaos: issue 21's exactly-once fault run: Confluent.Kafka consume-transform-produce (read_committed input, transactional
 ## output, SendOffsetsToTransaction) of TXN_EOS_RECORDS (100,000) records on 3 brokers RF 3, with the transaction coordinator's
-## broker and later an output partition's leader killed -9 mid-run; prints records, lost, duplicated and wall time, fails on
+## broker and later an output partition's leader killed -9 mid-transaction; prints records, lost, duplicated and wall time, fails on
 ## any lost or duplicated record. `make test` runs the same test with 10,000 records and only the coordinator killed.
 txn-chaos: sasl
 	$(DOTNET) build tests/Tributary.Integration.Tests -c $(CONFIG) -v q -nologo
