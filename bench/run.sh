@@ -2,7 +2,7 @@
 # make bench: micro-benchmarks (BenchmarkDotNet) then the end-to-end bench (Tributary vs librdkafka's mock cluster on one
 # broker, then a 3-broker RF=3 acks=all cluster with a replication check, scale, recovery). Writes bench/results/latest.md
 # (end-to-end table + micro-benchmark summary). Sizes: see BENCH_* in bench/Tributary.Bench.EndToEnd/Report.cs;
-# BENCH_SECTIONS=clients,replicated,idle,scale,recovery picks sections (idle: issue 20's idle-partition rows, BENCH_IDLE_*); BENCH_SKIP_MICRO=1 skips the micro-benchmarks;
+# BENCH_SECTIONS=clients,replicated,idle,transactions,scale,recovery picks sections (idle: issue 20's idle-partition rows, BENCH_IDLE_*; transactions: issue 21's transactional rows, BENCH_TXN_MESSAGES); BENCH_SKIP_MICRO=1 skips the micro-benchmarks;
 # BENCH_BROKER_LOGS=<dir> keeps the 3-broker cluster's output.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

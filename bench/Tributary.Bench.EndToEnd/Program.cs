@@ -58,6 +58,12 @@ try
         IdlePartitionsBench.Run(settings, report, brokerDll, scratch);
     }
 
+    if (settings.Runs("transactions"))
+    {
+        Section("Transactions: 3 Tributary brokers (RF=3, min.insync.replicas=2), idempotent acks=all vs transactional producers (issue 21)");
+        TransactionsBench.Run(settings, report, brokerDll, scratch);
+    }
+
     if (settings.Runs("scale"))
     {
         Section("Scale: partitions on one broker");

@@ -26,7 +26,10 @@ internal sealed record BenchSettings(
     /// <summary>Where to keep the 3-broker cluster's output (broker-N.out) after the run (BENCH_BROKER_LOGS); null: deleted with the scratch directory.</summary>
     public string? BrokerLogs { get; init; }
 
-    /// <summary>Whether BENCH_SECTIONS (comma-separated: clients, replicated, idle, scale, recovery; default all) includes <paramref name="section"/>.</summary>
+    /// <summary>100 B values per run of the transactions section (BENCH_TXN_MESSAGES): no transactions, commit every 100 ms, every 1,000 records.</summary>
+    public long TxnMessages { get; init; }
+
+    /// <summary>Whether BENCH_SECTIONS (comma-separated: clients, replicated, idle, transactions, scale, recovery; default all) includes <paramref name="section"/>.</summary>
     public bool Runs(string section) => Sections.Contains(section, StringComparer.OrdinalIgnoreCase);
 
     public static BenchSettings FromEnvironment()
@@ -44,13 +47,14 @@ internal sealed record BenchSettings(
             TimeSpan.FromSeconds(Number("BENCH_LATENCY_SECONDS", 5)),
             [.. (Environment.GetEnvironmentVariable("BENCH_SCALE_PARTITIONS") ?? "1000,10000").Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture))],
             Number("BENCH_RECOVERY_MIB", 10240),
-            (Environment.GetEnvironmentVariable("BENCH_SECTIONS") ?? "clients,replicated,idle,scale,recovery").Split(',', StringSplitOptions.TrimEntries))
+            (Environment.GetEnvironmentVariable("BENCH_SECTIONS") ?? "clients,replicated,idle,transactions,scale,recovery").Split(',', StringSplitOptions.TrimEntries))
         {
             Messages100Rf3 = Number("BENCH_MESSAGES_RF3", 2_000_000),
             Messages1KRf3 = Number("BENCH_MESSAGES_RF3_1KIB", 500_000),
             BrokerLogs = Environment.GetEnvironmentVariable("BENCH_BROKER_LOGS"),
             Rf3LatencyRate = Number("BENCH_RF3_LATENCY_RATE", 0),
             WarmupMessages = Number("BENCH_WARMUP_MESSAGES", 1_000_000),
+            TxnMessages = Number("BENCH_TXN_MESSAGES", 2_000_000),
             Rf3BrokerOverrides = (Environment.GetEnvironmentVariable("BENCH_RF3_BROKER_OVERRIDES") ?? "")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(pair => pair.Split('=', 2))
@@ -179,6 +183,14 @@ internal sealed class Report
                 "give the follower fetches the brokers served during the run (tributary_replica_fetch_*: fetches per second, partitions each carried in the " +
                 "request and in the response) and the bytes the brokers allocated per follower fetch. Throughput rows: RF=3 acks=all at the idle counts in " +
                 "BENCH_IDLE_THROUGHPUT_AT (BENCH_IDLE_MESSAGES_RF3, BENCH_IDLE_MESSAGES_RF3_1KIB).");
+        }
+
+        if (settings.Runs("transactions"))
+        {
+            md.AppendLine();
+            md.AppendLine($"Transaction rows (issue 21): their own 3-broker cluster (settings as the RF=3 rows); Confluent.Kafka idempotent acks=all, linger.ms=5, 100 B values, " +
+                $"{settings.TxnMessages:N0} per run (BENCH_TXN_MESSAGES) without transactions, then transactional committing every 100 ms and every 1,000 records; " +
+                "commit latency = CommitTransaction's duration (flush of the transaction's records + EndTxn). Each run's topic is read back with read_committed. No mock figures.");
         }
 
         md.AppendLine();

@@ -64,10 +64,13 @@ internal sealed class TransactionClients(ClusterProcess cluster)
     /// <summary>The broker coordinating <paramref name="transactionalId"/>: the leader of its <c>__transaction_state</c> partition.</summary>
     public async Task<int> CoordinatorOfAsync(string transactionalId)
     {
-        var partition = (JavaStringHashCode(transactionalId) & 0x7fffffff) % 50;
+        var partition = StatePartitionOf(transactionalId);
         var state = await Clients.WaitForPartitionAsync("__transaction_state", partition, s => s.Leader >= 0, TimeSpan.FromSeconds(30));
         return state.Leader;
     }
+
+    /// <summary>The <c>__transaction_state</c> partition of <paramref name="transactionalId"/> (Kafka: Java hashCode, 50 partitions).</summary>
+    public static int StatePartitionOf(string transactionalId) => (JavaStringHashCode(transactionalId) & 0x7fffffff) % 50;
 
     private static int JavaStringHashCode(string value)
     {
