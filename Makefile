@@ -84,6 +84,7 @@ fuzz: sasl
 generate:
 	$(DOTNET) run --project broker/tools/ProtocolGen -c $(CONFIG) -- broker/src/Tributary.Protocol/Definitions broker/src/Tributary.Protocol/Messages
 	$(DOTNET) run --project broker/tools/ProtocolGen -c $(CONFIG) -- broker/src/Tributary.Controller/Definitions broker/src/Tributary.Controller/Messages Tributary.Controller.Messages
+	$(DOTNET) run --project broker/tools/ProtocolGen -c $(CONFIG) -- broker/src/Tributary.Raft/Definitions broker/src/Tributary.Raft/Messages Tributary.Raft.Messages
 
 ## crds: regenerate the CRDs (crds/ and the chart's copy) from the CR types in operator/src/Tributary.Operator.Api.
 crds:
@@ -106,8 +107,8 @@ image:
 
 ## verify: generated code is up to date with its definitions, and the code follows .editorconfig (dotnet format).
 verify: generate crds
-	@if [ -n "$$(git status --porcelain -- broker/src/Tributary.Protocol/Messages broker/src/Tributary.Controller/Messages)" ]; then \
-	  git status --porcelain -- broker/src/Tributary.Protocol/Messages broker/src/Tributary.Controller/Messages; \
+	@if [ -n "$$(git status --porcelain -- broker/src/Tributary.Protocol/Messages broker/src/Tributary.Controller/Messages broker/src/Tributary.Raft/Messages)" ]; then \
+	  git status --porcelain -- broker/src/Tributary.Protocol/Messages broker/src/Tributary.Controller/Messages broker/src/Tributary.Raft/Messages; \
 	  echo "verify: generated messages differ from the checked-in ones: run 'make generate' and commit"; exit 1; \
 	fi
 	@if [ -n "$$(git status --porcelain -- crds charts/tributary/crds)" ]; then \

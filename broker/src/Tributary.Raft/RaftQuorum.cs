@@ -253,7 +253,7 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink, IReplicatio
             throw new ArgumentException($"Voter {options.NodeId} needs a listener", nameof(options));
         }
 
-        return Start(options, serde, logger, new TcpRaftTransport(options, logger), manualTicks: false);
+        return Start(options, serde, logger, new QuorumTransport(options, logger), manualTicks: false);
     }
 
     /// <summary>Joins over the given transport; with <paramref name="manualTicks"/> no timer runs and the caller drives
@@ -927,7 +927,7 @@ public sealed class RaftQuorum<T> : IAsyncDisposable, IObserverSink, IReplicatio
     {
         long deadline = NowMs() + Math.Clamp(request.MaxWaitMs, 0, ObserverFetcher.MaxFetchWaitMs);
         int maxEntries = Math.Clamp(request.MaxEntries, 1, _options.MaxEntriesPerAppend);
-        long maxBytes = Math.Clamp(request.MaxBytes, 1, TcpRaftTransport.MaxAppendBytes(_options));
+        long maxBytes = Math.Clamp(request.MaxBytes, 1, QuorumTransport.MaxAppendBytes(_options));
         while (true)
         {
             Task commitAdvanced;

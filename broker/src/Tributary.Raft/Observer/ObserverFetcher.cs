@@ -46,7 +46,7 @@ internal sealed class ObserverFetcher
     {
         int rotation = Random.Shared.Next(_options.Voters.Count);
         int maxWaitMs = (int)Math.Min((long)_options.HeartbeatInterval.TotalMilliseconds * 5, MaxFetchWaitMs);
-        int maxBytes = TcpRaftTransport.MaxAppendBytes(_options);
+        int maxBytes = QuorumTransport.MaxAppendBytes(_options);
         // The known leader whose last fetch failed or was answered by a non-leader: ask the voters in turn instead,
         // until it answers as leader again or a newer epoch names another leader.
         int suspected = -1;

@@ -256,7 +256,7 @@ internal sealed class LeaderReplication
         var entries = _log.EntriesFrom(follower.NextIndex, _options.MaxEntriesPerAppend);
         long bytes = 0;
         int keep = 0;
-        int maxBytes = TcpRaftTransport.MaxAppendBytes(_options);
+        int maxBytes = QuorumTransport.MaxAppendBytes(_options);
         while (keep < entries.Count && (keep == 0 || bytes + entries[keep].Payload.Length <= maxBytes))
         {
             bytes += entries[keep].Payload.Length;

@@ -6,8 +6,10 @@ using Tributary.Protocol;
 
 namespace Tributary.Raft.Transport;
 
-/// <summary>Client connections from this node (voter or observer) to the voters: one per voter, opened on first use,
-/// carrying request/response pairs matched by correlation id (controller calls, observer fetches).</summary>
+/// <summary>This node's connections to the voters' quorum listeners, on Kafka's wire (<see cref="QuorumWire"/>): one
+/// per voter, opened on first use, carrying requests and their responses matched by correlation id — the voter
+/// messages this node sends (Vote, AppendEntries, …, answered by the receiver's Raft reply) and its client calls
+/// (controller calls, observer fetches).</summary>
 /// <remarks>A failed connection fails every request waiting on it with <see cref="IOException"/> and is reopened by the
 /// next request; nothing is retried here, the callers decide (they may have to look for another leader).</remarks>
 internal sealed class QuorumClient : IAsyncDisposable
@@ -21,6 +23,7 @@ internal sealed class QuorumClient : IAsyncDisposable
     private readonly Dictionary<int, SemaphoreSlim> _connectGates;
     private readonly CancellationTokenSource _stopping = new();
     private readonly int _maxResponseBytes;
+    private readonly string _clientId;
     private int _nextCorrelationId;
 
     public QuorumClient(RaftQuorumOptions options, ILogger logger)
@@ -29,14 +32,37 @@ internal sealed class QuorumClient : IAsyncDisposable
         _logger = logger;
         _voters = options.Voters.ToDictionary(v => v.Id);
         _connectGates = options.Voters.ToDictionary(v => v.Id, _ => new SemaphoreSlim(1, 1));
-        // A fetch answer holds entries up to the append cap, or one bigger entry, plus a term and length per entry.
-        _maxResponseBytes = Math.Max(options.MaxControllerMessageBytes, TcpRaftTransport.MaxAppendBytes(options) + options.MaxRecordBytes)
-                            + (12 * options.MaxEntriesPerAppend) + ClientFrameCodec.OverheadBytes;
+        _maxResponseBytes = QuorumTransport.MaxFrameBytes(options);
+        _clientId = $"tributary-raft-{options.NodeId}";
     }
 
-    /// <summary>Sends the request built for a fresh correlation id to a voter and waits for its response.</summary>
+    /// <summary>Sends a client frame built for a fresh correlation id to a voter and waits for its answer.</summary>
     /// <exception cref="IOException">The voter could not be reached, or the connection failed before the response.</exception>
     public async Task<ClientFrame> SendAsync(int voterId, Func<int, ClientFrame> buildRequest, CancellationToken cancellationToken)
+    {
+        int correlationId = Interlocked.Increment(ref _nextCorrelationId);
+        var request = QuorumWire.ToRequest(buildRequest(correlationId));
+        var answered = await SendRequestAsync(voterId, request, correlationId, cancellationToken).ConfigureAwait(false);
+        var response = await answered.ConfigureAwait(false);
+        try
+        {
+            return QuorumWire.FromResponse(response, correlationId, _options.MaxEntriesPerAppend, _options.MaxRecordBytes);
+        }
+        catch (MalformedMessageException e)
+        {
+            throw new IOException($"Voter {voterId} answered with a malformed response: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Writes a request to a voter; completes once it is written, with the task of its response (which fails
+    /// with <see cref="IOException"/> when the connection fails first, or is cancelled with
+    /// <paramref name="cancellationToken"/>). Requests written by one caller in sequence reach the voter in order.</summary>
+    /// <exception cref="IOException">The voter could not be reached, or the write failed.</exception>
+    public Task<Task<IResponseMessage>> SendRequestAsync(int voterId, IRequestMessage request, CancellationToken cancellationToken) =>
+        SendRequestAsync(voterId, request, Interlocked.Increment(ref _nextCorrelationId), cancellationToken);
+
+    private async Task<Task<IResponseMessage>> SendRequestAsync(int voterId, IRequestMessage request, int correlationId,
+        CancellationToken cancellationToken)
     {
         if (!_voters.TryGetValue(voterId, out var voter))
         {
@@ -44,9 +70,8 @@ internal sealed class QuorumClient : IAsyncDisposable
         }
 
         var connection = await ConnectAsync(voter, cancellationToken).ConfigureAwait(false);
-        int correlationId = Interlocked.Increment(ref _nextCorrelationId);
-        var response = new TaskCompletionSource<ClientFrame>(TaskCreationOptions.RunContinuationsAsynchronously);
-        connection.Pending[correlationId] = response;
+        var pending = new Pending(request.ApiKeyValue);
+        connection.Pending[correlationId] = pending;
         try
         {
             if (connection.Failed)
@@ -54,7 +79,7 @@ internal sealed class QuorumClient : IAsyncDisposable
                 throw new IOException($"Connection to voter {voterId} failed");
             }
 
-            byte[] frame = ClientFrameCodec.Encode(buildRequest(correlationId));
+            byte[] frame = QuorumWire.EncodeRequestFrame(request, correlationId, _clientId);
             await connection.WriteGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -65,12 +90,32 @@ internal sealed class QuorumClient : IAsyncDisposable
                 Fail(voterId, connection);
                 throw new IOException($"Connection to voter {voterId} failed: {e.Message}", e);
             }
+            catch (OperationCanceledException)
+            {
+                // Part of the frame may be out: the connection cannot carry another one.
+                Fail(voterId, connection);
+                throw;
+            }
             finally
             {
                 connection.WriteGate.Release();
             }
+        }
+        catch
+        {
+            connection.Pending.TryRemove(correlationId, out _);
+            throw;
+        }
 
-            return await response.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return AwaitResponseAsync(connection, correlationId, pending, cancellationToken);
+    }
+
+    private static async Task<IResponseMessage> AwaitResponseAsync(Connection connection, int correlationId, Pending pending,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await pending.Response.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -138,30 +183,28 @@ internal sealed class QuorumClient : IAsyncDisposable
 
     private async Task ReceiveLoopAsync(int voterId, Connection connection)
     {
-        var header = new byte[4];
+        var sizePrefix = new byte[4];
         try
         {
             while (!_stopping.IsCancellationRequested)
             {
-                await connection.Stream.ReadExactlyAsync(header, _stopping.Token).ConfigureAwait(false);
-                int size = BinaryPrimitives.ReadInt32BigEndian(header);
-                if (size <= 0 || size > _maxResponseBytes)
+                await connection.Stream.ReadExactlyAsync(sizePrefix, _stopping.Token).ConfigureAwait(false);
+                int size = BinaryPrimitives.ReadInt32BigEndian(sizePrefix);
+                if (size < 4 || size > _maxResponseBytes)
                 {
-                    throw new MalformedMessageException($"Client response of {size} bytes (at most {_maxResponseBytes})");
+                    throw new MalformedMessageException($"Response frame of {size} bytes (at most {_maxResponseBytes})");
                 }
 
-                var body = new byte[size];
-                await connection.Stream.ReadExactlyAsync(body, _stopping.Token).ConfigureAwait(false);
-                var frame = ClientFrameCodec.Decode(body, _options.MaxEntriesPerAppend, _options.MaxRecordBytes);
-                if (frame is not (ControllerCallResponse or FetchCommittedResponse or FetchSnapshotResponse))
+                var frame = new byte[size];
+                await connection.Stream.ReadExactlyAsync(frame, _stopping.Token).ConfigureAwait(false);
+                int correlationId = QuorumWire.PeekResponseCorrelationId(frame);
+                if (!connection.Pending.TryRemove(correlationId, out var waiter))
                 {
-                    throw new MalformedMessageException($"Voter {voterId} sent a {frame.GetType().Name} on a client connection");
+                    continue; // its caller gave up waiting
                 }
 
-                if (connection.Pending.TryRemove(frame.CorrelationId, out var waiter))
-                {
-                    waiter.TrySetResult(frame);
-                }
+                var (_, response) = QuorumWire.DecodeResponseFrame(frame, waiter.ApiKey);
+                waiter.Response.TrySetResult(response);
             }
         }
         catch (MalformedMessageException e)
@@ -186,9 +229,17 @@ internal sealed class QuorumClient : IAsyncDisposable
         {
             if (connection.Pending.TryRemove(correlationId, out var waiter))
             {
-                waiter.TrySetException(new IOException($"Connection to voter {voterId} closed"));
+                waiter.Response.TrySetException(new IOException($"Connection to voter {voterId} closed"));
             }
         }
+    }
+
+    /// <summary>A request waiting for its response: the api key says how to read it.</summary>
+    private sealed class Pending(short apiKey)
+    {
+        public short ApiKey { get; } = apiKey;
+
+        public TaskCompletionSource<IResponseMessage> Response { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private sealed class Connection(NetworkStream stream)
@@ -197,7 +248,7 @@ internal sealed class QuorumClient : IAsyncDisposable
 
         public SemaphoreSlim WriteGate { get; } = new(1, 1);
 
-        public ConcurrentDictionary<int, TaskCompletionSource<ClientFrame>> Pending { get; } = new();
+        public ConcurrentDictionary<int, Pending> Pending { get; } = new();
 
         private volatile bool _failed;
 
