@@ -65,10 +65,19 @@ public sealed class StreamsCluster : IAsyncLifetime
     public void Attach(ITestOutputHelper output) => Cluster.Log.Attach(output);
 
     /// <summary>Creates topics with 3 replicas and waits until every broker's metadata names a leader for each partition.</summary>
-    public async Task CreateTopicsAsync(int partitions, params string[] topics)
+    public Task CreateTopicsAsync(int partitions, params string[] topics) => CreateTopicsAsync(partitions, new Dictionary<string, string>(), topics);
+
+    /// <summary>Creates topics with 3 replicas and the given topic configs (e.g. min.insync.replicas), as above.</summary>
+    public async Task CreateTopicsAsync(int partitions, Dictionary<string, string> configs, params string[] topics)
     {
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
-        await admin.CreateTopicsAsync(topics.Select(t => new TopicSpecification { Name = t, NumPartitions = partitions, ReplicationFactor = 3 }));
+        await admin.CreateTopicsAsync(topics.Select(t => new TopicSpecification
+        {
+            Name = t,
+            NumPartitions = partitions,
+            ReplicationFactor = 3,
+            Configs = configs,
+        }));
         await Eventually.TrueAsync(() =>
         {
             var metadata = admin.GetMetadata(TimeSpan.FromSeconds(5));
