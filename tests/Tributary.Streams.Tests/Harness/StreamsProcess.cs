@@ -13,7 +13,13 @@ public sealed class StreamsProcess : IAsyncDisposable
     private readonly Process process;
     private volatile string state = "CREATED";
 
-    private StreamsProcess(Process process) => this.process = process;
+    private readonly string stateDirectory;
+
+    private StreamsProcess(Process process, string stateDirectory)
+    {
+        this.process = process;
+        this.stateDirectory = stateDirectory;
+    }
 
     public int ProcessId => process.Id;
 
@@ -43,7 +49,7 @@ public sealed class StreamsProcess : IAsyncDisposable
 
         // LD_LIBRARY_PATH (libsasl2 for librdkafka) is inherited from the test runner, as `make streams-test` sets it.
         var launched = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var instance = new StreamsProcess(launched);
+        var instance = new StreamsProcess(launched, stateDirectory);
         var log = cluster.Cluster.Log;
         launched.OutputDataReceived += (_, e) =>
         {
@@ -112,6 +118,10 @@ public sealed class StreamsProcess : IAsyncDisposable
         }
 
         process.Dispose();
+        if (Directory.Exists(stateDirectory))
+        {
+            Directory.Delete(stateDirectory, recursive: true);
+        }
     }
 
     private void KillIfRunning()
