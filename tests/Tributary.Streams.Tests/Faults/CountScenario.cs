@@ -70,12 +70,19 @@ internal sealed class CountScenario(StreamsCluster cluster)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
         Dictionary<string, List<long>> updates;
+        IReadOnlyList<OutputRecord<string>> read;
         do
         {
-            var read = await cluster.ConsumeAsync(Output, Total, Deserializers.Utf8, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(20), readCommitted: true);
+            read = await cluster.ConsumeAsync(Output, Total, Deserializers.Utf8, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(20), readCommitted: true);
             updates = read.GroupBy(r => r.Key!).ToDictionary(g => g.Key, g => g.Select(r => long.Parse(r.Value, CultureInfo.InvariantCulture)).ToList());
         }
         while ((updates.Count < Keys || updates.Values.Any(c => c.Max() < RecordsPerKey)) && DateTime.UtcNow < deadline);
+
+        // For a failure's diagnosis: each update's input record (its timestamp is 1000 + the record's index) and output offset.
+        foreach (var group in read.GroupBy(r => r.Key!).Where(g => g.Count() != RecordsPerKey))
+        {
+            cluster.Cluster.Log.WriteLine($"[harness] {group.Key}: " + string.Join(' ', group.Select(r => $"{r.Value}<-#{r.TimestampMs - 1_000}@{r.Offset}")));
+        }
 
         return updates;
     }
