@@ -193,8 +193,9 @@ streams-test: sasl
 	LD_LIBRARY_PATH=$(ROOT)/$(STREAMS_TEST_NATIVE):$(SASL_DIR) \
 	  $(DOTNET) test tests/Tributary.Streams.Tests -c $(CONFIG) --no-build --filter "$(STREAMS_FILTER)" --logger "console;verbosity=normal" 2>&1 | tee -a .test-output.log
 
-## streams-bench: Streamiz on one instance against 3 brokers: stateless map and windowed count, records/s end to end
-## (STREAMS_BENCH_RECORDS, default 200000); `make bench` runs it too.
+## streams-bench: Streamiz on one instance against 3 brokers: stateless map and windowed count, records/s end to end,
+## at-least-once and exactly_once_v2 (STREAMS_BENCH_RECORDS, default 200000), and the restore time of a table of
+## STREAMS_BENCH_RESTORE_KEYS (default 1000000) keys from its changelog; `make bench` runs it too.
 streams-bench: sasl
 	$(DOTNET) build tests/Tributary.Streams.Tests -c $(CONFIG) -v q -nologo
 	LD_LIBRARY_PATH=$(ROOT)/$(STREAMS_TEST_NATIVE):$(SASL_DIR) \

@@ -4,6 +4,11 @@ using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.SerDes;
 using Tributary.Streams.Sample;
 
+if (args.Length > 0 && args[0] == CountApplication.Command)
+{
+    return await CountApplication.RunAsync(args);
+}
+
 // Runs the sample topology against `make run`'s cluster (or the bootstrap servers given as the first argument) until Ctrl-C.
 var bootstrap = args.Length > 0 ? args[0] : "127.0.0.1:9092,127.0.0.1:9192,127.0.0.1:9292";
 
@@ -46,3 +51,5 @@ catch (OperationCanceledException)
 {
     Console.WriteLine("streams sample: stopping");
 }
+
+return 0;

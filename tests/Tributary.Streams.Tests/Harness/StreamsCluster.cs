@@ -65,10 +65,36 @@ public sealed class StreamsCluster : IAsyncLifetime
     public void Attach(ITestOutputHelper output) => Cluster.Log.Attach(output);
 
     /// <summary>Creates topics with 3 replicas and waits until every broker's metadata names a leader for each partition.</summary>
-    public async Task CreateTopicsAsync(int partitions, params string[] topics)
+    public Task CreateTopicsAsync(int partitions, params string[] topics) => CreateTopicsAsync(partitions, new Dictionary<string, string>(), topics);
+
+    /// <summary>Creates topics with 3 replicas and the given topic configs (e.g. min.insync.replicas), as above.</summary>
+    public async Task CreateTopicsAsync(int partitions, Dictionary<string, string> configs, params string[] topics)
     {
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
-        await admin.CreateTopicsAsync(topics.Select(t => new TopicSpecification { Name = t, NumPartitions = partitions, ReplicationFactor = 3 }));
+        // A loaded machine can leave a CreateTopics without a controller answer (a retriable timeout, as in Kafka):
+        // retry (bounded) the topics not created yet; one that exists by then was created by the earlier attempt.
+        var pending = topics.ToList();
+        await Eventually.TrueAsync(async () =>
+        {
+            try
+            {
+                await admin.CreateTopicsAsync(pending.Select(t => new TopicSpecification
+                {
+                    Name = t,
+                    NumPartitions = partitions,
+                    ReplicationFactor = 3,
+                    Configs = configs,
+                }));
+                return true;
+            }
+            catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code is ErrorCode.NoError or ErrorCode.TopicAlreadyExists
+                or ErrorCode.RequestTimedOut or ErrorCode.NotController or ErrorCode.Local_TimedOut))
+            {
+                pending = e.Results.Where(r => r.Error.Code is ErrorCode.RequestTimedOut or ErrorCode.NotController or ErrorCode.Local_TimedOut)
+                    .Select(r => r.Topic).ToList();
+                return pending.Count == 0;
+            }
+        }, "topics created", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(200));
         await Eventually.TrueAsync(() =>
         {
             var metadata = admin.GetMetadata(TimeSpan.FromSeconds(5));

@@ -1,0 +1,47 @@
+using Tributary.Streams.Tests.Harness;
+using Xunit.Abstractions;
+
+namespace Tributary.Streams.Tests.Faults;
+
+/// <summary>
+/// Two instances of one exactly_once_v2 count application, each its own OS process (the sample's <c>count</c> mode);
+/// one is SIGKILLed by PID while records flow. Kafka Streams' contract: the group notices the dead member after its
+/// session timeout, the survivor takes over its tasks, restores their count stores from the changelogs and resumes from
+/// the last committed offsets; the dead instance's open transaction is aborted (transaction timeout), so a
+/// read_committed consumer sees every count update exactly once.
+/// </summary>
+[Collection(StreamsClusterCollection.Name)]
+[Trait("Category", "ExactlyOnce")]
+public sealed class InstanceKillTests
+{
+    private readonly StreamsCluster cluster;
+
+    public InstanceKillTests(StreamsCluster cluster, ITestOutputHelper output)
+    {
+        this.cluster = cluster;
+        cluster.Attach(output);
+    }
+
+    [Fact]
+    public async Task Kill_9_of_one_instance_process_leaves_no_duplicate_and_no_gap_in_read_committed_counts()
+    {
+        var scenario = new CountScenario(cluster);
+        await scenario.CreateTopicsAsync();
+        await using var survivor = await StreamsProcess.StartAsync(cluster, "count-a", scenario.ApplicationId, scenario.Input, scenario.Output);
+        await using var victim = await StreamsProcess.StartAsync(cluster, "count-b", scenario.ApplicationId, scenario.Input, scenario.Output);
+        // The second member's join rebalances the group; both are RUNNING with two of the four tasks each afterwards.
+        await Eventually.TrueAsync(() => survivor.State == "RUNNING" && victim.State == "RUNNING", "both instances RUNNING",
+            TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(50));
+
+        var producing = scenario.ProduceAsync();
+        await scenario.WaitForOutputAsync(scenario.Total / 5);
+        victim.Kill();
+        cluster.Cluster.Log.WriteLine($"[harness] count-b PID {victim.ProcessId} killed with SIGKILL mid-stream");
+        await producing;
+
+        var updates = await scenario.ReadCommittedCountsAsync();
+        Assert.True(victim.HasExited);
+        Assert.False(survivor.HasExited, "the surviving instance is still running");
+        CountScenario.AssertExactlyOnce(updates);
+    }
+}
