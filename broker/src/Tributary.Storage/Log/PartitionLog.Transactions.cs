@@ -343,6 +343,27 @@ public sealed partial class PartitionLog
         }
     }
 
+    /// <summary>
+    /// Under the append lock, once a cleaned segment replaced [<paramref name="baseOffset"/>, <paramref name="endOffset"/>): the
+    /// aborted transactions with a marker there are now <paramref name="retained"/> (the file was installed by the swap).
+    /// </summary>
+    private void ReplaceAbortedTransactions(long baseOffset, long endOffset, IReadOnlyList<AbortedTransaction> retained)
+    {
+        lock (_abortedLock)
+        {
+            _aborted.RemoveAll(entry => entry.LastOffset >= baseOffset && entry.LastOffset < endOffset);
+            _aborted.AddRange(retained);
+            _aborted.Sort((a, b) => a.LastOffset.CompareTo(b.LastOffset));
+        }
+
+        foreach (long segmentBase in _txnIndexFileEntries.Keys.Where(key => key >= baseOffset && key < endOffset).ToList())
+        {
+            _txnIndexFileEntries.Remove(segmentBase);
+        }
+
+        _txnIndexFileEntries[baseOffset] = retained.Count;
+    }
+
     /// <summary>Base offset of the segment holding <paramref name="offset"/> (the first segment's for offsets below it).</summary>
     private long SegmentBaseOf(long offset)
     {
