@@ -128,4 +128,26 @@ public class GroupTxnOffsetsTests
             Commit(f, new TxnOffsetCommitCall(Group, ProducerA, 0, joined.GenerationId + 1, joined.MemberId, null, [entry])));
         Assert.Equal([ErrorCode.None], Commit(f, new TxnOffsetCommitCall(Group, ProducerA, 0, joined.GenerationId, joined.MemberId, null, [entry])));
     }
+
+    [Fact]
+    public void Offset_expiry_does_not_remove_a_group_with_pending_transactional_offsets()
+    {
+        var f = new CoordinatorFixture(new GroupCoordinatorOptions
+        {
+            InitialRebalanceDelayMs = 0,
+            OffsetsRetentionMs = 60_000,
+            OffsetsRetentionCheckIntervalMs = 1_000,
+        });
+        f.Commit(new OffsetCommitCall(Group, -1, "", null, [new OffsetCommitEntry("t", 0, 10, -1, null)]));
+        f.Advance(30_000);
+        Commit(f, TxnCommit(ProducerA, new OffsetCommitEntry("t", 1, 42, -1, null)));
+
+        // The plain offset expires; the transaction's offset is still pending, so the group stays (Kafka's hasOffsets).
+        f.Advance(31_000);
+        Assert.Equal(-1, Fetch(f, 0).Offset);
+        Assert.Contains(f.Coordinator.ListGroups(null).Groups, g => g.GroupId == Group);
+
+        Marker(f, ProducerA, commit: true);
+        Assert.Equal(42, Fetch(f, 1, requireStable: true).Offset);
+    }
 }

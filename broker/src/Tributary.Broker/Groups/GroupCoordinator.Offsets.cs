@@ -362,7 +362,9 @@ public sealed partial class GroupCoordinator
                                  >= _options.OffsetsRetentionMs)
                     .Select(kv => kv.Key).ToList();
                 var records = expired.Select(k => new GroupRecord(OffsetsTopicRecords.OffsetCommitKeyBytes(group.GroupId, k.Topic, k.Partition), null)).ToList();
-                var removeGroup = group.Offsets.Count == expired.Count && group.PendingCommits.Count == 0;
+                // Kafka's hasOffsets: offsets of an open transaction (pending until its marker) keep the group too, else a commit
+                // marker would find no group to write them into.
+                var removeGroup = group.Offsets.Count == expired.Count && group.PendingCommits.Count == 0 && group.PendingTxnOffsets.Count == 0;
                 if (removeGroup)
                 {
                     records.Add(new GroupRecord(OffsetsTopicRecords.GroupMetadataKeyBytes(group.GroupId), null));

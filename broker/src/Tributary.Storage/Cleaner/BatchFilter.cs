@@ -40,6 +40,12 @@ internal sealed class BatchFilter(int maxDecompressedBytes)
     /// <summary>Tombstones among <see cref="RecordsRemoved"/>.</summary>
     public long TombstonesRemoved { get; private set; }
 
+    /// <summary>Records of aborted transactions among <see cref="RecordsRemoved"/>.</summary>
+    public long AbortedRecordsRemoved { get; private set; }
+
+    /// <summary>Transaction markers removed (their delete horizon had passed).</summary>
+    public long MarkersRemoved { get; private set; }
+
     /// <summary>Earliest delete horizon among batches written with retained tombstones (long.MaxValue if none).</summary>
     public long EarliestDeleteHorizonMs { get; private set; } = long.MaxValue;
 
@@ -47,14 +53,34 @@ internal sealed class BatchFilter(int maxDecompressedBytes)
     /// Filters <paramref name="batch"/> (one whole, CRC-checked batch) into <paramref name="output"/>.
     /// </summary>
     /// <param name="retainIfEmpty">keep an empty batch when nothing stays (the last batch of a producer: its sequence must survive).</param>
+    /// <param name="aborted">the batch belongs to an aborted transaction: none of its records stays.</param>
     public BatchOutcome Filter(ReadOnlySpan<byte> batch, KeyOffsetMap map, long nowMs, long deleteRetentionMs, bool retainIfEmpty,
-        ArrayBufferWriter<byte> output)
+        ArrayBufferWriter<byte> output, bool aborted = false)
     {
         RecordBatchHeader header = RecordBatchHeader.Read(batch);
-        if (header.IsControl || header.IsTransactional)
+        if (header.IsControl)
         {
-            // Transaction markers and transactional data are compacted once transactions exist (a later issue).
+            // Markers go through FilterMarker; a control batch of another kind is kept as it is.
             return BatchOutcome.KeepOriginal;
+        }
+
+        if (aborted)
+        {
+            // Kafka's cleaner removes aborted transactional data whole (no need to read the records).
+            RecordsRemoved += header.RecordCount;
+            AbortedRecordsRemoved += header.RecordCount;
+            if (!retainIfEmpty)
+            {
+                return BatchOutcome.Dropped;
+            }
+
+            if (header.RecordCount == 0)
+            {
+                return BatchOutcome.KeepOriginal;
+            }
+
+            WriteEmptyBatch(header, output);
+            return BatchOutcome.Rewritten;
         }
 
         ReadOnlySpan<byte> plainBatch;
@@ -176,6 +202,67 @@ internal sealed class BatchFilter(int maxDecompressedBytes)
             : (short)(attributes & ~RecordBatchAttributeBits.DeleteHorizon);
         long batchMaxTimestamp = header.TimestampType == TimestampType.LogAppendTime ? header.MaxTimestamp : maxTimestamp;
         WriteBatch(output, header, attributes, baseTimestamp, batchMaxTimestamp, retained, body);
+        return BatchOutcome.Rewritten;
+    }
+
+    /// <summary>
+    /// A transaction marker none of whose transaction's data is left (<see cref="TransactionTracker"/> decided): the first time it
+    /// is met it gets a delete horizon (now + delete.retention.ms) stamped; once that horizon has passed it is removed (an empty
+    /// batch stays in its place when it is the producer's last, so the producer's epoch survives).
+    /// </summary>
+    public BatchOutcome FilterRemovableMarker(ReadOnlySpan<byte> batch, long nowMs, long deleteRetentionMs, bool retainIfEmpty,
+        ArrayBufferWriter<byte> output)
+    {
+        RecordBatchHeader header = RecordBatchHeader.Read(batch);
+        if (header.RecordCount == 0)
+        {
+            return retainIfEmpty ? BatchOutcome.KeepOriginal : BatchOutcome.Dropped;
+        }
+
+        if (header.HasDeleteHorizon)
+        {
+            if (header.BaseTimestamp <= nowMs)
+            {
+                MarkersRemoved++;
+                if (!retainIfEmpty)
+                {
+                    return BatchOutcome.Dropped;
+                }
+
+                WriteEmptyBatch(header, output);
+                return BatchOutcome.Rewritten;
+            }
+
+            EarliestDeleteHorizonMs = Math.Min(EarliestDeleteHorizonMs, header.BaseTimestamp);
+            return BatchOutcome.KeepOriginal;
+        }
+
+        if (header.Compression != CompressionType.None)
+        {
+            // Markers are written uncompressed; one that is not is kept as it is.
+            return BatchOutcome.KeptUnreadable;
+        }
+
+        long horizon = nowMs + deleteRetentionMs;
+        int count = 0;
+        _records.ResetWrittenCount();
+        try
+        {
+            var reader = new RecordReader(batch);
+            while (reader.TryReadNext(out RecordView record))
+            {
+                RecordEncoder.Write(_records, record, horizon, header.BaseOffset);
+                count++;
+            }
+        }
+        catch (InvalidDataException)
+        {
+            return BatchOutcome.KeptUnreadable;
+        }
+
+        EarliestDeleteHorizonMs = Math.Min(EarliestDeleteHorizonMs, horizon);
+        WriteBatch(output, header, (short)(header.Attributes | RecordBatchAttributeBits.DeleteHorizon), horizon, header.MaxTimestamp, count,
+            _records.WrittenSpan);
         return BatchOutcome.Rewritten;
     }
 

@@ -14,7 +14,7 @@ internal readonly record struct CleanableRange(int FirstDirtyIndex, int EndIndex
     public bool IsDue(LogConfig config) => EndIndex > 0 && (MustClean || (DirtyBytes > 0 && DirtyRatio >= config.MinCleanableDirtyRatio));
 
     public static CleanableRange Compute(LogSegment[] segments, LogConfig config, long cleanerCheckpoint, long logStartOffset,
-        long highWatermark, long earliestDeleteHorizonMs, long nowMs)
+        long lastStableOffset, long earliestDeleteHorizonMs, long nowMs)
     {
         // The active segment is never cleaned; nor is anything from the first segment holding records younger than the lag.
         int end = segments.Length - 1;
@@ -30,11 +30,12 @@ internal readonly record struct CleanableRange(int FirstDirtyIndex, int EndIndex
             }
         }
 
-        // Kafka's LogCleanerManager.cleanableOffsets never cleans past the last stable offset "including the high watermark": a
-        // segment is cleanable only if the next one starts at or below it (uncommitted records may still be truncated away).
+        // Kafka's LogCleanerManager.cleanableOffsets never cleans past the last stable offset (which is at most the high watermark):
+        // a segment is cleanable only if the next one starts at or below it. Above the high watermark records may still be truncated
+        // away; above the LSO an open transaction may still abort, so its keys must not hide older values.
         for (int i = 0; i < end; i++)
         {
-            if (segments[i + 1].BaseOffset > highWatermark)
+            if (segments[i + 1].BaseOffset > lastStableOffset)
             {
                 end = i;
                 break;

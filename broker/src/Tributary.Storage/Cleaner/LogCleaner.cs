@@ -263,7 +263,7 @@ public sealed class LogCleaner : IDisposable
                 {
                     LogSegment[] segments = log.CurrentSegments;
                     LogCompactor.EnsureDeleteHorizonKnown(log, segments);
-                    range = CleanableRange.Compute(segments, config, log.CleanerCheckpoint, log.LogStartOffset, log.HighWatermark,
+                    range = CleanableRange.Compute(segments, config, log.CleanerCheckpoint, log.LogStartOffset, log.LastStableOffset,
                         log.EarliestDeleteHorizonMs, nowMs);
                 }
                 catch (Exception exception) when (exception is IOException or ObjectDisposedException)

@@ -13,13 +13,21 @@ namespace Tributary.Storage.Cleaner;
 /// <param name="BufferUtilization">share of the dedupe buffer the key map filled, 0 to 1.</param>
 /// <param name="ElapsedMs">wall time of the cleaning.</param>
 public readonly record struct CleaningResult(long CleanedUpTo, int SegmentsIn, int SegmentsOut, long BytesIn, long BytesOut,
-    long RecordsRemoved, bool Aborted, long TombstonesRemoved = 0, double BufferUtilization = 0, long ElapsedMs = 0);
+    long RecordsRemoved, bool Aborted, long TombstonesRemoved = 0, double BufferUtilization = 0, long ElapsedMs = 0,
+    long AbortedRecordsRemoved = 0, long MarkersRemoved = 0);
 
 /// <summary>
 /// Compacts one log (Kafka's Cleaner.doClean): maps every key of the dirty range to its latest offset, then rewrites all closed
 /// segments below the end of that range, group by group, keeping only the latest record per key (offsets preserved), and swaps
 /// each group in through <see cref="PartitionLog.TryReplaceSegments"/>.
 /// </summary>
+/// <remarks>
+/// Transactions, as Kafka's cleaner: nothing at or above the last stable offset is cleaned (an open transaction may still abort,
+/// so its keys must not hide older values); data of aborted transactions (the aborted index says which) is removed and never enters
+/// the key map; committed transactional data is compacted like any other; a marker stays while any data of its transaction is
+/// left, then gets a delete horizon and is removed after delete.retention.ms (<see cref="TransactionTracker"/>). The aborted-index
+/// entries of each rewritten group are replaced by those still needed, in the same swap as the segment.
+/// </remarks>
 internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler)
 {
     private const int MaxDecompressedBatchBytes = 256 * 1024 * 1024;
@@ -40,7 +48,7 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
         LogSegment[] segments = log.CurrentSegments;
         long nowMs = clockMs();
         EnsureDeleteHorizonKnown(log, segments);
-        CleanableRange range = CleanableRange.Compute(segments, config, log.CleanerCheckpoint, log.LogStartOffset, log.HighWatermark,
+        CleanableRange range = CleanableRange.Compute(segments, config, log.CleanerCheckpoint, log.LogStartOffset, log.LastStableOffset,
             log.EarliestDeleteHorizonMs, nowMs);
         if (range.EndIndex == 0)
         {
@@ -49,9 +57,11 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
 
         var map = new KeyOffsetMap(dedupeBufferBytes);
         int end = range.EndIndex;
+        var mapTransactions = new TransactionTracker(
+            log.CollectAbortedTransactions(segments[range.FirstDirtyIndex].BaseOffset, segments[range.EndIndex].BaseOffset));
         for (int i = range.FirstDirtyIndex; i < range.EndIndex; i++)
         {
-            MapSegment(segments[i], map);
+            MapSegment(segments[i], map, mapTransactions);
             if (map.IsFull && i + 1 < range.EndIndex)
             {
                 // Out of map memory: clean up to this segment now, the rest next time (Kafka stops at a segment boundary too).
@@ -60,8 +70,9 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
             }
         }
 
-        Dictionary<long, long> lastBatchOfProducer = LastBatchOffsetPerProducer(segments);
+        Dictionary<long, (long Data, long Any)> lastBatchOfProducer = LastBatchOffsetPerProducer(segments);
         var filter = new BatchFilter(MaxDecompressedBatchBytes);
+        var transactions = new TransactionTracker(log.CollectAbortedTransactions(segments[0].BaseOffset, segments[end].BaseOffset));
         int segmentsOut = 0;
         long bytesIn = 0;
         long bytesOut = 0;
@@ -72,9 +83,11 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
             long groupEnd = segments[first + count].BaseOffset;
             string cleanedPath = PartitionLog.CleanedPath(log.Directory, group[0].BaseOffset);
             long written;
+            int retainedBefore = transactions.RetainedAborted.Count;
             try
             {
-                written = WriteCleaned(log, group, sizes, cleanedPath, map, filter, lastBatchOfProducer, nowMs, config.DeleteRetentionMs);
+                written = WriteCleaned(log, group, sizes, cleanedPath, map, filter, transactions, lastBatchOfProducer, nowMs,
+                    config.DeleteRetentionMs);
             }
             catch
             {
@@ -83,11 +96,14 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
                 throw;
             }
 
-            if (!log.TryReplaceSegments(group, sizes, groupEnd, cleanedPath, crashPoint))
+            // The group's markers are all behind it: the entries retained while writing it are its new aborted index.
+            AbortedTransaction[] groupIndex = [.. transactions.RetainedAborted.Skip(retainedBefore)];
+            if (!log.TryReplaceSegments(group, sizes, groupEnd, cleanedPath, groupIndex, crashPoint))
             {
                 log.Logger.CleaningAborted(log.TopicPartition);
                 return new CleaningResult(log.CleanerCheckpoint, 0, 0, bytesIn, bytesOut, filter.RecordsRemoved, Aborted: true,
-                    filter.TombstonesRemoved, map.Utilization, stopwatch.ElapsedMilliseconds);
+                    filter.TombstonesRemoved, map.Utilization, stopwatch.ElapsedMilliseconds, filter.AbortedRecordsRemoved,
+                    filter.MarkersRemoved);
             }
 
             segmentsOut++;
@@ -100,8 +116,13 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
         log.EarliestDeleteHorizonMs = filter.EarliestDeleteHorizonMs;
         log.Logger.LogCleaned(log.TopicPartition, cleanedUpTo, end, bytesIn, segmentsOut, bytesOut, filter.RecordsRemoved,
             filter.TombstonesRemoved, stopwatch.ElapsedMilliseconds);
+        if (filter.AbortedRecordsRemoved > 0 || filter.MarkersRemoved > 0)
+        {
+            log.Logger.TransactionsCleaned(log.TopicPartition, filter.AbortedRecordsRemoved, filter.MarkersRemoved);
+        }
+
         return new CleaningResult(cleanedUpTo, end, segmentsOut, bytesIn, bytesOut, filter.RecordsRemoved, Aborted: false,
-            filter.TombstonesRemoved, map.Utilization, stopwatch.ElapsedMilliseconds);
+            filter.TombstonesRemoved, map.Utilization, stopwatch.ElapsedMilliseconds, filter.AbortedRecordsRemoved, filter.MarkersRemoved);
     }
 
     /// <summary>Consecutive segments whose sizes add up to at most segment.bytes and whose offsets fit one segment's int32 range.</summary>
@@ -126,7 +147,7 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
     }
 
     private long WriteCleaned(PartitionLog log, LogSegment[] group, long[] sizes, string cleanedPath, KeyOffsetMap map, BatchFilter filter,
-        Dictionary<long, long> lastBatchOfProducer, long nowMs, long deleteRetentionMs)
+        TransactionTracker transactions, Dictionary<long, (long Data, long Any)> lastBatchOfProducer, long nowMs, long deleteRetentionMs)
     {
         var output = new ArrayBufferWriter<byte>(WriteChunkBytes + (64 * 1024));
         long position = 0;
@@ -143,9 +164,25 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
                     throw new CorruptRecordException($"Segment {group[g].LogPath} has a broken batch at position {read} below its size.");
                 }
 
-                bool retainIfEmpty = header.ProducerId >= 0 && lastBatchOfProducer.TryGetValue(header.ProducerId, out long last)
-                    && last == header.BaseOffset;
-                BatchOutcome outcome = filter.Filter(batch, map, nowMs, deleteRetentionMs, retainIfEmpty, output);
+                // Kafka keeps each producer's last data batch (its last sequence) and, when a marker came after it, that marker
+                // (the producer's epoch), emptied if nothing else of them stays.
+                bool retainIfEmpty = header.ProducerId >= 0 && lastBatchOfProducer.TryGetValue(header.ProducerId, out var last)
+                    && (header.IsControl ? last.Any == header.BaseOffset && last.Data < header.BaseOffset : last.Data == header.BaseOffset);
+                BatchOutcome outcome;
+                if (header.IsControl)
+                {
+                    EndTransactionMarker? marker = EndTransactionMarker.TryRead(batch, out EndTransactionMarker parsed) ? parsed : null;
+                    bool removable = (marker is not null || header.RecordCount == 0) && transactions.OnControlBatch(header, marker);
+                    outcome = removable
+                        ? filter.FilterRemovableMarker(batch, nowMs, deleteRetentionMs, retainIfEmpty, output)
+                        : BatchOutcome.KeepOriginal;
+                }
+                else
+                {
+                    bool aborted = transactions.OnDataBatch(header);
+                    outcome = filter.Filter(batch, map, nowMs, deleteRetentionMs, retainIfEmpty, output, aborted);
+                }
+
                 if (outcome is BatchOutcome.KeepOriginal or BatchOutcome.KeptUnreadable)
                 {
                     output.Write(batch);
@@ -184,7 +221,7 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
         return count;
     }
 
-    private void MapSegment(LogSegment segment, KeyOffsetMap map)
+    private void MapSegment(LogSegment segment, KeyOffsetMap map, TransactionTracker transactions)
     {
         long size = segment.Size;
         var plain = new ArrayBufferWriter<byte>(64 * 1024);
@@ -199,8 +236,15 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
             }
 
             position += header.TotalSize;
-            if (header.IsControl || header.IsTransactional)
+            if (header.IsControl)
             {
+                transactions.OnControlBatch(header, EndTransactionMarker.TryRead(batch, out EndTransactionMarker marker) ? marker : null);
+                continue;
+            }
+
+            if (transactions.OnDataBatch(header))
+            {
+                // Aborted data is removed, so its keys must not hide older values.
                 continue;
             }
 
@@ -254,10 +298,13 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
         return written;
     }
 
-    /// <summary>Base offset of each producer's newest batch, from batch headers of the whole log (the active segment included).</summary>
-    private static Dictionary<long, long> LastBatchOffsetPerProducer(LogSegment[] segments)
+    /// <summary>
+    /// Base offsets of each producer's newest data batch (-1 if none) and newest batch of any kind, from batch headers of the whole
+    /// log (the active segment included).
+    /// </summary>
+    private static Dictionary<long, (long Data, long Any)> LastBatchOffsetPerProducer(LogSegment[] segments)
     {
-        var last = new Dictionary<long, long>();
+        var last = new Dictionary<long, (long Data, long Any)>();
         foreach (LogSegment segment in segments)
         {
             using var reader = new SegmentFileReader(segment.Handle, segment.Size);
@@ -266,7 +313,8 @@ internal sealed class LogCompactor(long dedupeBufferBytes, IoThrottler throttler
             {
                 if (header.ProducerId >= 0)
                 {
-                    last[header.ProducerId] = header.BaseOffset;
+                    long data = header.IsControl ? (last.TryGetValue(header.ProducerId, out var previous) ? previous.Data : -1) : header.BaseOffset;
+                    last[header.ProducerId] = (data, header.BaseOffset);
                 }
 
                 position += header.TotalSize;

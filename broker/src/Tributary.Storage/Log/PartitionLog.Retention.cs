@@ -167,7 +167,8 @@ public sealed partial class PartitionLog
     /// <c>&lt;base&gt;.log</c>; the directory is fsynced after each step. <see cref="CompleteInterruptedCleaning"/> finishes or
     /// discards whatever a crash left. False (nothing changed, the cleaned file is deleted) if the segments changed meanwhile.
     /// </summary>
-    internal bool TryReplaceSegments(LogSegment[] group, long[] expectedSizes, long groupEnd, string cleanedPath, Action<CleanerStep>? crashPoint)
+    internal bool TryReplaceSegments(LogSegment[] group, long[] expectedSizes, long groupEnd, string cleanedPath,
+        IReadOnlyList<AbortedTransaction> groupAbortedIndex, Action<CleanerStep>? crashPoint)
     {
         lock (_appendLock)
         {
@@ -185,13 +186,18 @@ public sealed partial class PartitionLog
                 if (!unchanged)
                 {
                     File.Delete(cleanedPath);
+                    File.Delete(CleanedTransactionIndexPath(Directory, group[0].BaseOffset));
                     return false;
                 }
 
                 long baseOffset = group[0].BaseOffset;
                 string swapPath = SwapPath(Directory, baseOffset, groupEnd);
+                string cleanedIndexPath = CleanedTransactionIndexPath(Directory, baseOffset);
                 try
                 {
+                    // The group's new aborted index is written before the swap commits, so recovery installs it with the segment:
+                    // entries of transactions whose data and marker the cleaning removed must not outlive them.
+                    TransactionIndexFile.Write(cleanedIndexPath, groupAbortedIndex);
                     crashPoint?.Invoke(CleanerStep.BeforeSwapRename);
                     File.Move(cleanedPath, swapPath);
                     DirectorySync.TrySync(Directory);
@@ -208,6 +214,7 @@ public sealed partial class PartitionLog
 
                     DirectorySync.TrySync(Directory);
                     crashPoint?.Invoke(CleanerStep.OldSegmentsDeleted);
+                    InstallCleanedTransactionIndex(Directory, baseOffset, groupEnd);
                     File.Move(swapPath, LogSegment.FilePath(Directory, baseOffset, LogSegment.LogSuffix));
                     DirectorySync.TrySync(Directory);
                     crashPoint?.Invoke(CleanerStep.SwapRenamed);
@@ -218,7 +225,7 @@ public sealed partial class PartitionLog
                     cleaned.Flush();
                     _segments = [.. segments[..first], cleaned, .. segments[(first + group.Length)..]];
                     RetireReplacedSegments(group, config.FileDeleteDelayMs);
-                    // The merged segment holds the markers of the group: its index file takes their aborted transactions.
+                    ReplaceAbortedTransactions(baseOffset, groupEnd, groupAbortedIndex);
                     SyncTransactionIndexFiles();
                     return true;
                 }
@@ -274,8 +281,26 @@ public sealed partial class PartitionLog
     internal static void CompleteInterruptedCleaning(string directory, TopicPartition topicPartition, ILogger logger)
     {
         bool changed = false;
+        var committedSwapBases = new HashSet<long>();
+        foreach (string path in System.IO.Directory.EnumerateFiles(directory, "*" + SwapSuffix))
+        {
+            if (TryParseSwapName(Path.GetFileName(path), out long swapBase, out _))
+            {
+                committedSwapBases.Add(swapBase);
+            }
+        }
+
         foreach (string path in System.IO.Directory.EnumerateFiles(directory, "*" + CleanedSuffix))
         {
+            string name = Path.GetFileName(path);
+            if (name.EndsWith(TransactionIndexFile.Suffix + CleanedSuffix, StringComparison.Ordinal)
+                && TryParseBaseOffset(name[..^CleanedSuffix.Length], TransactionIndexFile.Suffix, out long indexBase)
+                && committedSwapBases.Contains(indexBase))
+            {
+                // The aborted index of a committed swap: installed with it below.
+                continue;
+            }
+
             File.Delete(path);
             logger.CleaningDiscarded(topicPartition, path);
             changed = true;
@@ -309,6 +334,7 @@ public sealed partial class PartitionLog
             }
 
             DirectorySync.TrySync(directory);
+            InstallCleanedTransactionIndex(directory, baseOffset, endOffset);
             File.Move(path, LogSegment.FilePath(directory, baseOffset, LogSegment.LogSuffix));
             logger.CleaningCompletedAtOpen(topicPartition, baseOffset, endOffset);
             changed = true;
@@ -319,6 +345,34 @@ public sealed partial class PartitionLog
             DirectorySync.TrySync(directory);
         }
     }
+
+    /// <summary>
+    /// Part of a committed swap of [<paramref name="baseOffset"/>, <paramref name="endOffset"/>): the index files of the replaced
+    /// segments other than the first go, then the group's cleaned index (if not installed yet) replaces the first one's. Every step
+    /// can be repeated after a crash: once the cleaned file is gone, the base file is the installed one.
+    /// </summary>
+    private static void InstallCleanedTransactionIndex(string directory, long baseOffset, long endOffset)
+    {
+        foreach (string indexPath in System.IO.Directory.EnumerateFiles(directory, "*" + TransactionIndexFile.Suffix))
+        {
+            if (TryParseBaseOffset(Path.GetFileName(indexPath), TransactionIndexFile.Suffix, out long indexBase)
+                && indexBase > baseOffset && indexBase < endOffset)
+            {
+                File.Delete(indexPath);
+            }
+        }
+
+        string cleanedIndex = CleanedTransactionIndexPath(directory, baseOffset);
+        if (File.Exists(cleanedIndex))
+        {
+            File.Move(cleanedIndex, TransactionIndexFile.PathFor(directory, baseOffset), overwrite: true);
+        }
+
+        DirectorySync.TrySync(directory);
+    }
+
+    internal static string CleanedTransactionIndexPath(string directory, long baseOffset) =>
+        TransactionIndexFile.PathFor(directory, baseOffset) + CleanedSuffix;
 
     internal const string CleanedSuffix = ".cleaned";
     internal const string SwapSuffix = ".swap";

@@ -18,6 +18,8 @@ public sealed partial class PartitionLog
     private readonly Lock _abortedLock = new();
     private readonly List<AbortedTransaction> _aborted = [];
     private readonly Dictionary<long, int> _txnIndexFileEntries = [];
+    private readonly HashSet<long> _txnIndexUnsynced = [];
+    private long _txnIndexSyncCount;
     private readonly List<CompletedTransaction> _completedScratch = [];
     private volatile TransactionView _transactions = TransactionView.None;
     private bool _abortedLoaded;
@@ -27,6 +29,9 @@ public sealed partial class PartitionLog
     /// open): read_committed consumers read only below it (KIP-98).
     /// </summary>
     public long LastStableOffset => _transactions.LastStableOffset(HighWatermark);
+
+    /// <summary>fsyncs of <c>.txnindex</c> files after appends (tests).</summary>
+    internal long TransactionIndexSyncCount => Interlocked.Read(ref _txnIndexSyncCount);
 
     /// <summary>Aborted transactions, oldest marker first (diagnostics and tests).</summary>
     public IReadOnlyList<AbortedTransaction> AbortedTransactions
@@ -210,8 +215,19 @@ public sealed partial class PartitionLog
         long segmentBase = SegmentBaseOf(aborted.LastOffset);
         try
         {
+            int entries = _txnIndexFileEntries.GetValueOrDefault(segmentBase);
             TransactionIndexFile.Append(TransactionIndexFile.PathFor(Directory, segmentBase), aborted);
-            _txnIndexFileEntries[segmentBase] = _txnIndexFileEntries.GetValueOrDefault(segmentBase) + 1;
+            _txnIndexFileEntries[segmentBase] = entries + 1;
+            lock (_abortedLock)
+            {
+                // fsynced with the segment's data by the next flush, before the recovery point passes the marker.
+                _txnIndexUnsynced.Add(segmentBase);
+            }
+
+            if (entries <= 0)
+            {
+                Volatile.Write(ref _directoryDirty, true);
+            }
         }
         catch (IOException exception)
         {
@@ -340,6 +356,66 @@ public sealed partial class PartitionLog
         catch (IOException exception)
         {
             StorageTransactionLog.TransactionIndexWriteFailed(_logger, exception, TopicPartition, segments[0].BaseOffset);
+        }
+    }
+
+    /// <summary>
+    /// Under the append lock, once a cleaned segment replaced [<paramref name="baseOffset"/>, <paramref name="endOffset"/>): the
+    /// aborted transactions with a marker there are now <paramref name="retained"/> (the file was installed by the swap).
+    /// </summary>
+    private void ReplaceAbortedTransactions(long baseOffset, long endOffset, IReadOnlyList<AbortedTransaction> retained)
+    {
+        lock (_abortedLock)
+        {
+            _aborted.RemoveAll(entry => entry.LastOffset >= baseOffset && entry.LastOffset < endOffset);
+            _aborted.AddRange(retained);
+            _aborted.Sort((a, b) => a.LastOffset.CompareTo(b.LastOffset));
+        }
+
+        foreach (long segmentBase in _txnIndexFileEntries.Keys.Where(key => key >= baseOffset && key < endOffset).ToList())
+        {
+            _txnIndexFileEntries.Remove(segmentBase);
+        }
+
+        _txnIndexFileEntries[baseOffset] = retained.Count;
+    }
+
+    /// <summary>
+    /// Under the flush lock, with the segments' data: fsyncs the index files appended to since the last flush (Kafka flushes a
+    /// segment's transaction index with the segment), so a machine crash cannot lose an aborted range below the recovery point.
+    /// </summary>
+    private void SyncTransactionIndexAppends()
+    {
+        long[] dirty;
+        lock (_abortedLock)
+        {
+            if (_txnIndexUnsynced.Count == 0)
+            {
+                return;
+            }
+
+            dirty = [.. _txnIndexUnsynced];
+            _txnIndexUnsynced.Clear();
+        }
+
+        try
+        {
+            foreach (long segmentBase in dirty)
+            {
+                if (TransactionIndexFile.Sync(TransactionIndexFile.PathFor(Directory, segmentBase)))
+                {
+                    Interlocked.Increment(ref _txnIndexSyncCount);
+                }
+            }
+        }
+        catch (IOException)
+        {
+            lock (_abortedLock)
+            {
+                _txnIndexUnsynced.UnionWith(dirty);
+            }
+
+            throw;
         }
     }
 

@@ -656,6 +656,8 @@ public sealed partial class PartitionLog
                         }
                     }
 
+                    SyncTransactionIndexAppends();
+
                     // After the data is durable: a clean restart loads the producer state from here without reading the log.
                     // A log with no batches and no producers has nothing to keep (as Kafka, which snapshots only new state).
                     if (_logEndOffset != _segments[0].BaseOffset || _producers.Count > 0)
@@ -986,6 +988,8 @@ public sealed partial class PartitionLog
                         Interlocked.Increment(ref _dataSyncCount);
                     }
                 }
+
+                SyncTransactionIndexAppends();
 
                 // New segment files are durable only once their directory entry is.
                 if (Volatile.Read(ref _directoryDirty))

@@ -36,6 +36,21 @@ internal static class TransactionIndexFile
         stream.Write(bytes);
     }
 
+    /// <summary>fsyncs the file's appended entries; false if the file no longer exists (rewritten files are fsynced already).</summary>
+    public static bool Sync(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
+            stream.Flush(flushToDisk: true);
+            return true;
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Replaces the file with exactly <paramref name="entries"/> (through a temp file and a rename).</summary>
     public static void Write(string path, IReadOnlyList<AbortedTransaction> entries)
     {
