@@ -7,7 +7,8 @@ using Confluent.Kafka.Admin;
 namespace Tributary.Bench.EndToEnd;
 
 /// <summary>Sizes of the idle-partitions section (BENCH_SECTIONS=idle); every one comes from the environment.</summary>
-internal sealed record IdleSettings(int[] IdlePartitions, double Rate, TimeSpan Duration, int[] ThroughputAt, long Messages100, long Messages1K)
+internal sealed record IdleSettings(int[] IdlePartitions, double Rate, TimeSpan Duration, int[] ThroughputAt, long Messages100, long Messages1K,
+    TimeSpan Quiet)
 {
     public static IdleSettings FromEnvironment(BenchSettings bench)
     {
@@ -21,7 +22,8 @@ internal sealed record IdleSettings(int[] IdlePartitions, double Rate, TimeSpan 
             TimeSpan.FromSeconds(double.Parse(Text("BENCH_IDLE_LATENCY_SECONDS", "10"), CultureInfo.InvariantCulture)),
             Numbers(Text("BENCH_IDLE_THROUGHPUT_AT", "1,1000")),
             long.Parse(Text("BENCH_IDLE_MESSAGES_RF3", bench.Messages100Rf3.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
-            long.Parse(Text("BENCH_IDLE_MESSAGES_RF3_1KIB", bench.Messages1KRf3.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture));
+            long.Parse(Text("BENCH_IDLE_MESSAGES_RF3_1KIB", bench.Messages1KRf3.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
+            TimeSpan.FromSeconds(double.Parse(Text("BENCH_IDLE_QUIET_SECONDS", "5"), CultureInfo.InvariantCulture)));
     }
 }
 
@@ -76,7 +78,7 @@ internal static partial class IdlePartitionsBench
                     }
 
                     Console.WriteLine($"{created:N0} idle RF=3 partitions ({clock.Elapsed.TotalSeconds:N1} s to create and see full ISRs)");
-                    IdleCost(cluster, created, report);
+                    IdleCost(cluster, created, report, idle.Quiet);
                     foreach (var acks in new[] { Acks.Leader, Acks.All })
                     {
                         Latency(settings, idle, report, cluster, created, acks);
@@ -209,19 +211,26 @@ internal static partial class IdlePartitionsBench
         return next;
     }
 
-    /// <summary>What the idle partitions cost with no traffic at all: broker CPU and follower fetches over 5 s.</summary>
-    private static void IdleCost(BrokerCluster cluster, int idlePartitions, Report report)
+    /// <summary>What the idle partitions cost with no traffic at all: broker CPU, allocation and follower fetches over <paramref name="quiet"/>.</summary>
+    private static void IdleCost(BrokerCluster cluster, int idlePartitions, Report report, TimeSpan quiet)
     {
         Thread.Sleep(1000);
         var cpu = new CpuMeter(cluster.Brokers.Select(b => b.Pid).ToArray());
         var before = FetchCounters.Read(cluster);
-        Thread.Sleep(5000);
+        Console.WriteLine($"quiet phase ({quiet.TotalSeconds:N0} s, load average {LoadAverage()}), broker PIDs {string.Join(',', cluster.Brokers.Select(b => b.Pid))}");
+        Thread.Sleep(quiet);
         var fetches = FetchCounters.Read(cluster) - before;
         var (broker, kernel, _) = cpu.Cores();
-        var line = $"{idlePartitions:N0} idle partitions, no traffic: brokers used {broker:0.000} cores (kernel {kernel:0.000}); {fetches.Describe(5)}";
+        var seconds = quiet.TotalSeconds;
+        var line = $"{idlePartitions:N0} idle partitions, no traffic: brokers used {broker:0.000} cores (kernel {kernel:0.000}), allocated " +
+            $"{fetches.AllocatedBytes / seconds / 1024 / cluster.Brokers.Count:N1} KiB/s per broker; {fetches.Describe(seconds)}";
         Console.WriteLine(line);
         report.IdleNotes.Add(line);
     }
+
+    /// <summary>The 1-minute load average (/proc/loadavg), printed beside every latency figure: on a shared machine it decides them.</summary>
+    internal static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
 
     private static void Latency(BenchSettings settings, IdleSettings idle, Report report, BrokerCluster cluster, int idlePartitions, Acks acks)
     {
@@ -235,7 +244,7 @@ internal static partial class IdlePartitionsBench
         var seconds = idle.Duration.TotalSeconds;
         var cpuText = $"brokers used {brokerCores:0.00} cores, {brokerCores * 1000 / Math.Max(1, latency.AchievedPerSecond):0.000} ms of broker CPU per message";
         Console.WriteLine($"{idlePartitions,6:N0} idle, {AcksName(acks)}: p50 {latency.P50:N2} ms, p99 {latency.P99:N2} ms, p99.9 {latency.P999:N2} ms " +
-            $"({latency.Samples:N0} samples, {latency.Errors} errors); {cpuText}; {fetches.Describe(seconds)}");
+            $"({latency.Samples:N0} samples, {latency.Errors} errors, load average {LoadAverage()}); {cpuText}; {fetches.Describe(seconds)}");
         if (latency.SlowSeconds.Length > 0)
         {
             Console.WriteLine($"  acknowledgements over 50 ms, by second of sending: {latency.SlowSeconds}");

@@ -42,6 +42,13 @@ internal sealed class LeaderFetcher
     private long _requestsSent;
     private readonly FollowerFetchSession _session = new();
 
+    // Reused by every round of the one fetch loop (issue 20): a round walks every partition this broker follows from the leader, and
+    // with thousands of idle ones a per-round list, map and entry per partition were most of what an idle broker allocated.
+    private readonly List<RoundEntry> _round = [];
+    private readonly Dictionary<(Uuid TopicId, int Partition), int> _roundIndex = [];
+    private readonly List<RoundEntry> _outOfRange = [];
+    private readonly Dictionary<Uuid, FetchRequest.FetchTopic> _requestTopics = [];
+
     public LeaderFetcher(int leaderId, string host, int port, int localBrokerId, Func<long> brokerEpoch, FetcherOptions options, ILogger logger,
         TimeProvider time)
     {
@@ -77,6 +84,9 @@ internal sealed class LeaderFetcher
             }
         }
     }
+
+    /// <summary>The incremental fetch session with this leader (tests drive rounds through it without a connection).</summary>
+    internal FollowerFetchSession Session => _session;
 
     /// <summary>Fetch requests sent so far (the long poll keeps this low while nothing is produced).</summary>
     public long RequestsSent => Interlocked.Read(ref _requestsSent);
@@ -234,10 +244,11 @@ internal sealed class LeaderFetcher
     }
 
     /// <summary>The partitions to fetch this round with the offsets sent; <paramref name="idleMs"/> is how long to wait when none.</summary>
-    private List<RoundEntry> BuildRound(out int idleMs)
+    internal List<RoundEntry> BuildRound(out int idleMs)
     {
         var now = Environment.TickCount64;
-        var round = new List<RoundEntry>();
+        var round = _round;
+        round.Clear();
         var nextWake = long.MaxValue;
         lock (_lock)
         {
@@ -259,7 +270,7 @@ internal sealed class LeaderFetcher
         return round;
     }
 
-    private FetchRequest BuildRequest(List<RoundEntry> round)
+    internal FetchRequest BuildRequest(List<RoundEntry> round)
     {
         var request = new FetchRequest
         {
@@ -270,7 +281,8 @@ internal sealed class LeaderFetcher
             IsolationLevel = 0,
         };
         _session.Begin(request, round.Count);
-        var byTopic = new Dictionary<Uuid, FetchRequest.FetchTopic>();
+        var byTopic = _requestTopics;
+        byTopic.Clear();
         foreach (var entry in round)
         {
             var replica = entry.State.Replica;
@@ -300,19 +312,26 @@ internal sealed class LeaderFetcher
         }
 
         _session.AddForgotten(request);
+        byTopic.Clear();
         return request;
     }
 
     /// <summary>Applies a fetch response; returns the partitions that need an OFFSET_OUT_OF_RANGE lookup (done without the lock).</summary>
-    private List<RoundEntry> Apply(List<RoundEntry> round, FetchResponse response)
+    internal List<RoundEntry> Apply(List<RoundEntry> round, FetchResponse response)
     {
-        var sent = new Dictionary<(Uuid, int), RoundEntry>(round.Count);
-        foreach (var entry in round)
+        // Only the partitions a response carries are looked up; an incremental response to an idle follower carries none.
+        var sent = _roundIndex;
+        sent.Clear();
+        if (response.Responses.Count > 0)
         {
-            sent[(entry.State.Replica.TopicId, entry.State.Replica.Partition)] = entry;
+            for (var i = 0; i < round.Count; i++)
+            {
+                sent[(round[i].State.Replica.TopicId, round[i].State.Replica.Partition)] = i;
+            }
         }
 
-        var outOfRange = new List<RoundEntry>();
+        var outOfRange = _outOfRange;
+        outOfRange.Clear();
         var nowTicks = Environment.TickCount64;
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         lock (_lock)
@@ -330,7 +349,13 @@ internal sealed class LeaderFetcher
             {
                 foreach (var data in topic.Partitions)
                 {
-                    if (!sent.TryGetValue((topic.TopicId, data.PartitionIndex), out var entry) || !IsCurrent(entry))
+                    if (!sent.TryGetValue((topic.TopicId, data.PartitionIndex), out var index))
+                    {
+                        continue;
+                    }
+
+                    var entry = round[index];
+                    if (!IsCurrent(entry))
                     {
                         continue;
                     }
@@ -568,7 +593,7 @@ internal sealed class LeaderFetcher
     }
 
     /// <summary>A partition as sent in one fetch round: the assignment it belongs to and the offsets the request carried.</summary>
-    private sealed record RoundEntry(PartitionFetchState State, long Generation, long FetchOffset, int LeaderEpoch, int LastFetchedEpoch,
+    internal readonly record struct RoundEntry(PartitionFetchState State, long Generation, long FetchOffset, int LeaderEpoch, int LastFetchedEpoch,
         long LogStartOffset);
 
     private sealed class LeaderOffsetLookupException(string message) : Exception(message);
