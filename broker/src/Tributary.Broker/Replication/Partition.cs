@@ -473,6 +473,10 @@ public sealed class Partition
                 }
 
                 records = read.Records;
+                if (!records.IsEmpty && _context.Stages is not null)
+                {
+                    MarkRecordsServed(replicaId);
+                }
             }
 
             var hasMore = fetchOffset < end && records.IsEmpty;
@@ -496,12 +500,21 @@ public sealed class Partition
     internal void RecordFollowerFetch(int replicaId, long fetchOffset, long brokerEpoch = -1, IFollowerSessionLink? session = null)
     {
         var nowMs = _context.NowMs;
+        var stages = _context.Stages;
+        var arrived = stages is null ? 0 : _context.Time.GetTimestamp();
         bool outsideIsr;
         lock (_gate)
         {
             if (!_followers.TryGetValue(replicaId, out var state))
             {
                 return;
+            }
+
+            if (state.RecordsServedTimestamp > 0 && fetchOffset > state.LogEndOffset)
+            {
+                // The follower appended what it was last served and fetches from past it: the follower round trip stage.
+                stages?.Record(ProduceStage.FollowerRoundTrip, _context.Time, state.RecordsServedTimestamp, arrived);
+                state.RecordsServedTimestamp = 0;
             }
 
             // The session fetches that skipped this partition since its last read were fetches of it at the same offset, with
@@ -531,7 +544,11 @@ public sealed class Partition
             outsideIsr = !Image.Isr.Contains(replicaId);
         }
 
-        MaybeAdvanceHighWatermark();
+        if (MaybeAdvanceHighWatermark() && stages is not null)
+        {
+            stages.Record(ProduceStage.HighWatermarkAdvance, _context.Time, arrived, _context.Time.GetTimestamp());
+        }
+
         if (outsideIsr)
         {
             // Kafka's maybeExpandIsr: only a fetch from a replica outside the ISR can expand it; shrinking is the periodic check's.
@@ -539,8 +556,22 @@ public sealed class Partition
         }
     }
 
-    /// <summary>Recomputes the leader's high watermark; completes the acks=all waiters it passed and wakes consumers' long polls.</summary>
-    internal void MaybeAdvanceHighWatermark()
+    /// <summary>A follower's fetch is being answered with records: its next fetch from past them ends the follower round trip stage.</summary>
+    private void MarkRecordsServed(int replicaId)
+    {
+        var now = _context.Time.GetTimestamp();
+        lock (_gate)
+        {
+            if (_followers.TryGetValue(replicaId, out var state))
+            {
+                state.RecordsServedTimestamp = now;
+            }
+        }
+    }
+
+    /// <summary>Recomputes the leader's high watermark; completes the acks=all waiters it passed and wakes consumers' long polls.
+    /// True when it moved.</summary>
+    internal bool MaybeAdvanceHighWatermark()
     {
         List<DelayedProduce>? committed = null;
         var outcome = ErrorCode.None;
@@ -548,7 +579,7 @@ public sealed class Partition
         {
             if (!IsLeader)
             {
-                return;
+                return false;
             }
 
             var candidate = Log.LogEndOffset;
@@ -564,7 +595,7 @@ public sealed class Partition
 
             if (candidate <= Log.HighWatermark)
             {
-                return;
+                return false;
             }
 
             Log.UpdateHighWatermark(candidate);
@@ -591,6 +622,7 @@ public sealed class Partition
         }
 
         WakeWatchers(appends: false, changes: true);
+        return true;
     }
 
     /// <summary>As a follower: the leader's high watermark bounds ours, and so does our own log end.</summary>
@@ -876,6 +908,9 @@ public sealed class Partition
         public long LastFetchMs { get; set; }
         public long LeaderEndAtLastFetch { get; set; } = -1;
         public long BrokerEpoch { get; set; } = -1;
+
+        /// <summary><see cref="TimeProvider.GetTimestamp"/> when the follower was last served records (0: none since its last fetch past them).</summary>
+        public long RecordsServedTimestamp { get; set; }
 
         /// <summary>The follower's incremental fetch session that last read this partition, if any.</summary>
         public IFollowerSessionLink? Session { get; set; }

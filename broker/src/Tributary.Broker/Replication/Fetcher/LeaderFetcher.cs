@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Tributary.Broker.Metrics;
 using Tributary.Broker.Network.Client;
 using Tributary.Protocol;
 using Tributary.Protocol.Messages;
@@ -32,6 +33,7 @@ internal sealed class LeaderFetcher
     private readonly FetcherOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly ProduceStageMetrics? _stages;
     private readonly Lock _lock = new();
     private readonly Dictionary<(string Topic, int Partition), PartitionFetchState> _partitions = [];
     private readonly SemaphoreSlim _changed = new(0, 1);
@@ -49,9 +51,11 @@ internal sealed class LeaderFetcher
     private readonly List<RoundEntry> _outOfRange = [];
     private readonly Dictionary<Uuid, FetchRequest.FetchTopic> _requestTopics = [];
 
+    /// <param name="stages">Where the follower's stages of the produce path are recorded (fetch build, fetch wait, append); null: nowhere.</param>
     public LeaderFetcher(int leaderId, string host, int port, int localBrokerId, Func<long> brokerEpoch, FetcherOptions options, ILogger logger,
-        TimeProvider time)
+        TimeProvider time, ProduceStageMetrics? stages = null)
     {
+        _stages = stages;
         LeaderId = leaderId;
         _endpoint = (host, port);
         _localBrokerId = localBrokerId;
@@ -189,6 +193,7 @@ internal sealed class LeaderFetcher
         {
             try
             {
+                var building = _time.GetTimestamp();
                 var round = BuildRound(out var idleMs);
                 if (round.Count == 0)
                 {
@@ -199,7 +204,11 @@ internal sealed class LeaderFetcher
                 var connection = await ConnectedAsync(stop).ConfigureAwait(false);
                 var request = BuildRequest(round);
                 Interlocked.Increment(ref _requestsSent);
+                var sending = _time.GetTimestamp();
+                _stages?.Record(ProduceStage.FollowerFetchBuild, _time, building, sending);
                 var response = await connection.SendAsync<FetchResponse>(request, FetchVersion, stop).ConfigureAwait(false);
+                var received = _time.GetTimestamp();
+                _stages?.Record(ProduceStage.FollowerFetchWait, _time, sending, received);
                 if (!_session.Completed(request, response))
                 {
                     // The leader lost or refused the session (restarted, evicted it, another epoch): fetch in full right away.
@@ -215,6 +224,11 @@ internal sealed class LeaderFetcher
                 }
 
                 var outOfRange = Apply(round, response);
+                if (_stages is not null && CarriesRecords(response))
+                {
+                    _stages.Record(ProduceStage.FollowerAppend, _time, received, _time.GetTimestamp());
+                }
+
                 foreach (var entry in outOfRange)
                 {
                     await ResolveOutOfRangeAsync(connection, entry, stop).ConfigureAwait(false);
@@ -369,6 +383,22 @@ internal sealed class LeaderFetcher
         }
 
         return outOfRange;
+    }
+
+    private static bool CarriesRecords(FetchResponse response)
+    {
+        foreach (var topic in response.Responses)
+        {
+            foreach (var data in topic.Partitions)
+            {
+                if (data.Records is { Length: > 0 })
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Caller holds the lock. True when the partition answered OFFSET_OUT_OF_RANGE.</summary>
