@@ -64,6 +64,23 @@ public sealed class IdleFollowerRoundTests
         Assert.All(replicas.Where(r => r.Partition != 421), r => Assert.Equal(0, r.HighWatermark)); // from the full fetch only
     }
 
+    [Fact]
+    public void A_round_the_leader_answers_without_a_partition_still_counts_as_a_fetch_of_it()
+    {
+        var fetcher = new LeaderFetcher(leaderId: 1, "127.0.0.1", 1, localBrokerId: 2, () => 5, new FetcherOptions(), NullLogger.Instance,
+            TimeProvider.System);
+        fetcher.Add(new PartitionFetchState(new IdleFollowerReplicaTestDouble("idle", Uuid.NewRandom(), 0), leaderId: 1, generation: 1));
+        Assert.True(fetcher.TryGetStatus(("idle", 0), out var never));
+        Assert.Equal(-1, never.LastFetchTimeMs);
+
+        RunRound(fetcher);
+        var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        Assert.Empty(RunRound(fetcher).Topics);
+
+        Assert.True(fetcher.TryGetStatus(("idle", 0), out var status));
+        Assert.True(status.LastFetchTimeMs >= before, $"last fetch {status.LastFetchTimeMs}, round started at {before}");
+    }
+
     /// <summary>One round as the fetch loop runs it; the leader answers each named partition with no records (and a high watermark).</summary>
     private static FetchRequest RunRound(LeaderFetcher fetcher, long answerHighWatermark = 0)
     {
