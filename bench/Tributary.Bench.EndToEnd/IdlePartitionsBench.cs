@@ -66,7 +66,7 @@ internal static partial class IdlePartitionsBench
                     {
                         created = CreateIdle(bootstrap, created, target);
                     }
-                    catch (Exception e) when (e is CreateTopicsException or TimeoutException)
+                    catch (Exception e) when (e is CreateTopicsException or TimeoutException or KafkaException)
                     {
                         // E.g. max.broker.partitions, which a combined node lowers to what its open-file limit holds.
                         var reason = e is CreateTopicsException c
@@ -144,7 +144,8 @@ internal static partial class IdlePartitionsBench
     /// <summary>Creates RF=3 topics until <paramref name="target"/> idle partitions exist (several requests of ≤ 1,000 partitions), waits for full ISRs.</summary>
     private static int CreateIdle(string bootstrap, int existing, int target)
     {
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build();
+        // A loaded machine can take more than librdkafka's default 60 s socket timeout to create 1,000 RF=3 partitions.
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, SocketTimeoutMs = 300_000 }).Build();
         var names = new List<string>();
         var next = existing;
         while (next < target)
@@ -179,6 +180,11 @@ internal static partial class IdlePartitionsBench
                     }
 
                     batch.RemoveAll(t => !failed.Contains(t.Name));
+                }
+                catch (KafkaException e) when (e.Error.Code == ErrorCode.Local_TimedOut && attempt < 5)
+                {
+                    // The request timed out on our side; the controller may have created some: the retry's TOPIC_ALREADY_EXISTS says which.
+                    Console.WriteLine($"  CreateTopics of {batch.Count} topics timed out (attempt {attempt}); asking again");
                 }
             }
         }
@@ -237,10 +243,12 @@ internal static partial class IdlePartitionsBench
         var topic = $"bench-idle-latency-{Guid.NewGuid():N}";
         ClientBench.CreateTopic(cluster.BootstrapServers, topic, settings.Partitions, replicationFactor: 3);
         var before = FetchCounters.Read(cluster);
+        var stagesBefore = StageBreakdown.Read(cluster);
         var cpu = new CpuMeter(cluster.Brokers.Select(b => b.Pid).ToArray());
         var latency = ClientBench.PacedLatency(cluster.BootstrapServers, topic, 100, idle.Rate, idle.Duration, acks, lingerMs: 0);
         var (brokerCores, _, _) = cpu.Cores();
         var fetches = FetchCounters.Read(cluster) - before;
+        var stages = StageBreakdown.Read(cluster) - stagesBefore;
         var seconds = idle.Duration.TotalSeconds;
         var cpuText = $"brokers used {brokerCores:0.00} cores, {brokerCores * 1000 / Math.Max(1, latency.AchievedPerSecond):0.000} ms of broker CPU per message";
         Console.WriteLine($"{idlePartitions,6:N0} idle, {AcksName(acks)}: p50 {latency.P50:N2} ms, p99 {latency.P99:N2} ms, p99.9 {latency.P999:N2} ms " +
@@ -248,6 +256,15 @@ internal static partial class IdlePartitionsBench
         if (latency.SlowSeconds.Length > 0)
         {
             Console.WriteLine($"  acknowledgements over 50 ms, by second of sending: {latency.SlowSeconds}");
+        }
+
+        var heading = $"{idlePartitions:N0} idle, {AcksName(acks)} (p50 {latency.P50:N2} ms, p99 {latency.P99:N2} ms, load average {LoadAverage()}):";
+        Console.WriteLine("  per-step breakdown, " + heading);
+        report.IdleBreakdown.Add(heading);
+        foreach (var line in stages.Describe())
+        {
+            Console.WriteLine("    " + line);
+            report.IdleBreakdown.Add("  " + line);
         }
 
         report.IdleLatency.Add(new IdleLatencyRow(idlePartitions, AcksName(acks), latency, cpuText + "; " + fetches.Describe(seconds)));
