@@ -7,7 +7,8 @@ using Confluent.Kafka.Admin;
 namespace Tributary.Bench.EndToEnd;
 
 /// <summary>Sizes of the idle-partitions section (BENCH_SECTIONS=idle); every one comes from the environment.</summary>
-internal sealed record IdleSettings(int[] IdlePartitions, double Rate, TimeSpan Duration, int[] ThroughputAt, long Messages100, long Messages1K)
+internal sealed record IdleSettings(int[] IdlePartitions, double Rate, TimeSpan Duration, int[] ThroughputAt, long Messages100, long Messages1K,
+    TimeSpan Quiet)
 {
     public static IdleSettings FromEnvironment(BenchSettings bench)
     {
@@ -21,7 +22,8 @@ internal sealed record IdleSettings(int[] IdlePartitions, double Rate, TimeSpan 
             TimeSpan.FromSeconds(double.Parse(Text("BENCH_IDLE_LATENCY_SECONDS", "10"), CultureInfo.InvariantCulture)),
             Numbers(Text("BENCH_IDLE_THROUGHPUT_AT", "1,1000")),
             long.Parse(Text("BENCH_IDLE_MESSAGES_RF3", bench.Messages100Rf3.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
-            long.Parse(Text("BENCH_IDLE_MESSAGES_RF3_1KIB", bench.Messages1KRf3.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture));
+            long.Parse(Text("BENCH_IDLE_MESSAGES_RF3_1KIB", bench.Messages1KRf3.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
+            TimeSpan.FromSeconds(double.Parse(Text("BENCH_IDLE_QUIET_SECONDS", "5"), CultureInfo.InvariantCulture)));
     }
 }
 
@@ -64,7 +66,7 @@ internal static partial class IdlePartitionsBench
                     {
                         created = CreateIdle(bootstrap, created, target);
                     }
-                    catch (Exception e) when (e is CreateTopicsException or TimeoutException)
+                    catch (Exception e) when (e is CreateTopicsException or TimeoutException or KafkaException)
                     {
                         // E.g. max.broker.partitions, which a combined node lowers to what its open-file limit holds.
                         var reason = e is CreateTopicsException c
@@ -76,7 +78,7 @@ internal static partial class IdlePartitionsBench
                     }
 
                     Console.WriteLine($"{created:N0} idle RF=3 partitions ({clock.Elapsed.TotalSeconds:N1} s to create and see full ISRs)");
-                    IdleCost(cluster, created, report);
+                    IdleCost(cluster, created, report, idle.Quiet);
                     foreach (var acks in new[] { Acks.Leader, Acks.All })
                     {
                         Latency(settings, idle, report, cluster, created, acks);
@@ -142,7 +144,8 @@ internal static partial class IdlePartitionsBench
     /// <summary>Creates RF=3 topics until <paramref name="target"/> idle partitions exist (several requests of ≤ 1,000 partitions), waits for full ISRs.</summary>
     private static int CreateIdle(string bootstrap, int existing, int target)
     {
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build();
+        // A loaded machine can take more than librdkafka's default 60 s socket timeout to create 1,000 RF=3 partitions.
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, SocketTimeoutMs = 300_000 }).Build();
         var names = new List<string>();
         var next = existing;
         while (next < target)
@@ -178,6 +181,11 @@ internal static partial class IdlePartitionsBench
 
                     batch.RemoveAll(t => !failed.Contains(t.Name));
                 }
+                catch (KafkaException e) when (e.Error.Code == ErrorCode.Local_TimedOut && attempt < 5)
+                {
+                    // The request timed out on our side; the controller may have created some: the retry's TOPIC_ALREADY_EXISTS says which.
+                    Console.WriteLine($"  CreateTopics of {batch.Count} topics timed out (attempt {attempt}); asking again");
+                }
             }
         }
 
@@ -209,36 +217,54 @@ internal static partial class IdlePartitionsBench
         return next;
     }
 
-    /// <summary>What the idle partitions cost with no traffic at all: broker CPU and follower fetches over 5 s.</summary>
-    private static void IdleCost(BrokerCluster cluster, int idlePartitions, Report report)
+    /// <summary>What the idle partitions cost with no traffic at all: broker CPU, allocation and follower fetches over <paramref name="quiet"/>.</summary>
+    private static void IdleCost(BrokerCluster cluster, int idlePartitions, Report report, TimeSpan quiet)
     {
         Thread.Sleep(1000);
         var cpu = new CpuMeter(cluster.Brokers.Select(b => b.Pid).ToArray());
         var before = FetchCounters.Read(cluster);
-        Thread.Sleep(5000);
+        Console.WriteLine($"quiet phase ({quiet.TotalSeconds:N0} s, load average {LoadAverage()}), broker PIDs {string.Join(',', cluster.Brokers.Select(b => b.Pid))}");
+        Thread.Sleep(quiet);
         var fetches = FetchCounters.Read(cluster) - before;
         var (broker, kernel, _) = cpu.Cores();
-        var line = $"{idlePartitions:N0} idle partitions, no traffic: brokers used {broker:0.000} cores (kernel {kernel:0.000}); {fetches.Describe(5)}";
+        var seconds = quiet.TotalSeconds;
+        var line = $"{idlePartitions:N0} idle partitions, no traffic: brokers used {broker:0.000} cores (kernel {kernel:0.000}), allocated " +
+            $"{fetches.AllocatedBytes / seconds / 1024 / cluster.Brokers.Count:N1} KiB/s per broker; {fetches.Describe(seconds)}";
         Console.WriteLine(line);
         report.IdleNotes.Add(line);
     }
+
+    /// <summary>The 1-minute load average (/proc/loadavg), printed beside every latency figure: on a shared machine it decides them.</summary>
+    internal static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
 
     private static void Latency(BenchSettings settings, IdleSettings idle, Report report, BrokerCluster cluster, int idlePartitions, Acks acks)
     {
         var topic = $"bench-idle-latency-{Guid.NewGuid():N}";
         ClientBench.CreateTopic(cluster.BootstrapServers, topic, settings.Partitions, replicationFactor: 3);
         var before = FetchCounters.Read(cluster);
+        var stagesBefore = StageBreakdown.Read(cluster);
         var cpu = new CpuMeter(cluster.Brokers.Select(b => b.Pid).ToArray());
         var latency = ClientBench.PacedLatency(cluster.BootstrapServers, topic, 100, idle.Rate, idle.Duration, acks, lingerMs: 0);
         var (brokerCores, _, _) = cpu.Cores();
         var fetches = FetchCounters.Read(cluster) - before;
+        var stages = StageBreakdown.Read(cluster) - stagesBefore;
         var seconds = idle.Duration.TotalSeconds;
         var cpuText = $"brokers used {brokerCores:0.00} cores, {brokerCores * 1000 / Math.Max(1, latency.AchievedPerSecond):0.000} ms of broker CPU per message";
         Console.WriteLine($"{idlePartitions,6:N0} idle, {AcksName(acks)}: p50 {latency.P50:N2} ms, p99 {latency.P99:N2} ms, p99.9 {latency.P999:N2} ms " +
-            $"({latency.Samples:N0} samples, {latency.Errors} errors); {cpuText}; {fetches.Describe(seconds)}");
+            $"({latency.Samples:N0} samples, {latency.Errors} errors, load average {LoadAverage()}); {cpuText}; {fetches.Describe(seconds)}");
         if (latency.SlowSeconds.Length > 0)
         {
             Console.WriteLine($"  acknowledgements over 50 ms, by second of sending: {latency.SlowSeconds}");
+        }
+
+        var heading = $"{idlePartitions:N0} idle, {AcksName(acks)} (p50 {latency.P50:N2} ms, p99 {latency.P99:N2} ms, load average {LoadAverage()}):";
+        Console.WriteLine("  per-step breakdown, " + heading);
+        report.IdleBreakdown.Add(heading);
+        foreach (var line in stages.Describe())
+        {
+            Console.WriteLine("    " + line);
+            report.IdleBreakdown.Add("  " + line);
         }
 
         report.IdleLatency.Add(new IdleLatencyRow(idlePartitions, AcksName(acks), latency, cpuText + "; " + fetches.Describe(seconds)));

@@ -112,6 +112,9 @@ internal sealed class Report
     /// <summary>Broker CPU and follower fetches with idle partitions and no traffic, one line per idle count.</summary>
     public List<string> IdleNotes { get; } = [];
 
+    /// <summary>Per-step breakdown of each light-load latency row from the brokers' own histograms (tributary_produce_stage_seconds).</summary>
+    public List<string> IdleBreakdown { get; } = [];
+
     /// <summary>The mock's light-load latency, by acks ("1", "all").</summary>
     public Dictionary<string, Latency> IdleMock { get; } = [];
 
@@ -200,9 +203,20 @@ internal sealed class Report
         md.AppendLine();
         if (IdleNotes.Count > 0)
         {
-            md.AppendLine("Idle-partition clusters with no traffic (5 s each):");
+            md.AppendLine("Idle-partition clusters with no traffic (BENCH_IDLE_QUIET_SECONDS each):");
             md.AppendLine();
             IdleNotes.ForEach(l => md.AppendLine("- " + l));
+            md.AppendLine();
+        }
+
+        if (IdleBreakdown.Count > 0)
+        {
+            md.AppendLine("Per-step breakdown of the light-load rows, from the brokers' `tributary_produce_stage_seconds` histograms (summed over the 3 brokers; "
+                + "p50/p99 are histogram bucket upper bounds):");
+            md.AppendLine();
+            md.AppendLine("```");
+            IdleBreakdown.ForEach(l => md.AppendLine(l));
+            md.AppendLine("```");
             md.AppendLine();
         }
 

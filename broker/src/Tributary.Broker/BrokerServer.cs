@@ -156,7 +156,8 @@ public sealed partial class BrokerServer : IHostedLifecycleService, IBrokerMetri
             _logs = logs;
             Metrics.LogCleaner.AttachSource(() => logs.Cleaner is { IsEnabled: true } cleaner ? cleaner.Snapshot() : null, () => Config.LogDirs);
 
-            var fetchers = new ReplicaFetcherManager(Config.NodeId, () => Volatile.Read(ref _brokerEpoch), Replication.Fetcher.FetcherOptions.FromConfig(Config), LoggerFactory);
+            var fetchers = new ReplicaFetcherManager(Config.NodeId, () => Volatile.Read(ref _brokerEpoch), Replication.Fetcher.FetcherOptions.FromConfig(Config), LoggerFactory,
+                stages: Metrics.ProduceStages);
             _fetchers = fetchers;
             var replicas = new ReplicaManager(Config.NodeId, logs, t => LogConfigFor(t.Configs),
                 t => TopicConfigCatalog.Resolve(DynamicConfig.Current, t.Configs).MinInsyncReplicas, LoggerFactory.CreateLogger("Tributary.Replicas"),

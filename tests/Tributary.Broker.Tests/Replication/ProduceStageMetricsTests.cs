@@ -92,4 +92,24 @@ public sealed class ProduceStageMetricsTests : IDisposable
             Assert.Equal(0.003, Assert.Single(_recorded, r => r.Stage == "replicate").Seconds, precision: 6);
         }
     }
+
+    [Fact]
+    public async Task A_follower_fetching_past_records_it_was_served_records_its_round_trip_and_the_high_watermark_advance()
+    {
+        var builder = new RecordBatchBuilder();
+        builder.Append(1_700_000_000_000, null, Encoding.UTF8.GetBytes("record"));
+        var append = _replicas.Append(_replicas.AppliedImage.Topics["events"], 0, builder.Build(), acks: -1, 30_000, CancellationToken.None);
+        var served = await FollowerFetch(0, maxWaitMs: 0);
+        Assert.False(served[0].Records.IsEmpty);
+
+        _time.Advance(TimeSpan.FromMilliseconds(4));
+        await FollowerFetch(1, maxWaitMs: 0);
+
+        Assert.Equal(ErrorCode.None, await append.Committed.WaitAsync(TimeSpan.FromSeconds(10)));
+        lock (_recorded)
+        {
+            Assert.Equal(0.004, Assert.Single(_recorded, r => r.Stage == "follower_round_trip").Seconds, precision: 6);
+            Assert.Single(_recorded, r => r.Stage == "hw_advance");
+        }
+    }
 }

@@ -16,6 +16,23 @@ public enum ProduceStage
 
     /// <summary>acks=all: from the high watermark passing the request's last batch to the produce response being ready.</summary>
     Respond,
+
+    /// <summary>On a follower: building one fetch request (the round over its followed partitions and the request itself).</summary>
+    FollowerFetchBuild,
+
+    /// <summary>On a follower: from sending a fetch to its response read and parsed (the leader's long poll included).</summary>
+    FollowerFetchWait,
+
+    /// <summary>On a follower: applying a fetch response that carried records (append, high watermark, log start).</summary>
+    FollowerAppend,
+
+    /// <summary>On the leader: from reading records for a follower to that follower's next fetch of the partition from past them
+    /// (the response's way out, the follower's parse and append, its next request's way in).</summary>
+    FollowerRoundTrip,
+
+    /// <summary>On the leader: from a follower fetch arriving at a partition to the high watermark having moved for it (acks=all
+    /// waiters completed).</summary>
+    HighWatermarkAdvance,
 }
 
 /// <summary>
@@ -33,6 +50,8 @@ public sealed class ProduceStageMetrics
     private static readonly KeyValuePair<string, object?>[] StageTags =
     [
         new("stage", "append"), new("stage", "follower_wakeup"), new("stage", "replicate"), new("stage", "respond"),
+        new("stage", "follower_fetch_build"), new("stage", "follower_fetch_wait"), new("stage", "follower_append"),
+        new("stage", "follower_round_trip"), new("stage", "hw_advance"),
     ];
 
     private readonly Histogram<double> _stages;
@@ -41,7 +60,8 @@ public sealed class ProduceStageMetrics
     {
         ArgumentNullException.ThrowIfNull(meter);
         _stages = meter.CreateHistogram(Name, unit: null,
-            description: "Time spent in each stage of the produce path (append, follower_wakeup, replicate, respond), in seconds.",
+            description: "Time spent in each stage of the produce path (append, follower_wakeup, replicate, respond; on followers "
+                + "follower_fetch_build, follower_fetch_wait, follower_append; on leaders follower_round_trip, hw_advance), in seconds.",
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = BucketsSeconds });
     }
 

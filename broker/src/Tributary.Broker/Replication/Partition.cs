@@ -473,6 +473,10 @@ public sealed class Partition
                 }
 
                 records = read.Records;
+                if (!records.IsEmpty && _context.Stages is not null)
+                {
+                    MarkRecordsServed(replicaId);
+                }
             }
 
             var hasMore = fetchOffset < end && records.IsEmpty;
@@ -496,12 +500,21 @@ public sealed class Partition
     internal void RecordFollowerFetch(int replicaId, long fetchOffset, long brokerEpoch = -1, IFollowerSessionLink? session = null)
     {
         var nowMs = _context.NowMs;
+        var stages = _context.Stages;
+        var arrived = stages is null ? 0 : _context.Time.GetTimestamp();
         bool outsideIsr;
         lock (_gate)
         {
             if (!_followers.TryGetValue(replicaId, out var state))
             {
                 return;
+            }
+
+            if (state.RecordsServedTimestamp > 0 && fetchOffset > state.LogEndOffset)
+            {
+                // The follower appended what it was last served and fetches from past it: the follower round trip stage.
+                stages?.Record(ProduceStage.FollowerRoundTrip, _context.Time, state.RecordsServedTimestamp, arrived);
+                state.RecordsServedTimestamp = 0;
             }
 
             // The session fetches that skipped this partition since its last read were fetches of it at the same offset, with
@@ -531,7 +544,11 @@ public sealed class Partition
             outsideIsr = !Image.Isr.Contains(replicaId);
         }
 
-        MaybeAdvanceHighWatermark();
+        if (MaybeAdvanceHighWatermark() && stages is not null)
+        {
+            stages.Record(ProduceStage.HighWatermarkAdvance, _context.Time, arrived, _context.Time.GetTimestamp());
+        }
+
         if (outsideIsr)
         {
             // Kafka's maybeExpandIsr: only a fetch from a replica outside the ISR can expand it; shrinking is the periodic check's.
@@ -539,8 +556,22 @@ public sealed class Partition
         }
     }
 
-    /// <summary>Recomputes the leader's high watermark; completes the acks=all waiters it passed and wakes consumers' long polls.</summary>
-    internal void MaybeAdvanceHighWatermark()
+    /// <summary>A follower's fetch is being answered with records: its next fetch from past them ends the follower round trip stage.</summary>
+    private void MarkRecordsServed(int replicaId)
+    {
+        var now = _context.Time.GetTimestamp();
+        lock (_gate)
+        {
+            if (_followers.TryGetValue(replicaId, out var state))
+            {
+                state.RecordsServedTimestamp = now;
+            }
+        }
+    }
+
+    /// <summary>Recomputes the leader's high watermark; completes the acks=all waiters it passed and wakes consumers' long polls.
+    /// True when it moved.</summary>
+    internal bool MaybeAdvanceHighWatermark()
     {
         List<DelayedProduce>? committed = null;
         var outcome = ErrorCode.None;
@@ -548,7 +579,7 @@ public sealed class Partition
         {
             if (!IsLeader)
             {
-                return;
+                return false;
             }
 
             var candidate = Log.LogEndOffset;
@@ -564,7 +595,7 @@ public sealed class Partition
 
             if (candidate <= Log.HighWatermark)
             {
-                return;
+                return false;
             }
 
             Log.UpdateHighWatermark(candidate);
@@ -591,6 +622,7 @@ public sealed class Partition
         }
 
         WakeWatchers(appends: false, changes: true);
+        return true;
     }
 
     /// <summary>As a follower: the leader's high watermark bounds ours, and so does our own log end.</summary>
@@ -616,9 +648,7 @@ public sealed class Partition
             return;
         }
 
-        var image = _context.Image;
-        var proposal = ProposeIsrChange(_context.NowMs, _context.LagTimeMaxMs, image.IsActiveBroker,
-            id => image.Brokers.TryGetValue(id, out var broker) ? broker.Epoch : -1);
+        var proposal = ProposeIsrChange(_context.NowMs, _context.LagTimeMaxMs, _context.IsActiveBroker, _context.RegisteredBrokerEpoch);
         if (proposal is not { } isr)
         {
             return;
@@ -673,38 +703,50 @@ public sealed class Partition
                 _pendingIsr = null;
             }
 
+            // Decide each replica's membership first and build a proposal only when it differs from the ISR: this runs for every
+            // led partition every replica.lag.time.max.ms / 2, and an idle partition's answer is nearly always "no change", which
+            // must cost no allocation per partition (issue 20: 10,000 idle partitions per broker).
             var isr = Image.Isr;
+            var replicas = Image.Replicas;
             var hw = Log.HighWatermark;
-            var next = ImmutableArray.CreateBuilder<int>(Image.Replicas.Length);
-            foreach (var replica in Image.Replicas)
+            Span<bool> member = replicas.Length <= 64 ? stackalloc bool[replicas.Length] : new bool[replicas.Length];
+            var members = 0;
+            var differs = false;
+            for (var i = 0; i < replicas.Length; i++)
             {
+                var replica = replicas[i];
+                var inIsr = isr.Contains(replica);
                 if (replica == _context.LocalNodeId)
                 {
-                    next.Add(replica);
-                    continue;
+                    member[i] = true;
+                }
+                else
+                {
+                    _followers.TryGetValue(replica, out var state);
+                    state?.FoldSkippedFetch(state.Session?.LastFetchMs(this) ?? -1);
+                    member[i] = inIsr
+                        ? state is not null && nowMs - state.LastCaughtUpMs <= lagTimeMaxMs
+                        : state is not null && state.LogEndOffset >= hw && state.LogEndOffset >= _leaderEpochStartOffset
+                          && isActiveBroker(replica) && nowMs - state.LastFetchMs <= lagTimeMaxMs
+                          && (state.BrokerEpoch < 0 || state.BrokerEpoch == registeredEpoch(replica));
                 }
 
-                _followers.TryGetValue(replica, out var state);
-                state?.FoldSkippedFetch(state.Session?.LastFetchMs(this) ?? -1);
-                if (isr.Contains(replica))
-                {
-                    var lagging = state is null || nowMs - state.LastCaughtUpMs > lagTimeMaxMs;
-                    if (!lagging)
-                    {
-                        next.Add(replica);
-                    }
-                }
-                else if (state is not null && state.LogEndOffset >= hw && state.LogEndOffset >= _leaderEpochStartOffset
-                         && isActiveBroker(replica) && nowMs - state.LastFetchMs <= lagTimeMaxMs
-                         && (state.BrokerEpoch < 0 || state.BrokerEpoch == registeredEpoch(replica)))
-                {
-                    next.Add(replica);
-                }
+                members += member[i] ? 1 : 0;
+                differs |= member[i] != inIsr;
             }
 
-            if (next.Count == isr.Length && next.All(isr.Contains))
+            if (!differs && members == isr.Length)
             {
                 return null;
+            }
+
+            var next = ImmutableArray.CreateBuilder<int>(members);
+            for (var i = 0; i < replicas.Length; i++)
+            {
+                if (member[i])
+                {
+                    next.Add(replicas[i]);
+                }
             }
 
             var proposal = next.ToImmutable();
@@ -866,6 +908,9 @@ public sealed class Partition
         public long LastFetchMs { get; set; }
         public long LeaderEndAtLastFetch { get; set; } = -1;
         public long BrokerEpoch { get; set; } = -1;
+
+        /// <summary><see cref="TimeProvider.GetTimestamp"/> when the follower was last served records (0: none since its last fetch past them).</summary>
+        public long RecordsServedTimestamp { get; set; }
 
         /// <summary>The follower's incremental fetch session that last read this partition, if any.</summary>
         public IFollowerSessionLink? Session { get; set; }

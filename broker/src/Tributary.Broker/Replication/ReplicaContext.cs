@@ -23,7 +23,15 @@ public sealed class ReplicaContext
         LagTimeMaxMs = lagTimeMaxMs;
         Logger = logger ?? throw new ArgumentNullException(nameof(logger));
         Stages = stages;
+        IsActiveBroker = nodeId => Image.IsActiveBroker(nodeId);
+        RegisteredBrokerEpoch = nodeId => Image.Brokers.TryGetValue(nodeId, out var broker) ? broker.Epoch : -1;
     }
+
+    /// <summary>Whether a broker is registered, unfenced and not shutting down in the latest image (one delegate for every ISR check).</summary>
+    public Func<int, bool> IsActiveBroker { get; }
+
+    /// <summary>A broker's registration epoch in the latest image, -1 when unregistered (KIP-903; one delegate for every ISR check).</summary>
+    public Func<int, long> RegisteredBrokerEpoch { get; }
 
     public int LocalNodeId { get; }
     public TimeProvider Time { get; }

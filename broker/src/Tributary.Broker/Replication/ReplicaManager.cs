@@ -358,7 +358,8 @@ public sealed partial class ReplicaManager : IDisposable
             return;
         }
 
-        foreach (var partition in _partitions.Values)
+        // The dictionary's own enumerator, not .Values: Values copies every hosted partition into a new list on each pass.
+        foreach (var (_, partition) in _partitions)
         {
             if (partition.IsLeader)
             {

@@ -173,12 +173,17 @@ public sealed partial class LogManager : IDisposable
     public void FlushDueLogs()
     {
         long nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        foreach (PartitionLog log in AllLogs)
+        // Runs every second over every hosted log: the dictionaries' own enumerators, not AllLogs, which copies every log into
+        // a new array each time (issue 20: with 10,000 idle partitions that copy was a sixth of what an idle broker allocated).
+        foreach (LogDirectory directory in _directories)
         {
-            long intervalMs = log.Config.FlushIntervalMs;
-            if (intervalMs != long.MaxValue && nowMs - log.LastFlushTimeMs >= intervalMs && log.LogEndOffset > log.RecoveryPoint)
+            foreach ((_, PartitionLog log) in directory.Logs)
             {
-                log.Flush();
+                long intervalMs = log.Config.FlushIntervalMs;
+                if (intervalMs != long.MaxValue && nowMs - log.LastFlushTimeMs >= intervalMs && log.LogEndOffset > log.RecoveryPoint)
+                {
+                    log.Flush();
+                }
             }
         }
     }

@@ -1,6 +1,8 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
+using Tributary.Broker.Metrics;
 using Tributary.Broker.Replication.Fetcher;
 using Tributary.Protocol;
 
@@ -82,6 +84,52 @@ public sealed class ReplicaFetcherTests
         Assert.True(fetchers.TryGetStatus("hw", 0, out var status));
         Assert.Equal((10L, 10L, 0L, LeaderBrokerForTests.NodeId), (status.LastLeaderHighWatermark, status.LogEndOffset, status.Lag, status.LeaderId));
         Assert.Equal(10, (await leader.ReadAllAsync(topicId)).HighWatermark);
+    }
+
+    [Fact]
+    public async Task The_follower_records_its_fetch_build_fetch_wait_and_append_stages()
+    {
+        using var meter = new Meter("Tributary.Broker.Tests.FollowerStages." + Guid.NewGuid().ToString("N"));
+        var recorded = new List<string>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter == meter)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, _, tags, _) =>
+        {
+            lock (recorded)
+            {
+                recorded.Add((string)tags[0].Value!);
+            }
+        });
+        listener.Start();
+        await using var leader = await LeaderBrokerForTests.StartAsync();
+        var brokerEpoch = await leader.RegisterBrokerAsync(FollowerId);
+        var (topicId, epoch) = await leader.CreateTopicAsync("stages", Replicas);
+        await leader.ProduceAsync("stages", 2);
+        using var follower = new PartitionLogFollowerForTests("stages", topicId, epoch);
+        await using var fetchers = new ReplicaFetcherManager(FollowerId, () => brokerEpoch, Options, NullLoggerFactory.Instance,
+            stages: new ProduceStageMetrics(meter));
+
+        fetchers.SetLeader(follower, LeaderBrokerForTests.NodeId, "127.0.0.1", leader.Port);
+        await WaitUntilAsync(() => follower.LogEndOffset == 2);
+        await WaitUntilAsync(() =>
+        {
+            lock (recorded)
+            {
+                return recorded.Contains("follower_append");
+            }
+        });
+
+        lock (recorded)
+        {
+            Assert.Contains("follower_fetch_build", recorded);
+            Assert.Contains("follower_fetch_wait", recorded);
+        }
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Tributary.Broker.Metrics;
 using Tributary.Broker.Network.Client;
 using Tributary.Protocol;
 using Tributary.Protocol.Messages;
@@ -32,6 +33,7 @@ internal sealed class LeaderFetcher
     private readonly FetcherOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly ProduceStageMetrics? _stages;
     private readonly Lock _lock = new();
     private readonly Dictionary<(string Topic, int Partition), PartitionFetchState> _partitions = [];
     private readonly SemaphoreSlim _changed = new(0, 1);
@@ -42,9 +44,24 @@ internal sealed class LeaderFetcher
     private long _requestsSent;
     private readonly FollowerFetchSession _session = new();
 
+    // Reused by every round of the one fetch loop (issue 20): a round walks every partition this broker follows from the leader, and
+    // with thousands of idle ones a per-round list, map and entry per partition were most of what an idle broker allocated.
+    private readonly List<RoundEntry> _round = [];
+    private readonly Dictionary<(Uuid TopicId, int Partition), int> _roundIndex = [];
+    private readonly List<RoundEntry> _outOfRange = [];
+    private readonly Dictionary<Uuid, FetchRequest.FetchTopic> _requestTopics = [];
+
+    // Rounds are numbered; a partition remembers the latest round it was in, and the fetcher when its latest round completed, so
+    // completing a round is O(1) instead of a lookup per partition (an incremental response to an idle follower names none).
+    private long _roundsBuilt;
+    private long _completedRound;
+    private long _completedRoundMs = -1;
+
+    /// <param name="stages">Where the follower's stages of the produce path are recorded (fetch build, fetch wait, append); null: nowhere.</param>
     public LeaderFetcher(int leaderId, string host, int port, int localBrokerId, Func<long> brokerEpoch, FetcherOptions options, ILogger logger,
-        TimeProvider time)
+        TimeProvider time, ProduceStageMetrics? stages = null)
     {
+        _stages = stages;
         LeaderId = leaderId;
         _endpoint = (host, port);
         _localBrokerId = localBrokerId;
@@ -77,6 +94,9 @@ internal sealed class LeaderFetcher
             }
         }
     }
+
+    /// <summary>The incremental fetch session with this leader (tests drive rounds through it without a connection).</summary>
+    internal FollowerFetchSession Session => _session;
 
     /// <summary>Fetch requests sent so far (the long poll keeps this low while nothing is produced).</summary>
     public long RequestsSent => Interlocked.Read(ref _requestsSent);
@@ -134,7 +154,7 @@ internal sealed class LeaderFetcher
         {
             if (_partitions.TryGetValue(key, out var state))
             {
-                status = state.ToStatus();
+                status = state.ToStatus(LastFetchTimeMs(state));
                 return true;
             }
         }
@@ -149,7 +169,7 @@ internal sealed class LeaderFetcher
         {
             foreach (var state in _partitions.Values)
             {
-                into.Add(state.ToStatus());
+                into.Add(state.ToStatus(LastFetchTimeMs(state)));
             }
         }
     }
@@ -179,6 +199,7 @@ internal sealed class LeaderFetcher
         {
             try
             {
+                var building = _time.GetTimestamp();
                 var round = BuildRound(out var idleMs);
                 if (round.Count == 0)
                 {
@@ -189,7 +210,11 @@ internal sealed class LeaderFetcher
                 var connection = await ConnectedAsync(stop).ConfigureAwait(false);
                 var request = BuildRequest(round);
                 Interlocked.Increment(ref _requestsSent);
+                var sending = _time.GetTimestamp();
+                _stages?.Record(ProduceStage.FollowerFetchBuild, _time, building, sending);
                 var response = await connection.SendAsync<FetchResponse>(request, FetchVersion, stop).ConfigureAwait(false);
+                var received = _time.GetTimestamp();
+                _stages?.Record(ProduceStage.FollowerFetchWait, _time, sending, received);
                 if (!_session.Completed(request, response))
                 {
                     // The leader lost or refused the session (restarted, evicted it, another epoch): fetch in full right away.
@@ -205,6 +230,11 @@ internal sealed class LeaderFetcher
                 }
 
                 var outOfRange = Apply(round, response);
+                if (_stages is not null && CarriesRecords(response))
+                {
+                    _stages.Record(ProduceStage.FollowerAppend, _time, received, _time.GetTimestamp());
+                }
+
                 foreach (var entry in outOfRange)
                 {
                     await ResolveOutOfRangeAsync(connection, entry, stop).ConfigureAwait(false);
@@ -234,13 +264,15 @@ internal sealed class LeaderFetcher
     }
 
     /// <summary>The partitions to fetch this round with the offsets sent; <paramref name="idleMs"/> is how long to wait when none.</summary>
-    private List<RoundEntry> BuildRound(out int idleMs)
+    internal List<RoundEntry> BuildRound(out int idleMs)
     {
         var now = Environment.TickCount64;
-        var round = new List<RoundEntry>();
+        var round = _round;
+        round.Clear();
         var nextWake = long.MaxValue;
         lock (_lock)
         {
+            var number = ++_roundsBuilt;
             foreach (var state in _partitions.Values)
             {
                 if (state.IsDelayed(now))
@@ -249,6 +281,9 @@ internal sealed class LeaderFetcher
                     continue;
                 }
 
+                // The partition's previous round may have completed: keep its time before the partition joins this one.
+                state.LastFetchTimeMs = LastFetchTimeMs(state);
+                state.LastRound = number;
                 var replica = state.Replica;
                 round.Add(new RoundEntry(state, state.Generation, replica.LogEndOffset, replica.LeaderEpoch, replica.LatestEpoch,
                     replica.LogStartOffset));
@@ -259,7 +294,7 @@ internal sealed class LeaderFetcher
         return round;
     }
 
-    private FetchRequest BuildRequest(List<RoundEntry> round)
+    internal FetchRequest BuildRequest(List<RoundEntry> round)
     {
         var request = new FetchRequest
         {
@@ -270,7 +305,8 @@ internal sealed class LeaderFetcher
             IsolationLevel = 0,
         };
         _session.Begin(request, round.Count);
-        var byTopic = new Dictionary<Uuid, FetchRequest.FetchTopic>();
+        var byTopic = _requestTopics;
+        byTopic.Clear();
         foreach (var entry in round)
         {
             var replica = entry.State.Replica;
@@ -300,37 +336,45 @@ internal sealed class LeaderFetcher
         }
 
         _session.AddForgotten(request);
+        byTopic.Clear();
         return request;
     }
 
     /// <summary>Applies a fetch response; returns the partitions that need an OFFSET_OUT_OF_RANGE lookup (done without the lock).</summary>
-    private List<RoundEntry> Apply(List<RoundEntry> round, FetchResponse response)
+    internal List<RoundEntry> Apply(List<RoundEntry> round, FetchResponse response)
     {
-        var sent = new Dictionary<(Uuid, int), RoundEntry>(round.Count);
-        foreach (var entry in round)
+        // Only the partitions a response carries are looked up; an incremental response to an idle follower carries none.
+        var sent = _roundIndex;
+        sent.Clear();
+        if (response.Responses.Count > 0)
         {
-            sent[(entry.State.Replica.TopicId, entry.State.Replica.Partition)] = entry;
+            for (var i = 0; i < round.Count; i++)
+            {
+                sent[(round[i].State.Replica.TopicId, round[i].State.Replica.Partition)] = i;
+            }
         }
 
-        var outOfRange = new List<RoundEntry>();
+        var outOfRange = _outOfRange;
+        outOfRange.Clear();
         var nowTicks = Environment.TickCount64;
         var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
         lock (_lock)
         {
             // An incremental response leaves out the partitions with nothing new: this fetch covered them all the same.
-            foreach (var entry in round)
-            {
-                if (IsCurrent(entry))
-                {
-                    entry.State.LastFetchTimeMs = nowMs;
-                }
-            }
+            _completedRound = _roundsBuilt;
+            _completedRoundMs = nowMs;
 
             foreach (var topic in response.Responses)
             {
                 foreach (var data in topic.Partitions)
                 {
-                    if (!sent.TryGetValue((topic.TopicId, data.PartitionIndex), out var entry) || !IsCurrent(entry))
+                    if (!sent.TryGetValue((topic.TopicId, data.PartitionIndex), out var index))
+                    {
+                        continue;
+                    }
+
+                    var entry = round[index];
+                    if (!IsCurrent(entry))
                     {
                         continue;
                     }
@@ -344,6 +388,22 @@ internal sealed class LeaderFetcher
         }
 
         return outOfRange;
+    }
+
+    private static bool CarriesRecords(FetchResponse response)
+    {
+        foreach (var topic in response.Responses)
+        {
+            foreach (var data in topic.Partitions)
+            {
+                if (data.Records is { Length: > 0 })
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Caller holds the lock. True when the partition answered OFFSET_OUT_OF_RANGE.</summary>
@@ -509,6 +569,10 @@ internal sealed class LeaderFetcher
         return partition.Offset >= 0 ? partition.Offset : throw new LeaderOffsetLookupException($"the leader answered offset {partition.Offset}");
     }
 
+    /// <summary>Caller holds the lock. When the partition was last fetched: its latest round's completion if that round completed.</summary>
+    private long LastFetchTimeMs(PartitionFetchState state) =>
+        state.LastRound != 0 && state.LastRound == _completedRound ? _completedRoundMs : state.LastFetchTimeMs;
+
     /// <summary>Caller holds the lock.</summary>
     private bool IsCurrent(RoundEntry entry) =>
         _partitions.TryGetValue(entry.State.Key, out var current) && ReferenceEquals(current, entry.State) && current.Generation == entry.Generation;
@@ -568,7 +632,7 @@ internal sealed class LeaderFetcher
     }
 
     /// <summary>A partition as sent in one fetch round: the assignment it belongs to and the offsets the request carried.</summary>
-    private sealed record RoundEntry(PartitionFetchState State, long Generation, long FetchOffset, int LeaderEpoch, int LastFetchedEpoch,
+    internal readonly record struct RoundEntry(PartitionFetchState State, long Generation, long FetchOffset, int LeaderEpoch, int LastFetchedEpoch,
         long LogStartOffset);
 
     private sealed class LeaderOffsetLookupException(string message) : Exception(message);

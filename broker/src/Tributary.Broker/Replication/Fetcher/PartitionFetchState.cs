@@ -26,6 +26,9 @@ internal sealed class PartitionFetchState(IFollowerReplica replica, int leaderId
 
     public long LastFetchTimeMs { get; set; } = -1;
 
+    /// <summary>The fetcher's number of the latest round that included the partition (0: none yet).</summary>
+    public long LastRound { get; set; }
+
     public bool IsDelayed(long nowTicks) => DelayedUntilTicks > nowTicks && Replica.LeaderEpoch == EpochWhenDelayed;
 
     public void Delay(long nowTicks, int backoffMs)
@@ -34,6 +37,7 @@ internal sealed class PartitionFetchState(IFollowerReplica replica, int leaderId
         EpochWhenDelayed = Replica.LeaderEpoch;
     }
 
-    public FollowerFetchStatus ToStatus() => new(Replica.Topic, Replica.Partition, LeaderId, LastLeaderHighWatermark, LeaderLogStartOffset,
-        Replica.LogEndOffset, LastFetchTimeMs);
+    /// <param name="lastFetchTimeMs">When the partition was last fetched (<see cref="LastFetchTimeMs"/> or its latest completed round's time).</param>
+    public FollowerFetchStatus ToStatus(long lastFetchTimeMs) => new(Replica.Topic, Replica.Partition, LeaderId, LastLeaderHighWatermark, LeaderLogStartOffset,
+        Replica.LogEndOffset, lastFetchTimeMs);
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Tributary.Broker.Metrics;
 
 namespace Tributary.Broker.Replication.Fetcher;
 
@@ -19,6 +20,7 @@ public sealed class ReplicaFetcherManager : IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly ProduceStageMetrics? _stages;
     private readonly Lock _lock = new();
     private readonly Dictionary<(string Topic, int Partition), PartitionFetchState> _assignments = [];
     private readonly Dictionary<int, LeaderFetcher> _fetchers = [];
@@ -29,9 +31,11 @@ public sealed class ReplicaFetcherManager : IAsyncDisposable
 
     /// <param name="brokerEpoch">this broker's epoch from its registration, sent in every fetch so a leader can fence a restarted
     /// follower's stale fetches (KIP-903).</param>
+    /// <param name="stages">Where the fetchers record the follower's stages of the produce path; null: nowhere.</param>
     public ReplicaFetcherManager(int localBrokerId, Func<long> brokerEpoch, FetcherOptions options, ILoggerFactory loggerFactory,
-        TimeProvider? time = null)
+        TimeProvider? time = null, ProduceStageMetrics? stages = null)
     {
+        _stages = stages;
         ArgumentNullException.ThrowIfNull(brokerEpoch);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -132,7 +136,7 @@ public sealed class ReplicaFetcherManager : IAsyncDisposable
             if (!_fetchers.TryGetValue(leaderId, out var fetcher))
             {
                 fetcher = new LeaderFetcher(leaderId, host, port, _localBrokerId, _brokerEpoch, _options,
-                    _loggerFactory.CreateLogger<LeaderFetcher>(), _time);
+                    _loggerFactory.CreateLogger<LeaderFetcher>(), _time, _stages);
                 _fetchers[leaderId] = fetcher;
                 fetcher.Start();
             }
