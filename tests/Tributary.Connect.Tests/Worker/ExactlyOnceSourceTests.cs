@@ -131,13 +131,13 @@ public sealed class ExactlyOnceSourceTests(ExactlyOnceClusterFixture fixture, IT
         await worker.CreateConnectorAsync("eos-interval-source", new Dictionary<string, string>
         {
             ["connector.class"] = "FileStreamSource", ["file"] = input, ["topic"] = topic,
-            ["transaction.boundary"] = "interval", ["transaction.boundary.interval.ms"] = "8000",
+            ["transaction.boundary"] = "interval", ["transaction.boundary.interval.ms"] = "5000",
         });
         await worker.WaitForStateAsync("eos-interval-source", "RUNNING", 1);
 
         var lines = Enumerable.Range(1, 5).Select(i => $"interval line {i}").ToList();
         await File.AppendAllLinesAsync(input, lines);
-        // The records are in the log (read_uncommitted sees them) long before the 8 s interval ends ...
+        // The records are in the log (read_uncommitted sees them) long before the 5 s interval ends ...
         await Eventually.TrueAsync(() => Read(topic, IsolationLevel.ReadUncommitted).Count == lines.Count, "records produced", TimeSpan.FromSeconds(30));
         var clock = Stopwatch.StartNew();
         // ... but their transaction is still open: read_committed stops at the last stable offset, before them.
@@ -184,6 +184,47 @@ public sealed class ExactlyOnceSourceTests(ExactlyOnceClusterFixture fixture, IT
         Assert.Equal(400, answer.Body!["error_code"]!.GetValue<int>());
         Assert.Contains("exactly.once.support: This worker does not have exactly-once source support enabled.", answer.Body["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(404, (await worker.GetAsync("/connectors/needs-eos")).Code);
+    }
+
+    [Fact]
+    public async Task Reconfiguring_a_source_connector_fences_the_previous_generation_and_records_its_task_count_before_new_tasks_start()
+    {
+        const string topic = "eos-generation-lines";
+        await CreateTopicAsync(topic);
+        var input = Path.Combine(Directory.CreateTempSubdirectory("connect-eos-generation-").FullName, "input.txt");
+        var firstLines = Enumerable.Range(1, 200).Select(i => $"generation line {i}").ToList();
+        await File.WriteAllLinesAsync(input, firstLines);
+        await using var worker = await ConnectWorkerProcess.StartAsync(output, ExactlyOnceWorker("eos-gen"));
+        var config = new Dictionary<string, string>
+        {
+            ["connector.class"] = "FileStreamSource", ["file"] = input, ["topic"] = topic, ["batch.size"] = "50",
+        };
+        await worker.CreateConnectorAsync("eos-gen-source", config);
+        await Eventually.TrueAsync(() => ReadCommitted(topic).Count >= firstLines.Count, "the first generation commits", TimeSpan.FromSeconds(60));
+
+        // New task configs: a new generation, which may start only once the leader has fenced the old one.
+        var changed = new JsonObject();
+        foreach (var (k, v) in config)
+        {
+            changed[k] = v;
+        }
+
+        changed["batch.size"] = "20";
+        Assert.Equal(200, (await worker.PutAsync("/connectors/eos-gen-source/config", changed)).Code);
+        var secondLines = Enumerable.Range(201, 200).Select(i => $"generation line {i}").ToList();
+        await File.AppendAllLinesAsync(input, secondLines);
+
+        await Eventually.TrueAsync(() => worker.RecentLog().Contains("Fenced the producers of 1 task(s) of connector eos-gen-source's previous generation and recorded its new task count 1", StringComparison.Ordinal),
+            "the leader fenced generation 1", TimeSpan.FromSeconds(60));
+        var records = ReadConfigTopic("eos-gen-configs");
+        var lastCommit = records.FindLastIndex(r => r.Key == "commit-eos-gen-source");
+        var lastTaskCount = records.FindLastIndex(r => r.Key == "task-count-eos-gen-source");
+        Assert.True(lastTaskCount > lastCommit, "the task-count record follows the last task-config commit");
+        Assert.Equal(1, JsonNode.Parse(records[lastTaskCount].Value)!["task-count"]!.GetValue<int>());
+
+        var expected = firstLines.Concat(secondLines).ToList();
+        await Eventually.TrueAsync(() => ReadCommitted(topic).Count >= expected.Count, "the new generation commits the rest", TimeSpan.FromSeconds(60));
+        Assert.Equal(expected, ReadCommitted(topic));
     }
 
     private Dictionary<string, string> ExactlyOnceWorker(string group)
@@ -252,5 +293,34 @@ public sealed class ExactlyOnceSourceTests(ExactlyOnceClusterFixture fixture, IT
         return s.Code == 200 && s.Body!["tasks"] is JsonArray { Count: 1 } tasks && tasks[0]!["state"]!.GetValue<string>() == "RUNNING"
             ? tasks[0]!["worker_id"]!.GetValue<string>()
             : null;
+    }
+
+    private List<(string Key, string Value)> ReadConfigTopic(string topic)
+    {
+        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
+        {
+            BootstrapServers = fixture.BootstrapServers, GroupId = "eos-config-reader-" + Guid.NewGuid().ToString("N"), EnableAutoCommit = false,
+            EnablePartitionEof = true,
+        }).Build();
+        consumer.Assign(new TopicPartitionOffset(topic, 0, Offset.Beginning));
+        var records = new List<(string, string)>();
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            var r = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (r is null)
+            {
+                continue;
+            }
+
+            if (r.IsPartitionEOF)
+            {
+                return records;
+            }
+
+            records.Add((r.Message.Key, r.Message.Value ?? ""));
+        }
+
+        throw new TimeoutException($"Reading {topic} took over 30 s");
     }
 }

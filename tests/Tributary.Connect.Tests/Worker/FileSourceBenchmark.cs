@@ -28,7 +28,11 @@ public sealed class FileSourceBenchmark(ITestOutputHelper output)
     private async Task RunAsync(bool exactlyOnce)
     {
         var lines = int.TryParse(Environment.GetEnvironmentVariable("CONNECT_BENCH_LINES"), out var n) && n > 0 ? n : 200_000;
-        await using var broker = await BrokerProcess.StartAsync(output);
+        // One broker: the transaction state topic must fit on it too (Kafka's default replication factor is 3).
+        await using var broker = await BrokerProcess.StartAsync(output, new Dictionary<string, string>
+        {
+            ["transaction.state.log.replication.factor"] = "1", ["transaction.state.log.min.isr"] = "1",
+        });
         var dir = Directory.CreateTempSubdirectory("connect-bench-").FullName;
         var input = Path.Combine(dir, "input.txt");
         await File.WriteAllLinesAsync(input, Enumerable.Range(0, lines).Select(i => $"benchmark line {i:D9} with some payload to carry along"));
