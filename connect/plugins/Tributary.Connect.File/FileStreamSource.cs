@@ -55,6 +55,10 @@ public sealed class FileStreamSourceConnector : SourceConnector
     public override void Stop()
     {
     }
+
+    /// <summary>A file's byte position says exactly where to resume; standard input cannot be re-read.</summary>
+    public override ExactlyOnceSupport? ExactlyOnceSupportFor(IReadOnlyDictionary<string, string> props) =>
+        props.TryGetValue(FileConfig, out var file) && file.Trim().Length > 0 ? ExactlyOnceSupport.SUPPORTED : ExactlyOnceSupport.UNSUPPORTED;
 }
 
 /// <summary>Reads complete lines of the file from the committed position on.</summary>

@@ -46,4 +46,25 @@ internal static partial class ConnectLog
 
     [LoggerMessage(EventId = 2542, Level = LogLevel.Warning, Message = "Task {TaskId}: retrying stage {Stage} after {Error} (attempt {Attempt})")]
     public static partial void Retrying(ILogger logger, string taskId, string stage, string error, int attempt);
+
+    [LoggerMessage(EventId = 2551, Level = LogLevel.Information, Message = "Task {Id} runs exactly-once: transactional.id {TransactionalId}, transaction.boundary {Boundary}, offsets in {OffsetsTopic}")]
+    public static partial void ExactlyOnceTaskStarted(ILogger logger, string id, string transactionalId, string boundary, string offsetsTopic);
+
+    [LoggerMessage(EventId = 2552, Level = LogLevel.Debug, Message = "Task {Id} committed a transaction with offsets for {Count} source partitions")]
+    public static partial void TransactionCommitted(ILogger logger, string id, int count);
+
+    [LoggerMessage(EventId = 2553, Level = LogLevel.Information, Message = "Task {Id} aborted its open transaction: {Reason}")]
+    public static partial void TransactionAborted(ILogger logger, string id, string reason);
+
+    [LoggerMessage(EventId = 2554, Level = LogLevel.Warning, Message = "Task {Id} was fenced: its producer (transactional.id {TransactionalId}) belongs to an older instance of the task; it stops without committing ({Reason})")]
+    public static partial void TaskFenced(ILogger logger, string id, string transactionalId, string reason);
+
+    [LoggerMessage(EventId = 2555, Level = LogLevel.Information, Message = "Fenced the producers of {Count} task(s) of connector {Connector}'s previous generation and recorded its new task count {TaskCount}")]
+    public static partial void ZombiesFenced(ILogger logger, string connector, int count, int taskCount);
+
+    [LoggerMessage(EventId = 2556, Level = LogLevel.Debug, Message = "Task {Id} waits: the leader has not yet fenced the previous generation of connector {Connector}")]
+    public static partial void WaitingForFencing(ILogger logger, string id, string connector);
+
+    [LoggerMessage(EventId = 2557, Level = LogLevel.Warning, Message = "Fencing the previous generation of connector {Connector} failed: {Reason}; retrying")]
+    public static partial void FencingFailed(ILogger logger, Exception error, string connector, string reason);
 }

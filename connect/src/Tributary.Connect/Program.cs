@@ -53,6 +53,11 @@ try
     }
 
     config = new WorkerConfig(props);
+    if (mode == "standalone" && config.ZombieFencingEnabled)
+    {
+        // As in Kafka: exactly-once source needs the config topic (task-count records) and a group leader to fence zombies.
+        throw new ArgumentException("exactly.once.source.support is only supported in distributed mode; set it to disabled for a standalone worker");
+    }
 }
 catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
 {

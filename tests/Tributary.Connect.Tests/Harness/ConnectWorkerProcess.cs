@@ -153,6 +153,12 @@ public sealed class ConnectWorkerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGSTOP: the process freezes with everything it holds (group membership, open transactions) — a zombie in the making.</summary>
+    public void Suspend() => PosixSignals.Send(process?.Id ?? throw new InvalidOperationException("not running"), 19);
+
+    /// <summary>SIGCONT: the frozen process carries on as if nothing happened.</summary>
+    public void Resume() => PosixSignals.Send(process?.Id ?? throw new InvalidOperationException("not running"), 18);
+
     /// <summary>Starts the worker again on the same port and properties.</summary>
     public Task RestartAsync() => LaunchAsync();
 

@@ -39,7 +39,45 @@ public abstract class Connector
 }
 
 /// <summary>A connector whose tasks read from an outside system into Kafka.</summary>
-public abstract class SourceConnector : Connector;
+public abstract class SourceConnector : Connector
+{
+    /// <summary>
+    /// Whether this connector's tasks can give exactly-once delivery with <paramref name="props"/> (KIP-618's
+    /// exactlyOnceSupport): their source offsets must say exactly where to resume. Null means the connector does not say,
+    /// and <c>exactly.once.support=required</c> is then refused.
+    /// </summary>
+    public virtual ExactlyOnceSupport? ExactlyOnceSupportFor(IReadOnlyDictionary<string, string> props) => null;
+
+    /// <summary>Whether the tasks define their own transaction boundaries (<c>transaction.boundary=connector</c>) through <see cref="ISourceTaskContext.TransactionContext"/>.</summary>
+    public virtual ConnectorTransactionBoundaries CanDefineTransactionBoundaries(IReadOnlyDictionary<string, string> props) => ConnectorTransactionBoundaries.UNSUPPORTED;
+}
+
+/// <summary>A source connector's answer to "can you deliver exactly once with this config" (Kafka's ExactlyOnceSupport).</summary>
+public enum ExactlyOnceSupport
+{
+    SUPPORTED,
+    UNSUPPORTED,
+}
+
+/// <summary>Whether a source connector can define its own transaction boundaries (Kafka's ConnectorTransactionBoundaries).</summary>
+public enum ConnectorTransactionBoundaries
+{
+    SUPPORTED,
+    UNSUPPORTED,
+}
+
+/// <summary>
+/// Lets a source task of a connector with <c>transaction.boundary=connector</c> end the current transaction (Kafka's
+/// TransactionContext). The request takes effect once the batch being returned from the current poll has been sent.
+/// </summary>
+public interface ITransactionContext
+{
+    /// <summary>Commits the open transaction (its records and source offsets) after the current batch.</summary>
+    void CommitTransaction();
+
+    /// <summary>Aborts the open transaction after the current batch: its records are never visible to read_committed readers and its offsets are not stored.</summary>
+    void AbortTransaction();
+}
 
 /// <summary>A connector whose tasks write Kafka records into an outside system.</summary>
 public abstract class SinkConnector : Connector
@@ -58,6 +96,9 @@ public interface IOffsetStorageReader
 public interface ISourceTaskContext
 {
     IOffsetStorageReader OffsetStorageReader { get; }
+
+    /// <summary>Set only for tasks of a connector with <c>transaction.boundary=connector</c> on a worker with exactly-once source support enabled.</summary>
+    ITransactionContext? TransactionContext => null;
 
     /// <summary>The worker's logger for this task (its events show in the worker's log).</summary>
     ILogger Logger => NullLogger.Instance;

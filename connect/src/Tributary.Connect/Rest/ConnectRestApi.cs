@@ -267,7 +267,7 @@ public static class ConnectRestApi
             ValidationResult result;
             try
             {
-                result = ConnectorConfig.Validate(herder.Plugins, p, cfg);
+                result = ConnectorConfig.Validate(herder.Plugins, p, cfg, config.ExactlyOnceSourceSupport);
             }
             catch (PluginNotFoundException e)
             {

@@ -22,11 +22,16 @@ public static class ConnectorConfig
     public const string DlqTopic = "errors.deadletterqueue.topic.name";
     public const string DlqReplicationFactor = "errors.deadletterqueue.topic.replication.factor";
     public const string DlqContextHeaders = "errors.deadletterqueue.context.headers.enable";
+    public const string ExactlyOnceSupportKey = "exactly.once.support";
+    public const string TransactionBoundary = "transaction.boundary";
+    public const string TransactionBoundaryIntervalMs = "transaction.boundary.interval.ms";
+    public const string OffsetsStorageTopic = "offsets.storage.topic";
 
     private const string CommonGroup = "Common";
     private const string TransformsGroup = "Transforms";
     private const string PredicatesGroup = "Predicates";
     private const string ErrorGroup = "Error Handling";
+    private const string ExactlyOnceGroup = "Exactly Once Support";
 
     public static ConfigDef Base(bool sink)
     {
@@ -55,6 +60,25 @@ public static class ConnectorConfig
                 "If true, write each error and the details of the failed operation and problematic record to the Connect application log.", ErrorGroup, 4, "Log Errors")
             .Define(ErrorsLogIncludeMessages, ConfigType.Boolean, false, Importance.Medium,
                 "Whether to include in the log the Connect record that resulted in a failure.", ErrorGroup, 5, "Log Error Details");
+        if (!sink)
+        {
+            // KIP-618's source connector keys.
+            def.Define(ExactlyOnceSupportKey, ConfigType.String, "requested", Validators.InIgnoreCase("requested", "required"), Importance.Medium,
+                    "Permitted values are requested, required. If set to \"required\", forces a preflight check for the connector to ensure that it can provide exactly-once semantics with the given configuration.", ExactlyOnceGroup, 1, "Exactly once support")
+                .Define(TransactionBoundary, ConfigType.String, "poll", Validators.InIgnoreCase("poll", "interval", "connector"), Importance.Medium,
+                    "Permitted values are: poll, interval, connector. If set to 'poll', a new producer transaction will be started and committed for every batch of records that each task from this connector provides to Connect. If set to 'connector', relies on connector-defined transaction boundaries. If set to 'interval', commits transactions only after a user-defined time interval has passed.", ExactlyOnceGroup, 2, "Transaction Boundary")
+                .Define(TransactionBoundaryIntervalMs, ConfigType.Long, null, Validators.Of((name, v) =>
+                {
+                    if (v is long n && n < 0)
+                    {
+                        throw new ConfigException(name, v, "Value must be at least 0");
+                    }
+                }), Importance.Low,
+                    "If 'transaction.boundary' is set to 'interval', determines the interval for producer transaction commits by connector tasks. If unset, defaults to the value of the worker-level 'offset.flush.interval.ms' property.", ExactlyOnceGroup, 3, "Transaction boundary interval")
+                .Define(OffsetsStorageTopic, ConfigType.String, null, Importance.Low,
+                    "The name of a separate offsets topic to use for this connector. If empty or not specified, the worker's global offsets topic name will be used.", ExactlyOnceGroup, 4, "Offsets topic");
+        }
+
         if (sink)
         {
             def.Define(SinkConnector.TopicsConfig, ConfigType.List, "", Importance.High,
@@ -76,7 +100,8 @@ public static class ConnectorConfig
     /// Validates a whole connector config the way <c>PUT /connector-plugins/{p}/config/validate</c> reports it: the common keys,
     /// the connector's own keys, and the keys of each transform and predicate (<c>transforms.x.*</c>, <c>predicates.p.*</c>).
     /// </summary>
-    public static ValidationResult Validate(PluginRegistry plugins, string connectorClass, IReadOnlyDictionary<string, string> props)
+    public static ValidationResult Validate(PluginRegistry plugins, string connectorClass, IReadOnlyDictionary<string, string> props,
+        ExactlyOnceSourceSupport workerSupport = ExactlyOnceSourceSupport.Disabled)
     {
         var descriptor = plugins.Find(connectorClass);
         if (descriptor is null || descriptor.Kind is not (PluginKind.Source or PluginKind.Sink))
@@ -97,6 +122,10 @@ public static class ConnectorConfig
         if (sink)
         {
             ValidateSinkTopics(props, baseValues);
+        }
+        else if (connector is SourceConnector source)
+        {
+            ValidateExactlyOnce(source, props, baseValues, workerSupport);
         }
 
         ValidateConverter(plugins, props, KeyConverter, baseValues);
@@ -176,6 +205,49 @@ public static class ConnectorConfig
         if (hasTopics && props.TryGetValue(DlqTopic, out var dlq) && t!.Split(',').Select(x => x.Trim()).Contains(dlq.Trim()))
         {
             values.First(v => v.Name == DlqTopic).ErrorMessages.Add($"The DLQ topic '{dlq}' may not be included in the list of topics ('{SinkConnector.TopicsConfig}={t}') consumed by the connector");
+        }
+    }
+
+    /// <summary>KIP-618's preflight checks: <c>exactly.once.support=required</c> and <c>transaction.boundary=connector</c> need the worker and the connector to agree.</summary>
+    private static void ValidateExactlyOnce(SourceConnector connector, IReadOnlyDictionary<string, string> props, List<ConfigValue> values, ExactlyOnceSourceSupport workerSupport)
+    {
+        var required = string.Equals(props.GetValueOrDefault(ExactlyOnceSupportKey)?.Trim(), "required", StringComparison.OrdinalIgnoreCase);
+        var connectorBoundary = string.Equals(props.GetValueOrDefault(TransactionBoundary)?.Trim(), "connector", StringComparison.OrdinalIgnoreCase);
+        var support = values.First(v => v.Name == ExactlyOnceSupportKey);
+        if (required && workerSupport != ExactlyOnceSourceSupport.Enabled)
+        {
+            support.ErrorMessages.Add("This worker does not have exactly-once source support enabled.");
+        }
+        else if (required)
+        {
+            ExactlyOnceSupport? answer;
+            try
+            {
+                answer = connector.ExactlyOnceSupportFor(props);
+            }
+            catch (Exception e)
+            {
+                support.ErrorMessages.Add("An unexpected error occurred during validation: " + e.Message);
+                answer = ExactlyOnceSupport.SUPPORTED;
+            }
+
+            if (answer is null)
+            {
+                support.ErrorMessages.Add("The connector does not implement the API required for preflight validation of exactly-once source support. "
+                    + "Please consult the documentation for the connector to determine whether it supports exactly-once semantics, and then consider "
+                    + "reconfiguring the connector to use the value \"requested\" for this property (which will disable this preflight check and allow the connector to be created).");
+            }
+            else if (answer == ExactlyOnceSupport.UNSUPPORTED)
+            {
+                support.ErrorMessages.Add("The connector does not support exactly-once semantics with the provided configuration.");
+            }
+        }
+
+        if (connectorBoundary && workerSupport == ExactlyOnceSourceSupport.Enabled
+            && connector.CanDefineTransactionBoundaries(props) != ConnectorTransactionBoundaries.SUPPORTED)
+        {
+            values.First(v => v.Name == TransactionBoundary).ErrorMessages.Add(
+                "The connector does not support connector-defined transaction boundaries with the given configuration. Please reconfigure it to use a different transaction boundary definition.");
         }
     }
 

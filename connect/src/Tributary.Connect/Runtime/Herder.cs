@@ -250,6 +250,18 @@ public sealed class Herder : IAsyncDisposable
             }
         }
 
+        // KIP-618: before a source connector's new generation of tasks starts, the leader fences the previous one.
+        if (distributed && config.ZombieFencingEnabled && group!.IsLeader)
+        {
+            foreach (var name in snapshot.Connectors.Keys)
+            {
+                if (snapshot.IsPendingFencing(name) && TypeOf(snapshot.Connectors[name]) == "source")
+                {
+                    await FenceZombiesAsync(name, snapshot);
+                }
+            }
+        }
+
         // Tasks.
         foreach (var (key, task) in worker.Tasks)
         {
@@ -281,6 +293,13 @@ public sealed class Herder : IAsyncDisposable
                 await worker.StopTaskAsync(id.Connector, id.Task);
             }
 
+            if (config.ExactlyOnceSourceEnabled && snapshot.IsPendingFencing(id.Connector) && TypeOf(connectorConfig) == "source")
+            {
+                // Starts once the task-count record is in the config topic (its arrival wakes this loop).
+                ConnectLog.WaitingForFencing(logger, $"{id.Connector}-{id.Task}", id.Connector);
+                continue;
+            }
+
             worker.StartTask(id.Connector, id.Task, connectorConfig, taskConfig, target);
         }
 
@@ -289,6 +308,35 @@ public sealed class Herder : IAsyncDisposable
         {
             restartsSeen = Math.Max(restartsSeen, request.Sequence);
             await ApplyRestartAsync(request, snapshot, myConnectors, myTasks);
+        }
+    }
+
+    /// <summary>
+    /// Kafka's zombie fencing (Admin.fenceProducers): initialising each transactional id of the last fenced generation bumps its
+    /// producer epoch, so a task of that generation still running somewhere can no longer commit; then the new task count is
+    /// recorded, which lets the new generation start. A failure leaves the connector pending and is retried on the next tick.
+    /// </summary>
+    private async Task FenceZombiesAsync(string connector, ClusterConfigState snapshot)
+    {
+        var previous = snapshot.TaskCountRecord(connector) ?? 0;
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, previous).Select(i => Task.Run(() =>
+            {
+                using var fencer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig
+                {
+                    BootstrapServers = config.BootstrapServers,
+                    ClientId = $"connect-fencer-{connector}-{i}",
+                    TransactionalId = config.TransactionalId(connector, i),
+                }).Build();
+                fencer.InitTransactions(TimeSpan.FromSeconds(60));
+            })));
+            await configs.PutTaskCountRecordAsync(connector, snapshot.TaskCount(connector));
+            ConnectLog.ZombiesFenced(logger, connector, previous, snapshot.TaskCount(connector));
+        }
+        catch (Exception e) when (e is KafkaException or InvalidOperationException)
+        {
+            ConnectLog.FencingFailed(logger, e, connector, e.Message);
         }
     }
 
@@ -429,7 +477,7 @@ public sealed class Herder : IAsyncDisposable
         ValidationResult result;
         try
         {
-            result = ConnectorConfig.Validate(plugins, cls, full);
+            result = ConnectorConfig.Validate(plugins, cls, full, this.config.ExactlyOnceSourceSupport);
         }
         catch (PluginNotFoundException e)
         {

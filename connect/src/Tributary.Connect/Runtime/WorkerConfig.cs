@@ -3,6 +3,14 @@ using System.Text;
 
 namespace Tributary.Connect.Runtime;
 
+/// <summary>The worker's <c>exactly.once.source.support</c> setting.</summary>
+public enum ExactlyOnceSourceSupport
+{
+    Disabled,
+    Preparing,
+    Enabled,
+}
+
 /// <summary>The worker's properties (Kafka's worker config key names and defaults).</summary>
 public sealed class WorkerConfig
 {
@@ -46,7 +54,29 @@ public sealed class WorkerConfig
         {
             throw new ArgumentException($"scheduled.rebalance.max.delay.ms must be at least 0, got {ScheduledRebalanceMaxDelayMs}");
         }
+
+        // KIP-618: disabled (default), preparing (the leader already fences zombies, tasks stay at-least-once: the first step
+        // of a rolling upgrade), enabled.
+        ExactlyOnceSourceSupport = Get("exactly.once.source.support", "disabled").Trim().ToLowerInvariant() switch
+        {
+            "disabled" => ExactlyOnceSourceSupport.Disabled,
+            "preparing" => ExactlyOnceSourceSupport.Preparing,
+            "enabled" => ExactlyOnceSourceSupport.Enabled,
+            var other => throw new ArgumentException($"Invalid value {other} for configuration exactly.once.source.support: String must be one of: disabled, preparing, enabled"),
+        };
     }
+
+    /// <summary>The worker's <c>exactly.once.source.support</c> (KIP-618).</summary>
+    public ExactlyOnceSourceSupport ExactlyOnceSourceSupport { get; }
+
+    /// <summary>Source tasks produce transactionally, with their offsets in the same transaction.</summary>
+    public bool ExactlyOnceSourceEnabled => ExactlyOnceSourceSupport == ExactlyOnceSourceSupport.Enabled;
+
+    /// <summary>The leader fences the previous generation's transactional producers before a source connector's new tasks start.</summary>
+    public bool ZombieFencingEnabled => ExactlyOnceSourceSupport != ExactlyOnceSourceSupport.Disabled;
+
+    /// <summary>Kafka's transactional.id of a source task: <c>{group.id}-{connector}-{task}</c>.</summary>
+    public string TransactionalId(string connector, int task) => $"{GroupId}-{connector}-{task}";
 
     public string BootstrapServers { get; }
     public string ListenHost { get; }

@@ -9,9 +9,10 @@ namespace Tributary.Connect.Runtime;
 /// <summary>
 /// Polls a source task, transforms and converts each record and produces it (acks=all, idempotent); once a batch is
 /// acknowledged its source offsets are committed to the offset store (at-least-once: a crash between the two replays the
-/// batch).
+/// batch). With <c>exactly.once.source.support=enabled</c> the records and their offsets go in one producer transaction
+/// instead (WorkerSourceTask.ExactlyOnce.cs).
 /// </summary>
-public sealed class WorkerSourceTask : WorkerTask, ISourceTaskContext, IOffsetStorageReader
+public sealed partial class WorkerSourceTask : WorkerTask, ISourceTaskContext, IOffsetStorageReader
 {
     private readonly IReadOnlyDictionary<string, string> connectorConfig;
 
@@ -38,6 +39,12 @@ public sealed class WorkerSourceTask : WorkerTask, ISourceTaskContext, IOffsetSt
         var valueConverter = CreateConverter(Worker, connectorConfig, isKey: false);
         using var chain = TransformationChain.Build(Worker.Plugins, connectorConfig);
         var errors = new ErrorHandler(ErrorPolicy.From(connectorConfig, sink: false), Connector, Id, Worker.Logger, null, Worker.Time);
+
+        if (Worker.Config.ExactlyOnceSourceEnabled)
+        {
+            await ExecuteExactlyOnceAsync(task, chain, keyConverter, valueConverter, errors, cancellation);
+            return;
+        }
 
         foreach (var (p, o) in await Worker.Offsets.ReadAsync(Connector, cancellation))
         {
@@ -95,51 +102,12 @@ public sealed class WorkerSourceTask : WorkerTask, ISourceTaskContext, IOffsetSt
                 offsets[OffsetJson.Canonical(pj)] = (pj, OffsetJson.ToJson(so));
             }
 
-            ConnectRecord? record = original;
-            foreach (var stage in chain.Stages)
-            {
-                var current = record;
-                record = errors.Execute(ErrorStage.TRANSFORMATION, stage.Transform.GetType(), () => stage.Applies(current) ? stage.Transform.Apply(current) : current, null, out var failed);
-                if (failed || record is null)
-                {
-                    record = null;
-                    break;
-                }
-            }
-
-            if (record is null)
+            if (Convert(original, chain, keyConverter, valueConverter, errors) is not { } converted)
             {
                 continue;
             }
 
-            var key = errors.Execute(ErrorStage.KEY_CONVERTER, keyConverter.GetType(), () => keyConverter.FromConnectData(record.Topic, record.KeySchema, record.Key), null, out var keyFailed);
-            if (keyFailed)
-            {
-                continue;
-            }
-
-            var value = errors.Execute(ErrorStage.VALUE_CONVERTER, valueConverter.GetType(), () => valueConverter.FromConnectData(record.Topic, record.ValueSchema, record.Value), null, out var valueFailed);
-            if (valueFailed)
-            {
-                continue;
-            }
-
-            Headers? headers = null;
-            if (record.Headers.Count > 0)
-            {
-                headers = [];
-                foreach (var h in record.Headers)
-                {
-                    headers.Add(h.Key, h.Value);
-                }
-            }
-
-            var message = new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers };
-            if (record.Timestamp is { } ts)
-            {
-                message.Timestamp = new Timestamp(ts, TimestampType.CreateTime);
-            }
-
+            var (record, message) = converted;
             Interlocked.Increment(ref pending);
             void Delivered(DeliveryReport<byte[]?, byte[]?> report)
             {
@@ -198,5 +166,57 @@ public sealed class WorkerSourceTask : WorkerTask, ISourceTaskContext, IOffsetSt
 
             ConnectLog.OffsetsCommitted(Worker.Logger, TaskId, offsets.Count);
         }
+    }
+
+    /// <summary>Transforms and converts one record; null when a transform dropped it or an error was tolerated.</summary>
+    private static (ConnectRecord Record, Message<byte[]?, byte[]?> Message)? Convert(SourceRecord original, TransformationChain chain,
+        IConverter keyConverter, IConverter valueConverter, ErrorHandler errors)
+    {
+        ConnectRecord? record = original;
+        foreach (var stage in chain.Stages)
+        {
+            var current = record;
+            record = errors.Execute(ErrorStage.TRANSFORMATION, stage.Transform.GetType(), () => stage.Applies(current) ? stage.Transform.Apply(current) : current, null, out var failed);
+            if (failed || record is null)
+            {
+                record = null;
+                break;
+            }
+        }
+
+        if (record is null)
+        {
+            return null;
+        }
+
+        var key = errors.Execute(ErrorStage.KEY_CONVERTER, keyConverter.GetType(), () => keyConverter.FromConnectData(record.Topic, record.KeySchema, record.Key), null, out var keyFailed);
+        if (keyFailed)
+        {
+            return null;
+        }
+
+        var value = errors.Execute(ErrorStage.VALUE_CONVERTER, valueConverter.GetType(), () => valueConverter.FromConnectData(record.Topic, record.ValueSchema, record.Value), null, out var valueFailed);
+        if (valueFailed)
+        {
+            return null;
+        }
+
+        Headers? headers = null;
+        if (record.Headers.Count > 0)
+        {
+            headers = [];
+            foreach (var h in record.Headers)
+            {
+                headers.Add(h.Key, h.Value);
+            }
+        }
+
+        var message = new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers };
+        if (record.Timestamp is { } ts)
+        {
+            message.Timestamp = new Timestamp(ts, TimestampType.CreateTime);
+        }
+
+        return (record, message);
     }
 }

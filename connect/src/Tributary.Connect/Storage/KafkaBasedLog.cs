@@ -82,6 +82,9 @@ public sealed class KafkaBasedLog : IAsyncDisposable
         {
             BootstrapServers = bootstrap, ClientId = clientId + "-" + topic + "-reader", GroupId = clientId + "-" + topic + "-reader",
             EnableAutoCommit = false, EnableAutoOffsetStore = false, AutoOffsetReset = AutoOffsetReset.Earliest, FetchWaitMaxMs = 100,
+            // Exactly-once source tasks write offsets inside transactions (KIP-618): only committed ones count.
+            IsolationLevel = IsolationLevel.ReadCommitted,
+            EnablePartitionEof = true,
         }).Build();
         consumer.Assign(nextOffset.Keys.Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
         reader = new Thread(ReadLoop) { IsBackground = true, Name = "log-" + topic };
@@ -96,8 +99,15 @@ public sealed class KafkaBasedLog : IAsyncDisposable
             while (!stop.IsCancellationRequested)
             {
                 var r = consumer!.Consume(TimeSpan.FromMilliseconds(100));
-                if (r is null || r.IsPartitionEOF)
+                if (r is null)
                 {
+                    continue;
+                }
+
+                if (r.IsPartitionEOF)
+                {
+                    // At the end: everything below this offset is read (a trailing transaction marker included).
+                    nextOffset.AddOrUpdate(r.Partition.Value, r.Offset.Value, (_, read) => Math.Max(read, r.Offset.Value));
                     continue;
                 }
 
@@ -123,7 +133,8 @@ public sealed class KafkaBasedLog : IAsyncDisposable
             targets[p] = consumer!.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value;
         }
 
-        while (targets.Any(t => nextOffset[t.Key] < t.Value))
+        // The consumer's position, not the last record read: a transaction marker takes an offset but is never handed out.
+        while (targets.Any(t => Position(t.Key) < t.Value))
         {
             if (readerFailure is { } failure)
             {
@@ -131,6 +142,20 @@ public sealed class KafkaBasedLog : IAsyncDisposable
             }
 
             await Task.Delay(20, cancellation);
+        }
+    }
+
+    private long Position(int partition)
+    {
+        var read = nextOffset[partition];
+        try
+        {
+            var position = consumer!.Position(new TopicPartition(topic, partition));
+            return position.IsSpecial ? read : Math.Max(read, position.Value);
+        }
+        catch (KafkaException)
+        {
+            return read;
         }
     }
 

@@ -10,7 +10,8 @@ namespace Tributary.Connect.Storage;
 /// The config topic (one partition, compacted), with Kafka's record keys: <c>connector-{c}</c> → <c>{"properties":{…}}</c>,
 /// <c>task-{c}-{n}</c> → <c>{"properties":{…}}</c>, <c>commit-{c}</c> → <c>{"tasks":n}</c> (task configs become visible only once
 /// committed), <c>target-state-{c}</c> → <c>{"state":"PAUSED"}</c>, <c>restart-connector-{c}</c> →
-/// <c>{"include-tasks":…,"only-failed":…}</c>; ours: <c>restart-task-{c}-{n}</c>. A null value deletes.
+/// <c>{"include-tasks":…,"only-failed":…}</c>, <c>task-count-{c}</c> → <c>{"task-count":n}</c> (KIP-618: the previous generation is
+/// fenced); ours: <c>restart-task-{c}-{n}</c>. A null value deletes.
 /// </summary>
 public sealed class KafkaConfigBackingStore(string bootstrap, string topic, short replicationFactor, string clientId) : IConfigBackingStore
 {
@@ -22,6 +23,8 @@ public sealed class KafkaConfigBackingStore(string bootstrap, string topic, shor
     private readonly Dictionary<string, IReadOnlyList<IReadOnlyDictionary<string, string>>> tasks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<int, IReadOnlyDictionary<string, string>>> pendingTasks = new(StringComparer.Ordinal);
     private readonly List<RestartRequest> restarts = [];
+    private readonly Dictionary<string, int> taskCountRecords = new(StringComparer.Ordinal);
+    private readonly HashSet<string> pendingFencing = new(StringComparer.Ordinal);
     private KafkaBasedLog? log;
     private long offset = -1;
     private long startedAt = long.MaxValue;
@@ -68,6 +71,8 @@ public sealed class KafkaConfigBackingStore(string bootstrap, string topic, shor
                     targets.Remove(name);
                     tasks.Remove(name);
                     pendingTasks.Remove(name);
+                    taskCountRecords.Remove(name);
+                    pendingFencing.Remove(name);
                 }
                 else if (value?["properties"] is JsonObject props)
                 {
@@ -84,6 +89,15 @@ public sealed class KafkaConfigBackingStore(string bootstrap, string topic, shor
                 else
                 {
                     targets.Remove(name);
+                }
+            }
+            else if (key.StartsWith("task-count-", StringComparison.Ordinal))
+            {
+                var name = key["task-count-".Length..];
+                if (value?["task-count"] is JsonValue n && n.TryGetValue<int>(out var count) && count >= 0 && count <= MaxTasks)
+                {
+                    taskCountRecords[name] = count;
+                    pendingFencing.Remove(name);
                 }
             }
             else if (key.StartsWith("task-", StringComparison.Ordinal))
@@ -123,6 +137,7 @@ public sealed class KafkaConfigBackingStore(string bootstrap, string topic, shor
                 {
                     tasks[name] = list;
                     pendingTasks.Remove(name);
+                    pendingFencing.Add(name);
                 }
             }
             else if (key.StartsWith("restart-connector-", StringComparison.Ordinal) && value is not null)
@@ -170,7 +185,8 @@ public sealed class KafkaConfigBackingStore(string bootstrap, string topic, shor
             return snapshot ??= new ClusterConfigState(offset,
                 new Dictionary<string, IReadOnlyDictionary<string, string>>(connectors),
                 new Dictionary<string, TargetState>(targets),
-                new Dictionary<string, IReadOnlyList<IReadOnlyDictionary<string, string>>>(tasks));
+                new Dictionary<string, IReadOnlyList<IReadOnlyDictionary<string, string>>>(tasks),
+                new Dictionary<string, int>(taskCountRecords), new HashSet<string>(pendingFencing, StringComparer.Ordinal));
         }
     }
 
@@ -208,6 +224,12 @@ public sealed class KafkaConfigBackingStore(string bootstrap, string topic, shor
     public async Task PutTargetStateAsync(string connector, TargetState state)
     {
         await log!.SendAsync(Utf8("target-state-" + connector), JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["state"] = state.ToString() }));
+        await ReadToEndAsync(CancellationToken.None);
+    }
+
+    public async Task PutTaskCountRecordAsync(string connector, int taskCount)
+    {
+        await log!.SendAsync(Utf8("task-count-" + connector), JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["task-count"] = taskCount }));
         await ReadToEndAsync(CancellationToken.None);
     }
 

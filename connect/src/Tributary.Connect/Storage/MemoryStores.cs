@@ -57,6 +57,9 @@ public sealed class MemoryConfigBackingStore : IConfigBackingStore
         return s with { Connectors = connectors, TargetStates = targets, Tasks = tasks };
     });
 
+    /// <summary>Standalone workers run no exactly-once source tasks (the worker refuses the setting), so nothing needs fencing.</summary>
+    public Task PutTaskCountRecordAsync(string connector, int taskCount) => Task.CompletedTask;
+
     public Task PutTaskConfigsAsync(string connector, IReadOnlyList<IReadOnlyDictionary<string, string>> taskConfigs) => Update(s =>
         s with { Tasks = new Dictionary<string, IReadOnlyList<IReadOnlyDictionary<string, string>>>(s.Tasks) { [connector] = taskConfigs } });
 

@@ -17,7 +17,9 @@ public sealed record ClusterConfigState(
     long Offset,
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Connectors,
     IReadOnlyDictionary<string, TargetState> TargetStates,
-    IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyDictionary<string, string>>> Tasks)
+    IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyDictionary<string, string>>> Tasks,
+    IReadOnlyDictionary<string, int>? TaskCountRecords = null,
+    IReadOnlySet<string>? PendingFencing = null)
 {
     public static readonly ClusterConfigState Empty = new(-1, new Dictionary<string, IReadOnlyDictionary<string, string>>(),
         new Dictionary<string, TargetState>(), new Dictionary<string, IReadOnlyList<IReadOnlyDictionary<string, string>>>());
@@ -25,6 +27,12 @@ public sealed record ClusterConfigState(
     public TargetState TargetStateOf(string connector) => TargetStates.GetValueOrDefault(connector, TargetState.STARTED);
 
     public int TaskCount(string connector) => Tasks.TryGetValue(connector, out var t) ? t.Count : 0;
+
+    /// <summary>The task count of the generation whose zombies were last fenced (KIP-618's task-count record), null when none.</summary>
+    public int? TaskCountRecord(string connector) => TaskCountRecords?.TryGetValue(connector, out var n) == true ? n : null;
+
+    /// <summary>New task configs were committed after the last task-count record: the previous generation is not fenced yet.</summary>
+    public bool IsPendingFencing(string connector) => PendingFencing?.Contains(connector) == true;
 }
 
 /// <summary>A restart asked for through REST (POST …/restart), delivered to whichever worker runs the connector or task.</summary>
@@ -46,6 +54,9 @@ public interface IConfigBackingStore : IAsyncDisposable
     Task PutTaskConfigsAsync(string connector, IReadOnlyList<IReadOnlyDictionary<string, string>> taskConfigs);
 
     Task PutTargetStateAsync(string connector, TargetState state);
+
+    /// <summary>Records that the previous generation of the connector's tasks is fenced and the current one has <paramref name="taskCount"/> tasks (KIP-618).</summary>
+    Task PutTaskCountRecordAsync(string connector, int taskCount);
 
     Task PutRestartRequestAsync(RestartRequest request);
 
