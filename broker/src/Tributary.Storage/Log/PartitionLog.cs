@@ -3,9 +3,9 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Tributary.Protocol;
 using Tributary.Protocol.IO;
 using Tributary.Protocol.Records;
-using Tributary.Protocol;
 
 namespace Tributary.Storage;
 
