@@ -218,8 +218,8 @@ test:
 bench:
 	bench/run.sh
 
-## bench-restarts: issue 19's restart proof: a 3-broker cluster with 10,000 partitions (RF=1: RF=3 needs more open files than
-## this machine's limit) stopped and started 10 times; prints per restart the time to ready, RSS and the metadata on disk.
+## bench-restarts: issue 19's restart proof: a 3-broker cluster with 10,000 partitions (RF=1; BENCH_RESTART_RF=3: each broker
+## holds every log, ~10,000 open files + 512 must fit the open-file limit) stopped and started 10 times; prints per restart the time to ready, RSS and the metadata on disk.
 ## BENCH_RESTART_PARTITIONS, BENCH_RESTARTS, BENCH_RESTART_RF, BENCH_RESTART_SNAPSHOT_BYTES. Results: bench/results/issue-19-restarts.md.
 bench-restarts: sasl
 	$(DOTNET) build broker/src/Tributary.Host -c $(CONFIG) -v q -nologo

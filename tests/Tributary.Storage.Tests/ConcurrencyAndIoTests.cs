@@ -1,3 +1,4 @@
+using Tributary.Protocol.IO;
 using Tributary.Storage;
 
 namespace Tributary.Storage.Tests;

@@ -15,7 +15,7 @@ public sealed record NewTopic(string Name, int Partitions, short ReplicationFact
     IReadOnlyDictionary<int, int[]>? Assignments, IReadOnlyDictionary<string, string?> Configs);
 
 /// <summary>A request to the active controller. Brokers send these (locally or over the quorum's controller channel,
-/// encoded by <c>ControllerRpcCodec</c>); the controller answers each with a <see cref="ControllerReply"/> subtype.</summary>
+/// as the generated requests of <c>ControllerCalls</c>); the controller answers each with a <see cref="ControllerReply"/> subtype.</summary>
 public abstract record ControllerCommand;
 
 /// <summary>Plain outcome: Kafka error code, message, and the metadata offset at which the change committed (-1 when

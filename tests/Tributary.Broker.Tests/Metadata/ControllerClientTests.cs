@@ -168,7 +168,7 @@ public sealed class ControllerClientTests : IAsyncLifetime
         _log.SetControllerRequestHandler(async (request, token) =>
         {
             var result = await _log.TryAppendAsync([new TopicRecord("orders", new Uuid(9, 9))], 1, token);
-            return ControllerRpcCodec.EncodeReply(new ControllerReply(result.Error, null, result.Offset));
+            return ControllerCalls.EncodeReply(request.ApiKey, new ControllerReply(result.Error, null, result.Offset));
         });
 
         var reply = await client.SendAsync<ControllerReply>(

@@ -82,17 +82,6 @@ public sealed class ControllerCallsTests
     }
 
     [Fact]
-    public void Commands_without_a_generated_message_use_the_envelope_key()
-    {
-        var call = ControllerCalls.ToCall(new DeleteTopicCommand("orders"));
-
-        Assert.Equal(ControllerRpcCodec.EnvelopeApiKey, call.ApiKey);
-        Assert.Equal("orders", Assert.IsType<DeleteTopicCommand>(ControllerCalls.DecodeCall(call)).Name);
-        var reply = new ControllerReply(ErrorCode.TopicAlreadyExists, "exists", 12);
-        Assert.Equal(reply, ControllerCalls.DecodeReply(call.ApiKey, ControllerCalls.EncodeReply(call.ApiKey, reply)));
-    }
-
-    [Fact]
     public void A_call_with_an_api_key_the_controller_does_not_serve_is_refused()
     {
         Assert.Throws<MalformedMessageException>(() => ControllerCalls.DecodeCall(new ControllerCall(3, 0, new byte[] { 0, 0 })));

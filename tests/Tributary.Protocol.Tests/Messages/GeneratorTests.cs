@@ -1,4 +1,6 @@
 using Tributary.ProtocolGen;
+using Tributary.ProtocolGen.Emitting;
+using Tributary.ProtocolGen.Model;
 using Tributary.ProtocolGen.Parsing;
 
 namespace Tributary.Protocol.Tests.Messages;
@@ -104,6 +106,36 @@ public sealed class GeneratorTests : IDisposable
 
         Assert.Single(api.Request.Structs);
         Assert.Equal("S", api.Request.Fields[1].Type.StructName);
+    }
+
+    [Fact]
+    public void Struct_shared_by_fields_of_different_versions_exists_in_the_versions_of_every_field_using_it()
+    {
+        // Defined under a v4+ field, reused by a v0-3 field: its fields must be on the wire in v0-5, not only v4+.
+        string text = "api Test key=99 versions=0-5 flexible=3+\nrequest\n  New  []S  v4+\n    X  int32\n    Y  []T\n      Z  int32\n" +
+                      "    Late  int32  v5+\n  Old  []S  v0-3\nresponse\n";
+
+        var api = DefinitionParser.Parse("Test.kmsg", text);
+
+        var s = api.Request.Structs.Single(d => d.Name == "S");
+        Assert.Equal(new VersionRange(0, 5), s.Fields.Single(f => f.Name == "X").Versions);
+        Assert.Equal(new VersionRange(0, 5), s.Fields.Single(f => f.Name == "Y").Versions);
+        Assert.Equal(new VersionRange(5, 5), s.Fields.Single(f => f.Name == "Late").Versions);
+        Assert.Equal(new VersionRange(0, 5), api.Request.Structs.Single(d => d.Name == "T").Fields.Single().Versions);
+    }
+
+    [Fact]
+    public void Struct_shared_by_fields_of_different_versions_is_generated_without_a_version_test_on_its_common_fields()
+    {
+        string text = "api Test key=99 versions=0-5 flexible=3+\nrequest\n  New  []S  v4+\n    X  int32\n  Old  []S  v0-3\nresponse\n";
+
+        var api = DefinitionParser.Parse("Test.kmsg", text);
+        var source = MessageEmitter.Emit(api, api.Request);
+
+        string readOfS = source[source.IndexOf("public static S Read(", StringComparison.Ordinal)..];
+        readOfS = readOfS[..readOfS.IndexOf("return result;", StringComparison.Ordinal)];
+        Assert.Contains("result.X = reader.ReadInt32();", readOfS, StringComparison.Ordinal);
+        Assert.DoesNotContain("version >= 4", readOfS, StringComparison.Ordinal);
     }
 
     private static SortedDictionary<string, string> ReadAll(string directory) =>

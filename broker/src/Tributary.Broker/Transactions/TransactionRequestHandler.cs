@@ -30,10 +30,10 @@ public sealed class TransactionRequestHandler(BrokerContext broker)
                 verifyOnly: false, request.V3AndBelowTopics.Select(t => (t.Name, t.Partitions)), version, cancellation).ConfigureAwait(false);
             foreach (var topic in results.GroupBy(r => r.Partition.Topic, StringComparer.Ordinal))
             {
-                var result = new AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResultV3 { Name = topic.Key };
+                var result = new AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult { Name = topic.Key };
                 foreach (var (partition, error) in topic)
                 {
-                    result.ResultsByPartition.Add(new AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResultV3
+                    result.ResultsByPartition.Add(new AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult
                     {
                         PartitionIndex = partition.Partition,
                         PartitionErrorCode = (short)error,

@@ -21,7 +21,7 @@ public sealed partial class AddPartitionsToTxnRequest : IRequestMessage
     public string V3AndBelowTransactionalId { get; set; } = "";
     public long V3AndBelowProducerId { get; set; }
     public short V3AndBelowProducerEpoch { get; set; }
-    public List<AddPartitionsToTxnTopicV3> V3AndBelowTopics { get; set; } = new();
+    public List<AddPartitionsToTxnTopic> V3AndBelowTopics { get; set; } = new();
 
     public static AddPartitionsToTxnRequest Read(ref KafkaReader reader, short version)
     {
@@ -61,10 +61,10 @@ public sealed partial class AddPartitionsToTxnRequest : IRequestMessage
             }
             else
             {
-                var v3AndBelowTopicsList = new List<AddPartitionsToTxnTopicV3>(KafkaReader.PresizedCapacity(v3AndBelowTopicsCount));
+                var v3AndBelowTopicsList = new List<AddPartitionsToTxnTopic>(KafkaReader.PresizedCapacity(v3AndBelowTopicsCount));
                 for (int i = 0; i < v3AndBelowTopicsCount; i++)
                 {
-                    v3AndBelowTopicsList.Add(AddPartitionsToTxnRequest.AddPartitionsToTxnTopicV3.Read(ref reader, version));
+                    v3AndBelowTopicsList.Add(AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.Read(ref reader, version));
                 }
                 result.V3AndBelowTopics = v3AndBelowTopicsList;
             }
@@ -240,63 +240,6 @@ public sealed partial class AddPartitionsToTxnRequest : IRequestMessage
                 foreach (var element in topicsList)
                 {
                     (element ?? throw new InvalidOperationException($"AddPartitionsToTxnTransaction.Topics holds a null element")).Write(writer, version);
-                }
-            }
-            if (flexible)
-            {
-                writer.WriteEmptyTaggedFields();
-            }
-        }
-    }
-
-    /// <summary>The AddPartitionsToTxnTopicV3 struct of AddPartitionsToTxnRequest.</summary>
-    public sealed partial class AddPartitionsToTxnTopicV3
-    {
-        public string Name { get; set; } = "";
-        public List<int> Partitions { get; set; } = new();
-
-        public static AddPartitionsToTxnTopicV3 Read(ref KafkaReader reader, short version)
-        {
-            bool flexible = version >= 3;
-            var result = new AddPartitionsToTxnTopicV3();
-            result.Name = reader.ReadString(flexible);
-            int partitionsCount = reader.ReadArrayLength(flexible);
-            if (partitionsCount < 0)
-            {
-                throw new MalformedMessageException($"AddPartitionsToTxnTopicV3.Partitions is null but not nullable in version {version}");
-            }
-            else
-            {
-                var partitionsList = new List<int>(KafkaReader.PresizedCapacity(partitionsCount));
-                for (int i = 0; i < partitionsCount; i++)
-                {
-                    partitionsList.Add(reader.ReadInt32());
-                }
-                result.Partitions = partitionsList;
-            }
-            if (flexible)
-            {
-                reader.SkipTaggedFields();
-            }
-
-            return result;
-        }
-
-        public void Write(KafkaWriter writer, short version)
-        {
-            bool flexible = version >= 3;
-            writer.WriteString(Name ?? throw new InvalidOperationException($"AddPartitionsToTxnTopicV3.Name is null but not nullable in version {version}"), flexible);
-            var partitionsList = Partitions;
-            if (partitionsList is null)
-            {
-                throw new InvalidOperationException($"AddPartitionsToTxnTopicV3.Partitions is null but not nullable in version {version}");
-            }
-            else
-            {
-                writer.WriteArrayLength(partitionsList.Count, flexible);
-                foreach (var element in partitionsList)
-                {
-                    writer.WriteInt32(element);
                 }
             }
             if (flexible)

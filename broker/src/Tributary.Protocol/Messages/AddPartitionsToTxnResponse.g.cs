@@ -20,7 +20,7 @@ public sealed partial class AddPartitionsToTxnResponse : IResponseMessage
     public int ThrottleTimeMs { get; set; }
     public short ErrorCode { get; set; }
     public List<AddPartitionsToTxnResult> ResultsByTransaction { get; set; } = new();
-    public List<AddPartitionsToTxnTopicResultV3> ResultsByTopicV3AndBelow { get; set; } = new();
+    public List<AddPartitionsToTxnTopicResult> ResultsByTopicV3AndBelow { get; set; } = new();
 
     public static AddPartitionsToTxnResponse Read(ref KafkaReader reader, short version)
     {
@@ -59,10 +59,10 @@ public sealed partial class AddPartitionsToTxnResponse : IResponseMessage
             }
             else
             {
-                var resultsByTopicV3AndBelowList = new List<AddPartitionsToTxnTopicResultV3>(KafkaReader.PresizedCapacity(resultsByTopicV3AndBelowCount));
+                var resultsByTopicV3AndBelowList = new List<AddPartitionsToTxnTopicResult>(KafkaReader.PresizedCapacity(resultsByTopicV3AndBelowCount));
                 for (int i = 0; i < resultsByTopicV3AndBelowCount; i++)
                 {
-                    resultsByTopicV3AndBelowList.Add(AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResultV3.Read(ref reader, version));
+                    resultsByTopicV3AndBelowList.Add(AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.Read(ref reader, version));
                 }
                 result.ResultsByTopicV3AndBelow = resultsByTopicV3AndBelowList;
             }
@@ -260,95 +260,6 @@ public sealed partial class AddPartitionsToTxnResponse : IResponseMessage
                 foreach (var element in topicResultsList)
                 {
                     (element ?? throw new InvalidOperationException($"AddPartitionsToTxnResult.TopicResults holds a null element")).Write(writer, version);
-                }
-            }
-            if (flexible)
-            {
-                writer.WriteEmptyTaggedFields();
-            }
-        }
-    }
-
-    /// <summary>The AddPartitionsToTxnPartitionResultV3 struct of AddPartitionsToTxnResponse.</summary>
-    public sealed partial class AddPartitionsToTxnPartitionResultV3
-    {
-        public int PartitionIndex { get; set; }
-        public short PartitionErrorCode { get; set; }
-
-        public static AddPartitionsToTxnPartitionResultV3 Read(ref KafkaReader reader, short version)
-        {
-            bool flexible = version >= 3;
-            var result = new AddPartitionsToTxnPartitionResultV3();
-            result.PartitionIndex = reader.ReadInt32();
-            result.PartitionErrorCode = reader.ReadInt16();
-            if (flexible)
-            {
-                reader.SkipTaggedFields();
-            }
-
-            return result;
-        }
-
-        public void Write(KafkaWriter writer, short version)
-        {
-            bool flexible = version >= 3;
-            writer.WriteInt32(PartitionIndex);
-            writer.WriteInt16(PartitionErrorCode);
-            if (flexible)
-            {
-                writer.WriteEmptyTaggedFields();
-            }
-        }
-    }
-
-    /// <summary>The AddPartitionsToTxnTopicResultV3 struct of AddPartitionsToTxnResponse.</summary>
-    public sealed partial class AddPartitionsToTxnTopicResultV3
-    {
-        public string Name { get; set; } = "";
-        public List<AddPartitionsToTxnPartitionResultV3> ResultsByPartition { get; set; } = new();
-
-        public static AddPartitionsToTxnTopicResultV3 Read(ref KafkaReader reader, short version)
-        {
-            bool flexible = version >= 3;
-            var result = new AddPartitionsToTxnTopicResultV3();
-            result.Name = reader.ReadString(flexible);
-            int resultsByPartitionCount = reader.ReadArrayLength(flexible);
-            if (resultsByPartitionCount < 0)
-            {
-                throw new MalformedMessageException($"AddPartitionsToTxnTopicResultV3.ResultsByPartition is null but not nullable in version {version}");
-            }
-            else
-            {
-                var resultsByPartitionList = new List<AddPartitionsToTxnPartitionResultV3>(KafkaReader.PresizedCapacity(resultsByPartitionCount));
-                for (int i = 0; i < resultsByPartitionCount; i++)
-                {
-                    resultsByPartitionList.Add(AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResultV3.Read(ref reader, version));
-                }
-                result.ResultsByPartition = resultsByPartitionList;
-            }
-            if (flexible)
-            {
-                reader.SkipTaggedFields();
-            }
-
-            return result;
-        }
-
-        public void Write(KafkaWriter writer, short version)
-        {
-            bool flexible = version >= 3;
-            writer.WriteString(Name ?? throw new InvalidOperationException($"AddPartitionsToTxnTopicResultV3.Name is null but not nullable in version {version}"), flexible);
-            var resultsByPartitionList = ResultsByPartition;
-            if (resultsByPartitionList is null)
-            {
-                throw new InvalidOperationException($"AddPartitionsToTxnTopicResultV3.ResultsByPartition is null but not nullable in version {version}");
-            }
-            else
-            {
-                writer.WriteArrayLength(resultsByPartitionList.Count, flexible);
-                foreach (var element in resultsByPartitionList)
-                {
-                    (element ?? throw new InvalidOperationException($"AddPartitionsToTxnTopicResultV3.ResultsByPartition holds a null element")).Write(writer, version);
                 }
             }
             if (flexible)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Tributary.Protocol.IO;
 using Tributary.Protocol.Records;
 using Tributary.Raft.Log;
 
@@ -48,6 +49,6 @@ internal sealed class QuorumStateFile
         }
 
         File.Move(temp, _path, overwrite: true);
-        DirectorySync.Sync(Path.GetDirectoryName(Path.GetFullPath(_path))!);
+        _ = DirectorySync.TrySync(Path.GetDirectoryName(Path.GetFullPath(_path))!);
     }
 }

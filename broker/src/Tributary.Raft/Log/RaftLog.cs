@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using Tributary.Protocol.IO;
 using Tributary.Protocol.Records;
 
 namespace Tributary.Raft.Log;
@@ -339,7 +340,7 @@ internal sealed class RaftLog : IDisposable
 
         _file?.Dispose();
         File.Move(temp, target, overwrite: true);
-        DirectorySync.Sync(directory);
+        _ = DirectorySync.TrySync(directory);
         _file = new FileStream(target, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 4096, FileOptions.None);
         foreach (string path in Directory.EnumerateFiles(directory))
         {
@@ -349,6 +350,6 @@ internal sealed class RaftLog : IDisposable
             }
         }
 
-        DirectorySync.Sync(directory);
+        _ = DirectorySync.TrySync(directory);
     }
 }

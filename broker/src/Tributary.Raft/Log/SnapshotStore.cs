@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using Tributary.Protocol.IO;
 using Tributary.Protocol.Records;
 
 namespace Tributary.Raft.Log;
@@ -113,7 +114,7 @@ internal sealed class SnapshotStore
         }
 
         File.Move(temp, target, overwrite: true);
-        DirectorySync.Sync(_directory);
+        _ = DirectorySync.TrySync(_directory);
     }
 
     /// <summary>Makes a snapshot whose file is written the newest one, and deletes all files but the newest
@@ -133,7 +134,7 @@ internal sealed class SnapshotStore
                 File.Delete(path);
             }
 
-            DirectorySync.Sync(_directory);
+            _ = DirectorySync.TrySync(_directory);
         }
 
         return true;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Tributary.Protocol.IO;
 
 namespace Tributary.Storage;
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Tributary.Protocol.IO;
 using Tributary.Protocol.Records;
 
 namespace Tributary.Storage;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using Tributary.Protocol.IO;
 using Tributary.Protocol.Records;
 using Tributary.Storage.Cleaner;
 using Tributary.Storage.Retention;

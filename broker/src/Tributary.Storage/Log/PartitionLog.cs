@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tributary.Protocol;
+using Tributary.Protocol.IO;
 using Tributary.Protocol.Records;
 
 namespace Tributary.Storage;

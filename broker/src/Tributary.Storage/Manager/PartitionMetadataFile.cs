@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Tributary.Protocol;
+using Tributary.Protocol.IO;
 
 namespace Tributary.Storage;
 

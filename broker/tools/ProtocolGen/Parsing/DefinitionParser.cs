@@ -371,12 +371,39 @@ public static class DefinitionParser
         private List<StructDefinition> _structOrder = [];
         private HashSet<string> _structsBeingDefined = new(StringComparer.Ordinal);
 
+        /// <summary>Per struct, the versions its fields are resolved against: the span of every field that uses it, not
+        /// only the one that defines it (a struct reused by a field of other versions is on the wire in those too).</summary>
+        private Dictionary<string, VersionRange> _structVersions = new(StringComparer.Ordinal);
+
         public MessageDefinition ResolveMessage(MessageKind kind, string className, RawField section)
         {
-            _structs = new Dictionary<string, StructDefinition>(StringComparer.Ordinal);
-            _structOrder = [];
-            _structsBeingDefined = new HashSet<string>(StringComparer.Ordinal);
-            var fields = ResolveFields(section.Children, header.Versions, className, section.Line);
+            _structVersions = new Dictionary<string, VersionRange>(StringComparer.Ordinal);
+            List<FieldDefinition> fields;
+            while (true)
+            {
+                _structs = new Dictionary<string, StructDefinition>(StringComparer.Ordinal);
+                _structOrder = [];
+                _structsBeingDefined = new HashSet<string>(StringComparer.Ordinal);
+                fields = ResolveFields(section.Children, header.Versions, className, section.Line);
+
+                // A struct's users may span more versions than the field that defined it; resolve again with the wider
+                // span until nothing widens (each pass only widens, within the API's versions, so this ends).
+                bool widened = false;
+                foreach (var (name, used) in StructUsage(fields, _structOrder))
+                {
+                    var resolvedWith = _structVersions.GetValueOrDefault(name, VersionRange.None);
+                    if (!resolvedWith.Covers(used))
+                    {
+                        _structVersions[name] = Span(resolvedWith, used);
+                        widened = true;
+                    }
+                }
+
+                if (!widened)
+                {
+                    break;
+                }
+            }
 
             string where = kind.ToString().ToLowerInvariant();
             foreach (var field in fields)
@@ -564,12 +591,34 @@ public static class DefinitionParser
             }
 
             _structsBeingDefined.Add(structName);
-            var fields = ResolveFields(raw.Children, versions, structName, raw.Line);
+            var structVersions = Span(versions, _structVersions.GetValueOrDefault(structName, VersionRange.None));
+            _structVersions[structName] = structVersions;
+            var fields = ResolveFields(raw.Children, structVersions, structName, raw.Line);
             _structsBeingDefined.Remove(structName);
             var definition = new StructDefinition(structName, fields, raw.Line);
             _structs[structName] = definition;
             _structOrder.Add(definition);
         }
+
+        /// <summary>Per struct name, the span of the versions of every field (top level or in a struct) of that type.</summary>
+        private static Dictionary<string, VersionRange> StructUsage(List<FieldDefinition> fields, List<StructDefinition> structs)
+        {
+            var usage = new Dictionary<string, VersionRange>(StringComparer.Ordinal);
+            foreach (var field in fields.Concat(structs.SelectMany(s => s.Fields)))
+            {
+                string? structName = field.Type.IsArray ? field.Type.Element!.StructName : field.Type.StructName;
+                if (structName is not null)
+                {
+                    usage[structName] = Span(usage.GetValueOrDefault(structName, VersionRange.None), field.Versions);
+                }
+            }
+
+            return usage;
+        }
+
+        /// <summary>The smallest range holding both (an empty range adds nothing).</summary>
+        private static VersionRange Span(VersionRange a, VersionRange b) =>
+            a.IsEmpty ? b : b.IsEmpty ? a : new VersionRange(Math.Min(a.Min, b.Min), Math.Max(a.Max, b.Max));
 
         private FieldType ParseType(string text, int line)
         {

@@ -1,10 +1,12 @@
 using System.Runtime.InteropServices;
 
-namespace Tributary.Storage;
+namespace Tributary.Protocol.IO;
 
 /// <summary>
 /// fsync of a directory, which makes file creations, renames and deletions in it durable on Linux. .NET cannot open a directory
 /// as a file, so this calls libc directly; elsewhere it is a no-op (Windows commits metadata with the file).
+/// It lives here, in the lowest project, because both storage (partition logs, checkpoints) and the Raft log (segments,
+/// snapshots, quorum state) need it and neither depends on the other.
 /// </summary>
 public static partial class DirectorySync
 {
