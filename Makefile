@@ -194,7 +194,7 @@ streams-test: sasl
 	  $(DOTNET) test tests/Tributary.Streams.Tests -c $(CONFIG) --no-build --filter "$(STREAMS_FILTER)" --logger "console;verbosity=normal" 2>&1 | tee -a .test-output.log
 
 ## streams-open: the streams tests of an open bug (Category=OpenBug: the instance kill -9 test, which fails in about half
-## the runs with one extra count; streams/README.md "Open"). Not part of make test until the bug is fixed.
+## the runs with one extra count, a Streamiz 1.8.2 bug; streams/README.md "Open"). Not part of make test until it is fixed.
 streams-open: sasl
 	$(DOTNET) build tests/Tributary.Streams.Tests -c $(CONFIG) -v q -nologo
 	LD_LIBRARY_PATH=$(ROOT)/$(STREAMS_TEST_NATIVE):$(SASL_DIR) \
