@@ -15,6 +15,11 @@ namespace Tributary.Streams.Tests.Faults;
 /// </summary>
 [Collection(StreamsClusterCollection.Name)]
 [Trait("Category", "ExactlyOnce")]
+// Outside `make test` while it can hang: in the merged `make test` of 2026-12-08 the application stopped producing output
+// after the killed broker (leader of the output partition and the application's transaction coordinator) came back, until
+// the test's 5-minute cap; not yet attributed (librdkafka's known transactional hangs after a coordinator dies, seen in
+// `make txn-chaos`, or the broker). streams/README.md, "Open"; `make streams-open` runs it.
+[Trait("Category", "OpenBug")]
 public sealed class BrokerKillTests
 {
     private readonly StreamsCluster cluster;

@@ -9,7 +9,7 @@ namespace Tributary.Streams.Tests.Faults;
 /// produced at a steady pace so a fault lands mid-stream, into a count-per-key application whose output is read back
 /// with read_committed and checked key by key: counts exactly 1, 2, …, RecordsPerKey, in order.
 /// </summary>
-internal sealed class CountScenario(StreamsCluster cluster)
+internal sealed class CountScenario(StreamsCluster cluster, int paceMs = 10)
 {
     public const int Keys = 8;
     public const int RecordsPerKey = 60;
@@ -31,7 +31,7 @@ internal sealed class CountScenario(StreamsCluster cluster)
         await cluster.CreateTopicsAsync(1, TopicConfigs, Output);
     }
 
-    /// <summary>Produces every record (acks=all, idempotent, one at a time, a few ms apart) until all are acknowledged.</summary>
+    /// <summary>Produces every record (acks=all, idempotent, one at a time, <c>paceMs</c> apart) until all are acknowledged.</summary>
     public async Task ProduceAsync()
     {
         using var producer = new ProducerBuilder<string, string>(new ProducerConfig
@@ -50,7 +50,7 @@ internal sealed class CountScenario(StreamsCluster cluster)
                 Value = "v" + i.ToString(CultureInfo.InvariantCulture),
                 Timestamp = new Timestamp(1_000 + i, TimestampType.CreateTime),
             });
-            await Task.Delay(10);
+            await Task.Delay(paceMs);
         }
     }
 

@@ -27,12 +27,17 @@ public sealed class InstanceKillTests
     }
 
     [Fact]
-    public async Task Kill_9_of_one_instance_process_leaves_no_duplicate_and_no_gap_in_read_committed_counts()
+    public Task Kill_9_of_one_instance_process_leaves_no_duplicate_and_no_gap_in_read_committed_counts() =>
+        KillOneInstanceAsync(new CountScenario(cluster), maxPollRecords: null);
+
+    /// <summary>Runs the same kill with helper-chosen settings; the caller says which.</summary>
+    internal async Task KillOneInstanceAsync(CountScenario scenario, int? maxPollRecords)
     {
-        var scenario = new CountScenario(cluster);
         await scenario.CreateTopicsAsync();
-        await using var survivor = await StreamsProcess.StartAsync(cluster, "count-a", scenario.ApplicationId, scenario.Input, scenario.Output);
-        await using var victim = await StreamsProcess.StartAsync(cluster, "count-b", scenario.ApplicationId, scenario.Input, scenario.Output);
+        await using var survivor = await StreamsProcess.StartAsync(cluster, "count-a", scenario.ApplicationId, scenario.Input, scenario.Output,
+            maxPollRecords: maxPollRecords);
+        await using var victim = await StreamsProcess.StartAsync(cluster, "count-b", scenario.ApplicationId, scenario.Input, scenario.Output,
+            maxPollRecords: maxPollRecords);
         // The second member's join rebalances the group; both are RUNNING with two of the four tasks each afterwards.
         await Eventually.TrueAsync(() => survivor.State == "RUNNING" && victim.State == "RUNNING", "both instances RUNNING",
             TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(50));
@@ -48,4 +53,20 @@ public sealed class InstanceKillTests
         Assert.False(survivor.HasExited, "the surviving instance is still running");
         CountScenario.AssertExactlyOnce(updates);
     }
+}
+
+/// <summary>
+/// The instance kill with Streamiz's batches limited to one record (<c>MaxPollRecords = 1</c>), the workaround for the
+/// Streamiz 1.8.2 bug the default-config test above shows (streams/README.md, "Open"): a batch is then one Consume call and
+/// cannot straddle librdkafka's rebalance callbacks. Records paced 25 ms apart so the rebalance after the kill lands while
+/// the survivor still has input to process (at 10 ms it has often finished and the case is not exercised). Part of
+/// <c>make test</c>: exactly-once across the kill -9 of an instance process, every count checked in read_committed.
+/// </summary>
+[Collection(StreamsClusterCollection.Name)]
+[Trait("Category", "ExactlyOnce")]
+public sealed class InstanceKillSingleRecordBatchTests(StreamsCluster cluster, ITestOutputHelper output)
+{
+    [Fact]
+    public Task Kill_9_of_one_instance_process_with_one_record_batches_leaves_no_duplicate_and_no_gap_in_read_committed_counts() =>
+        new InstanceKillTests(cluster, output).KillOneInstanceAsync(new CountScenario(cluster, paceMs: 25), maxPollRecords: 1);
 }

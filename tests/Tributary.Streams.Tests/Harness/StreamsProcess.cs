@@ -33,7 +33,7 @@ public sealed class StreamsProcess : IAsyncDisposable
 
     /// <summary>Starts the count application and waits (bounded) until it prints RUNNING.</summary>
     public static async Task<StreamsProcess> StartAsync(StreamsCluster cluster, string name, string applicationId, string input, string output,
-        string guarantee = "exactly_once_v2")
+        string guarantee = "exactly_once_v2", int? maxPollRecords = null)
     {
         var stateDirectory = Path.Combine(Path.GetTempPath(), "tributary-streams-" + Guid.NewGuid().ToString("N"));
         var start = new ProcessStartInfo(BrokerLaunch.DotnetHost())
@@ -42,7 +42,8 @@ public sealed class StreamsProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var argument in new[] { SampleDll, "count", cluster.BootstrapServers, applicationId, input, output, stateDirectory, guarantee })
+        string[] optional = maxPollRecords is { } max ? [max.ToString(System.Globalization.CultureInfo.InvariantCulture)] : [];
+        foreach (var argument in new[] { SampleDll, "count", cluster.BootstrapServers, applicationId, input, output, stateDirectory, guarantee }.Concat(optional))
         {
             start.ArgumentList.Add(argument);
         }
