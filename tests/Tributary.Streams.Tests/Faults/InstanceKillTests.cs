@@ -30,7 +30,8 @@ public sealed class InstanceKillTests
     public Task Kill_9_of_one_instance_process_leaves_no_duplicate_and_no_gap_in_read_committed_counts() =>
         KillOneInstanceAsync(new CountScenario(cluster), maxPollRecords: null);
 
-    /// <summary>Runs the same kill with helper-chosen settings; the caller says which.</summary>
+    /// <summary>Two count processes, one SIGKILLed mid-stream, the read_committed counts checked exactly once; the scenario sets
+    /// the input pacing, <paramref name="maxPollRecords"/> Streamiz's batch size (null: its default).</summary>
     internal async Task KillOneInstanceAsync(CountScenario scenario, int? maxPollRecords)
     {
         await scenario.CreateTopicsAsync();
